@@ -1,0 +1,116 @@
+//! The compact event model shared by every analysis: entries, timestamps, locations, severities.
+
+mod event;
+pub mod secret;
+pub mod tape;
+mod time;
+
+pub use event::{CallerInfo, EntryType, Event, Operation, RequestInfo, ResponseInfo, TokenInfo};
+pub use time::{Span, Timestamp};
+
+/// Where an entry sits while the scan runs: the chunk it came from and its line within it.
+///
+/// Line numbers are only known once every earlier chunk has been counted, so evidence is kept
+/// in this form and resolved to a [`Location`] when the scan is merged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Loc {
+    /// Index of the input file.
+    pub file: u32,
+    /// Byte offset of the line in the (decompressed) input.
+    pub offset: u64,
+    /// Index of the chunk within the file.
+    pub chunk: u32,
+    /// Zero-based line number within the chunk.
+    pub line_in_chunk: u32,
+}
+
+/// A resolved place in an input: what an analyst opens to see the evidence.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Location {
+    /// The input path (`-` for standard input).
+    pub file: String,
+    /// One-based line number.
+    pub line: u64,
+    /// Byte offset of the start of the line (in the decompressed stream for gzip input).
+    pub offset: u64,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{} (byte {})", self.file, self.line, self.offset)
+    }
+}
+
+/// Incident severity classes and the response time each calls for.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+pub enum Severity {
+    /// Critical: respond within 15 minutes.
+    P0,
+    /// High: respond within 1 hour.
+    P1,
+    /// Medium: respond within 4 hours.
+    P2,
+    /// Low: respond within 24 hours.
+    P3,
+}
+
+impl Severity {
+    /// `P0` .. `P3`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::P0 => "P0",
+            Severity::P1 => "P1",
+            Severity::P2 => "P2",
+            Severity::P3 => "P3",
+        }
+    }
+
+    /// The response time the class calls for.
+    pub fn response_time(self) -> &'static str {
+        match self {
+            Severity::P0 => "15 minutes",
+            Severity::P1 => "1 hour",
+            Severity::P2 => "4 hours",
+            Severity::P3 => "24 hours",
+        }
+    }
+
+    /// The word used for the class: critical, high, medium, low.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::P0 => "critical",
+            Severity::P1 => "high",
+            Severity::P2 => "medium",
+            Severity::P3 => "low",
+        }
+    }
+
+    /// Maps a Sigma `level` to a class; `informational` maps to none.
+    pub fn from_sigma_level(level: &str) -> Option<Severity> {
+        match level {
+            "critical" => Some(Severity::P0),
+            "high" => Some(Severity::P1),
+            "medium" => Some(Severity::P2),
+            "low" => Some(Severity::P3),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,242 @@
+//! Timestamps as nanoseconds since the Unix epoch, parsed from Vault's RFC 3339 strings.
+//!
+//! Vault writes `time` with Go's `RFC3339Nano` layout in UTC (`2020-02-07T17:44:17.392595555Z`),
+//! trims trailing zeros of the fraction (`.93608Z`), and very old versions write whole seconds.
+//! `token_issue_time` can carry an offset (`-04:00`). The fast path below handles all of these
+//! without allocating; anything else is rejected rather than guessed.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// A point in time: nanoseconds since 1970-01-01T00:00:00Z.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+impl Timestamp {
+    /// Parses an RFC 3339 timestamp (`Z` or `±HH:MM` offset, 0–9 fraction digits).
+    pub fn parse(s: &str) -> Option<Timestamp> {
+        parse_rfc3339(s.as_bytes())
+    }
+
+    /// Whole seconds since the epoch, rounded towards negative infinity.
+    pub fn seconds(self) -> i64 {
+        self.0.div_euclid(NANOS_PER_SEC)
+    }
+
+    /// Microseconds since the epoch, as Parquet and Arrow `TIMESTAMP(MICROS)` want.
+    pub fn micros(self) -> i64 {
+        self.0.div_euclid(1_000)
+    }
+
+    /// The time `d` later (saturating).
+    pub fn plus(self, d: Span) -> Timestamp {
+        Timestamp(self.0.saturating_add(d.0))
+    }
+
+    /// The time `d` earlier (saturating).
+    pub fn minus(self, d: Span) -> Timestamp {
+        Timestamp(self.0.saturating_sub(d.0))
+    }
+
+    /// The span from `earlier` to `self` (negative when `earlier` is later).
+    pub fn since(self, earlier: Timestamp) -> Span {
+        Span(self.0.saturating_sub(earlier.0))
+    }
+
+    /// The current wall-clock time.
+    pub fn now() -> Timestamp {
+        let now = chrono::Utc::now();
+        Timestamp(now.timestamp_nanos_opt().unwrap_or(i64::MAX))
+    }
+
+    /// Formats as RFC 3339 in UTC with the fraction trimmed to what is significant, as Vault does.
+    pub fn to_rfc3339(self) -> String {
+        let secs = self.seconds();
+        let nanos = self.0.rem_euclid(NANOS_PER_SEC) as u32;
+        match chrono::DateTime::from_timestamp(secs, nanos) {
+            Some(dt) => dt.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            None => format!("@{}ns", self.0),
+        }
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}
+
+/// A signed length of time in nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span(pub i64);
+
+impl Span {
+    /// A span of `s` seconds.
+    pub const fn from_secs(s: i64) -> Span {
+        Span(s * NANOS_PER_SEC)
+    }
+
+    /// Converts a `std::time::Duration`, saturating at `i64::MAX` nanoseconds.
+    pub fn from_duration(d: std::time::Duration) -> Span {
+        Span(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+    }
+
+    /// The span in seconds, with the fraction.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC as f64
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = std::time::Duration::from_nanos(self.0.unsigned_abs());
+        let rounded = std::time::Duration::from_secs(d.as_secs());
+        let sign = if self.0 < 0 { "-" } else { "" };
+        if rounded.is_zero() {
+            write!(f, "{sign}{}ms", d.as_millis())
+        } else {
+            write!(f, "{sign}{}", humantime::format_duration(rounded))
+        }
+    }
+}
+
+fn digits(b: &[u8]) -> Option<i64> {
+    let mut v = 0i64;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(c - b'0');
+    }
+    Some(v)
+}
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn parse_rfc3339(b: &[u8]) -> Option<Timestamp> {
+    // YYYY-MM-DDTHH:MM:SS is 19 bytes.
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    if !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let year = digits(&b[0..4])?;
+    let month = digits(&b[5..7])?;
+    let day = digits(&b[8..10])?;
+    let hour = digits(&b[11..13])?;
+    let minute = digits(&b[14..16])?;
+    let second = digits(&b[17..19])?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    // Leap seconds (60) are accepted and fold into the next second, as Go does on output.
+    if second > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut nanos = 0i64;
+    if b[i] == b'.' {
+        let start = i + 1;
+        let mut end = start;
+        while end < b.len() && b[end].is_ascii_digit() {
+            end += 1;
+        }
+        let n = end - start;
+        if n == 0 || n > 9 {
+            return None;
+        }
+        nanos = digits(&b[start..end])? * 10i64.pow((9 - n) as u32);
+        i = end;
+    }
+    let offset_secs = match b.get(i..)? {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let h = digits(&[*h1, *h2])?;
+            let m = digits(&[*m1, *m2])?;
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let off = h * 3600 + m * 60;
+            if *sign == b'+' { off } else { -off }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    secs.checked_mul(NANOS_PER_SEC)?
+        .checked_add(nanos)
+        .map(Timestamp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chrono_nanos(s: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_nanos_opt()
+            .unwrap()
+    }
+
+    #[test]
+    fn parses_every_shape_vault_writes() {
+        for s in [
+            "2020-02-07T17:44:17.392595555Z",
+            "2019-05-09T16:17:12.6945318Z",
+            "2017-07-31T04:08:36Z",
+            "2025-06-04T16:01:31-04:00",
+            "2026-01-01T00:00:00.1+08:00",
+            "1999-12-31T23:59:59.999999999Z",
+        ] {
+            assert_eq!(Timestamp::parse(s).unwrap().0, chrono_nanos(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_not_rfc3339() {
+        for s in [
+            "",
+            "2020-02-07",
+            "2020-13-07T00:00:00Z",
+            "2020-02-07T17:44:17",
+            "2020-02-07T17:44:17.Z",
+            "x",
+        ] {
+            assert!(Timestamp::parse(s).is_none(), "{s}");
+        }
+    }
+
+    #[test]
+    fn formats_like_vault() {
+        let t = Timestamp::parse("2020-02-07T17:44:17.392595555Z").unwrap();
+        assert_eq!(t.to_rfc3339(), "2020-02-07T17:44:17.392595555Z");
+        let t = Timestamp::parse("2017-07-31T04:08:36Z").unwrap();
+        assert_eq!(t.to_rfc3339(), "2017-07-31T04:08:36Z");
+    }
+
+    #[test]
+    fn spans_print_for_humans() {
+        assert_eq!(Span::from_secs(3725).to_string(), "1h 2m 5s");
+        assert_eq!(Span(1_500_000).to_string(), "1ms");
+    }
+}

@@ -1,0 +1,137 @@
+//! Parsing audit entries with simd-json into borrowed [`Event`]s.
+//!
+//! ```text
+//! chunk bytes --copy once--> padded per-thread buffer --fill_tape_padded per entry--> tape --walk--> Event
+//! ```
+//!
+//! simd-json parses in place (it unescapes strings into the input), so it needs `&mut [u8]`;
+//! the source may be a read-only memory map. Each worker therefore copies a whole chunk into its
+//! own buffer once and parses every entry of the chunk where it lies: the bytes after an entry
+//! are the padding simd-json needs, and only the end of the buffer carries real padding.
+//! The `Buffers` and the tape are reused, so the steady state does not allocate.
+
+mod extract;
+pub mod framing;
+
+use simd_json::value::tape::Tape;
+use simd_json::{Buffers, INPUT_PADDING};
+
+use crate::model::Event;
+
+/// Deepest nesting accepted. Vault entries are about 6 deep; request data can add user nesting.
+pub const MAX_DEPTH: usize = 256;
+
+/// Why an entry could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParseErrorKind {
+    /// No `{` on the line: not JSON at all.
+    #[error("not JSON (no object on the line)")]
+    NotJson,
+    /// simd-json rejected the text; the message says where and why.
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    /// Valid JSON, but the document is not an object.
+    #[error("JSON is not an object")]
+    NotAnObject,
+    /// An object with neither `type` nor `request`: not a Vault audit entry.
+    #[error("JSON object is not a Vault audit entry (no `type` or `request`)")]
+    NotAuditEntry,
+    /// The line is longer than `--max-line-bytes`.
+    #[error("line of {0} bytes exceeds the limit")]
+    TooLong(usize),
+    /// An XML (`format=jsonx`) entry, which blastradius does not read.
+    #[error("JSONx (XML) audit format is not supported; configure the device with format=json")]
+    Jsonx,
+}
+
+impl ParseErrorKind {
+    /// A short stable name for counting errors by kind.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ParseErrorKind::NotJson => "not-json",
+            ParseErrorKind::InvalidJson(_) => "invalid-json",
+            ParseErrorKind::NotAnObject => "not-an-object",
+            ParseErrorKind::NotAuditEntry => "not-an-audit-entry",
+            ParseErrorKind::TooLong(_) => "line-too-long",
+            ParseErrorKind::Jsonx => "jsonx",
+        }
+    }
+}
+
+/// A per-thread parser: the padded copy of the current chunk, simd-json's buffers and a tape.
+pub struct Parser {
+    buf: Vec<u8>,
+    loaded: usize,
+    buffers: Buffers,
+    tape: Option<Tape<'static>>,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Parser::new()
+    }
+}
+
+impl Parser {
+    /// A parser with empty buffers; they grow to the largest chunk and entry seen.
+    pub fn new() -> Parser {
+        Parser {
+            buf: Vec::new(),
+            loaded: 0,
+            buffers: Buffers::with_max_depth(4096, MAX_DEPTH),
+            tape: None,
+        }
+    }
+
+    /// Copies `bytes` into the padded buffer; offsets into `bytes` address entries from now on.
+    pub fn load(&mut self, bytes: &[u8]) {
+        self.buf.clear();
+        self.buf.reserve(bytes.len() + INPUT_PADDING);
+        self.buf.extend_from_slice(bytes);
+        self.buf.resize(bytes.len() + INPUT_PADDING, b' ');
+        self.loaded = bytes.len();
+    }
+
+    /// Parses `bytes[start..end]` of the loaded chunk and hands the result to `f`.
+    ///
+    /// The event borrows the parser, so it lives only inside `f`.
+    pub fn parse_at<R>(
+        &mut self,
+        start: usize,
+        end: usize,
+        f: impl for<'e> FnOnce(Result<Event<'e>, ParseErrorKind>) -> R,
+    ) -> R {
+        debug_assert!(start <= end && end <= self.loaded);
+        let mut tape: Tape<'_> = self.tape.take().unwrap_or_else(Tape::null).reset();
+        let parsed = simd_json::fill_tape_padded(
+            &mut self.buf[start..],
+            end - start,
+            &mut self.buffers,
+            &mut tape,
+        );
+        let out = match parsed {
+            Ok(()) => f(extract::event(&tape.0)),
+            Err(e) => f(Err(ParseErrorKind::InvalidJson(describe(&e)))),
+        };
+        self.tape = Some(tape.reset());
+        out
+    }
+
+    /// Loads `bytes` and parses all of it as one entry.
+    pub fn parse_one<R>(
+        &mut self,
+        bytes: &[u8],
+        f: impl for<'e> FnOnce(Result<Event<'e>, ParseErrorKind>) -> R,
+    ) -> R {
+        self.load(bytes);
+        self.parse_at(0, bytes.len(), f)
+    }
+}
+
+/// simd-json's message without its debug dump of the whole input.
+fn describe(e: &simd_json::Error) -> String {
+    format!("{:?} at byte {}", e.error(), e.index())
+}
+
+#[cfg(test)]
+mod tests;
