@@ -9,6 +9,18 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod cli;
+pub mod collect;
+pub mod commands;
+pub mod config;
+pub mod detect;
+pub mod gaps;
 pub mod model;
 pub mod parse;
+pub mod redact;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod scope;
+pub mod source;
 pub mod tenant;

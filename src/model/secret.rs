@@ -235,8 +235,8 @@ pub fn mount_of<'a>(ev: &Event<'a>) -> MountRef<'a> {
             };
         }
     }
-    let mount_len = if path.starts_with("auth/") {
-        path[5..].find('/').map_or(path.len(), |i| 5 + i + 1)
+    let mount_len = if let Some(after) = path.strip_prefix("auth/") {
+        after.find('/').map_or(path.len(), |i| 5 + i + 1)
     } else {
         path.find('/').map_or(path.len(), |i| i + 1)
     };

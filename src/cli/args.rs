@@ -1,0 +1,147 @@
+//! Option groups shared by subcommands.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::model::Severity;
+use crate::report::Format;
+use crate::source::mmap::MmapChoice;
+
+/// `blastradius scan`.
+#[derive(Debug, Args)]
+#[command(after_help = "See `blastradius --help` for examples and exit codes.")]
+pub struct ScanArgs {
+    /// Audit logs: files, directories (their audit files), globs, or `-` for standard input.
+    /// Several files are one log (rotated files, several devices or nodes).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<String>,
+    /// Tenants, scope and rules.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Time window and gaps.
+    #[command(flatten)]
+    pub time: TimeArgs,
+    /// How inputs are read.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Tenants, scope and rules.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Scope")]
+pub struct ScopeArgs {
+    /// TOML file with the same settings (command-line options win).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Regex with a named group `tenant`, matched against namespace + path
+    /// (`blue/kv/data/app`). Repeatable; the first match wins.
+    #[arg(long = "tenant-pattern", value_name = "REGEX")]
+    pub tenant_patterns: Vec<String>,
+    /// Tenant to leave out of the affected list (test tenants). Repeatable.
+    #[arg(long = "exclude-tenant", value_name = "ID")]
+    pub exclude_tenants: Vec<String>,
+    /// More affected tenants than this is a widespread breach [default: 10].
+    #[arg(long, value_name = "N")]
+    pub widespread_threshold: Option<usize>,
+    /// Directory of Sigma rules to add (same id replaces a built-in rule). Repeatable.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+}
+
+/// Time window and gap detection.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Time")]
+pub struct TimeArgs {
+    /// Only entries at or after this time: RFC 3339 (`2026-11-01T00:00:00Z`), a date
+    /// (`2026-11-01`), or a duration before now (`24h`, `7d`, `90m`).
+    #[arg(long, value_name = "TIME|DURATION")]
+    pub since: Option<String>,
+    /// Only entries before this time (same forms as --since).
+    #[arg(long, value_name = "TIME|DURATION")]
+    pub until: Option<String>,
+    /// Report quiet periods longer than this [default: 5m].
+    #[arg(long, value_name = "DURATION")]
+    pub gap: Option<String>,
+}
+
+/// How inputs are read.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Input")]
+pub struct InputArgs {
+    /// Memory-map inputs: `auto` maps up to 10 named plain files that have not changed for a
+    /// minute; `always` maps every plain file (a file truncated while mapped, e.g. by logrotate
+    /// copytruncate, kills the process with SIGBUS); `never` always reads.
+    #[arg(long, value_enum, default_value_t = MmapChoice::Auto)]
+    pub mmap: MmapChoice,
+    /// Worker threads (0: one per core).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Lines longer than this are skipped and reported (suffixes K, M, G).
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_bytes)]
+    pub max_line_bytes: u64,
+    /// Malformed lines tolerated before the input counts as incomplete (exit code 3).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_malformed: u64,
+    /// Stop decompressing a gzip input beyond this many bytes (decompression bombs).
+    #[arg(long, value_name = "BYTES", default_value = "1T", value_parser = parse_bytes)]
+    pub max_decompressed_bytes: u64,
+    /// Stop decompressing when output exceeds input by more than this ratio.
+    #[arg(long, value_name = "RATIO", default_value_t = 1000)]
+    pub max_gzip_ratio: u64,
+    /// Target chunk size for parallel parsing.
+    #[arg(long, value_name = "BYTES", default_value = "4M", value_parser = parse_bytes, hide = true)]
+    pub chunk_size: u64,
+}
+
+/// Output.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Output format [default: text on a terminal, json otherwise].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<Format>,
+    /// Write to FILE (created with mode 0600) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with code 1 when a finding is at least this severe.
+    #[arg(long, value_enum, value_name = "P0|P1|P2|P3")]
+    pub fail_on: Option<Severity>,
+}
+
+/// Parses `64M`, `1G`, `4096`, `2KiB`.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("not a size: {s:?} (use e.g. 4096, 64K, 64M, 1G)"))?;
+    let mult: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        "T" | "TB" | "TIB" => 1 << 40,
+        _ => return Err(format!("unknown size unit in {s:?} (use K, M, G or T)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size {s:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sizes() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("64M"), Ok(64 << 20));
+        assert_eq!(parse_bytes("2KiB"), Ok(2048));
+        assert!(parse_bytes("x").is_err());
+        assert!(parse_bytes("5Q").is_err());
+    }
+}

@@ -1,0 +1,62 @@
+//! Command-line definitions (clap derive). Kept in the library so that `docs/cli.md`, the man
+//! page and shell completions are generated from the same definitions the binary parses.
+
+mod args;
+pub mod time;
+
+pub use args::*;
+
+use clap::{Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  blastradius scan /var/log/vault/                        # every audit file in the directory
+  blastradius scan audit.log audit.log.1 audit.log-*.gz   # rotated files are one log
+  blastradius scan --since 24h --format json -o report.json /var/log/vault/audit.log
+  zcat audit.log.gz | blastradius scan -                  # standard input
+  blastradius scan --tenant-pattern '^kv/data/(?P<tenant>[^/]+)/' --exclude-tenant test audit.log
+
+Exit codes: 0 scan complete; 1 findings at or above --fail-on; 2 usage error;
+            3 complete but input incomplete (unreadable/truncated file, malformed lines); 4 fatal.";
+
+/// Breach scope, token lineage, rotation lists and audit-gap evidence from Vault and OpenBao
+/// audit logs.
+#[derive(Debug, Parser)]
+#[command(name = "blastradius", version, about, after_help = EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// When to colour terminal output (NO_COLOR is honoured in `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// No progress bar.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Assess a breach: secrets read, affected tenants, suspicious events, audit gaps.
+    Scan(ScanArgs),
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}

@@ -1,0 +1,95 @@
+//! Where reports go: standard output, or a file created 0600 and replaced atomically.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+
+use super::CommandError;
+
+/// An output destination.
+pub enum Output {
+    /// Standard output, buffered.
+    Stdout(BufWriter<io::Stdout>),
+    /// A temporary file in the target's directory, renamed over the target on `finish`.
+    File {
+        /// The temporary file.
+        tmp: BufWriter<tempfile::NamedTempFile>,
+        /// The final path.
+        path: std::path::PathBuf,
+    },
+}
+
+impl Output {
+    /// Opens `path`, or standard output when `None`.
+    pub fn open(path: Option<&Path>) -> Result<Output, CommandError> {
+        let Some(path) = path else {
+            return Ok(Output::Stdout(BufWriter::with_capacity(
+                1 << 16,
+                io::stdout(),
+            )));
+        };
+        let err = |source| CommandError::Output {
+            path: path.display().to_string(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        // tempfile creates the file with mode 0600, which the rename keeps: reports name secrets.
+        let tmp = tempfile::Builder::new()
+            .prefix(".blastradius-")
+            .tempfile_in(dir)
+            .map_err(err)?;
+        Ok(Output::File {
+            tmp: BufWriter::new(tmp),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// True when writing to a terminal.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Output::Stdout(_)) && io::stdout().is_terminal()
+    }
+
+    /// The writer.
+    pub fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Output::Stdout(w) => w,
+            Output::File { tmp, .. } => tmp,
+        }
+    }
+
+    /// Flushes, and for files syncs and renames into place.
+    pub fn finish(self) -> Result<(), CommandError> {
+        match self {
+            Output::Stdout(mut w) => match w.flush() {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(|source| CommandError::Output {
+                    path: "-".into(),
+                    source,
+                }),
+            },
+            Output::File { tmp, path } => {
+                let err = |source| CommandError::Output {
+                    path: path.display().to_string(),
+                    source,
+                };
+                let tmp = tmp.into_inner().map_err(|e| err(e.into_error()))?;
+                tmp.as_file().sync_all().map_err(err)?;
+                tmp.persist(&path).map_err(|e| err(e.error))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Maps a write error: a closed pipe (`| head`) is not a failure.
+pub fn write_result(r: io::Result<()>, path: &str) -> Result<(), CommandError> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(|source| CommandError::Output {
+            path: path.to_string(),
+            source,
+        }),
+    }
+}

@@ -1,0 +1,227 @@
+//! `blastradius scan`: resolve options, run one pass, build and write the report.
+
+use std::io::IsTerminal;
+
+use super::output::{Output, write_result};
+use super::progress::Progress;
+use super::{CommandError, Exit, Global};
+use crate::cli::time::{parse_span, parse_time_arg};
+use crate::cli::{ColorChoice, InputArgs, ScanArgs, ScopeArgs, TimeArgs};
+use crate::config::Config;
+use crate::detect::{Caps, Detector};
+use crate::model::{Span, Timestamp};
+use crate::report::{self, Format, ReportContext, ScanReport, Settings, Window, text::Color};
+use crate::rules::RuleSet;
+use crate::scan::{self, Analyzers, ScanSettings, TimeWindow};
+use crate::source::{Input, InputPath, ReadOptions, discover};
+use crate::tenant::TenantMap;
+
+/// Default `--gap`.
+pub const DEFAULT_GAP: Span = Span::from_secs(300);
+/// Default `--widespread-threshold`.
+pub const DEFAULT_WIDESPREAD: usize = 10;
+
+/// Scope settings resolved from the command line and the config file.
+pub struct Scope {
+    /// Tenant mapping.
+    pub tenants: TenantMap,
+    /// The patterns, for the report.
+    pub patterns: Vec<String>,
+    /// The exclusions, for the report.
+    pub excluded: Vec<String>,
+    /// Widespread threshold.
+    pub widespread: usize,
+    /// The rules.
+    pub rules: RuleSet,
+    /// The config file's gap, if any.
+    pub config_gap: Option<String>,
+}
+
+impl Scope {
+    /// Resolves `ScopeArgs` (command line wins; exclusions and rule directories combine).
+    pub fn resolve(args: &ScopeArgs) -> Result<Scope, CommandError> {
+        let cfg = args
+            .config
+            .as_deref()
+            .map(Config::load)
+            .transpose()?
+            .unwrap_or_default();
+        let patterns = if args.tenant_patterns.is_empty() {
+            cfg.tenant_patterns
+        } else {
+            args.tenant_patterns.clone()
+        };
+        let mut excluded = cfg.exclude_tenants;
+        excluded.extend(args.exclude_tenants.iter().cloned());
+        excluded.sort();
+        excluded.dedup();
+        let tenants = TenantMap::new(&patterns, &excluded)?;
+        let mut rules = RuleSet::builtin()?;
+        for dir in cfg.rules.iter().chain(&args.rules) {
+            rules = rules.with_dir(dir)?;
+        }
+        Ok(Scope {
+            tenants,
+            patterns,
+            excluded,
+            widespread: args
+                .widespread_threshold
+                .or(cfg.widespread_threshold)
+                .unwrap_or(DEFAULT_WIDESPREAD),
+            rules,
+            config_gap: cfg.gap,
+        })
+    }
+}
+
+/// Resolves `--since`/`--until`.
+pub fn window(args: &TimeArgs, now: Timestamp) -> Result<TimeWindow, CommandError> {
+    let parse = |flag, v: &Option<String>| {
+        v.as_deref()
+            .map(|s| parse_time_arg(s, now).map_err(|message| CommandError::Arg { flag, message }))
+            .transpose()
+    };
+    let w = TimeWindow {
+        since: parse("--since", &args.since)?,
+        until: parse("--until", &args.until)?,
+    };
+    if let (Some(s), Some(u)) = (w.since, w.until)
+        && s >= u
+    {
+        return Err(CommandError::Arg {
+            flag: "--until",
+            message: format!("{u} is not after --since {s}"),
+        });
+    }
+    Ok(w)
+}
+
+/// Reading options from `InputArgs`.
+pub fn read_options(args: &InputArgs) -> Result<ReadOptions, CommandError> {
+    let to_usize = |flag, v: u64| {
+        usize::try_from(v).map_err(|_| CommandError::Arg {
+            flag,
+            message: format!("{v} is too large"),
+        })
+    };
+    Ok(ReadOptions {
+        chunk_size: to_usize("--chunk-size", args.chunk_size.max(1))?,
+        max_line_bytes: to_usize("--max-line-bytes", args.max_line_bytes.max(1))?,
+        mmap: args.mmap,
+        max_decompressed_bytes: args.max_decompressed_bytes,
+        max_gzip_ratio: args.max_gzip_ratio.max(1),
+        ..ReadOptions::default()
+    })
+}
+
+/// Sum of input sizes on disk, for the progress bar.
+pub fn total_bytes(inputs: &[Input]) -> u64 {
+    inputs
+        .iter()
+        .filter_map(|i| match &i.path {
+            InputPath::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            InputPath::Stdin => None,
+        })
+        .sum()
+}
+
+/// Whether to colour, given where output goes.
+pub fn color(choice: ColorChoice, out: &Output) -> Color {
+    let env_off = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        || std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    match choice {
+        ColorChoice::Always => Color::On,
+        ColorChoice::Never => Color::Off,
+        ColorChoice::Auto if out.is_terminal() && !env_off => Color::On,
+        ColorChoice::Auto => Color::Off,
+    }
+}
+
+/// Runs `scan`.
+pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
+    let now = super::now();
+    let scope = Scope::resolve(&args.scope)?;
+    let window = window(&args.time, now)?;
+    let gap_arg = args.time.gap.as_ref().or(scope.config_gap.as_ref());
+    let gap = gap_arg
+        .map(|g| {
+            parse_span(g).map_err(|message| CommandError::Arg {
+                flag: "--gap",
+                message,
+            })
+        })
+        .transpose()?
+        .unwrap_or(DEFAULT_GAP);
+    let settings = ScanSettings {
+        read: read_options(&args.input)?,
+        threads: args.input.threads,
+        window,
+        gap,
+        caps: Caps::default(),
+        ..ScanSettings::default()
+    };
+    let inputs = discover(&args.paths)?;
+    let detector = Detector::new(&scope.rules, settings.caps);
+    let progress = Progress::start(total_bytes(&inputs), global.quiet);
+    let (result, ()) = scan::run(
+        &inputs,
+        &settings,
+        Analyzers {
+            detector: &detector,
+            tenants: &scope.tenants,
+            ext: &(),
+            progress: Some(&progress.counter),
+        },
+    )?;
+    drop(progress);
+    let report = ScanReport::build(
+        result,
+        ReportContext {
+            generated_at: now,
+            window: Window {
+                since: window.since,
+                until: window.until,
+            },
+            settings: Settings {
+                gap_seconds: gap.as_secs_f64(),
+                widespread_threshold: scope.widespread,
+                tenant_patterns: scope.patterns.clone(),
+                excluded_tenants: scope.excluded.clone(),
+                rules: scope.rules.rules().len(),
+            },
+            max_malformed: args.input.max_malformed,
+        },
+    );
+    let mut out = Output::open(args.output.output.as_deref())?;
+    let format = args.output.format.unwrap_or(if out.is_terminal() {
+        Format::Text
+    } else {
+        Format::Json
+    });
+    let color = color(global.color, &out);
+    let dest = args
+        .output
+        .output
+        .as_ref()
+        .map_or_else(|| "-".to_string(), |p| p.display().to_string());
+    write_result(
+        report::render_scan(&report, format, color, out.writer()),
+        &dest,
+    )?;
+    out.finish()?;
+    if !report.complete && !global.quiet && std::io::stderr().is_terminal() {
+        eprintln!("blastradius: input incomplete; see the report's inputs and malformed sections");
+    }
+    Ok(exit_for(&report, args.output.fail_on))
+}
+
+/// Findings at or above `--fail-on` win over an incomplete input: they need a human now.
+pub fn exit_for(report: &ScanReport, fail_on: Option<crate::model::Severity>) -> Exit {
+    if fail_on.is_some_and(|t| report.has_findings_at(t)) {
+        Exit::Findings
+    } else if !report.complete {
+        Exit::Incomplete
+    } else {
+        Exit::Clean
+    }
+}

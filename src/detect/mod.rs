@@ -1,0 +1,258 @@
+//! Turning rule hits into findings: counts, first/last seen, who, and where.
+//!
+//! The rules themselves (Sigma, in `queries/rules/`) are compiled by [`crate::rules`]; this
+//! module runs them inside the parallel scan and keeps, per rule, an aggregate whose size does
+//! not grow with the log: exact counts and times, a sample of actors and capped evidence.
+
+pub mod actor;
+
+use crate::collect::{Sample, Smallest};
+use crate::model::{Event, Loc, Location, Severity, Timestamp};
+use crate::rules::{RuleId, RuleKind, RuleSet, RuleState};
+pub use actor::{Actor, ActorRef};
+
+/// Caps on what a finding keeps.
+#[derive(Clone, Copy, Debug)]
+pub struct Caps {
+    /// Evidence locations per finding.
+    pub evidence: usize,
+    /// Actors listed per finding.
+    pub actors: usize,
+    /// Distinct actors counted exactly per finding.
+    pub actor_count: usize,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Caps {
+            evidence: 20,
+            actors: 10,
+            actor_count: 100_000,
+        }
+    }
+}
+
+/// Per-rule aggregate while scanning.
+struct FindingAgg {
+    count: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    actors: Sample<u64, Loc, Actor>,
+    evidence: Smallest<Loc>,
+}
+
+impl FindingAgg {
+    fn new(caps: Caps) -> Self {
+        FindingAgg {
+            count: 0,
+            first: None,
+            last: None,
+            actors: Sample::new(caps.actors, caps.actor_count),
+            evidence: Smallest::new(caps.evidence),
+        }
+    }
+
+    fn merge(&mut self, o: FindingAgg) {
+        self.count += o.count;
+        self.first = min_opt(self.first, o.first);
+        self.last = max_opt(self.last, o.last);
+        self.actors.merge(o.actors);
+        self.evidence.merge(o.evidence);
+    }
+}
+
+fn min_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+fn max_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Per-thread detection state.
+pub struct DetectState {
+    rules: RuleState,
+    findings: Vec<Option<FindingAgg>>,
+    hits: Vec<RuleId>,
+}
+
+impl DetectState {
+    /// Merges another thread's state into this one.
+    pub fn merge(&mut self, other: DetectState) {
+        self.rules.merge(other.rules);
+        for (mine, theirs) in self.findings.iter_mut().zip(other.findings) {
+            match (mine.as_mut(), theirs) {
+                (Some(m), Some(t)) => m.merge(t),
+                (None, Some(t)) => *mine = Some(t),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// One rule's result over the whole scan.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Finding {
+    /// The rule's id.
+    pub rule_id: String,
+    /// The rule's title.
+    pub title: String,
+    /// P0..P3.
+    pub severity: Severity,
+    /// `event` for single-entry rules, `correlation` for bursts.
+    pub kind: &'static str,
+    /// Matching entries (for correlations: entries in the reported window).
+    pub count: u64,
+    /// Time of the first match.
+    pub first_seen: Option<Timestamp>,
+    /// Time of the last match.
+    pub last_seen: Option<Timestamp>,
+    /// A sample of who (first seen first).
+    pub actors: Vec<Actor>,
+    /// Number of distinct actors (a lower bound when `actors_saturated`).
+    pub actors_total: usize,
+    /// True when there were more distinct actors than were counted.
+    pub actors_saturated: bool,
+    /// For correlations, the group (e.g. `request.remote_address`) the burst belongs to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<(String, String)>,
+    /// Where to look, capped (earliest first).
+    pub evidence: Vec<Location>,
+    /// The rule's description.
+    pub description: String,
+    /// Sources for the signal.
+    pub references: Vec<String>,
+}
+
+/// Runs a rule set over entries.
+pub struct Detector<'r> {
+    rules: &'r RuleSet,
+    caps: Caps,
+}
+
+impl<'r> Detector<'r> {
+    /// A detector for `rules`.
+    pub fn new(rules: &'r RuleSet, caps: Caps) -> Self {
+        Detector { rules, caps }
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &'r RuleSet {
+        self.rules
+    }
+
+    /// Fresh per-thread state.
+    pub fn new_state(&self) -> DetectState {
+        DetectState {
+            rules: self.rules.new_state(),
+            findings: (0..self.rules.rules().len()).map(|_| None).collect(),
+            hits: Vec::new(),
+        }
+    }
+
+    /// Evaluates every rule against one logical request; true when a rule with a severity hit.
+    pub fn observe(&self, ev: &Event<'_>, loc: Loc, st: &mut DetectState) -> bool {
+        st.hits.clear();
+        let hits = &mut st.hits;
+        self.rules
+            .observe(ev, loc, &mut st.rules, &mut |id| hits.push(id));
+        if st.hits.is_empty() {
+            return false;
+        }
+        let mut suspicious = false;
+        let actor = ActorRef::of(ev);
+        let key = actor.key();
+        for &id in &st.hits {
+            if self.rules.rules()[id].severity.is_none() {
+                continue; // informational rules feed correlations only
+            }
+            suspicious = true;
+            let agg = st.findings[id].get_or_insert_with(|| FindingAgg::new(self.caps));
+            agg.count += 1;
+            agg.first = min_opt(agg.first, ev.time);
+            agg.last = max_opt(agg.last, ev.time);
+            agg.actors.offer(key, loc, || actor.to_actor());
+            agg.evidence.insert(loc);
+        }
+        suspicious
+    }
+
+    /// Finishes detection: event findings plus correlation bursts, most severe first.
+    pub fn finish(&self, st: DetectState, resolve: &dyn Fn(Loc) -> Location) -> Vec<Finding> {
+        let metas = self.rules.rules();
+        let mut out = Vec::new();
+        for (id, agg) in st.findings.into_iter().enumerate() {
+            let Some(agg) = agg else { continue };
+            let meta = &metas[id];
+            let Some(severity) = meta.severity else {
+                continue;
+            };
+            let actors_total = agg.actors.distinct();
+            let actors_saturated = agg.actors.saturated();
+            out.push(Finding {
+                rule_id: meta.id.clone(),
+                title: meta.title.clone(),
+                severity,
+                kind: "event",
+                count: agg.count,
+                first_seen: agg.first,
+                last_seen: agg.last,
+                actors: agg
+                    .actors
+                    .into_sorted()
+                    .into_iter()
+                    .map(|(_, a)| a)
+                    .collect(),
+                actors_total,
+                actors_saturated,
+                group: Vec::new(),
+                evidence: agg
+                    .evidence
+                    .into_sorted()
+                    .into_iter()
+                    .map(resolve)
+                    .collect(),
+                description: meta.description.clone(),
+                references: meta.references.clone(),
+            });
+        }
+        for hit in self.rules.finish(st.rules) {
+            let meta = &metas[hit.rule];
+            let Some(severity) = meta.severity else {
+                continue;
+            };
+            debug_assert_eq!(meta.kind, RuleKind::Correlation);
+            out.push(Finding {
+                rule_id: meta.id.clone(),
+                title: meta.title.clone(),
+                severity,
+                kind: "correlation",
+                count: hit.count,
+                first_seen: Some(hit.first),
+                last_seen: Some(hit.last),
+                actors: Vec::new(),
+                actors_total: 0,
+                actors_saturated: false,
+                group: hit.group,
+                evidence: hit.evidence.into_iter().map(resolve).collect(),
+                description: meta.description.clone(),
+                references: meta.references.clone(),
+            });
+        }
+        out.sort_by(|a, b| {
+            (a.severity, std::cmp::Reverse(a.count), &a.rule_id, &a.group).cmp(&(
+                b.severity,
+                std::cmp::Reverse(b.count),
+                &b.rule_id,
+                &b.group,
+            ))
+        });
+        out
+    }
+}

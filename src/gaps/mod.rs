@@ -1,0 +1,395 @@
+//! Holes in the audit trail, and the events that explain them.
+//!
+//! Chainsaw's `analyse gaps` looks for record-id holes and long quiet windows in Windows event
+//! logs. Vault logs have no record ids, so blastradius uses what Vault writes instead:
+//!
+//! * **quiet periods** on the union timeline of all inputs, explained when they start right after
+//!   a `sys/seal` (or `sys/step-down`) request;
+//! * **rotation holes**: a quiet period between the end of one rotated file and the start of the
+//!   next file of the same log;
+//! * **missing responses** (a request whose response never appears) and **missing requests**
+//!   (a response whose request is not in the log; explained when it enables an audit device,
+//!   because that request is written before the device exists);
+//! * **device restarts** (`sys/audit/test` probes: a device was (re)enabled and its HMAC salt may
+//!   have changed) and **device disables** (`delete sys/audit/<path>`);
+//! * **time going backwards** between consecutive lines of one file;
+//! * **malformed regions**: runs of lines that are not audit entries.
+
+mod timeline;
+
+pub use timeline::{Interval, Point, Regression, Timeline, merge_intervals};
+
+use crate::model::{Loc, Location, Span, Timestamp};
+
+/// What kind of hole or discontinuity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GapKind {
+    /// No entries for longer than the gap threshold.
+    QuietPeriod,
+    /// A quiet period between two rotated files of the same log.
+    RotationHole,
+    /// A request whose response never appears.
+    MissingResponse,
+    /// A response whose request is not in the log.
+    MissingRequest,
+    /// An audit device was (re)enabled (`sys/audit/test` probe): HMACs may change salt here.
+    DeviceRestart,
+    /// An audit device was disabled.
+    DeviceDisabled,
+    /// A line's time is earlier than the line before it.
+    TimeBackwards,
+    /// Consecutive lines that are not audit entries.
+    MalformedRegion,
+}
+
+impl GapKind {
+    /// The kebab-case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GapKind::QuietPeriod => "quiet-period",
+            GapKind::RotationHole => "rotation-hole",
+            GapKind::MissingResponse => "missing-response",
+            GapKind::MissingRequest => "missing-request",
+            GapKind::DeviceRestart => "device-restart",
+            GapKind::DeviceDisabled => "device-disabled",
+            GapKind::TimeBackwards => "time-backwards",
+            GapKind::MalformedRegion => "malformed-region",
+        }
+    }
+}
+
+/// One hole or discontinuity, with what explains it, if anything.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Gap {
+    /// What kind.
+    pub kind: GapKind,
+    /// When it starts (the last entry before it).
+    pub start: Option<Timestamp>,
+    /// When it ends (the first entry after it).
+    pub end: Option<Timestamp>,
+    /// Its length in seconds (negative for time going backwards).
+    pub seconds: Option<f64>,
+    /// What explains it (`seal`, `step-down`, `audit-device-enabled`, `log-start`), or null.
+    pub explained_by: Option<&'static str>,
+    /// A one-line description.
+    pub detail: String,
+    /// Lines bounding or showing it.
+    pub evidence: Vec<Location>,
+}
+
+/// Something Vault logged that explains or marks a discontinuity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MarkerKind {
+    /// `sys/seal`.
+    Seal,
+    /// `sys/step-down`.
+    StepDown,
+    /// `sys/audit/test`: a device was enabled.
+    AuditProbe,
+    /// `delete sys/audit/<path>`.
+    AuditDisable,
+}
+
+/// A marker at a point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Marker {
+    /// When and where.
+    pub at: Point,
+    /// What.
+    pub kind: MarkerKind,
+}
+
+/// The marker an entry's path and operation make, if any.
+pub fn marker_of(path: &str, operation: crate::model::Operation) -> Option<MarkerKind> {
+    match path {
+        "sys/seal" => Some(MarkerKind::Seal),
+        "sys/step-down" => Some(MarkerKind::StepDown),
+        "sys/audit/test" => Some(MarkerKind::AuditProbe),
+        p if p.starts_with("sys/audit/") && operation == crate::model::Operation::Delete => {
+            Some(MarkerKind::AuditDisable)
+        }
+        _ => None,
+    }
+}
+
+/// A run of consecutive malformed lines within one chunk.
+#[derive(Clone, Copy, Debug)]
+pub struct MalformedRun {
+    /// The first bad line.
+    pub first: Loc,
+    /// The last bad line.
+    pub last: Loc,
+    /// How many lines.
+    pub lines: u32,
+    /// The last good entry before the run, if in the same chunk.
+    pub before: Option<Point>,
+}
+
+/// A request whose response was not found.
+#[derive(Clone, Debug)]
+pub struct UnansweredRequest {
+    /// When and where.
+    pub at: Option<Point>,
+    /// Its location (also when it has no time).
+    pub loc: Loc,
+    /// `request.path`.
+    pub path: String,
+    /// `request.operation`.
+    pub operation: crate::model::Operation,
+}
+
+/// A response whose request was not found.
+#[derive(Clone, Debug)]
+pub struct OrphanResponse {
+    /// Hash of `request.id`.
+    pub id: u64,
+    /// When and where.
+    pub at: Option<Point>,
+    /// Its location.
+    pub loc: Loc,
+    /// `request.path`.
+    pub path: String,
+    /// `request.operation`.
+    pub operation: crate::model::Operation,
+}
+
+/// Inputs for the final gap analysis.
+pub struct GapInputs<'a> {
+    /// Every chunk's timeline, sorted by (file, chunk).
+    pub timelines: Vec<(u32, &'a Timeline)>,
+    /// Malformed runs, sorted by location.
+    pub malformed: Vec<MalformedRun>,
+    /// Markers from everywhere.
+    pub markers: Vec<Marker>,
+    /// Requests without responses (already excluding in-flight ones and probes).
+    pub unanswered: Vec<UnansweredRequest>,
+    /// Responses without requests.
+    pub orphans: Vec<OrphanResponse>,
+    /// Family of each input, by index.
+    pub families: Vec<String>,
+    /// First and last timed entry of each input, by index.
+    pub file_bounds: Vec<Option<(Point, Point)>>,
+}
+
+/// Settings for gap analysis.
+#[derive(Clone, Copy, Debug)]
+pub struct GapSettings {
+    /// Quiet periods longer than this are reported.
+    pub gap: Span,
+    /// A seal up to this long before a quiet period explains it.
+    pub seal_window: Span,
+    /// Reordering tolerated between consecutive lines before time counts as going backwards.
+    pub skew: Span,
+}
+
+/// Finds every gap, earliest first.
+pub fn analyse(
+    inp: GapInputs<'_>,
+    cfg: GapSettings,
+    resolve: &dyn Fn(Loc) -> Location,
+) -> Vec<Gap> {
+    let mut gaps = Vec::new();
+    quiet_periods(&inp, cfg, resolve, &mut gaps);
+    regressions(&inp, cfg.skew, resolve, &mut gaps);
+    for m in &inp.markers {
+        let (kind, detail) = match m.kind {
+            MarkerKind::AuditProbe => (
+                GapKind::DeviceRestart,
+                "audit device enabled (sys/audit/test probe): HMACs before and after may use different salts",
+            ),
+            MarkerKind::AuditDisable => (
+                GapKind::DeviceDisabled,
+                "audit device disabled: later entries may be missing from this device",
+            ),
+            MarkerKind::Seal | MarkerKind::StepDown => continue,
+        };
+        // Every log a device writes begins with its probe; only a probe mid-file is a restart.
+        let starts_file = inp
+            .file_bounds
+            .get(m.at.loc.file as usize)
+            .copied()
+            .flatten()
+            .is_some_and(|(first, _)| first == m.at);
+        let explained = (kind == GapKind::DeviceRestart && starts_file).then_some("log-start");
+        gaps.push(point_gap(
+            kind,
+            m.at,
+            explained,
+            detail.to_string(),
+            resolve,
+        ));
+    }
+    for r in &inp.unanswered {
+        gaps.push(Gap {
+            kind: GapKind::MissingResponse,
+            start: r.at.map(|p| p.time),
+            end: r.at.map(|p| p.time),
+            seconds: None,
+            explained_by: None,
+            detail: format!(
+                "{} {}: request logged, response never written",
+                r.operation.as_str(),
+                r.path
+            ),
+            evidence: vec![resolve(r.loc)],
+        });
+    }
+    for o in &inp.orphans {
+        let enables_device = o.path.starts_with("sys/audit/") && o.operation.is_write();
+        gaps.push(Gap {
+            kind: GapKind::MissingRequest,
+            start: o.at.map(|p| p.time),
+            end: o.at.map(|p| p.time),
+            seconds: None,
+            explained_by: enables_device.then_some("audit-device-enabled"),
+            detail: format!(
+                "{} {}: response logged without its request",
+                o.operation.as_str(),
+                o.path
+            ),
+            evidence: vec![resolve(o.loc)],
+        });
+    }
+    for run in &inp.malformed {
+        gaps.push(Gap {
+            kind: GapKind::MalformedRegion,
+            start: run.before.map(|p| p.time),
+            end: None,
+            seconds: None,
+            explained_by: None,
+            detail: format!("{} consecutive malformed line(s)", run.lines),
+            evidence: vec![resolve(run.first), resolve(run.last)],
+        });
+    }
+    gaps.sort_by(|a, b| (a.start, a.kind, &a.evidence).cmp(&(b.start, b.kind, &b.evidence)));
+    gaps
+}
+
+fn point_gap(
+    kind: GapKind,
+    at: Point,
+    explained_by: Option<&'static str>,
+    detail: String,
+    resolve: &dyn Fn(Loc) -> Location,
+) -> Gap {
+    Gap {
+        kind,
+        start: Some(at.time),
+        end: Some(at.time),
+        seconds: None,
+        explained_by,
+        detail,
+        evidence: vec![resolve(at.loc)],
+    }
+}
+
+fn quiet_periods(
+    inp: &GapInputs<'_>,
+    cfg: GapSettings,
+    resolve: &dyn Fn(Loc) -> Location,
+    out: &mut Vec<Gap>,
+) {
+    let all: Vec<Interval> = inp
+        .timelines
+        .iter()
+        .flat_map(|(_, t)| t.intervals.iter().copied())
+        .collect();
+    let merged = merge_intervals(all, cfg.gap);
+    for pair in merged.windows(2) {
+        let (before, after) = (pair[0].end, pair[1].start);
+        let seconds = after.time.since(before.time);
+        let explained_by = inp
+            .markers
+            .iter()
+            .filter(|m| matches!(m.kind, MarkerKind::Seal | MarkerKind::StepDown))
+            .filter(|m| m.at.time <= before.time && m.at.time >= before.time.minus(cfg.seal_window))
+            .max_by_key(|m| m.at.time)
+            .map(|m| {
+                if m.kind == MarkerKind::Seal {
+                    "seal"
+                } else {
+                    "step-down"
+                }
+            });
+        let rotation = is_rotation_hole(inp, before, after);
+        let (kind, detail) = if rotation {
+            (
+                GapKind::RotationHole,
+                format!("no entries for {seconds} between two rotated files of the same log"),
+            )
+        } else {
+            (
+                GapKind::QuietPeriod,
+                format!("no entries for {seconds} in any input"),
+            )
+        };
+        out.push(Gap {
+            kind,
+            start: Some(before.time),
+            end: Some(after.time),
+            seconds: Some(seconds.as_secs_f64()),
+            explained_by,
+            detail,
+            evidence: vec![resolve(before.loc), resolve(after.loc)],
+        });
+    }
+}
+
+fn is_rotation_hole(inp: &GapInputs<'_>, before: Point, after: Point) -> bool {
+    let (fa, fb) = (before.loc.file as usize, after.loc.file as usize);
+    if fa == fb || inp.families.get(fa) != inp.families.get(fb) {
+        return false;
+    }
+    let ends_file = inp
+        .file_bounds
+        .get(fa)
+        .copied()
+        .flatten()
+        .is_some_and(|(_, last)| last == before);
+    let starts_file = inp
+        .file_bounds
+        .get(fb)
+        .copied()
+        .flatten()
+        .is_some_and(|(first, _)| first == after);
+    ends_file && starts_file
+}
+
+fn regressions(
+    inp: &GapInputs<'_>,
+    skew: Span,
+    resolve: &dyn Fn(Loc) -> Location,
+    out: &mut Vec<Gap>,
+) {
+    let mut push = |r: &Regression| {
+        let back = r.from.time.since(r.to.time);
+        out.push(Gap {
+            kind: GapKind::TimeBackwards,
+            start: Some(r.from.time),
+            end: Some(r.to.time),
+            seconds: Some(-back.as_secs_f64()),
+            explained_by: None,
+            detail: format!("time goes back {back} from one line to the next"),
+            evidence: vec![resolve(r.from.loc), resolve(r.to.loc)],
+        });
+    };
+    for (_, t) in &inp.timelines {
+        t.regressions.iter().for_each(&mut push);
+    }
+    // Across chunk boundaries of the same file.
+    for pair in inp.timelines.windows(2) {
+        let ((fa, a), (fb, b)) = (pair[0], pair[1]);
+        if fa != fb {
+            continue;
+        }
+        if let (Some(last), Some(first)) = (a.last, b.first)
+            && first.time.plus(skew) < last.time
+        {
+            push(&Regression {
+                from: last,
+                to: first,
+            });
+        }
+    }
+}

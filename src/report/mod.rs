@@ -1,0 +1,205 @@
+//! One serializable report model per command, and thin renderers.
+//!
+//! The model is built once from the analyses; renderers only format it. JSON is the stable
+//! machine contract (`schema_version`, documented in `docs/report-schema.md` with a JSON Schema),
+//! NDJSON streams the same records one per line with a `type` tag, and text is the one-screen
+//! summary for a terminal.
+
+pub mod json;
+pub mod ndjson;
+pub mod sanitize;
+pub mod text;
+
+use serde::Serialize;
+
+use crate::detect::Finding;
+use crate::gaps::Gap;
+use crate::model::{Severity, Timestamp};
+use crate::scan::{InputRecord, MalformedRecord, ScanResult, Stats};
+use crate::scope::{BreachScope, SecretRecord, TenantRecord, affected_tenants};
+
+/// Version of the JSON report contract. Bumped on any incompatible change.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// Output formats of `scan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One-screen summary for people.
+    Text,
+    /// The full report as one JSON document.
+    Json,
+    /// One tagged JSON record per line: findings, gaps, secrets, then a summary.
+    Ndjson,
+}
+
+/// The tool that wrote a report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tool {
+    /// `blastradius`.
+    pub name: &'static str,
+    /// The crate version.
+    pub version: &'static str,
+}
+
+impl Tool {
+    /// This build.
+    pub fn this() -> Tool {
+        Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// The time window a report covers.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Window {
+    /// `--since`, if given.
+    pub since: Option<Timestamp>,
+    /// `--until`, if given.
+    pub until: Option<Timestamp>,
+}
+
+/// Settings that shaped the results, recorded for reproducibility.
+#[derive(Clone, Debug, Serialize)]
+pub struct Settings {
+    /// `--gap` in seconds.
+    pub gap_seconds: f64,
+    /// `--widespread-threshold`.
+    pub widespread_threshold: usize,
+    /// `--tenant-pattern`s.
+    pub tenant_patterns: Vec<String>,
+    /// `--exclude-tenant`s.
+    pub excluded_tenants: Vec<String>,
+    /// Number of detection rules loaded.
+    pub rules: usize,
+}
+
+/// The `scan` report.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScanReport {
+    /// The contract version.
+    pub schema_version: &'static str,
+    /// When the report was made.
+    pub generated_at: Timestamp,
+    /// `INC-YYYYMMDD-HHMMSS`, from `generated_at`.
+    pub incident_id: String,
+    /// The writer.
+    pub tool: Tool,
+    /// `scan`.
+    pub command: &'static str,
+    /// False when some input could not be read completely or had malformed lines beyond the limit.
+    pub complete: bool,
+    /// The time window.
+    pub window: Window,
+    /// Settings.
+    pub settings: Settings,
+    /// Per input.
+    pub inputs: Vec<InputRecord>,
+    /// Counts.
+    pub stats: Stats,
+    /// Earliest entry.
+    pub first_event: Option<Timestamp>,
+    /// Latest entry.
+    pub last_event: Option<Timestamp>,
+    /// Entries that matched at least one detection rule with a severity.
+    pub suspicious_events: u64,
+    /// Distinct secret paths read successfully.
+    pub accessed_secrets: usize,
+    /// Tenants whose secrets were read (excluded tenants removed), sorted.
+    pub affected_tenants: Vec<String>,
+    /// `none`, `limited` or `widespread`.
+    pub breach_scope: BreachScope,
+    /// The most severe finding's class, or null.
+    pub severity: Option<Severity>,
+    /// The response time the severity calls for.
+    pub response_time: Option<&'static str>,
+    /// Findings, most severe first.
+    pub findings: Vec<Finding>,
+    /// Secrets read, by path.
+    pub secrets: Vec<SecretRecord>,
+    /// Tenants, by name.
+    pub tenants: Vec<TenantRecord>,
+    /// Gaps, earliest first.
+    pub gaps: Vec<Gap>,
+    /// Gaps nothing in the log explains.
+    pub unexplained_gaps: usize,
+    /// Malformed lines (capped), earliest first.
+    pub malformed: Vec<MalformedRecord>,
+}
+
+/// Everything besides the scan result that goes into a report.
+pub struct ReportContext {
+    /// When.
+    pub generated_at: Timestamp,
+    /// The window.
+    pub window: Window,
+    /// Settings.
+    pub settings: Settings,
+    /// Malformed lines beyond which the input counts as incomplete (`--max-malformed`).
+    pub max_malformed: u64,
+}
+
+/// `INC-YYYYMMDD-HHMMSS` for a time.
+pub fn incident_id(t: Timestamp) -> String {
+    let secs = t.seconds();
+    match chrono::DateTime::from_timestamp(secs, 0) {
+        Some(dt) => dt.format("INC-%Y%m%d-%H%M%S").to_string(),
+        None => "INC-00000000-000000".to_string(),
+    }
+}
+
+impl ScanReport {
+    /// Builds the report from a scan.
+    pub fn build(r: ScanResult, ctx: ReportContext) -> ScanReport {
+        let affected = affected_tenants(&r.tenants);
+        let severity = r.findings.iter().map(|f| f.severity).min();
+        let unexplained = r.gaps.iter().filter(|g| g.explained_by.is_none()).count();
+        let complete = !r.input_incomplete() && r.stats.malformed_lines <= ctx.max_malformed;
+        ScanReport {
+            schema_version: SCHEMA_VERSION,
+            generated_at: ctx.generated_at,
+            incident_id: incident_id(ctx.generated_at),
+            tool: Tool::this(),
+            command: "scan",
+            complete,
+            window: ctx.window,
+            breach_scope: BreachScope::of(affected.len(), ctx.settings.widespread_threshold),
+            settings: ctx.settings,
+            suspicious_events: r.stats.suspicious_events,
+            accessed_secrets: r.secrets.len(),
+            affected_tenants: affected,
+            severity,
+            response_time: severity.map(Severity::response_time),
+            inputs: r.inputs,
+            stats: r.stats,
+            first_event: r.first_event,
+            last_event: r.last_event,
+            findings: r.findings,
+            secrets: r.secrets,
+            tenants: r.tenants,
+            unexplained_gaps: unexplained,
+            gaps: r.gaps,
+            malformed: r.malformed,
+        }
+    }
+
+    /// True when some finding is at least as severe as `threshold`.
+    pub fn has_findings_at(&self, threshold: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity <= threshold)
+    }
+}
+
+/// Writes a scan report in `format`.
+pub fn render_scan(
+    report: &ScanReport,
+    format: Format,
+    color: text::Color,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => json::write(report, w),
+        Format::Ndjson => ndjson::write_scan(report, w),
+        Format::Text => text::write_scan(report, color, w),
+    }
+}

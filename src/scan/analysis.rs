@@ -1,0 +1,102 @@
+//! What each worker accumulates, merged across threads in any order.
+
+use std::collections::BTreeMap;
+
+use crate::detect::DetectState;
+use crate::gaps::Marker;
+use crate::scope::SecretTable;
+
+/// Counts over the whole scan.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Stats {
+    /// Lines read (entries for pretty-printed input).
+    pub lines: u64,
+    /// Blank lines.
+    pub blank_lines: u64,
+    /// Audit entries parsed.
+    pub entries: u64,
+    /// Request entries.
+    pub requests: u64,
+    /// Response entries.
+    pub responses: u64,
+    /// Other entry types (e.g. `kmip-request`).
+    pub other_entries: u64,
+    /// Entries outside `--since`/`--until`, skipped.
+    pub outside_window: u64,
+    /// Entries without a valid `time`.
+    pub untimed_entries: u64,
+    /// Entries seen in an earlier input (same `request.id` and `type`), counted once.
+    pub duplicates: u64,
+    /// Lines with a prefix or syslog header before the JSON.
+    pub prefixed_lines: u64,
+    /// Lines that are not audit entries.
+    pub malformed_lines: u64,
+    /// Malformed lines by reason.
+    pub malformed_by_kind: BTreeMap<&'static str, u64>,
+    /// Final lines without a newline that did not parse (a write in progress).
+    pub partial_last_lines: u64,
+    /// Requests whose response was found.
+    pub paired_requests: u64,
+    /// Requests without a response, analysed on their own.
+    pub unanswered_requests: u64,
+    /// Unanswered requests close to the end of their input (still in flight when the log was read).
+    pub in_flight_requests: u64,
+    /// Responses without a request.
+    pub orphan_responses: u64,
+    /// Successful reads of secret material.
+    pub secret_reads: u64,
+    /// Entries evaluated by the detection rules.
+    pub evaluated: u64,
+    /// Entries that matched at least one rule with a severity.
+    pub suspicious_events: u64,
+}
+
+impl Stats {
+    /// Adds another thread's counts.
+    pub fn merge(&mut self, o: &Stats) {
+        self.lines += o.lines;
+        self.blank_lines += o.blank_lines;
+        self.entries += o.entries;
+        self.requests += o.requests;
+        self.responses += o.responses;
+        self.other_entries += o.other_entries;
+        self.outside_window += o.outside_window;
+        self.untimed_entries += o.untimed_entries;
+        self.duplicates += o.duplicates;
+        self.prefixed_lines += o.prefixed_lines;
+        self.malformed_lines += o.malformed_lines;
+        for (k, v) in &o.malformed_by_kind {
+            *self.malformed_by_kind.entry(k).or_default() += v;
+        }
+        self.partial_last_lines += o.partial_last_lines;
+        self.paired_requests += o.paired_requests;
+        self.unanswered_requests += o.unanswered_requests;
+        self.in_flight_requests += o.in_flight_requests;
+        self.orphan_responses += o.orphan_responses;
+        self.secret_reads += o.secret_reads;
+        self.evaluated += o.evaluated;
+        self.suspicious_events += o.suspicious_events;
+    }
+}
+
+/// Everything a worker accumulates that does not depend on entry order.
+pub struct Analysis {
+    /// Counts.
+    pub stats: Stats,
+    /// Secrets read.
+    pub secrets: SecretTable,
+    /// Rule state and findings.
+    pub detect: DetectState,
+    /// Seals, probes and device disables.
+    pub markers: Vec<Marker>,
+}
+
+impl Analysis {
+    /// Merges another thread's analysis.
+    pub fn merge(&mut self, o: Analysis) {
+        self.stats.merge(&o.stats);
+        self.secrets.merge(o.secrets);
+        self.detect.merge(o.detect);
+        self.markers.extend(o.markers);
+    }
+}

@@ -1,0 +1,250 @@
+//! One pass over all inputs: producers split inputs into chunks, a pool of workers parses and
+//! analyses them, and a merge step puts order back where it matters.
+//!
+//! ```text
+//! producer threads (mmap | read | gzip | stdin) --chunks--> rayon workers (per-thread state)
+//!     --> merge: line numbers, request/response pairing across chunks, gaps, findings, scope
+//! ```
+//!
+//! Per-thread state is merged in any order; everything that depends on order (line numbers,
+//! timelines, pairing across chunk boundaries) travels in small per-chunk summaries sorted at the
+//! end. A single large file is split into chunks, so it uses every core.
+
+mod analysis;
+mod dedup;
+mod finish;
+mod worker;
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, mpsc};
+
+pub use analysis::Stats;
+pub use finish::{InputRecord, MalformedRecord, ScanResult};
+
+use crate::detect::Detector;
+use crate::model::{Event, Loc, Span, Timestamp};
+use crate::source::{ChunkSink, Input, Opened, ReadOptions, SourceError, produce};
+use crate::tenant::TenantMap;
+use dedup::Dedup;
+use worker::Worker;
+
+/// Entries with a time outside `[since, until)` are skipped.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TimeWindow {
+    /// Inclusive start.
+    pub since: Option<Timestamp>,
+    /// Exclusive end.
+    pub until: Option<Timestamp>,
+}
+
+impl TimeWindow {
+    /// True when `t` is inside the window.
+    #[inline]
+    pub fn contains(&self, t: Timestamp) -> bool {
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
+    }
+}
+
+/// Everything that shapes one scan.
+#[derive(Clone, Debug)]
+pub struct ScanSettings {
+    /// How inputs are read.
+    pub read: ReadOptions,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// The time window.
+    pub window: TimeWindow,
+    /// Quiet periods longer than this are gaps.
+    pub gap: Span,
+    /// Reordering tolerated between consecutive lines.
+    pub skew: Span,
+    /// A seal this long before a quiet period explains it.
+    pub seal_window: Span,
+    /// A request without response this close to the end of its input is still in flight.
+    pub response_grace: Span,
+    /// Caps on what findings keep.
+    pub caps: crate::detect::Caps,
+    /// Malformed lines listed in the report.
+    pub malformed_samples: usize,
+}
+
+impl Default for ScanSettings {
+    fn default() -> Self {
+        ScanSettings {
+            read: ReadOptions::default(),
+            threads: 0,
+            window: TimeWindow::default(),
+            gap: Span::from_secs(300),
+            skew: Span::from_secs(1),
+            seal_window: Span::from_secs(60),
+            response_grace: Span::from_secs(60),
+            caps: Default::default(),
+            malformed_samples: 100,
+        }
+    }
+}
+
+/// Extra per-entry analysis that rides along the same pass (token lineage, export ...).
+///
+/// `entry` sees every entry in the window, requests and responses, after de-duplication; within a
+/// chunk in file order, across chunks and threads in any order.
+pub trait Extension: Sync {
+    /// Per-thread state.
+    type State: Send;
+    /// Fresh state for a thread.
+    fn new_state(&self) -> Self::State;
+    /// One entry.
+    fn entry(&self, state: &mut Self::State, ev: &Event<'_>, loc: Loc);
+    /// A chunk is done (e.g. flush buffered rows).
+    fn chunk_done(&self, _state: &mut Self::State, _file: u32, _chunk: u32) {}
+    /// Merges two threads' states.
+    fn merge(&self, into: &mut Self::State, other: Self::State);
+}
+
+/// No extension.
+impl Extension for () {
+    type State = ();
+    fn new_state(&self) {}
+    fn entry(&self, _: &mut (), _: &Event<'_>, _: Loc) {}
+    fn merge(&self, _: &mut (), _: ()) {}
+}
+
+/// Shared, read-only context of the workers.
+pub(crate) struct Context<'a, E: Extension> {
+    pub settings: &'a ScanSettings,
+    pub detector: &'a Detector<'a>,
+    pub tenants: &'a TenantMap,
+    pub ext: &'a E,
+    pub dedup: Option<Dedup>,
+    pub id_hasher: foldhash::quality::RandomState,
+    pub progress: Option<&'a AtomicU64>,
+    pool: Mutex<Vec<Vec<u8>>>,
+}
+
+impl<E: Extension> Context<'_, E> {
+    /// Returns a chunk buffer for reuse by the producers.
+    pub fn recycle(&self, buf: Vec<u8>) {
+        if let Ok(mut p) = self.pool.lock()
+            && p.len() < 64
+        {
+            p.push(buf);
+        }
+    }
+}
+
+/// Why a scan could not run at all (per-input problems are reported, not returned).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The thread pool could not be built.
+    #[error("cannot start worker threads: {0}")]
+    Threads(#[from] rayon::ThreadPoolBuildError),
+}
+
+/// What a scan needs besides settings.
+pub struct Analyzers<'a, E: Extension> {
+    /// The compiled rules.
+    pub detector: &'a Detector<'a>,
+    /// Tenant mapping.
+    pub tenants: &'a TenantMap,
+    /// Extra analysis in the same pass.
+    pub ext: &'a E,
+    /// Incremented by the bytes of each processed chunk (for progress bars).
+    pub progress: Option<&'a AtomicU64>,
+}
+
+/// Scans `inputs` as one log.
+pub fn run<E: Extension>(
+    inputs: &[Input],
+    settings: &ScanSettings,
+    az: Analyzers<'_, E>,
+) -> Result<(ScanResult, E::State), ScanError> {
+    let threads = if settings.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        settings.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("blastradius-{i}"))
+        .build()?;
+    let ctx = Context {
+        settings,
+        detector: az.detector,
+        tenants: az.tenants,
+        ext: az.ext,
+        dedup: (inputs.len() > 1).then(Dedup::new),
+        id_hasher: foldhash::quality::RandomState::default(),
+        progress: az.progress,
+        pool: Mutex::new(Vec::new()),
+    };
+    let opened: Vec<Result<Opened, SourceError>> = inputs
+        .iter()
+        .map(|i| Opened::open(i, &settings.read, inputs.len()))
+        .collect();
+    let mut read_infos: Vec<Option<crate::source::InputInfo>> = vec![None; inputs.len()];
+    let mut source_errors: Vec<(u32, SourceError)> = Vec::new();
+
+    let (tx, rx) = mpsc::sync_channel(threads * 2);
+    let next = AtomicUsize::new(0);
+    let producers = threads.min(inputs.len()).max(1);
+    let worker = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..producers)
+            .map(|_| {
+                let sink = ChunkSink::new(tx.clone(), &ctx.pool);
+                let (next, opened) = (&next, &opened);
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(input) = inputs.get(i) else { break };
+                        if let Ok(o) = &opened[i] {
+                            done.push((i, produce(input, o, &settings.read, &sink)));
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        drop(tx);
+        let worker = pool.install(|| {
+            use rayon::prelude::*;
+            rx.into_iter()
+                .par_bridge()
+                .fold(
+                    || Worker::new(&ctx),
+                    |mut w, chunk| {
+                        w.process(chunk);
+                        w
+                    },
+                )
+                .reduce(
+                    || Worker::new(&ctx),
+                    |mut a, b| {
+                        a.merge(b);
+                        a
+                    },
+                )
+        });
+        for h in handles {
+            for (i, (info, err)) in h.join().expect("producer thread panicked") {
+                read_infos[i] = Some(info);
+                if let Some(e) = err {
+                    source_errors.push((i as u32, e));
+                }
+            }
+        }
+        worker
+    });
+    for (i, o) in opened.into_iter().enumerate() {
+        if let Err(e) = o {
+            source_errors.push((i as u32, e));
+        }
+    }
+    Ok(finish::finish(
+        &ctx,
+        inputs,
+        read_infos,
+        source_errors,
+        worker,
+    ))
+}

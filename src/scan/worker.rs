@@ -1,0 +1,394 @@
+//! The hot loop: one chunk at a time, one entry at a time.
+//!
+//! A request entry only records its time and id: the response repeats the request and adds the
+//! outcome, so every analysis runs once per logical request, on the response. Requests whose
+//! response is not in the same chunk are kept (their raw bytes) and either meet their response
+//! in another chunk or are analysed on their own once the scan knows no response exists.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use super::analysis::{Analysis, Stats};
+use super::{Context, Extension};
+use crate::gaps::{MalformedRun, Marker, OrphanResponse, Point, Timeline, marker_of};
+use crate::model::secret::secret_access;
+use crate::model::{EntryType, Event, Loc};
+use crate::parse::framing::{self, Framed, StreamItem};
+use crate::parse::{ParseErrorKind, Parser};
+use crate::source::{Chunk, ChunkData, Framing};
+
+/// Malformed lines kept as samples per chunk.
+const MALFORMED_SAMPLES_PER_CHUNK: usize = 64;
+
+/// A request waiting for its response.
+#[derive(Clone, Copy)]
+struct Pending {
+    start: usize,
+    end: usize,
+    loc: Loc,
+}
+
+/// A request with no response in its chunk: its raw entry, to be analysed later if needed.
+pub(crate) struct OpenRequest {
+    pub id: u64,
+    pub loc: Loc,
+    pub raw: Vec<u8>,
+}
+
+/// What one chunk tells the merge step that depends on order.
+pub(crate) struct ChunkSummary {
+    pub file: u32,
+    pub index: u32,
+    pub lines: u32,
+    pub bytes: u64,
+    pub entries: u64,
+    pub malformed: u64,
+    pub timeline: Timeline,
+    pub runs: Vec<MalformedRun>,
+    open_run: Option<MalformedRun>,
+    pub samples: Vec<(Loc, ParseErrorKind)>,
+    pub open_requests: Vec<OpenRequest>,
+    pub orphans: Vec<OrphanResponse>,
+}
+
+/// Per-thread state.
+pub(crate) struct Worker<'c, E: Extension> {
+    ctx: &'c Context<'c, E>,
+    parser: Parser,
+    pub analysis: Analysis,
+    pub ext: E::State,
+    pub summaries: Vec<ChunkSummary>,
+    pending: HashMap<u64, Pending, foldhash::fast::FixedState>,
+}
+
+impl<'c, E: Extension> Worker<'c, E> {
+    pub fn new(ctx: &'c Context<'c, E>) -> Self {
+        Worker {
+            ctx,
+            parser: Parser::new(),
+            analysis: Analysis {
+                stats: Stats::default(),
+                secrets: Default::default(),
+                detect: ctx.detector.new_state(),
+                markers: Vec::new(),
+            },
+            ext: ctx.ext.new_state(),
+            summaries: Vec::new(),
+            pending: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(1)),
+        }
+    }
+
+    /// Merges another worker's results into this one.
+    pub fn merge(&mut self, other: Worker<'c, E>) {
+        self.analysis.merge(other.analysis);
+        self.ctx.ext.merge(&mut self.ext, other.ext);
+        self.summaries.extend(other.summaries);
+    }
+
+    /// Processes one chunk.
+    pub fn process(&mut self, chunk: Chunk<'_>) {
+        let mut sum = ChunkSummary {
+            file: chunk.file,
+            index: chunk.index,
+            lines: 0,
+            bytes: chunk.data.bytes().len() as u64,
+            entries: 0,
+            malformed: 0,
+            timeline: Timeline::new(self.ctx.settings.gap, self.ctx.settings.skew),
+            runs: Vec::new(),
+            open_run: None,
+            samples: Vec::new(),
+            open_requests: Vec::new(),
+            orphans: Vec::new(),
+        };
+        let base = Loc {
+            file: chunk.file,
+            offset: chunk.offset,
+            chunk: chunk.index,
+            line_in_chunk: 0,
+        };
+        match &chunk.data {
+            ChunkData::LongLine(len) => {
+                sum.lines = 1;
+                sum.bytes = *len;
+                self.malformed(&mut sum, base, ParseErrorKind::TooLong(*len as usize));
+            }
+            data => {
+                let bytes = data.bytes();
+                self.parser.load(bytes);
+                match chunk.framing {
+                    Framing::Lines => self.lines(bytes, base, chunk.last, &mut sum),
+                    Framing::Stream => self.stream(bytes, base, &mut sum),
+                }
+                for (id, p) in self.pending.drain() {
+                    sum.open_requests.push(OpenRequest {
+                        id,
+                        loc: p.loc,
+                        raw: bytes[p.start..p.end].to_vec(),
+                    });
+                }
+            }
+        }
+        sum.timeline.finish();
+        if let Some(run) = sum.open_run.take() {
+            sum.runs.push(run);
+        }
+        self.ctx
+            .ext
+            .chunk_done(&mut self.ext, chunk.file, chunk.index);
+        if let Some(p) = self.ctx.progress {
+            p.fetch_add(sum.bytes, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.summaries.push(sum);
+        if let ChunkData::Owned(buf) = chunk.data {
+            self.ctx.recycle(buf);
+        }
+    }
+
+    fn lines(&mut self, bytes: &[u8], base: Loc, last_chunk: bool, sum: &mut ChunkSummary) {
+        let mut pos = 0usize;
+        let mut line_no = 0u32;
+        while pos < bytes.len() {
+            let nl = memchr::memchr(b'\n', &bytes[pos..]).map(|i| pos + i);
+            let end = nl.unwrap_or(bytes.len());
+            let partial_tail = nl.is_none() && last_chunk;
+            let loc = Loc {
+                offset: base.offset + pos as u64,
+                line_in_chunk: line_no,
+                ..base
+            };
+            self.line(&bytes[pos..end], pos, loc, partial_tail, sum);
+            line_no += 1;
+            pos = end + 1;
+        }
+        sum.lines = line_no;
+    }
+
+    fn line(
+        &mut self,
+        line: &[u8],
+        at: usize,
+        loc: Loc,
+        partial_tail: bool,
+        sum: &mut ChunkSummary,
+    ) {
+        self.analysis.stats.lines += 1;
+        match framing::frame_line(line) {
+            Framed::Blank => self.analysis.stats.blank_lines += 1,
+            Framed::NotJson => {
+                self.malformed_or_partial(sum, loc, ParseErrorKind::NotJson, partial_tail)
+            }
+            Framed::Jsonx => self.malformed(sum, loc, ParseErrorKind::Jsonx),
+            Framed::Json {
+                start,
+                end,
+                prefixed,
+            } => {
+                if end - start > self.ctx.settings.read.max_line_bytes {
+                    self.malformed(sum, loc, ParseErrorKind::TooLong(end - start));
+                    return;
+                }
+                if prefixed {
+                    self.analysis.stats.prefixed_lines += 1;
+                }
+                self.parse(at + start, at + end, loc, partial_tail, sum);
+            }
+        }
+    }
+
+    fn stream(&mut self, bytes: &[u8], base: Loc, sum: &mut ChunkSummary) {
+        let mut pos = 0usize;
+        let mut counted = 0usize;
+        let mut line_no = 0u32;
+        while let Some(item) = framing::next_object(bytes, pos) {
+            let (start, end) = match item {
+                StreamItem::Object { start, end } | StreamItem::Garbage { start, end } => {
+                    (start, end)
+                }
+            };
+            line_no += memchr::memchr_iter(b'\n', &bytes[counted..start]).count() as u32;
+            counted = start;
+            let loc = Loc {
+                offset: base.offset + start as u64,
+                line_in_chunk: line_no,
+                ..base
+            };
+            match item {
+                StreamItem::Object { .. } => self.parse(start, end, loc, false, sum),
+                StreamItem::Garbage { .. } => {
+                    self.malformed(
+                        sum,
+                        loc,
+                        ParseErrorKind::InvalidJson("unbalanced braces or stray text".into()),
+                    );
+                }
+            }
+            pos = end;
+        }
+        let total = line_no + memchr::memchr_iter(b'\n', &bytes[counted..]).count() as u32;
+        sum.lines = total + u32::from(!bytes.ends_with(b"\n") && !bytes.is_empty());
+        self.analysis.stats.lines += u64::from(sum.lines);
+    }
+
+    fn parse(
+        &mut self,
+        start: usize,
+        end: usize,
+        loc: Loc,
+        partial_tail: bool,
+        sum: &mut ChunkSummary,
+    ) {
+        let Worker {
+            ctx,
+            parser,
+            analysis,
+            ext,
+            pending,
+            ..
+        } = self;
+        let outcome = parser.parse_at(start, end, |res| match res {
+            Ok(ev) => {
+                entry(ctx, analysis, ext, pending, &ev, loc, (start, end), sum);
+                None
+            }
+            Err(kind) => Some(kind),
+        });
+        if let Some(kind) = outcome {
+            self.malformed_or_partial(sum, loc, kind, partial_tail);
+        } else if let Some(run) = sum.open_run.take() {
+            sum.runs.push(run);
+        }
+    }
+
+    fn malformed_or_partial(
+        &mut self,
+        sum: &mut ChunkSummary,
+        loc: Loc,
+        kind: ParseErrorKind,
+        partial_tail: bool,
+    ) {
+        if partial_tail {
+            // The last line of an input without its newline: a write still in progress.
+            self.analysis.stats.partial_last_lines += 1;
+        } else {
+            self.malformed(sum, loc, kind);
+        }
+    }
+
+    fn malformed(&mut self, sum: &mut ChunkSummary, loc: Loc, kind: ParseErrorKind) {
+        let stats = &mut self.analysis.stats;
+        stats.malformed_lines += 1;
+        *stats.malformed_by_kind.entry(kind.code()).or_default() += 1;
+        sum.malformed += 1;
+        match &mut sum.open_run {
+            Some(run) if run.last.line_in_chunk + 1 == loc.line_in_chunk => {
+                run.last = loc;
+                run.lines += 1;
+            }
+            _ => {
+                if let Some(run) = sum.open_run.take() {
+                    sum.runs.push(run);
+                }
+                sum.open_run = Some(MalformedRun {
+                    first: loc,
+                    last: loc,
+                    lines: 1,
+                    before: sum.timeline.last,
+                });
+            }
+        }
+        if sum.samples.len() < MALFORMED_SAMPLES_PER_CHUNK {
+            sum.samples.push((loc, kind));
+        }
+    }
+}
+
+/// Handles one parsed entry.
+#[allow(clippy::too_many_arguments)]
+fn entry<E: Extension>(
+    ctx: &Context<'_, E>,
+    an: &mut Analysis,
+    ext: &mut E::State,
+    pending: &mut HashMap<u64, Pending, foldhash::fast::FixedState>,
+    ev: &Event<'_>,
+    loc: Loc,
+    (start, end): (usize, usize),
+    sum: &mut ChunkSummary,
+) {
+    an.stats.entries += 1;
+    sum.entries += 1;
+    match ev.time {
+        Some(t) if !ctx.settings.window.contains(t) => {
+            an.stats.outside_window += 1;
+            return;
+        }
+        Some(_) => {}
+        None => an.stats.untimed_entries += 1,
+    }
+    let id = ev.request.id.map(|id| ctx.id_hasher.hash_one(id));
+    if let (Some(dedup), Some(id)) = (ctx.dedup.as_ref(), id)
+        && dedup.seen_elsewhere(loc.file, ev.entry_type, id)
+    {
+        an.stats.duplicates += 1;
+        return;
+    }
+    ctx.ext.entry(ext, ev, loc);
+    if let Some(t) = ev.time {
+        sum.timeline.observe(Point { time: t, loc });
+    }
+    match ev.entry_type {
+        EntryType::Request => {
+            an.stats.requests += 1;
+            match id {
+                Some(id) => {
+                    pending.insert(id, Pending { start, end, loc });
+                }
+                None => an.stats.paired_requests += 1, // cannot be paired; its response carries it
+            }
+        }
+        EntryType::Response => {
+            an.stats.responses += 1;
+            if let Some(id) = id {
+                if pending.remove(&id).is_some() {
+                    an.stats.paired_requests += 1;
+                } else {
+                    sum.orphans.push(OrphanResponse {
+                        id,
+                        at: ev.time.map(|time| Point { time, loc }),
+                        loc,
+                        path: ev.request.path.to_string(),
+                        operation: ev.request.operation,
+                    });
+                }
+            }
+            analyse(ctx, an, ev, loc);
+        }
+        EntryType::Other => {
+            an.stats.other_entries += 1;
+            analyse(ctx, an, ev, loc);
+        }
+    }
+}
+
+/// Runs every analysis on one logical request.
+pub(crate) fn analyse<E: Extension>(
+    ctx: &Context<'_, E>,
+    an: &mut Analysis,
+    ev: &Event<'_>,
+    loc: Loc,
+) {
+    an.stats.evaluated += 1;
+    if let Some(access) = secret_access(ev) {
+        an.stats.secret_reads += 1;
+        an.secrets.record(ev, &access, loc, ctx.tenants);
+    }
+    if ctx.detector.observe(ev, loc, &mut an.detect) {
+        an.stats.suspicious_events += 1;
+    }
+    if let (Some(kind), Some(time)) = (marker_of(ev.request.path, ev.request.operation), ev.time) {
+        an.markers.push(Marker {
+            at: Point { time, loc },
+            kind,
+        });
+    }
+}

@@ -1,0 +1,273 @@
+//! Breach scope: which secrets were read, whose tenants they belong to, and how wide it is.
+//!
+//! Every successful read of secret material is recorded once per distinct path, with exact read
+//! counts and times, a sample of readers and the tenant the path maps to. Tenants are computed
+//! once per path (not per read), so tenant patterns cost nothing in the hot loop.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::collect::{Sample, Smallest};
+use crate::detect::{Actor, ActorRef};
+use crate::model::secret::{SecretAccess, SecretKind, logical_path};
+use crate::model::{Event, Loc, Location, Timestamp};
+use crate::tenant::TenantMap;
+
+/// Readers listed per secret.
+pub const READERS_PER_SECRET: usize = 10;
+/// Distinct readers counted exactly per secret.
+pub const READER_COUNT_CAP: usize = 100_000;
+/// Evidence lines kept per secret.
+pub const EVIDENCE_PER_SECRET: usize = 5;
+
+struct SecretAgg {
+    kind: SecretKind,
+    logical: String,
+    namespace: Option<String>,
+    tenant: Option<String>,
+    reads: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    readers: Sample<u64, Loc, Actor>,
+    evidence: Smallest<Loc>,
+}
+
+/// Secrets read, keyed by namespace-qualified request path.
+#[derive(Default)]
+pub struct SecretTable {
+    map: HashMap<String, SecretAgg, foldhash::fast::RandomState>,
+}
+
+/// How widely secrets were exposed.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum BreachScope {
+    /// No tenant's secrets were read.
+    None,
+    /// Some tenants, no more than the threshold.
+    Limited,
+    /// More tenants than the threshold.
+    Widespread,
+}
+
+impl BreachScope {
+    /// Classifies by the number of affected tenants.
+    pub fn of(affected: usize, widespread_threshold: usize) -> BreachScope {
+        match affected {
+            0 => BreachScope::None,
+            n if n > widespread_threshold => BreachScope::Widespread,
+            _ => BreachScope::Limited,
+        }
+    }
+
+    /// `none`, `limited` or `widespread`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreachScope::None => "none",
+            BreachScope::Limited => "limited",
+            BreachScope::Widespread => "widespread",
+        }
+    }
+}
+
+/// A secret in the report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SecretRecord {
+    /// The request path (namespace-qualified on Enterprise: `blue/kv/data/app`).
+    pub path: String,
+    /// The secret as responders name it (`kv/app` for `kv/data/app`).
+    pub secret: String,
+    /// What kind of read.
+    pub kind: SecretKind,
+    /// The namespace, if not root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The tenant, if the path maps to one.
+    pub tenant: Option<String>,
+    /// True when the tenant is excluded (`--exclude-tenant`).
+    pub tenant_excluded: bool,
+    /// Successful reads.
+    pub reads: u64,
+    /// First read.
+    pub first_read: Option<Timestamp>,
+    /// Last read.
+    pub last_read: Option<Timestamp>,
+    /// A sample of readers, first seen first.
+    pub readers: Vec<Actor>,
+    /// Distinct readers.
+    pub readers_total: usize,
+    /// Where the first reads are.
+    pub evidence: Vec<Location>,
+}
+
+/// A tenant in the report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TenantRecord {
+    /// The tenant.
+    pub tenant: String,
+    /// True when excluded from the affected list.
+    pub excluded: bool,
+    /// Distinct secrets read.
+    pub secrets: usize,
+    /// Successful reads.
+    pub reads: u64,
+    /// First read.
+    pub first_read: Option<Timestamp>,
+    /// Last read.
+    pub last_read: Option<Timestamp>,
+    /// Kinds of secrets read.
+    pub kinds: BTreeSet<SecretKind>,
+}
+
+impl SecretTable {
+    /// Records one successful secret access.
+    pub fn record(
+        &mut self,
+        ev: &Event<'_>,
+        access: &SecretAccess<'_>,
+        loc: Loc,
+        tenants: &TenantMap,
+    ) {
+        let ns = ev.request.namespace();
+        let path = ev.request.path;
+        let agg = match ns {
+            None => match self.map.get_mut(path) {
+                Some(a) => a,
+                None => self
+                    .map
+                    .entry(path.to_string())
+                    .or_insert_with(|| new_agg(None, path, access, tenants)),
+            },
+            Some(ns) => {
+                let key = format!("{ns}/{path}");
+                self.map
+                    .entry(key)
+                    .or_insert_with(|| new_agg(Some(ns), path, access, tenants))
+            }
+        };
+        agg.reads += 1;
+        if let Some(t) = ev.time {
+            agg.first = Some(agg.first.map_or(t, |f| f.min(t)));
+            agg.last = Some(agg.last.map_or(t, |l| l.max(t)));
+        }
+        let reader = ActorRef::of(ev);
+        agg.readers.offer(reader.key(), loc, || reader.to_actor());
+        agg.evidence.insert(loc);
+    }
+
+    /// Merges another thread's table.
+    pub fn merge(&mut self, other: SecretTable) {
+        for (k, o) in other.map {
+            match self.map.get_mut(&k) {
+                None => {
+                    self.map.insert(k, o);
+                }
+                Some(a) => {
+                    a.reads += o.reads;
+                    a.first = [a.first, o.first].into_iter().flatten().min();
+                    a.last = [a.last, o.last].into_iter().flatten().max();
+                    a.readers.merge(o.readers);
+                    a.evidence.merge(o.evidence);
+                }
+            }
+        }
+    }
+
+    /// Number of distinct paths.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when no secret was read.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The report's secrets (sorted by path) and tenants (sorted by name).
+    pub fn finish(
+        self,
+        tenants: &TenantMap,
+        resolve: &dyn Fn(Loc) -> Location,
+    ) -> (Vec<SecretRecord>, Vec<TenantRecord>) {
+        let mut secrets: Vec<SecretRecord> = self
+            .map
+            .into_iter()
+            .map(|(path, a)| {
+                let excluded = a.tenant.as_deref().is_some_and(|t| tenants.is_excluded(t));
+                let readers_total = a.readers.distinct();
+                SecretRecord {
+                    path,
+                    secret: a.logical,
+                    kind: a.kind,
+                    namespace: a.namespace,
+                    tenant: a.tenant,
+                    tenant_excluded: excluded,
+                    reads: a.reads,
+                    first_read: a.first,
+                    last_read: a.last,
+                    readers: a
+                        .readers
+                        .into_sorted()
+                        .into_iter()
+                        .map(|(_, r)| r)
+                        .collect(),
+                    readers_total,
+                    evidence: a.evidence.into_sorted().into_iter().map(resolve).collect(),
+                }
+            })
+            .collect();
+        secrets.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut by_tenant: BTreeMap<String, TenantRecord> = BTreeMap::new();
+        for s in &secrets {
+            let Some(t) = &s.tenant else { continue };
+            let r = by_tenant.entry(t.clone()).or_insert_with(|| TenantRecord {
+                tenant: t.clone(),
+                excluded: s.tenant_excluded,
+                secrets: 0,
+                reads: 0,
+                first_read: None,
+                last_read: None,
+                kinds: BTreeSet::new(),
+            });
+            r.secrets += 1;
+            r.reads += s.reads;
+            r.first_read = [r.first_read, s.first_read].into_iter().flatten().min();
+            r.last_read = [r.last_read, s.last_read].into_iter().flatten().max();
+            r.kinds.insert(s.kind);
+        }
+        (secrets, by_tenant.into_values().collect())
+    }
+}
+
+fn new_agg(
+    ns: Option<&str>,
+    path: &str,
+    access: &SecretAccess<'_>,
+    tenants: &TenantMap,
+) -> SecretAgg {
+    let logical = logical_path(&access.mount, access.kind);
+    SecretAgg {
+        kind: access.kind,
+        logical: match ns {
+            Some(ns) => format!("{ns}/{logical}"),
+            None => logical,
+        },
+        namespace: ns.map(str::to_string),
+        tenant: tenants.tenant_of(ns, path, &access.mount, access.kind),
+        reads: 0,
+        first: None,
+        last: None,
+        readers: Sample::new(READERS_PER_SECRET, READER_COUNT_CAP),
+        evidence: Smallest::new(EVIDENCE_PER_SECRET),
+    }
+}
+
+/// The affected tenants: tenants with at least one secret read, minus excluded ones, sorted.
+pub fn affected_tenants(tenants: &[TenantRecord]) -> Vec<String> {
+    tenants
+        .iter()
+        .filter(|t| !t.excluded)
+        .map(|t| t.tenant.clone())
+        .collect()
+}

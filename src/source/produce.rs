@@ -1,0 +1,555 @@
+//! Producers: split an opened input into chunks and hand them to the workers.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::fs::FileExt;
+use std::sync::Mutex;
+use std::sync::mpsc::SyncSender;
+
+use flate2::read::MultiGzDecoder;
+use memmap2::Mmap;
+
+use super::{
+    Chunk, ChunkData, Compression, Framing, Input, InputInfo, InputPath, ReadOptions, ReadPath,
+    SourceError,
+};
+use crate::parse::framing::looks_pretty;
+
+/// How much of the start of an input is examined for pretty-printed JSON.
+const SNIFF_BYTES: usize = 1 << 20;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Where chunks go, and where emptied buffers come back from.
+pub struct ChunkSink<'m> {
+    tx: SyncSender<Chunk<'m>>,
+    pool: &'m Mutex<Vec<Vec<u8>>>,
+}
+
+impl<'m> ChunkSink<'m> {
+    /// A sink sending to `tx`, reusing buffers from `pool`.
+    pub fn new(tx: SyncSender<Chunk<'m>>, pool: &'m Mutex<Vec<Vec<u8>>>) -> Self {
+        ChunkSink { tx, pool }
+    }
+
+    fn send(&self, chunk: Chunk<'m>) -> bool {
+        self.tx.send(chunk).is_ok()
+    }
+
+    fn buffer(&self, capacity: usize) -> Vec<u8> {
+        let mut b = self
+            .pool
+            .lock()
+            .map(|mut p| p.pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        b.clear();
+        b.reserve(capacity);
+        b
+    }
+}
+
+/// An input ready to be read.
+pub enum Opened {
+    /// A memory-mapped plain file.
+    Mapped(Mmap),
+    /// A file to read, plain or gzip.
+    File {
+        /// The open file.
+        file: File,
+        /// Its compression.
+        compression: Compression,
+        /// Its size on disk.
+        stored: u64,
+    },
+    /// Standard input.
+    Stdin,
+}
+
+impl Opened {
+    /// Opens an input, recognising gzip by magic bytes and mapping where the policy allows.
+    pub fn open(
+        input: &Input,
+        opts: &ReadOptions,
+        file_count: usize,
+    ) -> Result<Opened, SourceError> {
+        let InputPath::File(path) = &input.path else {
+            return Ok(Opened::Stdin);
+        };
+        let err = |source| SourceError::Open {
+            path: input.display.clone(),
+            source,
+        };
+        let file = File::open(path).map_err(err)?;
+        let stored = file.metadata().map_err(err)?.len();
+        let mut magic = [0u8; 2];
+        let n = file.read_at(&mut magic, 0).map_err(err)?;
+        let compression = if n == 2 && magic == GZIP_MAGIC {
+            Compression::Gzip
+        } else {
+            Compression::None
+        };
+        if compression == Compression::None
+            && opts.mmap.wants_map(&file, file_count)
+            && let Some(map) = super::mmap::map(&file)
+        {
+            return Ok(Opened::Mapped(map));
+        }
+        Ok(Opened::File {
+            file,
+            compression,
+            stored,
+        })
+    }
+}
+
+/// Reads `opened` to the end, sending its chunks; returns what was read and, if reading stopped
+/// early, why. Chunks sent before an error stay valid: partial input is analysed, not discarded.
+pub fn produce<'m>(
+    input: &Input,
+    opened: &'m Opened,
+    opts: &ReadOptions,
+    sink: &ChunkSink<'m>,
+) -> (InputInfo, Option<SourceError>) {
+    match opened {
+        Opened::Mapped(map) => produce_mapped(input, map, opts, sink),
+        Opened::File {
+            file,
+            compression: Compression::Gzip,
+            stored,
+        } => {
+            let counted = CountingReader {
+                inner: BufReader::with_capacity(1 << 20, file),
+                count: 0,
+            };
+            let decoder = LimitedDecoder::new(MultiGzDecoder::new(counted), opts);
+            let mut info = info(Compression::Gzip, ReadPath::Gzip, Some(*stored));
+            let err = read_loop(input, decoder, opts, sink, &mut info)
+                .map(|e| classify_gzip_error(input, &info, e));
+            (info, err)
+        }
+        Opened::File {
+            file,
+            compression: Compression::None,
+            stored,
+        } => {
+            let mut info = info(Compression::None, ReadPath::Read, Some(*stored));
+            let err = read_loop(input, file, opts, sink, &mut info).map(|e| SourceError::Read {
+                path: input.display.clone(),
+                bytes: info.bytes,
+                source: e,
+            });
+            (info, err)
+        }
+        Opened::Stdin => {
+            let mut stdin = BufReader::with_capacity(1 << 20, io::stdin().lock());
+            let is_gzip = stdin
+                .fill_buf()
+                .map(|b| b.starts_with(&GZIP_MAGIC))
+                .unwrap_or(false);
+            if is_gzip {
+                let decoder = LimitedDecoder::new(
+                    MultiGzDecoder::new(CountingReader {
+                        inner: stdin,
+                        count: 0,
+                    }),
+                    opts,
+                );
+                let mut info = info(Compression::Gzip, ReadPath::Stdin, None);
+                let err = read_loop(input, decoder, opts, sink, &mut info)
+                    .map(|e| classify_gzip_error(input, &info, e));
+                (info, err)
+            } else {
+                let mut info = info(Compression::None, ReadPath::Stdin, None);
+                let err =
+                    read_loop(input, stdin, opts, sink, &mut info).map(|e| SourceError::Read {
+                        path: input.display.clone(),
+                        bytes: info.bytes,
+                        source: e,
+                    });
+                (info, err)
+            }
+        }
+    }
+}
+
+fn info(compression: Compression, read_path: ReadPath, stored: Option<u64>) -> InputInfo {
+    InputInfo {
+        bytes: 0,
+        stored_bytes: stored,
+        compression,
+        read_path,
+        pretty: false,
+        chunks: 0,
+    }
+}
+
+fn chunk<'m>(
+    input: &Input,
+    info: &mut InputInfo,
+    offset: u64,
+    framing: Framing,
+    data: ChunkData<'m>,
+) -> Chunk<'m> {
+    let c = Chunk {
+        file: input.index,
+        index: info.chunks,
+        offset,
+        framing,
+        last: false,
+        data,
+    };
+    info.chunks += 1;
+    c
+}
+
+fn produce_mapped<'m>(
+    input: &Input,
+    map: &'m Mmap,
+    opts: &ReadOptions,
+    sink: &ChunkSink<'m>,
+) -> (InputInfo, Option<SourceError>) {
+    let mut info = info(Compression::None, ReadPath::Mmap, Some(map.len() as u64));
+    let data: &'m [u8] = map;
+    info.bytes = data.len() as u64;
+    if looks_pretty(&data[..data.len().min(SNIFF_BYTES)]) {
+        info.pretty = true;
+        if data.len() as u64 > opts.max_stream_bytes {
+            let e = SourceError::StreamTooLarge {
+                path: input.display.clone(),
+                bytes: data.len() as u64,
+                limit: opts.max_stream_bytes,
+            };
+            return (info, Some(e));
+        }
+        let mut c = chunk(
+            input,
+            &mut info,
+            0,
+            Framing::Stream,
+            ChunkData::Mapped(data),
+        );
+        c.last = true;
+        sink.send(c);
+        return (info, None);
+    }
+    let target = opts.chunk_size.min(opts.max_line_bytes).max(1);
+    let mut pos = 0usize;
+    while pos < data.len() {
+        let want = (pos + target).min(data.len());
+        let end = if want == data.len() {
+            data.len()
+        } else {
+            memchr::memchr(b'\n', &data[want..]).map_or(data.len(), |i| want + i + 1)
+        };
+        // The line that straddles `want` may be too long to parse: split it out.
+        let line_start = memchr::memrchr(b'\n', &data[pos..want]).map_or(pos, |i| pos + i + 1);
+        if end - line_start > opts.max_line_bytes {
+            if line_start > pos {
+                let c = chunk(
+                    input,
+                    &mut info,
+                    pos as u64,
+                    Framing::Lines,
+                    ChunkData::Mapped(&data[pos..line_start]),
+                );
+                if !sink.send(c) {
+                    return (info, None);
+                }
+            }
+            let len = (end - line_start) as u64;
+            let c = chunk(
+                input,
+                &mut info,
+                line_start as u64,
+                Framing::Lines,
+                ChunkData::LongLine(len),
+            );
+            if !sink.send(c) {
+                return (info, None);
+            }
+            pos = end;
+            continue;
+        }
+        let mut c = chunk(
+            input,
+            &mut info,
+            pos as u64,
+            Framing::Lines,
+            ChunkData::Mapped(&data[pos..end]),
+        );
+        c.last = end == data.len();
+        if !sink.send(c) {
+            return (info, None);
+        }
+        pos = end;
+    }
+    (info, None)
+}
+
+/// Reads lines in large blocks; a partial line is carried into the next block.
+fn read_loop<R: Read>(
+    input: &Input,
+    mut reader: R,
+    opts: &ReadOptions,
+    sink: &ChunkSink<'_>,
+    info: &mut InputInfo,
+) -> Option<io::Error> {
+    let target = opts.chunk_size.min(opts.max_line_bytes).max(1);
+    let mut carry: Vec<u8> = Vec::new();
+    let mut offset = 0u64;
+    let mut first = true;
+    loop {
+        let mut buf = sink.buffer(target + (target >> 4));
+        buf.append(&mut carry);
+        let (eof, err, n) = fill(&mut reader, &mut buf, target);
+        info.bytes += n;
+        if first {
+            first = false;
+            if looks_pretty(&buf[..buf.len().min(SNIFF_BYTES)]) {
+                info.pretty = true;
+                return read_stream(input, reader, buf, eof, err, opts, sink, info);
+            }
+        }
+        if let Some(e) = err {
+            send_lines(input, buf, &mut offset, true, sink, info);
+            return Some(e);
+        }
+        if eof {
+            send_lines(input, buf, &mut offset, true, sink, info);
+            return None;
+        }
+        match memchr::memrchr(b'\n', &buf) {
+            Some(nl) => {
+                carry.extend_from_slice(&buf[nl + 1..]);
+                buf.truncate(nl + 1);
+                if !send_lines(input, buf, &mut offset, false, sink, info) {
+                    return None;
+                }
+            }
+            None if buf.len() >= opts.max_line_bytes => {
+                // One line fills the whole limit: skip to its end without buffering it.
+                let (skipped, found, err, read) = skip_line(&mut reader, &mut carry);
+                info.bytes += read;
+                let len = buf.len() as u64 + skipped;
+                let c = chunk(
+                    input,
+                    info,
+                    offset,
+                    Framing::Lines,
+                    ChunkData::LongLine(len),
+                );
+                offset += len + u64::from(found);
+                if !sink.send(c) {
+                    return None;
+                }
+                if let Some(e) = err {
+                    return Some(e);
+                }
+                if !found {
+                    return None;
+                }
+            }
+            None => carry = buf, // a long line still under the limit: keep growing it
+        }
+    }
+}
+
+/// Fills `buf` to at least `target` bytes or EOF. Returns (eof, error, bytes read).
+fn fill<R: Read>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    target: usize,
+) -> (bool, Option<io::Error>, u64) {
+    let mut want = target.max(buf.len() + 1);
+    let mut read = 0u64;
+    loop {
+        if buf.len() >= want {
+            return (false, None, read);
+        }
+        if buf.capacity() < want {
+            buf.reserve(want - buf.len());
+        }
+        let start = buf.len();
+        buf.resize(buf.capacity().min(want.max(start + 65536)), 0);
+        match reader.read(&mut buf[start..]) {
+            Ok(0) => {
+                buf.truncate(start);
+                return (true, None, read);
+            }
+            Ok(n) => {
+                buf.truncate(start + n);
+                read += n as u64;
+                want = want.max(target);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(start),
+            Err(e) => {
+                buf.truncate(start);
+                return (false, Some(e), read);
+            }
+        }
+    }
+}
+
+/// Sends whole lines of `buf` as one chunk. Returns false if the workers are gone.
+fn send_lines(
+    input: &Input,
+    buf: Vec<u8>,
+    offset: &mut u64,
+    last: bool,
+    sink: &ChunkSink<'_>,
+    info: &mut InputInfo,
+) -> bool {
+    if buf.is_empty() {
+        return true;
+    }
+    let len = buf.len() as u64;
+    let mut c = chunk(input, info, *offset, Framing::Lines, ChunkData::Owned(buf));
+    c.last = last;
+    *offset += len;
+    sink.send(c)
+}
+
+/// Discards bytes up to and including the next newline; bytes after it go to `carry`.
+/// Returns (bytes skipped before the newline, newline found, error, bytes read).
+fn skip_line<R: Read>(reader: &mut R, carry: &mut Vec<u8>) -> (u64, bool, Option<io::Error>, u64) {
+    let mut scratch = vec![0u8; 1 << 16];
+    let mut skipped = 0u64;
+    loop {
+        match reader.read(&mut scratch) {
+            Ok(0) => return (skipped, false, None, skipped),
+            Ok(n) => match memchr::memchr(b'\n', &scratch[..n]) {
+                Some(i) => {
+                    carry.extend_from_slice(&scratch[i + 1..n]);
+                    return (skipped + i as u64, true, None, skipped + n as u64);
+                }
+                None => skipped += n as u64,
+            },
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (skipped, false, Some(e), skipped),
+        }
+    }
+}
+
+/// Reads a pretty-printed input whole (up to the stream limit) and sends it as one chunk.
+#[allow(clippy::too_many_arguments)]
+fn read_stream<R: Read>(
+    input: &Input,
+    mut reader: R,
+    mut buf: Vec<u8>,
+    mut eof: bool,
+    mut err: Option<io::Error>,
+    opts: &ReadOptions,
+    sink: &ChunkSink<'_>,
+    info: &mut InputInfo,
+) -> Option<io::Error> {
+    while !eof && err.is_none() {
+        if buf.len() as u64 > opts.max_stream_bytes {
+            return Some(io::Error::other(format!(
+                "pretty-printed input exceeds the {}-byte stream limit",
+                opts.max_stream_bytes
+            )));
+        }
+        let target = buf.len() + (1 << 20);
+        let n;
+        (eof, err, n) = fill(&mut reader, &mut buf, target);
+        info.bytes += n;
+    }
+    let mut c = chunk(input, info, 0, Framing::Stream, ChunkData::Owned(buf));
+    c.last = true;
+    sink.send(c);
+    err
+}
+
+/// Counts the compressed bytes a decoder consumes.
+struct CountingReader<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for CountingReader<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.count += amt as u64;
+        self.inner.consume(amt);
+    }
+}
+
+/// A gzip decoder that stops at the output-size and ratio limits (decompression bombs).
+struct LimitedDecoder<R: BufRead> {
+    inner: MultiGzDecoder<CountingReader<R>>,
+    out: u64,
+    max_out: u64,
+    max_ratio: u64,
+}
+
+/// The error a [`LimitedDecoder`] returns at a limit.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct LimitHit(String);
+
+/// Output below which the ratio is not checked: small, very repetitive files are legitimate.
+const RATIO_GRACE_BYTES: u64 = 64 << 20;
+
+impl<R: BufRead> LimitedDecoder<R> {
+    fn new(inner: MultiGzDecoder<CountingReader<R>>, opts: &ReadOptions) -> Self {
+        LimitedDecoder {
+            inner,
+            out: 0,
+            max_out: opts.max_decompressed_bytes,
+            max_ratio: opts.max_gzip_ratio,
+        }
+    }
+}
+
+impl<R: BufRead> Read for LimitedDecoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out += n as u64;
+        if self.out > self.max_out {
+            return Err(io::Error::other(LimitHit(format!(
+                "output exceeds --max-decompressed-bytes {}",
+                self.max_out
+            ))));
+        }
+        let compressed = self.inner.get_ref().count.max(1);
+        if self.out > RATIO_GRACE_BYTES && self.out / compressed > self.max_ratio {
+            return Err(io::Error::other(LimitHit(format!(
+                "compression ratio {}:1 exceeds --max-gzip-ratio {}",
+                self.out / compressed,
+                self.max_ratio
+            ))));
+        }
+        Ok(n)
+    }
+}
+
+fn classify_gzip_error(input: &Input, info: &InputInfo, e: io::Error) -> SourceError {
+    if let Some(limit) = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<LimitHit>())
+    {
+        return SourceError::GzipLimit {
+            path: input.display.clone(),
+            bytes: info.bytes,
+            reason: limit.0.clone(),
+        };
+    }
+    SourceError::GzipTruncated {
+        path: input.display.clone(),
+        bytes: info.bytes,
+        message: e.to_string(),
+    }
+}
