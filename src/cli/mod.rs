@@ -39,7 +39,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Assess a breach: secrets read, affected tenants, suspicious events, audit gaps.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Print shell completions.
     Completions {
         /// The shell.

@@ -1,1 +1,12 @@
+//! Integration tests: one binary, one module per area.
 
+mod util;
+
+/// The command line: formats, options, exit codes, output files.
+mod cli_scan;
+/// Every event of the real-world corpus in ../shared/corpus is read or reported.
+mod corpus;
+/// Our parser and serde_json agree on the fields blastradius reads.
+mod differential;
+/// mmap, read, gzip and stdin, at any chunk size, give the same report.
+mod read_paths;

@@ -1,0 +1,64 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A project fixture.
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+/// The shared real-world corpus, found by walking up from the checkout (it sits beside it).
+pub fn corpus_dir() -> PathBuf {
+    let mut dir: Option<&Path> = Some(Path::new(env!("CARGO_MANIFEST_DIR")));
+    while let Some(d) = dir {
+        let c = d.join("shared/corpus");
+        if c.is_dir() {
+            return c;
+        }
+        dir = d.parent();
+    }
+    panic!("../shared/corpus not found beside the checkout: the corpus tests need it (see README)");
+}
+
+/// The binary, with a fixed clock so reports are reproducible.
+pub fn bin() -> Command {
+    let mut c = Command::cargo_bin("blastradius").expect("binary built");
+    c.env("BLASTRADIUS_NOW", "2026-11-22T12:00:00Z")
+        .env_remove("NO_COLOR");
+    c
+}
+
+/// Runs `blastradius scan <args> -f json` and parses the report; returns (exit code, report).
+pub fn scan_json(args: &[&str]) -> (i32, Value) {
+    let out = bin()
+        .arg("scan")
+        .args(args)
+        .args(["-f", "json"])
+        .output()
+        .expect("runs");
+    let code = out.status.code().expect("exit code");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, report)
+}
+
+/// The lines of a fixture as strings.
+pub fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .expect("readable")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
