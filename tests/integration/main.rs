@@ -10,3 +10,5 @@ mod corpus;
 mod differential;
 /// mmap, read, gzip and stdin, at any chunk size, give the same report.
 mod read_paths;
+/// Reports match the published JSON Schema.
+mod schema;
