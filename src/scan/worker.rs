@@ -110,6 +110,7 @@ impl<'c, E: Extension> Worker<'c, E> {
         match &chunk.data {
             ChunkData::LongLine(len) => {
                 sum.lines = 1;
+                self.analysis.stats.lines += 1;
                 sum.bytes = *len;
                 self.malformed(&mut sum, base, ParseErrorKind::TooLong(*len as usize));
             }
