@@ -6,6 +6,11 @@
 //! widespread_threshold = 10
 //! gap = "5m"
 //! rules = ["./rules"]          # relative to this file
+//!
+//! [[rotation]]                   # tier rules for `blast`, before the built-in ones
+//! pattern = '^kv/data/payments/'
+//! tier = 1
+//! label = "payment processor keys"
 //! ```
 //! Command-line options win over the file; `exclude_tenants` and `rules` are combined.
 
@@ -28,6 +33,9 @@ pub struct Config {
     /// Like `--rules`, relative to the config file.
     #[serde(default)]
     pub rules: Vec<PathBuf>,
+    /// Rotation tier rules, tried before the built-in ones (`[[rotation]]` tables).
+    #[serde(default)]
+    pub rotation: Vec<crate::blast::TierRuleConfig>,
 }
 
 /// A config file that cannot be used.

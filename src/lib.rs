@@ -9,12 +9,14 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod blast;
 pub mod cli;
 pub mod collect;
 pub mod commands;
 pub mod config;
 pub mod detect;
 pub mod gaps;
+pub mod lineage;
 pub mod model;
 pub mod parse;
 pub mod redact;

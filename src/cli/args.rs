@@ -30,6 +30,63 @@ pub struct ScanArgs {
     pub output: OutputArgs,
 }
 
+/// `blastradius blast` and `blastradius rotation-list`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Get a token's HMAC from the audit device that wrote the log:
+  vault write sys/audit-hash/<device-path> input=<leaked token>      # returns hmac-sha256:...
+Devices with hmac_accessor=false log accessors in clear: pass them to --accessor as they are.
+
+Examples:
+  blastradius blast --token hmac-sha256:5f1e... /var/log/vault/
+  blastradius blast --ip 203.0.113.66 --since 7d -f json -o blast.json audit.log*
+  blastradius rotation-list --accessor hmac-sha256:9c2a... -f csv -o rotate.csv audit.log")]
+pub struct BlastArgs {
+    /// Audit logs: files, directories, globs, or `-` for standard input.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<String>,
+    /// What is known about the compromise.
+    #[command(flatten)]
+    pub pivots: PivotArgs,
+    /// Only the pivot tokens, not the tokens created from them.
+    #[arg(long)]
+    pub no_descendants: bool,
+    /// Tenants, scope and rules.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Time window and gaps.
+    #[command(flatten)]
+    pub time: TimeArgs,
+    /// How inputs are read.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output file.
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+/// Pivots: at least one.
+#[derive(Debug, Args, Default)]
+#[group(required = true, multiple = true)]
+#[command(next_help_heading = "Pivots (at least one; repeatable)")]
+pub struct PivotArgs {
+    /// HMAC of a leaked token, from `vault write sys/audit-hash/<device> input=<token>`.
+    #[arg(long = "token", value_name = "HMAC")]
+    pub tokens: Vec<String>,
+    /// A token accessor: its HMAC, or in clear for devices with hmac_accessor=false.
+    #[arg(long = "accessor", value_name = "HMAC|ACCESSOR")]
+    pub accessors: Vec<String>,
+    /// An identity entity id.
+    #[arg(long = "entity", value_name = "ID")]
+    pub entities: Vec<String>,
+    /// A client address or CIDR block: tokens issued to logins from it, and requests made from it.
+    #[arg(long = "ip", value_name = "ADDR")]
+    pub ips: Vec<String>,
+    /// A token display name (`approle`, `userpass-alice`).
+    #[arg(long = "display-name", value_name = "NAME")]
+    pub display_names: Vec<String>,
+}
+
 /// Tenants, scope and rules.
 #[derive(Debug, Args, Default)]
 #[command(next_help_heading = "Scope")]

@@ -40,6 +40,24 @@ pub struct Cli {
 pub enum Command {
     /// Assess a breach: secrets read, affected tenants, suspicious events, audit gaps.
     Scan(Box<ScanArgs>),
+    /// The blast radius of a compromised credential: tokens, secrets, leases, rotation plan.
+    Blast {
+        /// Pivots, inputs and options.
+        #[command(flatten)]
+        args: Box<BlastArgs>,
+        /// Output format [default: text on a terminal, json otherwise].
+        #[arg(long, short = 'f', value_enum, help_heading = "Output")]
+        format: Option<crate::report::blast::BlastFormat>,
+    },
+    /// The ordered rotation and revocation plan only, for runbooks (CSV by default).
+    RotationList {
+        /// Pivots, inputs and options.
+        #[command(flatten)]
+        args: Box<BlastArgs>,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value_t = crate::report::blast::ListFormat::Csv, help_heading = "Output")]
+        format: crate::report::blast::ListFormat,
+    },
     /// Print shell completions.
     Completions {
         /// The shell.

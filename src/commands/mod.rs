@@ -1,5 +1,6 @@
 //! The subcommands, as library functions the thin binary calls.
 
+pub mod blast;
 mod output;
 mod progress;
 pub mod scan;
@@ -91,6 +92,10 @@ pub fn run(cli: Cli) -> Result<Exit, CommandError> {
     };
     match cli.command {
         Command::Scan(args) => scan::run(&args, global),
+        Command::Blast { args, format } => blast::run(&args, blast::Mode::Report(format), global),
+        Command::RotationList { args, format } => {
+            blast::run(&args, blast::Mode::List(format), global)
+        }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "blastradius", &mut std::io::stdout());

@@ -35,6 +35,8 @@ pub struct Scope {
     pub rules: RuleSet,
     /// The config file's gap, if any.
     pub config_gap: Option<String>,
+    /// The config file's rotation tier rules.
+    pub rotation: Vec<crate::blast::TierRuleConfig>,
 }
 
 impl Scope {
@@ -70,6 +72,7 @@ impl Scope {
                 .unwrap_or(DEFAULT_WIDESPREAD),
             rules,
             config_gap: cfg.gap,
+            rotation: cfg.rotation,
         })
     }
 }

@@ -5,6 +5,7 @@
 //! NDJSON streams the same records one per line with a `type` tag, and text is the one-screen
 //! summary for a terminal.
 
+pub mod blast;
 pub mod json;
 pub mod ndjson;
 pub mod sanitize;

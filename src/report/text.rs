@@ -24,7 +24,7 @@ const MAX_GAPS: usize = 10;
 const MAX_SECRETS: usize = 10;
 const MAX_TENANTS_INLINE: usize = 12;
 
-fn table(color: Color) -> Table {
+pub(crate) fn table(color: Color) -> Table {
     let mut tb = Table::new();
     tb.load_style(presets::UTF8_BORDERS_ONLY)
         .set_content_arrangement(ContentArrangement::Dynamic);
@@ -44,14 +44,14 @@ fn sev_color(s: Severity) -> TColor {
     }
 }
 
-fn paint(color: Color, s: &str, code: &str) -> String {
+pub(crate) fn paint(color: Color, s: &str, code: &str) -> String {
     match color {
         Color::On => format!("\x1b[{code}m{s}\x1b[0m"),
         Color::Off => s.to_string(),
     }
 }
 
-fn time(t: Option<Timestamp>) -> String {
+pub(crate) fn time(t: Option<Timestamp>) -> String {
     t.map_or_else(|| "-".to_string(), |t| t.to_rfc3339())
 }
 
@@ -79,7 +79,7 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn bytes(n: u64) -> String {
+pub(crate) fn bytes_label(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
     let mut u = 0;
@@ -108,7 +108,7 @@ pub fn write_scan(r: &ScanReport, color: Color, w: &mut dyn Write) -> std::io::R
         w,
         "Inputs     {} file(s), {}, {} entries ({} → {})",
         r.inputs.len(),
-        bytes(bytes_read),
+        bytes_label(bytes_read),
         thousands(r.stats.entries),
         time(r.first_event),
         time(r.last_event)

@@ -56,6 +56,9 @@ impl RuleSet {
     pub fn builtin() -> Result<RuleSet, RuleError> {
         Ok(RuleSet::default())
     }
+    pub fn from_sources(_srcs: &[(String, String)]) -> Result<RuleSet, RuleError> {
+        Ok(RuleSet::default())
+    }
     pub fn with_dir(self, _dir: &std::path::Path) -> Result<RuleSet, RuleError> {
         Ok(self)
     }

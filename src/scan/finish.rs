@@ -74,6 +74,8 @@ pub struct ScanResult {
     pub first_event: Option<Timestamp>,
     /// Latest entry time over all inputs.
     pub last_event: Option<Timestamp>,
+    /// Resolves locations recorded during the scan (e.g. by extensions).
+    pub locator: Locator,
 }
 
 impl ScanResult {
@@ -83,14 +85,16 @@ impl ScanResult {
     }
 }
 
-/// Line numbers of chunk starts, per input.
-struct LineIndex {
+/// Turns scan-time locations into file, line and byte offset.
+#[derive(Clone, Debug)]
+pub struct Locator {
     starts: Vec<Vec<u64>>,
     names: Vec<String>,
 }
 
-impl LineIndex {
-    fn resolve(&self, loc: Loc) -> Location {
+impl Locator {
+    /// The file, one-based line and byte offset of `loc`.
+    pub fn resolve(&self, loc: Loc) -> Location {
         let base = self
             .starts
             .get(loc.file as usize)
@@ -181,11 +185,12 @@ pub(super) fn finish<E: Extension>(
         malformed,
         first_event,
         last_event,
+        locator: index,
     };
     (result, worker.ext)
 }
 
-fn line_index(inputs: &[Input], sums: &[ChunkSummary]) -> LineIndex {
+fn line_index(inputs: &[Input], sums: &[ChunkSummary]) -> Locator {
     let mut starts: Vec<Vec<u64>> = vec![Vec::new(); inputs.len()];
     for s in sums {
         let v = &mut starts[s.file as usize];
@@ -196,7 +201,7 @@ fn line_index(inputs: &[Input], sums: &[ChunkSummary]) -> LineIndex {
         }
         v.push(next + u64::from(s.lines));
     }
-    LineIndex {
+    Locator {
         starts,
         names: inputs.iter().map(|i| i.display.clone()).collect(),
     }
@@ -263,10 +268,10 @@ fn pair_across_chunks<E: Extension>(
     let mut out = Vec::new();
     for r in rest {
         worker.analysis.stats.unanswered_requests += 1;
-        let an = &mut worker.analysis;
+        let (an, ext) = (&mut worker.analysis, &mut worker.ext);
         let seen = parser.parse_one(&r.raw, |res| {
             let ev = res.ok()?;
-            analyse(ctx, an, &ev, r.loc);
+            analyse(ctx, an, ext, &ev, r.loc);
             Some((ev.time, ev.request.path.to_string(), ev.request.operation))
         });
         let Some((time, path, operation)) = seen else {

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, mpsc};
 
 pub use analysis::Stats;
-pub use finish::{InputRecord, MalformedRecord, ScanResult};
+pub use finish::{InputRecord, Locator, MalformedRecord, ScanResult};
 
 use crate::detect::Detector;
 use crate::model::{Event, Loc, Span, Timestamp};
@@ -87,14 +87,17 @@ impl Default for ScanSettings {
 /// Extra per-entry analysis that rides along the same pass (token lineage, export ...).
 ///
 /// `entry` sees every entry in the window, requests and responses, after de-duplication; within a
-/// chunk in file order, across chunks and threads in any order.
+/// chunk in file order, across chunks and threads in any order. `logical` sees each logical
+/// request once: the response entry, other entry types, and requests that have no response.
 pub trait Extension: Sync {
     /// Per-thread state.
     type State: Send;
     /// Fresh state for a thread.
     fn new_state(&self) -> Self::State;
     /// One entry.
-    fn entry(&self, state: &mut Self::State, ev: &Event<'_>, loc: Loc);
+    fn entry(&self, _state: &mut Self::State, _ev: &Event<'_>, _loc: Loc) {}
+    /// One logical request.
+    fn logical(&self, _state: &mut Self::State, _ev: &Event<'_>, _loc: Loc) {}
     /// A chunk is done (e.g. flush buffered rows).
     fn chunk_done(&self, _state: &mut Self::State, _file: u32, _chunk: u32) {}
     /// Merges two threads' states.
@@ -105,7 +108,6 @@ pub trait Extension: Sync {
 impl Extension for () {
     type State = ();
     fn new_state(&self) {}
-    fn entry(&self, _: &mut (), _: &Event<'_>, _: Loc) {}
     fn merge(&self, _: &mut (), _: ()) {}
 }
 

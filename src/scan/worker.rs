@@ -362,11 +362,11 @@ fn entry<E: Extension>(
                     });
                 }
             }
-            analyse(ctx, an, ev, loc);
+            analyse(ctx, an, ext, ev, loc);
         }
         EntryType::Other => {
             an.stats.other_entries += 1;
-            analyse(ctx, an, ev, loc);
+            analyse(ctx, an, ext, ev, loc);
         }
     }
 }
@@ -375,10 +375,12 @@ fn entry<E: Extension>(
 pub(crate) fn analyse<E: Extension>(
     ctx: &Context<'_, E>,
     an: &mut Analysis,
+    ext: &mut E::State,
     ev: &Event<'_>,
     loc: Loc,
 ) {
     an.stats.evaluated += 1;
+    ctx.ext.logical(ext, ev, loc);
     if let Some(access) = secret_access(ev) {
         an.stats.secret_reads += 1;
         an.secrets.record(ev, &access, loc, ctx.tenants);

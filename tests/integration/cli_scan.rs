@@ -402,18 +402,41 @@ fn every_line_is_accounted_for_including_long_and_partial_lines() {
     let dir = tempfile::tempdir().unwrap();
     let mut ls = lines(&fixture("openbao-2.7/basic.log"));
     ls.insert(3, String::new());
-    ls.insert(7, format!("{{\"type\":\"request\",\"pad\":\"{}\"}}", "x".repeat(5000)));
+    ls.insert(
+        7,
+        format!("{{\"type\":\"request\",\"pad\":\"{}\"}}", "x".repeat(5000)),
+    );
     let mut text = ls.join("\n") + "\n";
     text.push_str(&ls[20][..100]); // a write in progress: no newline, cut short
     let p = dir.path().join("audit.log");
     std::fs::write(&p, text).unwrap();
     for mmap in ["always", "never"] {
-        let (code, r) = scan_json(&[p.to_str().unwrap(), "--max-line-bytes", "4K", "--mmap", mmap, "--chunk-size", "2K"]);
+        let (code, r) = scan_json(&[
+            p.to_str().unwrap(),
+            "--max-line-bytes",
+            "4K",
+            "--mmap",
+            mmap,
+            "--chunk-size",
+            "2K",
+        ]);
         let s = &r["stats"];
         let n = |k: &str| s[k].as_u64().unwrap();
         assert_eq!(n("lines"), 30, "{mmap}");
-        assert_eq!(n("lines"), n("blank_lines") + n("entries") + n("malformed_lines") + n("partial_last_lines"), "{mmap}: {s:#}");
-        assert_eq!((n("blank_lines"), n("malformed_lines"), n("partial_last_lines")), (1, 1, 1), "{mmap}");
+        assert_eq!(
+            n("lines"),
+            n("blank_lines") + n("entries") + n("malformed_lines") + n("partial_last_lines"),
+            "{mmap}: {s:#}"
+        );
+        assert_eq!(
+            (
+                n("blank_lines"),
+                n("malformed_lines"),
+                n("partial_last_lines")
+            ),
+            (1, 1, 1),
+            "{mmap}"
+        );
         assert_eq!(r["malformed"][0]["kind"], "line-too-long");
         assert_eq!(r["malformed"][0]["line"], 8);
         assert_eq!(code, 3);

@@ -2,6 +2,8 @@
 
 mod util;
 
+/// `blast` and `rotation-list` on a log with a known lineage.
+mod cli_blast;
 /// The command line: formats, options, exit codes, output files.
 mod cli_scan;
 /// Every event of the real-world corpus in ../shared/corpus is read or reported.

@@ -7,11 +7,17 @@ use crate::util::{corpus_dir, fixture, root, scan_json};
 fn validator() -> jsonschema::Validator {
     let text = std::fs::read_to_string(root().join("docs/schema/scan-report.schema.json")).unwrap();
     let schema: Value = serde_json::from_str(&text).unwrap();
-    jsonschema::draft202012::options().should_validate_formats(true).build(&schema).expect("schema compiles")
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("schema compiles")
 }
 
 fn assert_valid(v: &jsonschema::Validator, report: &Value, what: &str) {
-    let errors: Vec<String> = v.iter_errors(report).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = v
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{what}: {errors:#?}");
 }
 

@@ -1,0 +1,167 @@
+//! `blastradius blast` and `blastradius rotation-list`: one pass with token lineage, then the
+//! blast radius of the pivots and the rotation plan.
+
+use super::output::{Output, write_result};
+use super::progress::Progress;
+use super::scan::{Scope, color, read_options, total_bytes, window};
+use super::{CommandError, Exit, Global};
+use crate::blast::{self, Descendants, Pivots, RotationRules};
+use crate::cli::BlastArgs;
+use crate::cli::time::parse_span;
+use crate::detect::{Caps, Detector};
+use crate::lineage::{IpPivot, Lineage};
+use crate::report::Window;
+use crate::report::blast::{
+    BlastContext, BlastFormat, BlastReport, BlastSettings, ListFormat, render, render_list,
+};
+use crate::rules::RuleSet;
+use crate::scan::{self, Analyzers, ScanSettings};
+use crate::source::discover;
+
+/// What to write.
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    /// The full report (`blast`).
+    Report(Option<BlastFormat>),
+    /// The rotation plan only (`rotation-list`).
+    List(ListFormat),
+}
+
+/// The most address pivots one pass tracks.
+pub const MAX_IP_PIVOTS: usize = 64;
+
+fn pivots(args: &BlastArgs) -> Result<Pivots, CommandError> {
+    let p = &args.pivots;
+    if p.ips.len() > MAX_IP_PIVOTS {
+        return Err(CommandError::Arg {
+            flag: "--ip",
+            message: format!("at most {MAX_IP_PIVOTS} addresses or blocks"),
+        });
+    }
+    let ips = p
+        .ips
+        .iter()
+        .map(|s| {
+            IpPivot::parse(s).map_err(|message| CommandError::Arg {
+                flag: "--ip",
+                message,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Pivots {
+        tokens: p.tokens.clone(),
+        accessors: p.accessors.clone(),
+        entities: p.entities.clone(),
+        ips,
+        display_names: p.display_names.clone(),
+    })
+}
+
+/// Runs `blast` or `rotation-list`.
+pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, CommandError> {
+    let now = super::now();
+    let scope = Scope::resolve(&args.scope)?;
+    let rotation = RotationRules::new(&scope.rotation).map_err(|message| CommandError::Arg {
+        flag: "--config",
+        message,
+    })?;
+    let pivots = pivots(args)?;
+    let window = window(&args.time, now)?;
+    let gap = args
+        .time
+        .gap
+        .as_ref()
+        .or(scope.config_gap.as_ref())
+        .map(|g| {
+            parse_span(g).map_err(|message| CommandError::Arg {
+                flag: "--gap",
+                message,
+            })
+        })
+        .transpose()?
+        .unwrap_or(super::scan::DEFAULT_GAP);
+    let settings = ScanSettings {
+        read: read_options(&args.input)?,
+        threads: args.input.threads,
+        window,
+        gap,
+        ..ScanSettings::default()
+    };
+    let inputs = discover(&args.paths)?;
+    // Detection rules do not shape the blast radius; an empty set keeps the pass lean.
+    let no_rules = RuleSet::from_sources(&[])?;
+    let detector = Detector::new(&no_rules, Caps::default());
+    let lineage = Lineage::new(pivots.ips.clone(), &scope.tenants);
+    let progress = Progress::start(total_bytes(&inputs), global.quiet);
+    let (result, state) = scan::run(
+        &inputs,
+        &settings,
+        Analyzers {
+            detector: &detector,
+            tenants: &scope.tenants,
+            ext: &lineage,
+            progress: Some(&progress.counter),
+        },
+    )?;
+    drop(progress);
+    let descendants = if args.no_descendants {
+        Descendants::Ignore
+    } else {
+        Descendants::Follow
+    };
+    let locator = result.locator.clone();
+    let bscope = blast::resolve(
+        &state,
+        &lineage,
+        &pivots,
+        descendants,
+        &scope.tenants,
+        &|l| locator.resolve(l),
+    );
+    let targets = blast::rotation_targets(&bscope, &rotation);
+    let report = BlastReport::build(
+        result,
+        bscope,
+        targets,
+        BlastContext {
+            generated_at: now,
+            window: Window {
+                since: window.since,
+                until: window.until,
+            },
+            settings: BlastSettings {
+                widespread_threshold: scope.widespread,
+                tenant_patterns: scope.patterns.clone(),
+                excluded_tenants: scope.excluded.clone(),
+            },
+            max_malformed: args.input.max_malformed,
+        },
+    );
+    let mut out = Output::open(args.output.as_deref())?;
+    let dest = args
+        .output
+        .as_ref()
+        .map_or_else(|| "-".to_string(), |p| p.display().to_string());
+    let written = match mode {
+        Mode::Report(format) => {
+            let format = format.unwrap_or(if out.is_terminal() {
+                BlastFormat::Text
+            } else {
+                BlastFormat::Json
+            });
+            let color = color(global.color, &out);
+            render(&report, format, color, out.writer())
+        }
+        Mode::List(format) => render_list(&report.rotation_targets, format, out.writer()),
+    };
+    write_result(written, &dest)?;
+    out.finish()?;
+    for u in &report.pivots.unmatched {
+        eprintln!("blastradius: warning: {u} matched nothing in the log");
+    }
+    Ok(if report.complete {
+        Exit::Clean
+    } else {
+        Exit::Incomplete
+    })
+}

@@ -1,0 +1,169 @@
+//! What the lineage pass keeps per token, per (token, path) and per lease.
+
+use crate::model::secret::SecretKind;
+use crate::model::{Loc, Timestamp};
+
+/// A 64-bit key for a string (accessor, path, address ...), from the pass's seeded hasher.
+pub type Key = u64;
+
+/// The key of "no token" (unauthenticated requests).
+pub const NO_TOKEN: Key = 0;
+
+/// How a token came to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CreatedVia {
+    /// A login (`auth/<mount>/login`, OIDC callback ...).
+    Login,
+    /// `auth/token/create*`.
+    TokenCreate,
+    /// Another response that returned a token (e.g. unwrapping a wrapped token).
+    Other,
+}
+
+/// The response that issued a token.
+#[derive(Clone, Debug)]
+pub struct Creation {
+    /// The caller's accessor (`request.client_token_accessor`), if any.
+    pub parent: Option<Key>,
+    /// When.
+    pub at: Option<Timestamp>,
+    /// Where in the log.
+    pub loc: Loc,
+    /// The path that issued it (key into the strings).
+    pub path: Key,
+    /// How.
+    pub via: CreatedVia,
+    /// The client address of the issuing request.
+    pub remote_address: Option<Key>,
+    /// `auth.metadata.role_name` / `role` of the new token (AppRole, Kubernetes, JWT).
+    pub role: Option<Key>,
+    /// `auth.metadata.username` of the new token, or the user in the login path.
+    pub user: Option<Key>,
+    /// The auth mount the login went through (`auth/approle/`).
+    pub mount: Option<Key>,
+}
+
+/// Most client addresses remembered per token.
+pub const ADDRESSES_PER_TOKEN: usize = 8;
+
+/// One token.
+#[derive(Clone, Debug, Default)]
+pub struct TokenAgg {
+    /// The token's HMAC (`client_token`).
+    pub client_token: Option<Key>,
+    /// `display_name`.
+    pub display_name: Option<Key>,
+    /// `entity_id`.
+    pub entity_id: Option<Key>,
+    /// `token_type`.
+    pub token_type: Option<Key>,
+    /// Policies, comma-joined.
+    pub policies: Option<Key>,
+    /// Where it came from, if the log shows it.
+    pub created: Option<Creation>,
+    /// First request made with it.
+    pub first_use: Option<Timestamp>,
+    /// Last request made with it.
+    pub last_use: Option<Timestamp>,
+    /// Requests made with it.
+    pub requests: u64,
+    /// Failed requests made with it.
+    pub failed: u64,
+    /// Client addresses it was used from (up to [`ADDRESSES_PER_TOKEN`]).
+    pub addresses: Vec<Key>,
+    /// True when it was used from more addresses than were kept.
+    pub more_addresses: bool,
+    /// Bit `i` set when it was used from pivot address `i`.
+    pub from_pivot_ip: u64,
+}
+
+/// Reads of one path by one actor.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadAgg {
+    /// Successful reads.
+    pub reads: u64,
+    /// First.
+    pub first: Option<Timestamp>,
+    /// Last.
+    pub last: Option<Timestamp>,
+    /// The earliest evidence.
+    pub loc: Loc,
+}
+
+/// Why a request failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Failure {
+    /// Policy denied it.
+    PermissionDenied,
+    /// The token was invalid, expired or revoked.
+    InvalidToken,
+    /// A login failed.
+    LoginFailed,
+    /// Any other error.
+    OtherError,
+}
+
+/// Failed requests for one path by one actor.
+#[derive(Clone, Copy, Debug)]
+pub struct FailAgg {
+    /// How many.
+    pub count: u64,
+    /// First.
+    pub first: Option<Timestamp>,
+    /// Last.
+    pub last: Option<Timestamp>,
+    /// The most severe reason seen (order of [`Failure`]).
+    pub reason: Failure,
+    /// The earliest evidence.
+    pub loc: Loc,
+}
+
+/// A secret path, once.
+#[derive(Clone, Debug)]
+pub struct PathInfo {
+    /// The request path, namespace-qualified.
+    pub path: String,
+    /// The logical secret name.
+    pub secret: String,
+    /// The mount (without namespace).
+    pub mount: String,
+    /// The kind of access (for failures: the kind a success would have been, if any).
+    pub kind: Option<SecretKind>,
+    /// The tenant.
+    pub tenant: Option<String>,
+}
+
+/// A lease issued to an actor.
+#[derive(Clone, Debug)]
+pub struct LeaseRec {
+    /// Who.
+    pub actor: Key,
+    /// `response.secret.lease_id` (clear text in the log).
+    pub lease_id: String,
+    /// The path that issued it.
+    pub path: Key,
+    /// When.
+    pub at: Option<Timestamp>,
+    /// Where.
+    pub loc: Loc,
+    /// Bit `i` set when issued to a request from pivot address `i`.
+    pub from_pivot_ip: u64,
+}
+
+/// Merges two optional times keeping the earlier.
+pub fn earlier(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Merges two optional times keeping the later.
+pub fn later(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
