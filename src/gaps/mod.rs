@@ -133,8 +133,8 @@ pub struct UnansweredRequest {
     pub at: Option<Point>,
     /// Its location (also when it has no time).
     pub loc: Loc,
-    /// `request.path`.
-    pub path: String,
+    /// `request.path`, unless beyond the number kept per chunk.
+    pub path: Option<String>,
     /// `request.operation`.
     pub operation: crate::model::Operation,
 }
@@ -148,8 +148,8 @@ pub struct OrphanResponse {
     pub at: Option<Point>,
     /// Its location.
     pub loc: Loc,
-    /// `request.path`.
-    pub path: String,
+    /// `request.path`, unless beyond the number kept per chunk.
+    pub path: Option<String>,
     /// `request.operation`.
     pub operation: crate::model::Operation,
 }
@@ -188,7 +188,7 @@ pub fn analyse(
     inp: GapInputs<'_>,
     cfg: GapSettings,
     resolve: &dyn Fn(Loc) -> Location,
-) -> Vec<Gap> {
+) -> GapReport {
     let mut gaps = Vec::new();
     quiet_periods(&inp, cfg, resolve, &mut gaps);
     regressions(&inp, cfg.skew, resolve, &mut gaps);
@@ -230,13 +230,17 @@ pub fn analyse(
             detail: format!(
                 "{} {}: request logged, response never written",
                 r.operation.as_str(),
-                r.path
+                path_or_note(&r.path)
             ),
             evidence: vec![resolve(r.loc)],
         });
     }
     for o in &inp.orphans {
-        let enables_device = o.path.starts_with("sys/audit/") && o.operation.is_write();
+        let enables_device = o
+            .path
+            .as_deref()
+            .is_some_and(|p| p.starts_with("sys/audit/"))
+            && o.operation.is_write();
         gaps.push(Gap {
             kind: GapKind::MissingRequest,
             start: o.at.map(|p| p.time),
@@ -246,7 +250,7 @@ pub fn analyse(
             detail: format!(
                 "{} {}: response logged without its request",
                 o.operation.as_str(),
-                o.path
+                path_or_note(&o.path)
             ),
             evidence: vec![resolve(o.loc)],
         });
@@ -263,7 +267,46 @@ pub fn analyse(
         });
     }
     gaps.sort_by(|a, b| (a.start, a.kind, &a.evidence).cmp(&(b.start, b.kind, &b.evidence)));
-    gaps
+    cap(gaps)
+}
+
+fn path_or_note(p: &Option<String>) -> std::borrow::Cow<'_, str> {
+    match p {
+        Some(p) => crate::redact::path(p),
+        None => std::borrow::Cow::Borrowed("(path not kept)"),
+    }
+}
+
+/// Gaps of one kind listed in a report; the rest are counted in [`GapReport::omitted`].
+pub const GAPS_PER_KIND: usize = 1000;
+
+/// The gaps of a scan.
+#[derive(Clone, Debug, Default)]
+pub struct GapReport {
+    /// Up to [`GAPS_PER_KIND`] of each kind, earliest first.
+    pub gaps: Vec<Gap>,
+    /// How many of each kind were not listed.
+    pub omitted: std::collections::BTreeMap<GapKind, u64>,
+    /// Gaps nothing explains, listed or not.
+    pub unexplained: usize,
+}
+
+fn cap(all: Vec<Gap>) -> GapReport {
+    let mut per: std::collections::HashMap<GapKind, usize> = std::collections::HashMap::new();
+    let mut r = GapReport {
+        unexplained: all.iter().filter(|g| g.explained_by.is_none()).count(),
+        ..GapReport::default()
+    };
+    for g in all {
+        let n = per.entry(g.kind).or_default();
+        *n += 1;
+        if *n <= GAPS_PER_KIND {
+            r.gaps.push(g);
+        } else {
+            *r.omitted.entry(g.kind).or_default() += 1;
+        }
+    }
+    r
 }
 
 fn point_gap(

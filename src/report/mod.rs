@@ -123,8 +123,10 @@ pub struct ScanReport {
     pub tenants: Vec<TenantRecord>,
     /// Gaps, earliest first.
     pub gaps: Vec<Gap>,
-    /// Gaps nothing in the log explains.
+    /// Gaps nothing in the log explains (listed or not).
     pub unexplained_gaps: usize,
+    /// Gaps beyond the 1,000 listed per kind, counted by kind.
+    pub gaps_omitted: std::collections::BTreeMap<crate::gaps::GapKind, u64>,
     /// Malformed lines (capped), earliest first.
     pub malformed: Vec<MalformedRecord>,
 }
@@ -155,7 +157,6 @@ impl ScanReport {
     pub fn build(r: ScanResult, ctx: ReportContext) -> ScanReport {
         let affected = affected_tenants(&r.tenants);
         let severity = r.findings.iter().map(|f| f.severity).min();
-        let unexplained = r.gaps.iter().filter(|g| g.explained_by.is_none()).count();
         let complete = !r.input_incomplete() && r.stats.malformed_lines <= ctx.max_malformed;
         ScanReport {
             schema_version: SCHEMA_VERSION,
@@ -179,7 +180,8 @@ impl ScanReport {
             findings: r.findings,
             secrets: r.secrets,
             tenants: r.tenants,
-            unexplained_gaps: unexplained,
+            unexplained_gaps: r.unexplained_gaps,
+            gaps_omitted: r.gaps_omitted,
             gaps: r.gaps,
             malformed: r.malformed,
         }

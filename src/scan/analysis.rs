@@ -49,6 +49,12 @@ pub struct Stats {
     pub evaluated: u64,
     /// Entries that matched at least one rule with a severity.
     pub suspicious_events: u64,
+    /// Open requests analysed at the end of their chunk because the chunk had more than 1,024
+    /// (a log whose responses are missing wholesale).
+    pub early_analysed_requests: u64,
+    /// Unpaired entries beyond the per-chunk tracking limit (8,192): counted, not paired
+    /// across chunks. Non-zero means pairing counts are approximate.
+    pub pairing_overflow: u64,
 }
 
 impl Stats {
@@ -76,6 +82,8 @@ impl Stats {
         self.secret_reads += o.secret_reads;
         self.evaluated += o.evaluated;
         self.suspicious_events += o.suspicious_events;
+        self.early_analysed_requests += o.early_analysed_requests;
+        self.pairing_overflow += o.pairing_overflow;
     }
 }
 

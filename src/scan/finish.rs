@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::worker::{ChunkSummary, OpenRequest, Worker, analyse};
+use super::worker::{ChunkSummary, OpenDetail, OpenRequest, Worker, analyse};
 use super::{Context, Extension, Stats};
 use crate::detect::Finding;
 use crate::gaps::{self, Gap, GapInputs, GapSettings, MalformedRun, Point, UnansweredRequest};
@@ -66,8 +66,12 @@ pub struct ScanResult {
     pub secrets: Vec<SecretRecord>,
     /// Tenants whose secrets were read.
     pub tenants: Vec<TenantRecord>,
-    /// Gaps, earliest first.
+    /// Gaps, earliest first (up to 1,000 per kind).
     pub gaps: Vec<Gap>,
+    /// Gaps not listed, by kind.
+    pub gaps_omitted: std::collections::BTreeMap<crate::gaps::GapKind, u64>,
+    /// Gaps nothing explains, listed or not.
+    pub unexplained_gaps: usize,
     /// Malformed lines (capped, earliest first).
     pub malformed: Vec<MalformedRecord>,
     /// Earliest entry time over all inputs.
@@ -181,7 +185,9 @@ pub(super) fn finish<E: Extension>(
         findings,
         secrets,
         tenants,
-        gaps,
+        gaps: gaps.gaps,
+        gaps_omitted: gaps.omitted,
+        unexplained_gaps: gaps.unexplained,
         malformed,
         first_event,
         last_event,
@@ -268,14 +274,26 @@ fn pair_across_chunks<E: Extension>(
     let mut out = Vec::new();
     for r in rest {
         worker.analysis.stats.unanswered_requests += 1;
-        let (an, ext) = (&mut worker.analysis, &mut worker.ext);
-        let seen = parser.parse_one(&r.raw, |res| {
-            let ev = res.ok()?;
-            analyse(ctx, an, ext, &ev, r.loc);
-            Some((ev.time, ev.request.path.to_string(), ev.request.operation))
-        });
-        let Some((time, path, operation)) = seen else {
-            continue;
+        let (time, path, operation) = match r.detail {
+            OpenDetail::Raw(raw) => {
+                let (an, ext) = (&mut worker.analysis, &mut worker.ext);
+                let seen = parser.parse_one(&raw, |res| {
+                    let ev = res.ok()?;
+                    analyse(ctx, an, ext, &ev, r.loc);
+                    Some((
+                        ev.time,
+                        Some(ev.request.path.to_string()),
+                        ev.request.operation,
+                    ))
+                });
+                let Some(seen) = seen else { continue };
+                seen
+            }
+            OpenDetail::Analysed {
+                at,
+                path,
+                operation,
+            } => (at.map(|p| p.time), path, operation),
         };
         let last = bounds
             .get(r.loc.file as usize)
@@ -284,9 +302,12 @@ fn pair_across_chunks<E: Extension>(
             .map(|b| b.1.time);
         let in_flight =
             matches!((time, last), (Some(t), Some(l)) if t >= l.minus(ctx.settings.response_grace));
+        let by_design = path
+            .as_deref()
+            .is_some_and(|p| p == "sys/audit/test" || is_request_only(p, operation));
         if in_flight {
             worker.analysis.stats.in_flight_requests += 1;
-        } else if path != "sys/audit/test" && !is_request_only(&path, operation) {
+        } else if !by_design {
             out.push(UnansweredRequest {
                 at: time.map(|time| Point { time, loc: r.loc }),
                 loc: r.loc,

@@ -19,6 +19,13 @@ use crate::source::{Chunk, ChunkData, Framing};
 
 /// Malformed lines kept as samples per chunk.
 const MALFORMED_SAMPLES_PER_CHUNK: usize = 64;
+/// Requests left open at a chunk's end whose raw entry is kept for later. A healthy log has a
+/// handful (requests in flight at the boundary); beyond this, requests are analysed at once.
+pub(crate) const OPEN_RAW_CAP: usize = 1024;
+/// Unpaired entries per chunk tracked for pairing across chunks; beyond this only counted.
+pub(crate) const TRACK_CAP: usize = 8192;
+/// Unpaired entries per chunk whose path is kept for the report.
+pub(crate) const PATH_CAP: usize = 128;
 
 /// A request waiting for its response.
 #[derive(Clone, Copy)]
@@ -28,11 +35,23 @@ struct Pending {
     loc: Loc,
 }
 
-/// A request with no response in its chunk: its raw entry, to be analysed later if needed.
+/// A request with no response in its chunk.
 pub(crate) struct OpenRequest {
     pub id: u64,
     pub loc: Loc,
-    pub raw: Vec<u8>,
+    pub detail: OpenDetail,
+}
+
+/// What is kept of an open request.
+pub(crate) enum OpenDetail {
+    /// The raw entry, analysed at the end if no response turns up.
+    Raw(Vec<u8>),
+    /// Already analysed (the chunk had more open requests than are kept raw).
+    Analysed {
+        at: Option<Point>,
+        path: Option<String>,
+        operation: crate::model::Operation,
+    },
 }
 
 /// What one chunk tells the merge step that depends on order.
@@ -55,6 +74,8 @@ pub(crate) struct ChunkSummary {
 pub(crate) struct Worker<'c, E: Extension> {
     ctx: &'c Context<'c, E>,
     parser: Parser,
+    /// Re-parses entries from the original bytes (the main parser unescapes in place).
+    reparser: Parser,
     pub analysis: Analysis,
     pub ext: E::State,
     pub summaries: Vec<ChunkSummary>,
@@ -66,6 +87,7 @@ impl<'c, E: Extension> Worker<'c, E> {
         Worker {
             ctx,
             parser: Parser::new(),
+            reparser: Parser::new(),
             analysis: Analysis {
                 stats: Stats::default(),
                 secrets: Default::default(),
@@ -121,13 +143,7 @@ impl<'c, E: Extension> Worker<'c, E> {
                     Framing::Lines => self.lines(bytes, base, chunk.last, &mut sum),
                     Framing::Stream => self.stream(bytes, base, &mut sum),
                 }
-                for (id, p) in self.pending.drain() {
-                    sum.open_requests.push(OpenRequest {
-                        id,
-                        loc: p.loc,
-                        raw: bytes[p.start..p.end].to_vec(),
-                    });
-                }
+                self.close_open_requests(bytes, &mut sum);
             }
         }
         sum.timeline.finish();
@@ -143,6 +159,48 @@ impl<'c, E: Extension> Worker<'c, E> {
         self.summaries.push(sum);
         if let ChunkData::Owned(buf) = chunk.data {
             self.ctx.recycle(buf);
+        }
+    }
+
+    /// Keeps the requests still waiting for a response: raw for the first few, analysed now
+    /// beyond that (in a healthy log only requests in flight at the boundary are left).
+    fn close_open_requests(&mut self, bytes: &[u8], sum: &mut ChunkSummary) {
+        let mut open: Vec<(u64, Pending)> = self.pending.drain().collect();
+        open.sort_by_key(|(_, p)| p.loc);
+        for (i, (id, p)) in open.into_iter().enumerate() {
+            if i < OPEN_RAW_CAP {
+                sum.open_requests.push(OpenRequest {
+                    id,
+                    loc: p.loc,
+                    detail: OpenDetail::Raw(bytes[p.start..p.end].to_vec()),
+                });
+                continue;
+            }
+            let Worker {
+                ctx,
+                reparser,
+                analysis,
+                ext,
+                ..
+            } = self;
+            let detail = reparser.parse_one(&bytes[p.start..p.end], |res| {
+                let ev = res.ok()?;
+                analyse(ctx, analysis, ext, &ev, p.loc);
+                Some(OpenDetail::Analysed {
+                    at: ev.time.map(|time| Point { time, loc: p.loc }),
+                    path: (i < OPEN_RAW_CAP + PATH_CAP).then(|| ev.request.path.to_string()),
+                    operation: ev.request.operation,
+                })
+            });
+            self.analysis.stats.early_analysed_requests += 1;
+            match detail {
+                Some(detail) if i < TRACK_CAP => sum.open_requests.push(OpenRequest {
+                    id,
+                    loc: p.loc,
+                    detail,
+                }),
+                _ => self.analysis.stats.pairing_overflow += 1,
+            }
         }
     }
 
@@ -352,14 +410,16 @@ fn entry<E: Extension>(
             if let Some(id) = id {
                 if pending.remove(&id).is_some() {
                     an.stats.paired_requests += 1;
-                } else {
+                } else if sum.orphans.len() < TRACK_CAP {
                     sum.orphans.push(OrphanResponse {
                         id,
                         at: ev.time.map(|time| Point { time, loc }),
                         loc,
-                        path: ev.request.path.to_string(),
+                        path: (sum.orphans.len() < PATH_CAP).then(|| ev.request.path.to_string()),
                         operation: ev.request.operation,
                     });
+                } else {
+                    an.stats.pairing_overflow += 1;
                 }
             }
             analyse(ctx, an, ext, ev, loc);

@@ -442,3 +442,34 @@ fn every_line_is_accounted_for_including_long_and_partial_lines() {
         assert_eq!(code, 3);
     }
 }
+
+#[test]
+fn wholesale_missing_responses_stay_bounded_and_counted() {
+    // 3,000 requests without responses and 3,000 responses without requests, two minutes apart.
+    let dir = tempfile::tempdir().unwrap();
+    let base = chrono::DateTime::parse_from_rfc3339("2026-11-20T00:00:00Z").unwrap();
+    let ls: Vec<String> = (0..3000i64)
+        .map(|i| {
+            let time = (base + chrono::Duration::minutes(2 * i)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let kind = if i % 2 == 0 { "request" } else { "response" };
+            format!(r#"{{"time":"{time}","type":"{kind}","auth":{{"accessor":"hmac-sha256:a","policies":["default"]}},"request":{{"id":"id-{i}","operation":"read","path":"kv/data/t{i}/x"}}}}"#)
+        })
+        .collect();
+    let p = dir.path().join("audit.log");
+    std::fs::write(&p, ls.join("\n") + "\n").unwrap();
+    let (_, r) = scan_json(&[p.to_str().unwrap(), "--chunk-size", "64M"]);
+    let s = &r["stats"];
+    assert_eq!(s["unanswered_requests"], 1500);
+    assert_eq!(s["orphan_responses"], 1500);
+    assert!(
+        s["early_analysed_requests"].as_u64().unwrap() > 0,
+        "more than 1,024 open requests in one chunk"
+    );
+    assert_eq!(gaps_of(&r, "missing-response").len(), 1000);
+    assert_eq!(gaps_of(&r, "missing-request").len(), 1000);
+    assert_eq!(r["gaps_omitted"]["missing-response"], 500);
+    assert_eq!(r["gaps_omitted"]["missing-request"], 500);
+    assert!(r["unexplained_gaps"].as_u64().unwrap() >= 3000);
+    // Analysis of unanswered requests still ran for every one of them.
+    assert_eq!(s["evaluated"], 3000);
+}
