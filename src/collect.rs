@@ -45,6 +45,15 @@ impl<T: Ord> Smallest<T> {
         self.items.into_iter().collect()
     }
 
+    /// Restores a collection saved with [`Smallest::iter`].
+    pub fn from_items(cap: usize, items: impl IntoIterator<Item = T>) -> Self {
+        let mut s = Smallest::new(cap);
+        for v in items {
+            s.insert(v);
+        }
+        s
+    }
+
     /// Iterates the kept values in ascending order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.items.iter()
@@ -163,6 +172,36 @@ impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
         self.saturated
     }
 
+    /// The sample in a form that can be saved and restored exactly.
+    pub fn to_parts(&self) -> SampleParts<K, P, V>
+    where
+        V: Clone,
+    {
+        SampleParts {
+            cap: self.cap,
+            count_cap: self.count_cap,
+            entries: self
+                .by_key
+                .iter()
+                .map(|(k, (p, v))| (k.clone(), *p, v.clone()))
+                .collect(),
+            distinct: self.distinct.iter().cloned().collect(),
+            saturated: self.saturated,
+        }
+    }
+
+    /// Restores a sample saved with [`Sample::to_parts`].
+    pub fn from_parts(parts: SampleParts<K, P, V>) -> Self {
+        let mut s = Sample::new(parts.cap, parts.count_cap);
+        s.saturated = parts.saturated;
+        s.distinct = parts.distinct.into_iter().collect();
+        for (k, p, v) in parts.entries {
+            let mut v = Some(v);
+            s.offer(k, p, || v.take().expect("value is taken once"));
+        }
+        s
+    }
+
     /// The sampled values, by first position.
     pub fn into_sorted(mut self) -> Vec<(P, V)> {
         let mut out = Vec::with_capacity(self.by_key.len());
@@ -173,6 +212,21 @@ impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
         }
         out
     }
+}
+
+/// A [`Sample`] as plain data, for saving between runs.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct SampleParts<K, P, V> {
+    /// Keys kept.
+    pub cap: usize,
+    /// Distinct keys counted.
+    pub count_cap: usize,
+    /// The sampled keys with their first position and value.
+    pub entries: Vec<(K, P, V)>,
+    /// Every distinct key counted.
+    pub distinct: Vec<K>,
+    /// True when more keys were seen than counted.
+    pub saturated: bool,
 }
 
 #[cfg(test)]
@@ -198,6 +252,17 @@ mod tests {
         s.offer("c", 50, || "c".into());
         let got: Vec<_> = s.into_sorted();
         assert_eq!(got, vec![(5, "a".to_string()), (10, "b".to_string())]);
+    }
+
+    #[test]
+    fn samples_round_trip_through_parts() {
+        let mut s: Sample<u64, u32, String> = Sample::new(2, 10);
+        for (k, p) in [(1, 50), (2, 10), (3, 30), (1, 5)] {
+            s.offer(k, p, || format!("v{k}"));
+        }
+        let restored = Sample::from_parts(s.to_parts());
+        assert_eq!(restored.distinct(), 3);
+        assert_eq!(restored.into_sorted(), s.into_sorted());
     }
 
     proptest! {

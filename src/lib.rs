@@ -25,4 +25,5 @@ pub mod rules;
 pub mod scan;
 pub mod scope;
 pub mod source;
+pub mod state;
 pub mod tenant;

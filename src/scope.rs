@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::collect::{Sample, Smallest};
+use crate::collect::{Sample, SampleParts, Smallest};
 use crate::detect::{Actor, ActorRef};
 use crate::model::secret::{SecretAccess, SecretKind, logical_path};
 use crate::model::{Event, Loc, Location, Timestamp};
@@ -120,7 +120,80 @@ pub struct TenantRecord {
     pub kinds: BTreeSet<SecretKind>,
 }
 
+/// One secret's aggregate as plain data, for saving between runs.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct SecretSnapshot {
+    /// Key: the namespace-qualified request path.
+    pub path: String,
+    /// Kind of access.
+    pub kind: SecretKind,
+    /// Logical name.
+    pub logical: String,
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Tenant.
+    pub tenant: Option<String>,
+    /// Reads.
+    pub reads: u64,
+    /// First read.
+    pub first: Option<Timestamp>,
+    /// Last read.
+    pub last: Option<Timestamp>,
+    /// Readers.
+    pub readers: SampleParts<u64, Loc, Actor>,
+    /// Evidence.
+    pub evidence: Vec<Loc>,
+}
+
 impl SecretTable {
+    /// The table as plain data; `absolute` rewrites locations to absolute ones.
+    pub fn snapshot(&self, absolute: &dyn Fn(Loc) -> Loc) -> Vec<SecretSnapshot> {
+        let mut out: Vec<SecretSnapshot> = self
+            .map
+            .iter()
+            .map(|(path, a)| {
+                let mut readers = a.readers.to_parts();
+                readers.entries.iter_mut().for_each(|e| e.1 = absolute(e.1));
+                SecretSnapshot {
+                    path: path.clone(),
+                    kind: a.kind,
+                    logical: a.logical.clone(),
+                    namespace: a.namespace.clone(),
+                    tenant: a.tenant.clone(),
+                    reads: a.reads,
+                    first: a.first,
+                    last: a.last,
+                    readers,
+                    evidence: a.evidence.iter().map(|l| absolute(*l)).collect(),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
+    }
+
+    /// Restores a table saved with [`SecretTable::snapshot`].
+    pub fn restore(snap: Vec<SecretSnapshot>) -> SecretTable {
+        let mut t = SecretTable::default();
+        for s in snap {
+            t.map.insert(
+                s.path,
+                SecretAgg {
+                    kind: s.kind,
+                    logical: s.logical,
+                    namespace: s.namespace,
+                    tenant: s.tenant,
+                    reads: s.reads,
+                    first: s.first,
+                    last: s.last,
+                    readers: Sample::from_parts(s.readers),
+                    evidence: Smallest::from_items(EVIDENCE_PER_SECRET, s.evidence),
+                },
+            );
+        }
+        t
+    }
+
     /// Records one successful secret access.
     pub fn record(
         &mut self,

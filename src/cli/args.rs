@@ -28,6 +28,26 @@ pub struct ScanArgs {
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Scheduled runs.
+    #[command(flatten)]
+    pub incremental: IncrementalArgs,
+}
+
+/// Scheduled runs: resume where the last run stopped, alert on what is new.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Scheduled runs")]
+pub struct IncrementalArgs {
+    /// Remember where each input was read up to (and what the analyses know) in FILE; the next
+    /// run reads only what is new. Survives renames, copytruncate and compression of rotated files.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Write findings and gaps that are new since the last run to FILE (`-` for stdout), one
+    /// JSON object per line.
+    #[arg(long, value_name = "FILE|-")]
+    pub alerts: Option<String>,
+    /// Shape of alerts.
+    #[arg(long, value_enum, default_value_t = crate::report::alerts::AlertFormat::Ndjson)]
+    pub alert_format: crate::report::alerts::AlertFormat,
 }
 
 /// `blastradius blast` and `blastradius rotation-list`.
@@ -51,6 +71,9 @@ pub struct BlastArgs {
     /// Only the pivot tokens, not the tokens created from them.
     #[arg(long)]
     pub no_descendants: bool,
+    /// Remember what was read (and the token lineage) in FILE; the next run reads only what is new.
+    #[arg(long, value_name = "FILE", help_heading = "Scheduled runs")]
+    pub state: Option<PathBuf>,
     /// Tenants, scope and rules.
     #[command(flatten)]
     pub scope: ScopeArgs,

@@ -1,6 +1,7 @@
 //! `blastradius blast` and `blastradius rotation-list`: one pass with token lineage, then the
 //! blast radius of the pivots and the rotation plan.
 
+use super::incremental::{Session, without_own_files};
 use super::output::{Output, write_result};
 use super::progress::Progress;
 use super::scan::{Scope, color, read_options, total_bytes, window};
@@ -57,6 +58,12 @@ fn pivots(args: &BlastArgs) -> Result<Pivots, CommandError> {
     })
 }
 
+/// A seed nobody can predict from the log (hash keys must not be collidable by log content).
+fn rand_seed() -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::quality::RandomState::default().hash_one(std::time::SystemTime::now())
+}
+
 /// Runs `blast` or `rotation-list`.
 pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, CommandError> {
     let now = super::now();
@@ -87,13 +94,22 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
         gap,
         ..ScanSettings::default()
     };
-    let inputs = discover(&args.paths)?;
+    let inputs = without_own_files(
+        discover(&args.paths)?,
+        &[args.state.as_deref(), args.output.as_deref()],
+    );
+    let (session, inputs, incremental) =
+        Session::begin(args.state.as_deref(), "blast", now, inputs)?;
     // Detection rules do not shape the blast radius; an empty set keeps the pass lean.
     let no_rules = RuleSet::from_sources(&[])?;
     let detector = Detector::new(&no_rules, Caps::default());
-    let lineage = Lineage::new(pivots.ips.clone(), &scope.tenants);
+    let lineage = Lineage::new(
+        pivots.ips.clone(),
+        &scope.tenants,
+        session.seed().unwrap_or_else(rand_seed),
+    );
     let progress = Progress::start(total_bytes(&inputs), global.quiet);
-    let (result, state) = scan::run(
+    let (result, state, next) = scan::run(
         &inputs,
         &settings,
         Analyzers {
@@ -102,8 +118,10 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
             ext: &lineage,
             progress: Some(&progress.counter),
         },
+        incremental,
     )?;
     drop(progress);
+    let file_progress = result.progress.clone();
     let descendants = if args.no_descendants {
         Descendants::Ignore
     } else {
@@ -156,6 +174,7 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
     };
     write_result(written, &dest)?;
     out.finish()?;
+    session.commit(next, &file_progress, Default::default(), now)?;
     for u in &report.pivots.unmatched {
         eprintln!("blastradius: warning: {u} matched nothing in the log");
     }

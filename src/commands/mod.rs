@@ -1,6 +1,7 @@
 //! The subcommands, as library functions the thin binary calls.
 
 pub mod blast;
+mod incremental;
 mod output;
 mod progress;
 pub mod scan;
@@ -54,6 +55,9 @@ pub enum CommandError {
     /// The scan could not run.
     #[error(transparent)]
     Scan(#[from] crate::scan::ScanError),
+    /// The state file cannot be used.
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
     /// Writing the output failed.
     #[error("cannot write {path}: {source}")]
     Output {
@@ -68,8 +72,11 @@ pub enum CommandError {
 impl CommandError {
     /// The exit code for this error.
     pub fn exit(&self) -> Exit {
+        use crate::state::StateError;
         match self {
             CommandError::Scan(_) | CommandError::Output { .. } => Exit::Fatal,
+            // Another run holding the lock, or a disk error: worth retrying.
+            CommandError::State(StateError::Locked(_) | StateError::Io { .. }) => Exit::Fatal,
             _ => Exit::Usage,
         }
     }

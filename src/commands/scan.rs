@@ -1,7 +1,9 @@
 //! `blastradius scan`: resolve options, run one pass, build and write the report.
 
 use std::io::IsTerminal;
+use std::path::Path;
 
+use super::incremental::{Session, without_own_files};
 use super::output::{Output, write_result};
 use super::progress::Progress;
 use super::{CommandError, Exit, Global};
@@ -10,7 +12,9 @@ use crate::cli::{ColorChoice, InputArgs, ScanArgs, ScopeArgs, TimeArgs};
 use crate::config::Config;
 use crate::detect::{Caps, Detector};
 use crate::model::{Span, Timestamp};
-use crate::report::{self, Format, ReportContext, ScanReport, Settings, Window, text::Color};
+use crate::report::{
+    self, Format, ReportContext, ScanReport, Settings, Window, alerts, text::Color,
+};
 use crate::rules::RuleSet;
 use crate::scan::{self, Analyzers, ScanSettings, TimeWindow};
 use crate::source::{Input, InputPath, ReadOptions, discover};
@@ -163,10 +167,23 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
         caps: Caps::default(),
         ..ScanSettings::default()
     };
-    let inputs = discover(&args.paths)?;
+    let alerts_path = args
+        .incremental
+        .alerts
+        .as_deref()
+        .filter(|a| *a != "-")
+        .map(Path::new);
+    let own = [
+        args.incremental.state.as_deref(),
+        args.output.output.as_deref(),
+        alerts_path,
+    ];
+    let inputs = without_own_files(discover(&args.paths)?, &own);
+    let (mut session, inputs, incremental) =
+        Session::begin(args.incremental.state.as_deref(), "scan", now, inputs)?;
     let detector = Detector::new(&scope.rules, settings.caps);
     let progress = Progress::start(total_bytes(&inputs), global.quiet);
-    let (result, ()) = scan::run(
+    let (result, (), next) = scan::run(
         &inputs,
         &settings,
         Analyzers {
@@ -175,8 +192,10 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
             ext: &(),
             progress: Some(&progress.counter),
         },
+        incremental,
     )?;
     drop(progress);
+    let file_progress = result.progress.clone();
     let report = ScanReport::build(
         result,
         ReportContext {
@@ -193,6 +212,7 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
                 rules: scope.rules.rules().len(),
             },
             max_malformed: args.input.max_malformed,
+            incremental: session.info(),
         },
     );
     let mut out = Output::open(args.output.output.as_deref())?;
@@ -212,6 +232,23 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
         &dest,
     )?;
     out.finish()?;
+    let mut memory = session.take_alert_memory();
+    if let Some(dest) = &args.incremental.alerts {
+        let alerts = alerts::new_alerts(&report, &mut memory);
+        let mut out = Output::open((dest != "-").then(|| Path::new(dest.as_str())))?;
+        write_result(
+            alerts::write(
+                &alerts,
+                args.incremental.alert_format,
+                &report,
+                out.writer(),
+            ),
+            dest,
+        )?;
+        out.finish()?;
+    }
+    // Outputs are written: only now may the state move past this run's input.
+    session.commit(next, &file_progress, memory, now)?;
     if !report.complete && !global.quiet && std::io::stderr().is_terminal() {
         eprintln!("blastradius: input incomplete; see the report's inputs and malformed sections");
     }

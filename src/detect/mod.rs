@@ -6,7 +6,7 @@
 
 pub mod actor;
 
-use crate::collect::{Sample, Smallest};
+use crate::collect::{Sample, SampleParts, Smallest};
 use crate::model::{Event, Loc, Location, Severity, Timestamp};
 use crate::rules::{RuleId, RuleKind, RuleSet, RuleState};
 pub use actor::{Actor, ActorRef};
@@ -73,6 +73,32 @@ fn max_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
         (Some(x), Some(y)) => Some(x.max(y)),
         (x, y) => x.or(y),
     }
+}
+
+/// One rule's aggregate as plain data, for saving between runs.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct FindingSnapshot {
+    /// The rule's id (stable across rule-set changes, unlike its index).
+    pub rule_id: String,
+    /// Matches.
+    pub count: u64,
+    /// First match.
+    pub first: Option<Timestamp>,
+    /// Last match.
+    pub last: Option<Timestamp>,
+    /// Actors.
+    pub actors: SampleParts<u64, Loc, Actor>,
+    /// Evidence.
+    pub evidence: Vec<Loc>,
+}
+
+/// Detection state as plain data, for saving between runs.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct DetectSnapshot {
+    /// Per-rule aggregates.
+    pub findings: Vec<FindingSnapshot>,
+    /// The rule engine's own state (correlation windows), as the engine saves it.
+    pub rules: serde_json::Value,
 }
 
 /// Per-thread detection state.
@@ -154,6 +180,54 @@ impl<'r> Detector<'r> {
             findings: (0..self.rules.rules().len()).map(|_| None).collect(),
             hits: Vec::new(),
         }
+    }
+
+    /// Saves `st`; `absolute` rewrites locations to absolute ones.
+    pub fn snapshot(&self, st: &DetectState, absolute: &dyn Fn(Loc) -> Loc) -> DetectSnapshot {
+        let metas = self.rules.rules();
+        let findings = st
+            .findings
+            .iter()
+            .enumerate()
+            .filter_map(|(id, agg)| {
+                let agg = agg.as_ref()?;
+                let mut actors = agg.actors.to_parts();
+                actors.entries.iter_mut().for_each(|e| e.1 = absolute(e.1));
+                Some(FindingSnapshot {
+                    rule_id: metas[id].id.clone(),
+                    count: agg.count,
+                    first: agg.first,
+                    last: agg.last,
+                    actors,
+                    evidence: agg.evidence.iter().map(|l| absolute(*l)).collect(),
+                })
+            })
+            .collect();
+        DetectSnapshot {
+            findings,
+            rules: self.rules.save_state(&st.rules, absolute),
+        }
+    }
+
+    /// Restores state saved with [`Detector::snapshot`]; findings of rules no longer loaded are
+    /// dropped.
+    pub fn restore(&self, snap: DetectSnapshot) -> Result<DetectState, crate::rules::RuleError> {
+        let mut st = self.new_state();
+        st.rules = self.rules.load_state(snap.rules)?;
+        let metas = self.rules.rules();
+        for f in snap.findings {
+            let Some(id) = metas.iter().position(|m| m.id == f.rule_id) else {
+                continue;
+            };
+            st.findings[id] = Some(FindingAgg {
+                count: f.count,
+                first: f.first,
+                last: f.last,
+                actors: Sample::from_parts(f.actors),
+                evidence: Smallest::from_items(self.caps.evidence, f.evidence),
+            });
+        }
+        Ok(st)
     }
 
     /// Evaluates every rule against one logical request; true when a rule with a severity hit.

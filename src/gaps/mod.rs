@@ -22,7 +22,9 @@ pub use timeline::{Interval, Point, Regression, Timeline, merge_intervals};
 use crate::model::{Loc, Location, Span, Timestamp};
 
 /// What kind of hole or discontinuity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum GapKind {
     /// No entries for longer than the gap threshold.
@@ -41,6 +43,9 @@ pub enum GapKind {
     TimeBackwards,
     /// Consecutive lines that are not audit entries.
     MalformedRegion,
+    /// An input shrank or was rewritten in place between incremental runs (logrotate
+    /// `copytruncate`): entries written after the last run and before the copy may be lost.
+    InputTruncated,
 }
 
 impl GapKind {
@@ -55,6 +60,7 @@ impl GapKind {
             GapKind::DeviceDisabled => "device-disabled",
             GapKind::TimeBackwards => "time-backwards",
             GapKind::MalformedRegion => "malformed-region",
+            GapKind::InputTruncated => "input-truncated",
         }
     }
 }
@@ -79,7 +85,9 @@ pub struct Gap {
 }
 
 /// Something Vault logged that explains or marks a discontinuity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum MarkerKind {
     /// `sys/seal`.
     Seal,
@@ -92,7 +100,9 @@ pub enum MarkerKind {
 }
 
 /// A marker at a point.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Marker {
     /// When and where.
     pub at: Point,
@@ -114,7 +124,7 @@ pub fn marker_of(path: &str, operation: crate::model::Operation) -> Option<Marke
 }
 
 /// A run of consecutive malformed lines within one chunk.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct MalformedRun {
     /// The first bad line.
     pub first: Loc,
@@ -127,7 +137,7 @@ pub struct MalformedRun {
 }
 
 /// A request whose response was not found.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct UnansweredRequest {
     /// When and where.
     pub at: Option<Point>,
@@ -140,7 +150,7 @@ pub struct UnansweredRequest {
 }
 
 /// A response whose request was not found.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct OrphanResponse {
     /// Hash of `request.id`.
     pub id: u64,
@@ -152,6 +162,17 @@ pub struct OrphanResponse {
     pub path: Option<String>,
     /// `request.operation`.
     pub operation: crate::model::Operation,
+}
+
+/// Something noticed about an input itself (incremental scans).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Notice {
+    /// The input.
+    pub file: u32,
+    /// When it was noticed.
+    pub at: Timestamp,
+    /// What.
+    pub detail: String,
 }
 
 /// Inputs for the final gap analysis.
@@ -170,6 +191,8 @@ pub struct GapInputs<'a> {
     pub families: Vec<String>,
     /// First and last timed entry of each input, by index.
     pub file_bounds: Vec<Option<(Point, Point)>>,
+    /// Inputs truncated between incremental runs.
+    pub notices: Vec<Notice>,
 }
 
 /// Settings for gap analysis.
@@ -253,6 +276,17 @@ pub fn analyse(
                 path_or_note(&o.path)
             ),
             evidence: vec![resolve(o.loc)],
+        });
+    }
+    for n in &inp.notices {
+        gaps.push(Gap {
+            kind: GapKind::InputTruncated,
+            start: Some(n.at),
+            end: Some(n.at),
+            seconds: None,
+            explained_by: None,
+            detail: n.detail.clone(),
+            evidence: vec![resolve(Loc::absolute(n.file, 0, 0))],
         });
     }
     for run in &inp.malformed {
@@ -420,19 +454,22 @@ fn regressions(
     for (_, t) in &inp.timelines {
         t.regressions.iter().for_each(&mut push);
     }
-    // Across chunk boundaries of the same file.
-    for pair in inp.timelines.windows(2) {
-        let ((fa, a), (fb, b)) = (pair[0], pair[1]);
-        if fa != fb {
-            continue;
-        }
-        if let (Some(last), Some(first)) = (a.last, b.first)
-            && first.time.plus(skew) < last.time
-        {
-            push(&Regression {
+    boundary_regressions(&inp.timelines, skew)
+        .iter()
+        .for_each(&mut push);
+}
+
+/// Regressions between consecutive timelines (chunks, or runs) of the same input.
+pub fn boundary_regressions(timelines: &[(u32, &Timeline)], skew: Span) -> Vec<Regression> {
+    timelines
+        .windows(2)
+        .filter(|pair| pair[0].0 == pair[1].0)
+        .filter_map(|pair| {
+            let (last, first) = (pair[0].1.last?, pair[1].1.first?);
+            (first.time.plus(skew) < last.time).then_some(Regression {
                 from: last,
                 to: first,
-            });
-        }
-    }
+            })
+        })
+        .collect()
 }

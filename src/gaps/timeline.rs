@@ -7,7 +7,9 @@
 use crate::model::{Loc, Span, Timestamp};
 
 /// An entry's time and place.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Point {
     /// When.
     pub time: Timestamp,
@@ -16,7 +18,7 @@ pub struct Point {
 }
 
 /// A stretch of activity: entries no more than the gap threshold apart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Interval {
     /// The earliest entry.
     pub start: Point,
@@ -25,7 +27,7 @@ pub struct Interval {
 }
 
 /// A later line with an earlier time than the line before it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Regression {
     /// The line before.
     pub from: Point,
@@ -144,7 +146,7 @@ mod tests {
         Point {
             time: Timestamp(secs * 1_000_000_000),
             loc: Loc {
-                line_in_chunk: line,
+                line_in_chunk: u64::from(line),
                 ..Loc::default()
             },
         }

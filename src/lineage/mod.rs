@@ -99,16 +99,18 @@ fn mask_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
 
 /// The lineage extension: what to watch, and the hasher every thread shares.
 pub struct Lineage<'a> {
-    hasher: foldhash::quality::RandomState,
+    hasher: foldhash::quality::FixedState,
     pivot_ips: Vec<IpPivot>,
     tenants: &'a TenantMap,
 }
 
 impl<'a> Lineage<'a> {
-    /// Watches every token; `pivot_ips` (at most 64) also get per-address activity.
-    pub fn new(pivot_ips: Vec<IpPivot>, tenants: &'a TenantMap) -> Self {
+    /// Watches every token; `pivot_ips` (at most 64) also get per-address activity. `seed` keys
+    /// the hashes: random per run, or the state file's secret seed for incremental runs, so log
+    /// content cannot be crafted to collide.
+    pub fn new(pivot_ips: Vec<IpPivot>, tenants: &'a TenantMap, seed: u64) -> Self {
         Lineage {
-            hasher: foldhash::quality::RandomState::default(),
+            hasher: foldhash::quality::FixedState::with_seed(seed),
             pivot_ips,
             tenants,
         }
@@ -252,6 +254,20 @@ impl Extension for Lineage<'_> {
                 from_pivot_ip: ip_bits,
             });
         }
+    }
+
+    fn save(&self, st: &LineageState, absolute: &dyn Fn(Loc) -> Loc) -> serde_json::Value {
+        serde_json::to_value(LineageSnapshot::of(st, self, absolute))
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    fn load(&self, saved: serde_json::Value) -> Result<LineageState, String> {
+        if saved.is_null() {
+            return Ok(LineageState::default());
+        }
+        let snap: LineageSnapshot =
+            serde_json::from_value(saved).map_err(|e| format!("lineage state: {e}"))?;
+        Ok(snap.into_state(self))
     }
 
     fn merge(&self, into: &mut LineageState, o: LineageState) {
@@ -429,6 +445,131 @@ impl Lineage<'_> {
             },
         );
         k
+    }
+}
+
+/// The lineage state as plain data, for incremental runs.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LineageSnapshot {
+    strings: Vec<(Key, String)>,
+    tokens: Vec<(Key, TokenAgg)>,
+    paths: Vec<(Key, PathInfo)>,
+    reads: Vec<(Key, Key, ReadAgg)>,
+    failures: Vec<(Key, Key, FailAgg)>,
+    /// Address-pivot data only means something for the same pivots.
+    pivot_ips: Vec<String>,
+    ip_reads: Vec<(u8, Key, Key, ReadAgg)>,
+    ip_failures: Vec<(u8, Key, Key, FailAgg)>,
+    ip_requests: Vec<(u8, u64, Option<Timestamp>, Option<Timestamp>)>,
+    leases: Vec<LeaseRec>,
+}
+
+impl LineageSnapshot {
+    fn of(st: &LineageState, ext: &Lineage<'_>, abs: &dyn Fn(Loc) -> Loc) -> Self {
+        let mut tokens: Vec<(Key, TokenAgg)> =
+            st.tokens.iter().map(|(k, t)| (*k, t.clone())).collect();
+        for (_, t) in &mut tokens {
+            if let Some(c) = &mut t.created {
+                c.loc = abs(c.loc);
+            }
+        }
+        let read = |r: &ReadAgg| ReadAgg {
+            loc: abs(r.loc),
+            ..*r
+        };
+        let fail = |f: &FailAgg| FailAgg {
+            loc: abs(f.loc),
+            ..*f
+        };
+        LineageSnapshot {
+            strings: st
+                .strings
+                .iter()
+                .map(|(k, v)| (*k, v.to_string()))
+                .collect(),
+            tokens,
+            paths: st.paths.iter().map(|(k, p)| (*k, p.clone())).collect(),
+            reads: st
+                .reads
+                .iter()
+                .map(|((a, p), r)| (*a, *p, read(r)))
+                .collect(),
+            failures: st
+                .failures
+                .iter()
+                .map(|((a, p), f)| (*a, *p, fail(f)))
+                .collect(),
+            pivot_ips: ext.pivot_ips.iter().map(|p| p.text.clone()).collect(),
+            ip_reads: st
+                .ip_reads
+                .iter()
+                .map(|((i, a, p), r)| (*i, *a, *p, read(r)))
+                .collect(),
+            ip_failures: st
+                .ip_failures
+                .iter()
+                .map(|((i, a, p), f)| (*i, *a, *p, fail(f)))
+                .collect(),
+            ip_requests: st
+                .ip_requests
+                .iter()
+                .map(|(i, (n, a, b))| (*i, *n, *a, *b))
+                .collect(),
+            leases: st
+                .leases
+                .iter()
+                .map(|l| LeaseRec {
+                    loc: abs(l.loc),
+                    ..l.clone()
+                })
+                .collect(),
+        }
+    }
+
+    fn into_state(self, ext: &Lineage<'_>) -> LineageState {
+        let same_pivots = self.pivot_ips
+            == ext
+                .pivot_ips
+                .iter()
+                .map(|p| p.text.clone())
+                .collect::<Vec<_>>();
+        let mut st = LineageState::default();
+        st.strings.extend(
+            self.strings
+                .into_iter()
+                .map(|(k, v)| (k, v.into_boxed_str())),
+        );
+        st.tokens.extend(self.tokens);
+        st.paths.extend(self.paths);
+        st.reads
+            .extend(self.reads.into_iter().map(|(a, p, r)| ((a, p), r)));
+        st.failures
+            .extend(self.failures.into_iter().map(|(a, p, f)| ((a, p), f)));
+        if same_pivots {
+            st.ip_reads
+                .extend(self.ip_reads.into_iter().map(|(i, a, p, r)| ((i, a, p), r)));
+            st.ip_failures.extend(
+                self.ip_failures
+                    .into_iter()
+                    .map(|(i, a, p, f)| ((i, a, p), f)),
+            );
+            st.ip_requests.extend(
+                self.ip_requests
+                    .into_iter()
+                    .map(|(i, n, a, b)| (i, (n, a, b))),
+            );
+        }
+        st.leases = self
+            .leases
+            .into_iter()
+            .map(|mut l| {
+                if !same_pivots {
+                    l.from_pivot_ip = 0;
+                }
+                l
+            })
+            .collect();
+        st
     }
 }
 

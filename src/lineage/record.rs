@@ -10,7 +10,7 @@ pub type Key = u64;
 pub const NO_TOKEN: Key = 0;
 
 /// How a token came to be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CreatedVia {
     /// A login (`auth/<mount>/login`, OIDC callback ...).
@@ -22,7 +22,7 @@ pub enum CreatedVia {
 }
 
 /// The response that issued a token.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Creation {
     /// The caller's accessor (`request.client_token_accessor`), if any.
     pub parent: Option<Key>,
@@ -48,7 +48,7 @@ pub struct Creation {
 pub const ADDRESSES_PER_TOKEN: usize = 8;
 
 /// One token.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct TokenAgg {
     /// The token's HMAC (`client_token`).
     pub client_token: Option<Key>,
@@ -79,7 +79,7 @@ pub struct TokenAgg {
 }
 
 /// Reads of one path by one actor.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ReadAgg {
     /// Successful reads.
     pub reads: u64,
@@ -92,7 +92,9 @@ pub struct ReadAgg {
 }
 
 /// Why a request failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Failure {
     /// Policy denied it.
@@ -106,7 +108,7 @@ pub enum Failure {
 }
 
 /// Failed requests for one path by one actor.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FailAgg {
     /// How many.
     pub count: u64,
@@ -121,7 +123,7 @@ pub struct FailAgg {
 }
 
 /// A secret path, once.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PathInfo {
     /// The request path, namespace-qualified.
     pub path: String,
@@ -136,7 +138,7 @@ pub struct PathInfo {
 }
 
 /// A lease issued to an actor.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct LeaseRec {
     /// Who.
     pub actor: Key,

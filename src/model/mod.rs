@@ -11,17 +11,46 @@ pub use time::{Span, Timestamp};
 /// Where an entry sits while the scan runs: the chunk it came from and its line within it.
 ///
 /// Line numbers are only known once every earlier chunk has been counted, so evidence is kept
-/// in this form and resolved to a [`Location`] when the scan is merged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+/// in this form and resolved to a [`Location`] when the scan is merged. Locations carried over
+/// from an earlier run (incremental scans) are already absolute: their chunk is
+/// [`Loc::ABSOLUTE`] and `line_in_chunk` is the zero-based line number in the file.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Loc {
     /// Index of the input file.
     pub file: u32,
     /// Byte offset of the line in the (decompressed) input.
     pub offset: u64,
-    /// Index of the chunk within the file.
+    /// Index of the chunk within the file, or [`Loc::ABSOLUTE`].
     pub chunk: u32,
-    /// Zero-based line number within the chunk.
-    pub line_in_chunk: u32,
+    /// Zero-based line number within the chunk (within the file for absolute locations).
+    pub line_in_chunk: u64,
+}
+
+impl Loc {
+    /// The chunk value of a location whose line number is already absolute.
+    pub const ABSOLUTE: u32 = u32::MAX;
+
+    /// An absolute location: zero-based `line` in `file`.
+    pub fn absolute(file: u32, line: u64, offset: u64) -> Loc {
+        Loc {
+            file,
+            offset,
+            chunk: Loc::ABSOLUTE,
+            line_in_chunk: line,
+        }
+    }
 }
 
 /// A resolved place in an input: what an analyst opens to see the evidence.

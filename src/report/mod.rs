@@ -5,6 +5,7 @@
 //! NDJSON streams the same records one per line with a `type` tag, and text is the one-screen
 //! summary for a terminal.
 
+pub mod alerts;
 pub mod blast;
 pub mod json;
 pub mod ndjson;
@@ -129,6 +130,33 @@ pub struct ScanReport {
     pub gaps_omitted: std::collections::BTreeMap<crate::gaps::GapKind, u64>,
     /// Malformed lines (capped), earliest first.
     pub malformed: Vec<MalformedRecord>,
+    /// For runs with `--state`: which run this is, and what became of each input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<IncrementalInfo>,
+}
+
+/// What an incremental run did.
+#[derive(Clone, Debug, Serialize)]
+pub struct IncrementalInfo {
+    /// The state file.
+    pub state: String,
+    /// This run's number (1 for the first).
+    pub run: u64,
+    /// Per input: `new`, `resumed`, `unchanged` or `truncated`, and where reading started.
+    pub inputs: Vec<IncrementalInput>,
+}
+
+/// One input of an incremental run.
+#[derive(Clone, Debug, Serialize)]
+pub struct IncrementalInput {
+    /// Its path now.
+    pub path: String,
+    /// What became of it.
+    pub disposition: crate::state::Disposition,
+    /// Its path in the last run, if renamed since.
+    pub renamed_from: Option<String>,
+    /// Where reading started.
+    pub resumed_at: u64,
 }
 
 /// Everything besides the scan result that goes into a report.
@@ -141,6 +169,8 @@ pub struct ReportContext {
     pub settings: Settings,
     /// Malformed lines beyond which the input counts as incomplete (`--max-malformed`).
     pub max_malformed: u64,
+    /// For `--state` runs.
+    pub incremental: Option<IncrementalInfo>,
 }
 
 /// `INC-YYYYMMDD-HHMMSS` for a time.
@@ -184,6 +214,7 @@ impl ScanReport {
             gaps_omitted: r.gaps_omitted,
             gaps: r.gaps,
             malformed: r.malformed,
+            incremental: ctx.incremental,
         }
     }
 

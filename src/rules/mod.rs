@@ -76,6 +76,16 @@ impl RuleSet {
         _on_hit: &mut dyn FnMut(RuleId),
     ) {
     }
+    pub fn save_state(
+        &self,
+        _state: &RuleState,
+        _absolute: &dyn Fn(Loc) -> Loc,
+    ) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+    pub fn load_state(&self, _v: serde_json::Value) -> Result<RuleState, RuleError> {
+        Ok(RuleState)
+    }
     pub fn finish(&self, _state: RuleState) -> Vec<CorrelationHit> {
         Vec::new()
     }

@@ -7,7 +7,7 @@ use crate::gaps::Marker;
 use crate::scope::SecretTable;
 
 /// Counts over the whole scan.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     /// Lines read (entries for pretty-printed input).
     pub lines: u64,
@@ -32,7 +32,7 @@ pub struct Stats {
     /// Lines that are not audit entries.
     pub malformed_lines: u64,
     /// Malformed lines by reason.
-    pub malformed_by_kind: BTreeMap<&'static str, u64>,
+    pub malformed_by_kind: BTreeMap<String, u64>,
     /// Final lines without a newline that did not parse (a write in progress).
     pub partial_last_lines: u64,
     /// Requests whose response was found.
@@ -72,7 +72,7 @@ impl Stats {
         self.prefixed_lines += o.prefixed_lines;
         self.malformed_lines += o.malformed_lines;
         for (k, v) in &o.malformed_by_kind {
-            *self.malformed_by_kind.entry(k).or_default() += v;
+            *self.malformed_by_kind.entry(k.clone()).or_default() += v;
         }
         self.partial_last_lines += o.partial_last_lines;
         self.paired_requests += o.paired_requests;

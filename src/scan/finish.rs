@@ -1,14 +1,22 @@
-//! The merge step: line numbers, pairing across chunks, unanswered requests, gaps, findings.
+//! The merge step: line numbers, pairing across chunks (and runs), unanswered requests, gaps,
+//! findings, and for incremental scans the carry to the next run.
 
 use std::collections::HashMap;
 
+use super::carry::{
+    CarriedFile, CarriedMalformed, CarriedRequest, CarriedTimeline, Carry, FileProgress,
+    abs_interval, abs_point, abs_regression,
+};
 use super::worker::{ChunkSummary, OpenDetail, OpenRequest, Worker, analyse};
-use super::{Context, Extension, Stats};
+use super::{Context, Extension, ScanError, Stats};
 use crate::detect::Finding;
-use crate::gaps::{self, Gap, GapInputs, GapSettings, MalformedRun, Point, UnansweredRequest};
+use crate::gaps::{
+    self, Gap, GapInputs, GapSettings, MalformedRun, Point, Timeline, UnansweredRequest,
+    merge_intervals,
+};
 use crate::model::{Loc, Location, Operation, Timestamp};
 use crate::parse::Parser;
-use crate::scope::{SecretRecord, TenantRecord};
+use crate::scope::{SecretRecord, SecretTable, TenantRecord};
 use crate::source::{Compression, Input, InputInfo, ReadPath, SourceError};
 
 /// One input in the report.
@@ -28,7 +36,9 @@ pub struct InputRecord {
     pub read_path: Option<ReadPath>,
     /// True when framed as pretty-printed/concatenated JSON.
     pub pretty: bool,
-    /// Lines.
+    /// Where reading started (non-zero when an incremental scan resumed).
+    pub resumed_at: u64,
+    /// Lines read.
     pub lines: u64,
     /// Audit entries parsed.
     pub events: u64,
@@ -49,7 +59,7 @@ pub struct MalformedRecord {
     #[serde(flatten)]
     pub location: Location,
     /// Stable reason code (`invalid-json`, `not-json`, `line-too-long` ...).
-    pub kind: &'static str,
+    pub kind: String,
     /// The parser's message.
     pub message: String,
 }
@@ -80,6 +90,8 @@ pub struct ScanResult {
     pub last_event: Option<Timestamp>,
     /// Resolves locations recorded during the scan (e.g. by extensions).
     pub locator: Locator,
+    /// Where each input stands, for the next incremental run.
+    pub progress: Vec<FileProgress>,
 }
 
 impl ScanResult {
@@ -97,25 +109,41 @@ pub struct Locator {
 }
 
 impl Locator {
-    /// The file, one-based line and byte offset of `loc`.
-    pub fn resolve(&self, loc: Loc) -> Location {
+    /// The zero-based line of `loc` in its file.
+    pub fn line0(&self, loc: Loc) -> u64 {
+        if loc.chunk == Loc::ABSOLUTE {
+            return loc.line_in_chunk;
+        }
         let base = self
             .starts
             .get(loc.file as usize)
             .and_then(|s| s.get(loc.chunk as usize))
             .copied()
             .unwrap_or(0);
+        base + loc.line_in_chunk
+    }
+
+    /// The same place as an absolute location (valid in later runs).
+    pub fn absolute(&self, loc: Loc) -> Loc {
+        Loc::absolute(loc.file, self.line0(loc), loc.offset)
+    }
+
+    /// The file, one-based line and byte offset of `loc`.
+    pub fn resolve(&self, loc: Loc) -> Location {
         Location {
             file: self
                 .names
                 .get(loc.file as usize)
                 .cloned()
                 .unwrap_or_default(),
-            line: base + u64::from(loc.line_in_chunk) + 1,
+            line: self.line0(loc) + 1,
             offset: loc.offset,
         }
     }
 }
+
+/// Per input: first and last entry in file order, and earliest and latest time.
+type Bounds = Option<(Point, Point, Timestamp, Timestamp)>;
 
 pub(super) fn finish<E: Extension>(
     ctx: &Context<'_, E>,
@@ -123,32 +151,158 @@ pub(super) fn finish<E: Extension>(
     infos: Vec<Option<InputInfo>>,
     errors: Vec<(u32, SourceError)>,
     mut worker: Worker<'_, E>,
-) -> (ScanResult, E::State) {
+    carry: Option<Carry>,
+) -> Result<(ScanResult, E::State, Option<Carry>), ScanError> {
+    let stateful = carry.is_some();
+    let carry = carry.unwrap_or_default();
+    let n = inputs
+        .iter()
+        .map(|i| i.index as usize + 1)
+        .chain(carry.files.iter().map(|f| f.id as usize + 1))
+        .max()
+        .unwrap_or(0);
+    let (names, families) = names_and_families(n, inputs, &carry.files);
     let mut sums = std::mem::take(&mut worker.summaries);
     sums.sort_by_key(|s| (s.file, s.index));
-    let index = line_index(inputs, &sums);
-    let resolve = |loc: Loc| index.resolve(loc);
-    let bounds = file_bounds(inputs.len(), &sums);
+    let locator = line_index(n, inputs, &sums, names.clone());
+    let resolve = |loc: Loc| locator.resolve(loc);
+    let abs = |loc: Loc| locator.absolute(loc);
 
-    let unanswered = pair_across_chunks(ctx, &mut worker, &mut sums, &bounds);
-    let orphans: Vec<_> = sums
+    restore(ctx, &mut worker, &carry)?;
+    let bounds = file_bounds(n, &carry.timelines, &sums);
+    let mut owned_tl: Vec<(u32, Timeline)> = carry
+        .timelines
+        .iter()
+        .map(|t| (t.file, t.to_timeline(ctx.settings.gap, ctx.settings.skew)))
+        .collect();
+    let empty = Timeline::new(ctx.settings.gap, ctx.settings.skew);
+    owned_tl.extend(
+        sums.iter_mut()
+            .map(|s| (s.file, std::mem::replace(&mut s.timeline, empty.clone()))),
+    );
+    // Stable: an input's carried timeline stays before this run's chunks of it.
+    owned_tl.sort_by_key(|(f, _)| *f);
+    let timelines: Vec<(u32, &Timeline)> = owned_tl.iter().map(|(f, t)| (*f, t)).collect();
+
+    let carried_open = carry.open_requests.into_iter().map(|r| OpenRequest {
+        id: r.id,
+        loc: r.loc,
+        detail: OpenDetail::Raw(r.raw.into_bytes()),
+    });
+    let (mut unanswered, in_flight) =
+        pair_across_chunks(ctx, &mut worker, &mut sums, carried_open.collect(), &bounds);
+    unanswered.extend(carry.unanswered);
+    let new_orphans: Vec<_> = sums
         .iter_mut()
         .flat_map(|s| std::mem::take(&mut s.orphans))
         .collect();
-    worker.analysis.stats.orphan_responses = orphans.len() as u64;
+    worker.analysis.stats.orphan_responses += new_orphans.len() as u64;
+    let mut orphans = carry.orphans;
+    orphans.extend(new_orphans);
+
+    let runs = merged_runs(carry.runs, &sums, &locator);
+    let mut samples: Vec<CarriedMalformed> = carry.malformed;
+    samples.extend(
+        sums.iter_mut()
+            .flat_map(|s| std::mem::take(&mut s.samples))
+            .map(|(loc, kind)| CarriedMalformed {
+                loc: abs(loc),
+                kind: kind.code().to_string(),
+                message: kind.to_string(),
+            }),
+    );
+    samples.sort_by_key(|m| m.loc);
+    samples.truncate(ctx.settings.malformed_samples);
+
+    // An unterminated last line left for the next run must not count in what is carried.
+    let pending_tails = sums.iter().filter(|s| s.tail_pending).count() as u64;
+    let mut carried_stats = worker.analysis.stats.clone();
+    carried_stats.lines -= pending_tails;
+    carried_stats.partial_last_lines -= pending_tails;
+    let next = stateful.then(|| Carry {
+        files: (0..n as u32)
+            .filter(|id| !names[*id as usize].is_empty())
+            .map(|id| CarriedFile {
+                id,
+                display: names[id as usize].clone(),
+                family: families[id as usize].clone(),
+            })
+            .collect(),
+        stats: carried_stats,
+        secrets: worker.analysis.secrets.snapshot(&abs),
+        detect: ctx.detector.snapshot(&worker.analysis.detect, &abs),
+        ext: ctx.ext.save(&worker.ext, &abs),
+        markers: worker
+            .analysis
+            .markers
+            .iter()
+            .map(|m| crate::gaps::Marker {
+                at: abs_point(m.at, &abs),
+                kind: m.kind,
+            })
+            .collect(),
+        timelines: carry_timelines(&timelines, &bounds, ctx, &abs),
+        open_requests: in_flight
+            .iter()
+            .filter_map(|r| match &r.detail {
+                OpenDetail::Raw(raw) => Some(CarriedRequest {
+                    id: r.id,
+                    loc: abs(r.loc),
+                    raw: String::from_utf8_lossy(raw).into_owned(),
+                }),
+                OpenDetail::Analysed { .. } => None,
+            })
+            .collect(),
+        orphans: orphans
+            .iter()
+            .map(|o| crate::gaps::OrphanResponse {
+                at: o.at.map(|p| abs_point(p, &abs)),
+                loc: abs(o.loc),
+                ..o.clone()
+            })
+            .collect(),
+        unanswered: unanswered
+            .iter()
+            .map(|u| UnansweredRequest {
+                at: u.at.map(|p| abs_point(p, &abs)),
+                loc: abs(u.loc),
+                ..u.clone()
+            })
+            .collect(),
+        runs: runs.clone(),
+        malformed: samples.clone(),
+        notices: carry.notices.clone(),
+    });
+
+    // Requests still in flight count in this report as if the log ended here; an incremental
+    // run carries them (above) so the next run can still pair them.
+    let mut parser = Parser::new();
+    for r in in_flight {
+        worker.analysis.stats.unanswered_requests += 1;
+        worker.analysis.stats.in_flight_requests += 1;
+        if let OpenDetail::Raw(raw) = r.detail {
+            let (an, ext) = (&mut worker.analysis, &mut worker.ext);
+            parser.parse_one(&raw, |res| {
+                if let Ok(ev) = res {
+                    analyse(ctx, an, ext, &ev, r.loc);
+                }
+            });
+        }
+    }
 
     let gaps = gaps::analyse(
         GapInputs {
-            timelines: sums.iter().map(|s| (s.file, &s.timeline)).collect(),
-            malformed: merged_runs(&sums),
+            timelines,
+            malformed: runs,
             markers: std::mem::take(&mut worker.analysis.markers),
             unanswered,
             orphans,
-            families: inputs.iter().map(|i| i.family.clone()).collect(),
+            families,
             file_bounds: bounds
                 .iter()
                 .map(|b| b.map(|(first, last, _, _)| (first, last)))
                 .collect(),
+            notices: carry.notices,
         },
         GapSettings {
             gap: ctx.settings.gap,
@@ -157,28 +311,22 @@ pub(super) fn finish<E: Extension>(
         },
         &resolve,
     );
-
-    let mut malformed: Vec<(Loc, crate::parse::ParseErrorKind)> = sums
-        .iter_mut()
-        .flat_map(|s| std::mem::take(&mut s.samples))
-        .collect();
-    malformed.sort_by_key(|(l, _)| *l);
-    malformed.truncate(ctx.settings.malformed_samples);
-    let malformed = malformed
+    let malformed = samples
         .into_iter()
-        .map(|(loc, kind)| MalformedRecord {
-            location: resolve(loc),
-            kind: kind.code(),
-            message: kind.to_string(),
+        .map(|m| MalformedRecord {
+            location: resolve(m.loc),
+            kind: m.kind,
+            message: m.message,
         })
         .collect();
 
     let analysis = worker.analysis;
     let findings = ctx.detector.finish(analysis.detect, &resolve);
     let (secrets, tenants) = analysis.secrets.finish(ctx.tenants, &resolve);
+    let progress = progress(inputs, &infos, &sums);
     let input_records = input_records(inputs, infos, errors, &sums, &bounds);
-    let first_event = input_records.iter().filter_map(|i| i.first_event).min();
-    let last_event = input_records.iter().filter_map(|i| i.last_event).max();
+    let first_event = bounds.iter().flatten().map(|b| b.2).min();
+    let last_event = bounds.iter().flatten().map(|b| b.3).max();
     let result = ScanResult {
         inputs: input_records,
         stats: analysis.stats,
@@ -191,33 +339,80 @@ pub(super) fn finish<E: Extension>(
         malformed,
         first_event,
         last_event,
-        locator: index,
+        locator,
+        progress,
     };
-    (result, worker.ext)
+    Ok((result, worker.ext, next))
 }
 
-fn line_index(inputs: &[Input], sums: &[ChunkSummary]) -> Locator {
-    let mut starts: Vec<Vec<u64>> = vec![Vec::new(); inputs.len()];
+/// Merges the carried accumulators into this run's.
+fn restore<E: Extension>(
+    ctx: &Context<'_, E>,
+    worker: &mut Worker<'_, E>,
+    carry: &Carry,
+) -> Result<(), ScanError> {
+    worker.analysis.stats.merge(&carry.stats);
+    worker
+        .analysis
+        .secrets
+        .merge(SecretTable::restore(carry.secrets.clone()));
+    let detect = ctx
+        .detector
+        .restore(carry.detect.clone())
+        .map_err(|e| ScanError::State(e.to_string()))?;
+    worker.analysis.detect.merge(detect);
+    let ext = ctx.ext.load(carry.ext.clone()).map_err(ScanError::State)?;
+    ctx.ext.merge(&mut worker.ext, ext);
+    worker
+        .analysis
+        .markers
+        .extend(carry.markers.iter().copied());
+    Ok(())
+}
+
+fn names_and_families(
+    n: usize,
+    inputs: &[Input],
+    carried: &[CarriedFile],
+) -> (Vec<String>, Vec<String>) {
+    let mut names = vec![String::new(); n];
+    let mut families = vec![String::new(); n];
+    for f in carried {
+        names[f.id as usize] = f.display.clone();
+        families[f.id as usize] = f.family.clone();
+    }
+    for i in inputs {
+        names[i.index as usize] = i.display.clone();
+        families[i.index as usize] = i.family.clone();
+    }
+    (names, families)
+}
+
+fn line_index(n: usize, inputs: &[Input], sums: &[ChunkSummary], names: Vec<String>) -> Locator {
+    let mut starts: Vec<Vec<u64>> = vec![Vec::new(); n];
+    for i in inputs {
+        starts[i.index as usize].push(i.resume.line);
+    }
     for s in sums {
+        // Chunks are dense and sorted, so `v[index]` is the number of lines before chunk `index`.
         let v = &mut starts[s.file as usize];
         let next = v.last().copied().unwrap_or(0);
-        // Chunks are dense and sorted, so `v[index]` is the number of lines before chunk `index`.
-        if v.is_empty() {
-            v.push(0);
-        }
         v.push(next + u64::from(s.lines));
     }
-    Locator {
-        starts,
-        names: inputs.iter().map(|i| i.display.clone()).collect(),
-    }
+    Locator { starts, names }
 }
 
-/// Per input: first and last entry in file order, and earliest and latest time.
-type Bounds = Option<(Point, Point, Timestamp, Timestamp)>;
-
-fn file_bounds(n: usize, sums: &[ChunkSummary]) -> Vec<Bounds> {
+fn file_bounds(n: usize, carried: &[CarriedTimeline], sums: &[ChunkSummary]) -> Vec<Bounds> {
     let mut out: Vec<Bounds> = vec![None; n];
+    let mut add = |file: usize, first: Point, last: Point, lo: Timestamp, hi: Timestamp| {
+        out[file] = Some(match out[file] {
+            None => (first, last, lo, hi),
+            Some((f, _, l, h)) => (f, last, l.min(lo), h.max(hi)),
+        });
+    };
+    for t in carried {
+        add(t.file as usize, t.first, t.last, t.lo, t.hi);
+    }
     for s in sums {
         let t = &s.timeline;
         let (Some(first), Some(last)) = (t.first, t.last) else {
@@ -235,27 +430,71 @@ fn file_bounds(n: usize, sums: &[ChunkSummary]) -> Vec<Bounds> {
             .map(|i| i.end.time)
             .max()
             .unwrap_or(last.time);
-        out[s.file as usize] = Some(match out[s.file as usize] {
-            None => (first, last, lo, hi),
-            Some((f, _, l, h)) => (f, last, l.min(lo), h.max(hi)),
+        add(s.file as usize, first, last, lo, hi);
+    }
+    out
+}
+
+/// Per input, everything the gap analysis needs next time, merged and absolute.
+fn carry_timelines<E: Extension>(
+    timelines: &[(u32, &Timeline)],
+    bounds: &[Bounds],
+    ctx: &Context<'_, E>,
+    abs: &dyn Fn(Loc) -> Loc,
+) -> Vec<CarriedTimeline> {
+    let mut out = Vec::new();
+    for (file, b) in bounds.iter().enumerate() {
+        let Some((first, last, lo, hi)) = b else {
+            continue;
+        };
+        let mine: Vec<(u32, &Timeline)> = timelines
+            .iter()
+            .filter(|(f, _)| *f as usize == file)
+            .copied()
+            .collect();
+        let intervals: Vec<_> = mine
+            .iter()
+            .flat_map(|(_, t)| t.intervals.iter().map(|i| abs_interval(*i, abs)))
+            .collect();
+        let mut regressions: Vec<_> = mine
+            .iter()
+            .flat_map(|(_, t)| t.regressions.iter().map(|r| abs_regression(*r, abs)))
+            .collect();
+        let boundary = gaps::boundary_regressions(&mine, ctx.settings.skew);
+        let count =
+            mine.iter().map(|(_, t)| t.regression_count).sum::<u64>() + boundary.len() as u64;
+        regressions.extend(boundary.into_iter().map(|r| abs_regression(r, abs)));
+        regressions.truncate(gaps::GAPS_PER_KIND);
+        out.push(CarriedTimeline {
+            file: file as u32,
+            first: abs_point(*first, abs),
+            last: abs_point(*last, abs),
+            lo: *lo,
+            hi: *hi,
+            intervals: merge_intervals(intervals, ctx.settings.gap),
+            regressions,
+            regression_count: count,
         });
     }
     out
 }
 
-/// Matches requests left open in one chunk with responses that were orphans in another, then
-/// analyses requests that have no response anywhere. Returns the unanswered ones that are gaps.
+/// Matches requests left open (in a chunk, or by an earlier run) with responses that were
+/// orphans in another chunk, then analyses the requests that have no response and are past
+/// the response grace. Returns those as gaps, and the requests still in flight.
 fn pair_across_chunks<E: Extension>(
     ctx: &Context<'_, E>,
     worker: &mut Worker<'_, E>,
     sums: &mut [ChunkSummary],
+    carried: Vec<OpenRequest>,
     bounds: &[Bounds],
-) -> Vec<UnansweredRequest> {
+) -> (Vec<UnansweredRequest>, Vec<OpenRequest>) {
     let mut open: HashMap<u64, Vec<OpenRequest>> = HashMap::new();
-    for s in sums.iter_mut() {
-        for r in std::mem::take(&mut s.open_requests) {
-            open.entry(r.id).or_default().push(r);
-        }
+    for r in carried.into_iter().chain(
+        sums.iter_mut()
+            .flat_map(|s| std::mem::take(&mut s.open_requests)),
+    ) {
+        open.entry(r.id).or_default().push(r);
     }
     let stats = &mut worker.analysis.stats;
     for s in sums.iter_mut() {
@@ -271,20 +510,24 @@ fn pair_across_chunks<E: Extension>(
     let mut rest: Vec<OpenRequest> = open.into_values().flatten().collect();
     rest.sort_by_key(|r| r.loc);
     let mut parser = Parser::new();
-    let mut out = Vec::new();
+    let mut gaps = Vec::new();
+    let mut in_flight = Vec::new();
     for r in rest {
-        worker.analysis.stats.unanswered_requests += 1;
-        let (time, path, operation) = match r.detail {
+        let last = bounds
+            .get(r.loc.file as usize)
+            .copied()
+            .flatten()
+            .map(|b| b.1.time);
+        let (time, path, operation) = match &r.detail {
             OpenDetail::Raw(raw) => {
-                let (an, ext) = (&mut worker.analysis, &mut worker.ext);
-                let seen = parser.parse_one(&raw, |res| {
-                    let ev = res.ok()?;
-                    analyse(ctx, an, ext, &ev, r.loc);
-                    Some((
-                        ev.time,
-                        Some(ev.request.path.to_string()),
-                        ev.request.operation,
-                    ))
+                let seen = parser.parse_one(raw, |res| {
+                    res.ok().map(|ev| {
+                        (
+                            ev.time,
+                            Some(ev.request.path.to_string()),
+                            ev.request.operation,
+                        )
+                    })
                 });
                 let Some(seen) = seen else { continue };
                 seen
@@ -293,22 +536,30 @@ fn pair_across_chunks<E: Extension>(
                 at,
                 path,
                 operation,
-            } => (at.map(|p| p.time), path, operation),
+            } => (at.map(|p| p.time), path.clone(), *operation),
         };
-        let last = bounds
-            .get(r.loc.file as usize)
-            .copied()
-            .flatten()
-            .map(|b| b.1.time);
-        let in_flight =
+        let flying =
             matches!((time, last), (Some(t), Some(l)) if t >= l.minus(ctx.settings.response_grace));
+        if flying && matches!(r.detail, OpenDetail::Raw(_)) {
+            in_flight.push(r);
+            continue;
+        }
+        worker.analysis.stats.unanswered_requests += 1;
+        if let OpenDetail::Raw(raw) = &r.detail {
+            let (an, ext) = (&mut worker.analysis, &mut worker.ext);
+            parser.parse_one(raw, |res| {
+                if let Ok(ev) = res {
+                    analyse(ctx, an, ext, &ev, r.loc);
+                }
+            });
+        }
         let by_design = path
             .as_deref()
             .is_some_and(|p| p == "sys/audit/test" || is_request_only(p, operation));
-        if in_flight {
+        if flying {
             worker.analysis.stats.in_flight_requests += 1;
         } else if !by_design {
-            out.push(UnansweredRequest {
+            gaps.push(UnansweredRequest {
                 at: time.map(|time| Point { time, loc: r.loc }),
                 loc: r.loc,
                 path,
@@ -316,7 +567,7 @@ fn pair_across_chunks<E: Extension>(
             });
         }
     }
-    out
+    (gaps, in_flight)
 }
 
 /// Requests Vault logs without a response by design.
@@ -325,31 +576,60 @@ fn is_request_only(path: &str, op: Operation) -> bool {
     path.starts_with("sys/audit/") && op == Operation::Delete
 }
 
-/// Runs of malformed lines, joined across chunk boundaries.
-fn merged_runs(sums: &[ChunkSummary]) -> Vec<MalformedRun> {
-    let mut out: Vec<MalformedRun> = Vec::new();
+/// Runs of malformed lines, joined across chunk (and run) boundaries, with absolute locations.
+fn merged_runs(
+    carried: Vec<MalformedRun>,
+    sums: &[ChunkSummary],
+    locator: &Locator,
+) -> Vec<MalformedRun> {
+    let mut all = carried;
     for s in sums {
-        for run in &s.runs {
-            if let Some(prev) = out.last_mut()
-                && prev.last.file == run.first.file
-                && prev.last.chunk + 1 == run.first.chunk
-                && run.first.line_in_chunk == 0
-                && prev_run_ends_chunk(sums, prev)
-            {
-                prev.last = run.last;
-                prev.lines += run.lines;
-                continue;
-            }
-            out.push(*run);
+        for r in &s.runs {
+            all.push(MalformedRun {
+                first: locator.absolute(r.first),
+                last: locator.absolute(r.last),
+                lines: r.lines,
+                before: r.before.map(|p| abs_point(p, &|l| locator.absolute(l))),
+            });
         }
+    }
+    all.sort_by_key(|r| r.first);
+    let mut out: Vec<MalformedRun> = Vec::new();
+    for run in all {
+        if let Some(prev) = out.last_mut()
+            && prev.last.file == run.first.file
+            && prev.last.line_in_chunk + 1 == run.first.line_in_chunk
+        {
+            prev.last = run.last;
+            prev.lines += run.lines;
+            continue;
+        }
+        out.push(run);
     }
     out
 }
 
-fn prev_run_ends_chunk(sums: &[ChunkSummary], run: &MalformedRun) -> bool {
-    sums.iter()
-        .find(|s| s.file == run.last.file && s.index == run.last.chunk)
-        .is_some_and(|s| run.last.line_in_chunk + 1 >= s.lines)
+fn progress(
+    inputs: &[Input],
+    infos: &[Option<InputInfo>],
+    sums: &[ChunkSummary],
+) -> Vec<FileProgress> {
+    inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(pos, input)| {
+            let info = infos[pos].as_ref()?;
+            let mine = sums.iter().filter(|s| s.file == input.index);
+            let lines: u64 = mine.clone().map(|s| u64::from(s.lines)).sum();
+            let pending = mine.clone().any(|s| s.tail_pending);
+            let read_to = info.start + info.bytes;
+            Some(FileProgress {
+                file: input.index,
+                consumed_to: if pending { info.complete_end } else { read_to },
+                lines: input.resume.line + lines - u64::from(pending),
+            })
+        })
+        .collect()
 }
 
 fn input_records(
@@ -362,8 +642,9 @@ fn input_records(
     let mut recs: Vec<InputRecord> = inputs
         .iter()
         .enumerate()
-        .map(|(i, input)| {
-            let info = infos[i].take();
+        .map(|(pos, input)| {
+            let info = infos[pos].take();
+            let b = bounds.get(input.index as usize).copied().flatten();
             InputRecord {
                 path: input.display.clone(),
                 family: input.family.clone(),
@@ -372,23 +653,33 @@ fn input_records(
                 compression: info.as_ref().map(|x| x.compression),
                 read_path: info.as_ref().map(|x| x.read_path),
                 pretty: info.as_ref().is_some_and(|x| x.pretty),
+                resumed_at: input.resume.offset,
                 lines: 0,
                 events: 0,
                 malformed: 0,
-                first_event: bounds[i].map(|b| b.2),
-                last_event: bounds[i].map(|b| b.3),
+                first_event: b.map(|b| b.2),
+                last_event: b.map(|b| b.3),
                 error: None,
             }
         })
         .collect();
+    let pos_of: HashMap<u32, usize> = inputs
+        .iter()
+        .enumerate()
+        .map(|(p, i)| (i.index, p))
+        .collect();
     for s in sums {
-        let r = &mut recs[s.file as usize];
+        let Some(&p) = pos_of.get(&s.file) else {
+            continue;
+        };
+        let r = &mut recs[p];
         r.lines += u64::from(s.lines);
         r.events += s.entries;
         r.malformed += s.malformed;
     }
     for (i, e) in errors {
-        let r = &mut recs[i as usize];
+        let Some(&p) = pos_of.get(&i) else { continue };
+        let r = &mut recs[p];
         r.error = Some(match r.error.take() {
             Some(prev) => format!("{prev}; {e}"),
             None => e.to_string(),

@@ -11,6 +11,7 @@
 //! end. A single large file is split into chunks, so it uses every core.
 
 mod analysis;
+pub mod carry;
 mod dedup;
 mod finish;
 mod worker;
@@ -19,6 +20,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, mpsc};
 
 pub use analysis::Stats;
+pub use carry::{Carry, FileProgress};
 pub use finish::{InputRecord, Locator, MalformedRecord, ScanResult};
 
 use crate::detect::Detector;
@@ -102,6 +104,14 @@ pub trait Extension: Sync {
     fn chunk_done(&self, _state: &mut Self::State, _file: u32, _chunk: u32) {}
     /// Merges two threads' states.
     fn merge(&self, into: &mut Self::State, other: Self::State);
+    /// Saves the merged state for the next incremental run; `absolute` rewrites locations.
+    fn save(&self, _state: &Self::State, _absolute: &dyn Fn(Loc) -> Loc) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+    /// Restores state saved by [`Extension::save`].
+    fn load(&self, _saved: serde_json::Value) -> Result<Self::State, String> {
+        Ok(self.new_state())
+    }
 }
 
 /// No extension.
@@ -118,7 +128,7 @@ pub(crate) struct Context<'a, E: Extension> {
     pub tenants: &'a TenantMap,
     pub ext: &'a E,
     pub dedup: Option<Dedup>,
-    pub id_hasher: foldhash::quality::RandomState,
+    pub id_hasher: foldhash::quality::FixedState,
     pub progress: Option<&'a AtomicU64>,
     pool: Mutex<Vec<Vec<u8>>>,
 }
@@ -140,6 +150,17 @@ pub enum ScanError {
     /// The thread pool could not be built.
     #[error("cannot start worker threads: {0}")]
     Threads(#[from] rayon::ThreadPoolBuildError),
+    /// The carried state of an incremental scan cannot be used.
+    #[error("incremental state: {0}")]
+    State(String),
+}
+
+/// What an incremental scan brings from earlier runs.
+pub struct Incremental {
+    /// The carry of the previous run (empty for the first run).
+    pub carry: Carry,
+    /// The state's secret seed: request ids hash the same way in every run.
+    pub seed: u64,
 }
 
 /// What a scan needs besides settings.
@@ -154,12 +175,19 @@ pub struct Analyzers<'a, E: Extension> {
     pub progress: Option<&'a AtomicU64>,
 }
 
-/// Scans `inputs` as one log.
+/// Scans `inputs` as one log. With `incremental`, the earlier runs' carry is merged in and the
+/// carry for the next run is returned.
 pub fn run<E: Extension>(
     inputs: &[Input],
     settings: &ScanSettings,
     az: Analyzers<'_, E>,
-) -> Result<(ScanResult, E::State), ScanError> {
+    incremental: Option<Incremental>,
+) -> Result<(ScanResult, E::State, Option<Carry>), ScanError> {
+    use std::hash::BuildHasher;
+    let seed = incremental.as_ref().map_or_else(
+        || foldhash::quality::RandomState::default().hash_one(std::time::SystemTime::now()),
+        |i| i.seed,
+    );
     let threads = if settings.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -175,7 +203,7 @@ pub fn run<E: Extension>(
         tenants: az.tenants,
         ext: az.ext,
         dedup: (inputs.len() > 1).then(Dedup::new),
-        id_hasher: foldhash::quality::RandomState::default(),
+        id_hasher: foldhash::quality::FixedState::with_seed(seed),
         progress: az.progress,
         pool: Mutex::new(Vec::new()),
     };
@@ -231,7 +259,7 @@ pub fn run<E: Extension>(
             for (i, (info, err)) in h.join().expect("producer thread panicked") {
                 read_infos[i] = Some(info);
                 if let Some(e) = err {
-                    source_errors.push((i as u32, e));
+                    source_errors.push((inputs[i].index, e));
                 }
             }
         }
@@ -239,14 +267,15 @@ pub fn run<E: Extension>(
     });
     for (i, o) in opened.into_iter().enumerate() {
         if let Err(e) = o {
-            source_errors.push((i as u32, e));
+            source_errors.push((inputs[i].index, e));
         }
     }
-    Ok(finish::finish(
+    finish::finish(
         &ctx,
         inputs,
         read_infos,
         source_errors,
         worker,
-    ))
+        incremental.map(|i| i.carry),
+    )
 }

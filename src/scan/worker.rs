@@ -59,6 +59,9 @@ pub(crate) struct ChunkSummary {
     pub file: u32,
     pub index: u32,
     pub lines: u32,
+    /// The input's last chunk ended with an unterminated line that did not parse: a write in
+    /// progress, left for the next incremental run.
+    pub tail_pending: bool,
     pub bytes: u64,
     pub entries: u64,
     pub malformed: u64,
@@ -113,6 +116,7 @@ impl<'c, E: Extension> Worker<'c, E> {
             file: chunk.file,
             index: chunk.index,
             lines: 0,
+            tail_pending: false,
             bytes: chunk.data.bytes().len() as u64,
             entries: 0,
             malformed: 0,
@@ -213,10 +217,13 @@ impl<'c, E: Extension> Worker<'c, E> {
             let partial_tail = nl.is_none() && last_chunk;
             let loc = Loc {
                 offset: base.offset + pos as u64,
-                line_in_chunk: line_no,
+                line_in_chunk: u64::from(line_no),
                 ..base
             };
+            let partial_before = self.analysis.stats.partial_last_lines;
             self.line(&bytes[pos..end], pos, loc, partial_tail, sum);
+            sum.tail_pending =
+                partial_tail && self.analysis.stats.partial_last_lines > partial_before;
             line_no += 1;
             pos = end + 1;
         }
@@ -269,7 +276,7 @@ impl<'c, E: Extension> Worker<'c, E> {
             counted = start;
             let loc = Loc {
                 offset: base.offset + start as u64,
-                line_in_chunk: line_no,
+                line_in_chunk: u64::from(line_no),
                 ..base
             };
             match item {
@@ -337,7 +344,10 @@ impl<'c, E: Extension> Worker<'c, E> {
     fn malformed(&mut self, sum: &mut ChunkSummary, loc: Loc, kind: ParseErrorKind) {
         let stats = &mut self.analysis.stats;
         stats.malformed_lines += 1;
-        *stats.malformed_by_kind.entry(kind.code()).or_default() += 1;
+        *stats
+            .malformed_by_kind
+            .entry(kind.code().to_string())
+            .or_default() += 1;
         sum.malformed += 1;
         match &mut sum.open_run {
             Some(run) if run.last.line_in_chunk + 1 == loc.line_in_chunk => {

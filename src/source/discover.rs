@@ -30,6 +30,18 @@ pub struct Input {
     pub path: InputPath,
     /// The log this file belongs to: its directory and name without rotation suffixes.
     pub family: String,
+    /// Where to start reading (incremental scans resume after the last complete line).
+    pub resume: Resume,
+}
+
+/// A starting point inside an input: byte offset (in the decompressed stream for gzip) and the
+/// number of lines before it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Resume {
+    /// Byte offset of the first byte to read.
+    pub offset: u64,
+    /// Lines before that offset.
+    pub line: u64,
 }
 
 /// Expands arguments into inputs, in argument order, each file once.
@@ -82,6 +94,7 @@ pub fn discover(args: &[String]) -> Result<Vec<Input>, SourceError> {
                 display,
                 path,
                 family,
+                resume: Resume::default(),
             }
         })
         .collect())

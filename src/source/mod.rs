@@ -15,7 +15,7 @@ mod discover;
 pub mod mmap;
 mod produce;
 
-pub use discover::{Input, InputPath, discover, family_of};
+pub use discover::{Input, InputPath, Resume, discover, family_of};
 pub use produce::{ChunkSink, Opened, produce};
 
 /// How entries are framed in an input.
@@ -121,6 +121,10 @@ impl Default for ReadOptions {
 /// What reading an input established.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct InputInfo {
+    /// Where reading started (a resumed input starts after what an earlier run read).
+    pub start: u64,
+    /// Offset just past the last newline-terminated line read.
+    pub complete_end: u64,
     /// Bytes read (decompressed for gzip).
     pub bytes: u64,
     /// Bytes on disk (compressed size for gzip), when known.

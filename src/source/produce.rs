@@ -1,7 +1,7 @@
 //! Producers: split an opened input into chunks and hand them to the workers.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::sync::Mutex;
 use std::sync::mpsc::SyncSender;
@@ -123,9 +123,29 @@ pub fn produce<'m>(
                 inner: BufReader::with_capacity(1 << 20, file),
                 count: 0,
             };
-            let decoder = LimitedDecoder::new(MultiGzDecoder::new(counted), opts);
+            let mut decoder = LimitedDecoder::new(MultiGzDecoder::new(counted), opts);
             let mut info = info(Compression::Gzip, ReadPath::Gzip, Some(*stored));
-            let err = read_loop(input, decoder, opts, sink, &mut info)
+            // A gzip stream cannot seek: decompress and drop what an earlier run already read.
+            let start = input.resume.offset;
+            match io::copy(&mut (&mut decoder).take(start), &mut io::sink()) {
+                Ok(n) if n == start => {}
+                Ok(n) => {
+                    return (
+                        info,
+                        Some(SourceError::GzipTruncated {
+                            path: input.display.clone(),
+                            bytes: n,
+                            message: format!("shorter than the {start} bytes read before"),
+                        }),
+                    );
+                }
+                Err(e) => {
+                    let err = classify_gzip_error(input, &info, e);
+                    return (info, Some(err));
+                }
+            }
+            info.start = start;
+            let err = read_loop(input, decoder, start, opts, sink, &mut info)
                 .map(|e| classify_gzip_error(input, &info, e));
             (info, err)
         }
@@ -135,11 +155,25 @@ pub fn produce<'m>(
             stored,
         } => {
             let mut info = info(Compression::None, ReadPath::Read, Some(*stored));
-            let err = read_loop(input, file, opts, sink, &mut info).map(|e| SourceError::Read {
-                path: input.display.clone(),
-                bytes: info.bytes,
-                source: e,
-            });
+            let start = input.resume.offset.min(*stored);
+            let mut reader: &File = file;
+            if let Err(e) = reader.seek(SeekFrom::Start(start)) {
+                return (
+                    info,
+                    Some(SourceError::Read {
+                        path: input.display.clone(),
+                        bytes: 0,
+                        source: e,
+                    }),
+                );
+            }
+            info.start = start;
+            let err =
+                read_loop(input, reader, start, opts, sink, &mut info).map(|e| SourceError::Read {
+                    path: input.display.clone(),
+                    bytes: info.bytes,
+                    source: e,
+                });
             (info, err)
         }
         Opened::Stdin => {
@@ -157,13 +191,13 @@ pub fn produce<'m>(
                     opts,
                 );
                 let mut info = info(Compression::Gzip, ReadPath::Stdin, None);
-                let err = read_loop(input, decoder, opts, sink, &mut info)
+                let err = read_loop(input, decoder, 0, opts, sink, &mut info)
                     .map(|e| classify_gzip_error(input, &info, e));
                 (info, err)
             } else {
                 let mut info = info(Compression::None, ReadPath::Stdin, None);
                 let err =
-                    read_loop(input, stdin, opts, sink, &mut info).map(|e| SourceError::Read {
+                    read_loop(input, stdin, 0, opts, sink, &mut info).map(|e| SourceError::Read {
                         path: input.display.clone(),
                         bytes: info.bytes,
                         source: e,
@@ -176,6 +210,8 @@ pub fn produce<'m>(
 
 fn info(compression: Compression, read_path: ReadPath, stored: Option<u64>) -> InputInfo {
     InputInfo {
+        start: 0,
+        complete_end: 0,
         bytes: 0,
         stored_bytes: stored,
         compression,
@@ -211,8 +247,12 @@ fn produce_mapped<'m>(
     sink: &ChunkSink<'m>,
 ) -> (InputInfo, Option<SourceError>) {
     let mut info = info(Compression::None, ReadPath::Mmap, Some(map.len() as u64));
-    let data: &'m [u8] = map;
+    let start = input.resume.offset.min(map.len() as u64) as usize;
+    let data: &'m [u8] = &map[start..];
+    let base = start as u64;
+    info.start = base;
     info.bytes = data.len() as u64;
+    info.complete_end = base + memchr::memrchr(b'\n', data).map_or(0, |i| i as u64 + 1);
     if looks_pretty(&data[..data.len().min(SNIFF_BYTES)]) {
         info.pretty = true;
         if data.len() as u64 > opts.max_stream_bytes {
@@ -226,11 +266,12 @@ fn produce_mapped<'m>(
         let mut c = chunk(
             input,
             &mut info,
-            0,
+            base,
             Framing::Stream,
             ChunkData::Mapped(data),
         );
         c.last = true;
+        info.complete_end = base + data.len() as u64;
         sink.send(c);
         return (info, None);
     }
@@ -250,7 +291,7 @@ fn produce_mapped<'m>(
                 let c = chunk(
                     input,
                     &mut info,
-                    pos as u64,
+                    base + pos as u64,
                     Framing::Lines,
                     ChunkData::Mapped(&data[pos..line_start]),
                 );
@@ -262,7 +303,7 @@ fn produce_mapped<'m>(
             let c = chunk(
                 input,
                 &mut info,
-                line_start as u64,
+                base + line_start as u64,
                 Framing::Lines,
                 ChunkData::LongLine(len),
             );
@@ -275,7 +316,7 @@ fn produce_mapped<'m>(
         let mut c = chunk(
             input,
             &mut info,
-            pos as u64,
+            base + pos as u64,
             Framing::Lines,
             ChunkData::Mapped(&data[pos..end]),
         );
@@ -292,13 +333,15 @@ fn produce_mapped<'m>(
 fn read_loop<R: Read>(
     input: &Input,
     mut reader: R,
+    base: u64,
     opts: &ReadOptions,
     sink: &ChunkSink<'_>,
     info: &mut InputInfo,
 ) -> Option<io::Error> {
     let target = opts.chunk_size.min(opts.max_line_bytes).max(1);
     let mut carry: Vec<u8> = Vec::new();
-    let mut offset = 0u64;
+    let mut offset = base;
+    info.complete_end = base;
     let mut first = true;
     loop {
         let mut buf = sink.buffer(target + (target >> 4));
@@ -309,7 +352,7 @@ fn read_loop<R: Read>(
             first = false;
             if looks_pretty(&buf[..buf.len().min(SNIFF_BYTES)]) {
                 info.pretty = true;
-                return read_stream(input, reader, buf, eof, err, opts, sink, info);
+                return read_stream(input, reader, buf, base, eof, err, opts, sink, info);
             }
         }
         if let Some(e) = err {
@@ -341,6 +384,9 @@ fn read_loop<R: Read>(
                     ChunkData::LongLine(len),
                 );
                 offset += len + u64::from(found);
+                if found {
+                    info.complete_end = offset;
+                }
                 if !sink.send(c) {
                     return None;
                 }
@@ -405,6 +451,8 @@ fn send_lines(
         return true;
     }
     let len = buf.len() as u64;
+    // Only whole lines count as read: an unterminated tail may be a write in progress.
+    info.complete_end = *offset + memchr::memrchr(b'\n', &buf).map_or(0, |i| i as u64 + 1);
     let mut c = chunk(input, info, *offset, Framing::Lines, ChunkData::Owned(buf));
     c.last = last;
     *offset += len;
@@ -438,6 +486,7 @@ fn read_stream<R: Read>(
     input: &Input,
     mut reader: R,
     mut buf: Vec<u8>,
+    base: u64,
     mut eof: bool,
     mut err: Option<io::Error>,
     opts: &ReadOptions,
@@ -456,7 +505,8 @@ fn read_stream<R: Read>(
         (eof, err, n) = fill(&mut reader, &mut buf, target);
         info.bytes += n;
     }
-    let mut c = chunk(input, info, 0, Framing::Stream, ChunkData::Owned(buf));
+    info.complete_end = base + buf.len() as u64;
+    let mut c = chunk(input, info, base, Framing::Stream, ChunkData::Owned(buf));
     c.last = true;
     sink.send(c);
     err

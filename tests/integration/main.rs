@@ -10,6 +10,8 @@ mod cli_scan;
 mod corpus;
 /// Our parser and serde_json agree on the fields blastradius reads.
 mod differential;
+/// `--state`: incremental runs, rotation, alerts.
+mod incremental;
 /// mmap, read, gzip and stdin, at any chunk size, give the same report.
 mod read_paths;
 /// Reports match the published JSON Schema.

@@ -1,0 +1,151 @@
+//! What an incremental scan carries from one run to the next.
+//!
+//! Splitting a log at any line and scanning it in two runs must give the same report as one
+//! run, so the carry holds everything the analyses have accumulated: counts, secrets, rule
+//! state, the timeline of each input, requests still waiting for a response (raw), responses
+//! and requests without partners, malformed runs and extension state (token lineage). Every
+//! location in it is absolute ([`Loc::ABSOLUTE`]), because chunk numbers mean nothing to the
+//! next run. Its size grows with distinct secrets, tokens and gaps, not with the log.
+
+use crate::detect::DetectSnapshot;
+use crate::gaps::{
+    Interval, MalformedRun, Marker, Notice, OrphanResponse, Point, Regression, Timeline,
+    UnansweredRequest,
+};
+use crate::model::{Loc, Span, Timestamp};
+use crate::scan::Stats;
+use crate::scope::SecretSnapshot;
+
+/// The carry between incremental runs.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Carry {
+    /// Every input seen so far: names for evidence in files not read this run.
+    pub files: Vec<CarriedFile>,
+    /// Counts.
+    pub stats: Stats,
+    /// Secrets read.
+    pub secrets: Vec<SecretSnapshot>,
+    /// Findings and rule state.
+    pub detect: DetectSnapshot,
+    /// Extension state (token lineage for `blast`).
+    pub ext: serde_json::Value,
+    /// Seals, probes, device disables.
+    pub markers: Vec<Marker>,
+    /// Per input: bounds, activity and regressions so far.
+    pub timelines: Vec<CarriedTimeline>,
+    /// Requests still waiting for their response.
+    pub open_requests: Vec<CarriedRequest>,
+    /// Responses without requests.
+    pub orphans: Vec<OrphanResponse>,
+    /// Requests without responses (already analysed).
+    pub unanswered: Vec<UnansweredRequest>,
+    /// Runs of malformed lines.
+    pub runs: Vec<MalformedRun>,
+    /// Malformed lines kept as samples.
+    pub malformed: Vec<CarriedMalformed>,
+    /// Inputs truncated between runs.
+    pub notices: Vec<Notice>,
+}
+
+/// An input by id.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct CarriedFile {
+    /// Its id (the `file` of its locations).
+    pub id: u32,
+    /// Its path as last seen.
+    pub display: String,
+    /// Its family.
+    pub family: String,
+}
+
+/// An input's timeline so far.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct CarriedTimeline {
+    /// The input.
+    pub file: u32,
+    /// First timed entry in file order.
+    pub first: Point,
+    /// Last timed entry in file order.
+    pub last: Point,
+    /// Earliest time.
+    pub lo: Timestamp,
+    /// Latest time.
+    pub hi: Timestamp,
+    /// Activity intervals, merged.
+    pub intervals: Vec<Interval>,
+    /// Time going backwards (capped).
+    pub regressions: Vec<Regression>,
+    /// All regressions.
+    pub regression_count: u64,
+}
+
+impl CarriedTimeline {
+    /// A timeline the gap analysis can use.
+    pub fn to_timeline(&self, gap: Span, skew: Span) -> Timeline {
+        let mut t = Timeline::new(gap, skew);
+        t.first = Some(self.first);
+        t.last = Some(self.last);
+        t.intervals = self.intervals.clone();
+        t.regressions = self.regressions.clone();
+        t.regression_count = self.regression_count;
+        t
+    }
+}
+
+/// A request still waiting for its response.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct CarriedRequest {
+    /// Hash of `request.id` (seeded by the state file).
+    pub id: u64,
+    /// Where.
+    pub loc: Loc,
+    /// The raw entry (UTF-8 JSON: it parsed).
+    pub raw: String,
+}
+
+/// A malformed line sample.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct CarriedMalformed {
+    /// Where.
+    pub loc: Loc,
+    /// Reason code.
+    pub kind: String,
+    /// Message.
+    pub message: String,
+}
+
+/// Where an input stands after a run: what the next run resumes from.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct FileProgress {
+    /// The input.
+    pub file: u32,
+    /// Offset after the last line consumed (an unterminated last line that did not parse is
+    /// left for the next run).
+    pub consumed_to: u64,
+    /// Lines before `consumed_to`.
+    pub lines: u64,
+}
+
+/// Rewrites a point's location.
+pub fn abs_point(p: Point, abs: &dyn Fn(Loc) -> Loc) -> Point {
+    Point {
+        time: p.time,
+        loc: abs(p.loc),
+    }
+}
+
+/// Rewrites an interval's locations.
+pub fn abs_interval(i: Interval, abs: &dyn Fn(Loc) -> Loc) -> Interval {
+    Interval {
+        start: abs_point(i.start, abs),
+        end: abs_point(i.end, abs),
+    }
+}
+
+/// Rewrites a regression's locations.
+pub fn abs_regression(r: Regression, abs: &dyn Fn(Loc) -> Loc) -> Regression {
+    Regression {
+        from: abs_point(r.from, abs),
+        to: abs_point(r.to, abs),
+    }
+}

@@ -1,0 +1,321 @@
+//! Durable state for scheduled, incremental scans (`--state FILE`).
+//!
+//! A run reads the state, resumes every input it recognises after the last line it consumed,
+//! merges what the analyses carried over, writes its outputs, and only then replaces the state:
+//! a crash before the state is written replays the run instead of skipping data. The state is
+//! replaced atomically (temporary file in the same directory, fsync, rename, fsync of the
+//! directory) and a lock file keeps two runs from interleaving. A state file that does not parse,
+//! or that another tool or version wrote, is an error and is left untouched.
+//!
+//! Rotation: a renamed input is recognised by the hash of its first bytes and finished; a new
+//! `audit.log` starts at 0; an input truncated in place (logrotate `copytruncate`) is read again
+//! from 0 and reported; a rotated `.gz` is matched to its plain predecessor through the hash of
+//! its decompressed first bytes; a partial last line is left for the next run.
+
+mod fingerprint;
+mod plan;
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use fingerprint::{Fingerprint, HEAD_BYTES};
+pub use plan::{Disposition, Planned, plan_inputs, record};
+
+use crate::model::Timestamp;
+use crate::scan::Carry;
+
+/// Marks a blastradius state file.
+pub const FORMAT: &str = "blastradius-state";
+/// The state layout this build reads and writes.
+pub const VERSION: u32 = 1;
+
+/// One input the state knows.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct FileState {
+    /// The input's id: the `file` of every location recorded from it.
+    pub id: u32,
+    /// Its path when last seen.
+    pub path: String,
+    /// Its family.
+    pub family: String,
+    /// `st_dev` when last seen.
+    pub dev: u64,
+    /// `st_ino` when last seen.
+    pub ino: u64,
+    /// Size on disk when last seen.
+    pub size: u64,
+    /// Modification time when last seen (ns).
+    pub mtime_ns: i64,
+    /// How many leading bytes `head_sha256` covers (up to 4096).
+    pub head_len: usize,
+    /// SHA-256 of those bytes (decompressed content for gzip).
+    pub head_sha256: String,
+    /// Offset after the last line consumed (in decompressed bytes for gzip).
+    pub offset: u64,
+    /// Lines before `offset`.
+    pub lines: u64,
+    /// The run that last saw it.
+    pub last_run: u64,
+}
+
+/// What alerts have already been sent, so each run alerts only on what is new.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct AlertMemory {
+    /// Matches already alerted, per finding key (rule id and group).
+    pub findings: std::collections::BTreeMap<String, u64>,
+    /// Gaps already alerted, by key (kind, start, first evidence).
+    pub gaps: std::collections::BTreeSet<String>,
+}
+
+/// The state file.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct State {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Layout version, [`VERSION`].
+    pub version: u32,
+    /// The blastradius version that wrote it.
+    pub tool_version: String,
+    /// `scan` or `blast`: a state belongs to one command.
+    pub command: String,
+    /// Secret seed for hash keys that must match across runs.
+    pub seed: u64,
+    /// First run.
+    pub created: Timestamp,
+    /// Last run.
+    pub updated: Timestamp,
+    /// Runs so far.
+    pub runs: u64,
+    /// Next input id.
+    pub next_id: u32,
+    /// Inputs known.
+    pub files: Vec<FileState>,
+    /// What the analyses carry to the next run.
+    pub carry: Carry,
+    /// Alerts already sent.
+    pub alerted: AlertMemory,
+}
+
+/// Why a state file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Another run holds the lock.
+    #[error("{0}: another blastradius run holds the lock (its lock file is {0}.lock)")]
+    Locked(String),
+    /// Reading, locking or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid state JSON (it was left untouched).
+    #[error(
+        "{path} is not a readable blastradius state file ({message}); it was left untouched: move it away to start afresh"
+    )]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What the parser said.
+        message: String,
+    },
+    /// Another tool, another command or a newer version wrote it (it was left untouched).
+    #[error("{path} {message}; it was left untouched")]
+    Foreign {
+        /// The file.
+        path: String,
+        /// What does not match.
+        message: String,
+    },
+}
+
+/// An open state: its content and the lock that keeps other runs out until it is dropped.
+pub struct Locked {
+    path: PathBuf,
+    _lock: File,
+    /// The state.
+    pub state: State,
+}
+
+impl State {
+    fn fresh(command: &str, now: Timestamp) -> State {
+        use std::hash::BuildHasher;
+        State {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            command: command.to_string(),
+            seed: foldhash::quality::RandomState::default().hash_one((now, std::process::id())),
+            created: now,
+            updated: now,
+            runs: 0,
+            next_id: 0,
+            files: Vec::new(),
+            carry: Carry::default(),
+            alerted: AlertMemory::default(),
+        }
+    }
+}
+
+/// Locks and reads the state at `path` (a fresh state if the file does not exist yet).
+pub fn open(path: &Path, command: &str, now: Timestamp) -> Result<Locked, StateError> {
+    let display = path.display().to_string();
+    let io = |source| StateError::Io {
+        path: display.clone(),
+        source,
+    };
+    let lock_path = PathBuf::from(format!("{display}.lock"));
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io)?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Err(StateError::Locked(display)),
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+    }
+    let state = match std::fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::fresh(command, now),
+        Err(e) => return Err(io(e)),
+        Ok(bytes) => parse(&bytes, &display, command)?,
+    };
+    Ok(Locked {
+        path: path.to_path_buf(),
+        _lock: lock,
+        state,
+    })
+}
+
+fn parse(bytes: &[u8], path: &str, command: &str) -> Result<State, StateError> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt {
+        path: path.to_string(),
+        message: e.to_string(),
+    })?;
+    let foreign = |message: String| StateError::Foreign {
+        path: path.to_string(),
+        message,
+    };
+    if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        return Err(foreign("is not a blastradius state file".into()));
+    }
+    let version = v
+        .get("version")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    if version != u64::from(VERSION) {
+        return Err(foreign(format!(
+            "has state version {version}; this blastradius reads version {VERSION}"
+        )));
+    }
+    let written_by = v.get("command").and_then(|c| c.as_str()).unwrap_or("");
+    if written_by != command {
+        return Err(foreign(format!(
+            "belongs to `blastradius {written_by}`, not `{command}`: use a state file per command"
+        )));
+    }
+    serde_json::from_value(v).map_err(|e| StateError::Corrupt {
+        path: path.to_string(),
+        message: e.to_string(),
+    })
+}
+
+impl Locked {
+    /// Replaces the state file atomically and durably; the lock is kept until `self` drops.
+    pub fn save(&self) -> Result<(), StateError> {
+        let display = self.path.display().to_string();
+        let io = |source| StateError::Io {
+            path: display.clone(),
+            source,
+        };
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".blastradius-state-")
+            .tempfile_in(&dir)
+            .map_err(io)?;
+        serde_json::to_writer(&mut tmp, &self.state).map_err(|e| io(e.into()))?;
+        tmp.write_all(b"\n").map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(&self.path).map_err(|e| io(e.error))?;
+        // Without this, a crash could lose the rename itself (the new directory entry).
+        File::open(&dir).and_then(|d| d.sync_all()).map_err(io)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        Timestamp::parse("2026-11-22T12:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn a_second_run_cannot_take_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        let first = open(&p, "scan", now()).unwrap();
+        assert!(matches!(
+            open(&p, "scan", now()),
+            Err(StateError::Locked(_))
+        ));
+        drop(first);
+        assert!(open(&p, "scan", now()).is_ok());
+    }
+
+    #[test]
+    fn saves_round_trip_and_leave_no_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        let mut s = open(&p, "scan", now()).unwrap();
+        s.state.runs = 3;
+        s.save().unwrap();
+        drop(s);
+        let again = open(&p, "scan", now()).unwrap();
+        assert_eq!(again.state.runs, 3);
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.starts_with(".blastradius-state-")),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn corrupt_foreign_and_other_command_states_are_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        for (content, want) in [
+            ("{not json", "not a readable"),
+            ("{\"format\":\"something-else\"}", "not a blastradius state"),
+            (
+                "{\"format\":\"blastradius-state\",\"version\":99}",
+                "state version 99",
+            ),
+        ] {
+            std::fs::write(&p, content).unwrap();
+            let err = open(&p, "scan", now()).err().unwrap().to_string();
+            assert!(err.contains(want), "{err}");
+            assert_eq!(std::fs::read_to_string(&p).unwrap(), content);
+        }
+        let mut s = open(&dir.path().join("blast.json"), "blast", now()).unwrap();
+        s.state.runs = 1;
+        s.save().unwrap();
+        drop(s);
+        let err = open(&dir.path().join("blast.json"), "scan", now())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("belongs to `blastradius blast`"), "{err}");
+    }
+}
