@@ -27,6 +27,7 @@ pub enum Value<'a> {
 
 impl<'a> Value<'a> {
     /// Reads the value whose first node is `nodes[0]`.
+    #[inline]
     pub(crate) fn at(nodes: &'a [Node<'a>]) -> Value<'a> {
         match nodes.first() {
             Some(Node::String(s)) => Value::Str(s),
@@ -118,9 +119,19 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// Iterates `(key, raw value)` pairs: the value is decoded only when asked for, which
+    /// keeps walks over members nobody reads cheap.
+    pub fn members(&self) -> Members<'a> {
+        Members {
+            rest: self.0.get(1..).unwrap_or(&[]),
+        }
+    }
+
     /// The value of the first member named `key`.
     pub fn get(&self, key: &str) -> Option<Value<'a>> {
-        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.members()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.value())
     }
 
     /// Follows a path of keys through nested objects.
@@ -165,6 +176,37 @@ impl<'a> Iterator for ObjIter<'a> {
         let value = Value::at(tail);
         self.rest = tail.get(w..).unwrap_or(&[]);
         Some((key, value))
+    }
+}
+
+/// A value on the tape, not yet decoded.
+#[derive(Clone, Copy, Debug)]
+pub struct Raw<'a>(&'a [Node<'a>]);
+
+impl<'a> Raw<'a> {
+    /// Decodes the value.
+    #[inline]
+    pub fn value(self) -> Value<'a> {
+        Value::at(self.0)
+    }
+}
+
+/// Iterator over the members of an [`Obj`], values undecoded.
+pub struct Members<'a> {
+    rest: &'a [Node<'a>],
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (&'a str, Raw<'a>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let (Node::String(key), tail) = self.rest.split_first()? else {
+            return None;
+        };
+        let w = width(tail);
+        self.rest = tail.get(w..).unwrap_or(&[]);
+        Some((key, Raw(tail)))
     }
 }
 

@@ -11,6 +11,7 @@
 //! The `Buffers` and the tape are reused, so the steady state does not allocate.
 
 mod extract;
+pub mod fast;
 pub mod framing;
 
 use simd_json::value::tape::Tape;
@@ -115,6 +116,11 @@ impl Parser {
         };
         self.tape = Some(tape.reset());
         out
+    }
+
+    /// The loaded bytes `[start, end)` (unparsed entries are as they were loaded).
+    pub fn bytes(&self, start: usize, end: usize) -> &[u8] {
+        &self.buf[start..end]
     }
 
     /// Loads `bytes` and parses all of it as one entry.

@@ -108,6 +108,11 @@ pub trait Extension: Sync {
     fn save(&self, _state: &Self::State, _absolute: &dyn Fn(Loc) -> Loc) -> serde_json::Value {
         serde_json::Value::Null
     }
+    /// True when [`Extension::entry`] must see request entries fully parsed. Otherwise request
+    /// entries take the fast path (time and id only) and `entry` sees responses and others.
+    fn wants_requests(&self) -> bool {
+        false
+    }
     /// Restores state saved by [`Extension::save`].
     fn load(&self, _saved: serde_json::Value) -> Result<Self::State, String> {
         Ok(self.new_state())

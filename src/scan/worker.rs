@@ -312,6 +312,19 @@ impl<'c, E: Extension> Worker<'c, E> {
             pending,
             ..
         } = self;
+        if !ctx.ext.wants_requests()
+            && let Some(h) = crate::parse::fast::request_header(parser.bytes(start, end))
+        {
+            let time = crate::model::Timestamp::parse(h.time);
+            let id = h.id.map(|id| ctx.id_hasher.hash_one(id));
+            if admit(ctx, analysis, time, EntryType::Request, id, loc, sum) {
+                request_seen(analysis, pending, id, (start, end), loc);
+            }
+            if let Some(run) = sum.open_run.take() {
+                sum.runs.push(run);
+            }
+            return;
+        }
         let outcome = parser.parse_at(start, end, |res| match res {
             Ok(ev) => {
                 entry(ctx, analysis, ext, pending, &ev, loc, (start, end), sum);
@@ -372,7 +385,64 @@ impl<'c, E: Extension> Worker<'c, E> {
     }
 }
 
-/// Handles one parsed entry.
+/// Counts an entry and applies the window and de-duplication; false when it is skipped.
+#[allow(clippy::too_many_arguments)]
+fn admit<E: Extension>(
+    ctx: &Context<'_, E>,
+    an: &mut Analysis,
+    time: Option<crate::model::Timestamp>,
+    kind: EntryType,
+    id: Option<u64>,
+    loc: Loc,
+    sum: &mut ChunkSummary,
+) -> bool {
+    an.stats.entries += 1;
+    sum.entries += 1;
+    match time {
+        Some(t) if !ctx.settings.window.contains(t) => {
+            an.stats.outside_window += 1;
+            return false;
+        }
+        Some(_) => {}
+        None => an.stats.untimed_entries += 1,
+    }
+    if let (Some(dedup), Some(id)) = (ctx.dedup.as_ref(), id)
+        && dedup.seen_elsewhere(loc.file, kind, id)
+    {
+        an.stats.duplicates += 1;
+        return false;
+    }
+    if let Some(t) = time {
+        sum.timeline.observe(Point { time: t, loc });
+    }
+    true
+}
+
+/// A request entry waits for its response.
+fn request_seen(
+    an: &mut Analysis,
+    pending: &mut HashMap<u64, Pending, foldhash::fast::FixedState>,
+    id: Option<u64>,
+    range: (usize, usize),
+    loc: Loc,
+) {
+    an.stats.requests += 1;
+    match id {
+        Some(id) => {
+            pending.insert(
+                id,
+                Pending {
+                    start: range.0,
+                    end: range.1,
+                    loc,
+                },
+            );
+        }
+        None => an.stats.paired_requests += 1, // cannot be paired; its response carries it
+    }
+}
+
+/// Handles one fully parsed entry.
 #[allow(clippy::too_many_arguments)]
 fn entry<E: Extension>(
     ctx: &Context<'_, E>,
@@ -381,40 +451,16 @@ fn entry<E: Extension>(
     pending: &mut HashMap<u64, Pending, foldhash::fast::FixedState>,
     ev: &Event<'_>,
     loc: Loc,
-    (start, end): (usize, usize),
+    range: (usize, usize),
     sum: &mut ChunkSummary,
 ) {
-    an.stats.entries += 1;
-    sum.entries += 1;
-    match ev.time {
-        Some(t) if !ctx.settings.window.contains(t) => {
-            an.stats.outside_window += 1;
-            return;
-        }
-        Some(_) => {}
-        None => an.stats.untimed_entries += 1,
-    }
     let id = ev.request.id.map(|id| ctx.id_hasher.hash_one(id));
-    if let (Some(dedup), Some(id)) = (ctx.dedup.as_ref(), id)
-        && dedup.seen_elsewhere(loc.file, ev.entry_type, id)
-    {
-        an.stats.duplicates += 1;
+    if !admit(ctx, an, ev.time, ev.entry_type, id, loc, sum) {
         return;
     }
     ctx.ext.entry(ext, ev, loc);
-    if let Some(t) = ev.time {
-        sum.timeline.observe(Point { time: t, loc });
-    }
     match ev.entry_type {
-        EntryType::Request => {
-            an.stats.requests += 1;
-            match id {
-                Some(id) => {
-                    pending.insert(id, Pending { start, end, loc });
-                }
-                None => an.stats.paired_requests += 1, // cannot be paired; its response carries it
-            }
-        }
+        EntryType::Request => request_seen(an, pending, id, range, loc),
         EntryType::Response => {
             an.stats.responses += 1;
             if let Some(id) = id {

@@ -196,3 +196,47 @@ fn both_parsers_reject_the_same_broken_lines() {
         assert_eq!(ours_ok, serde_ok, "{b:?}");
     }
 }
+
+#[test]
+fn the_request_fast_path_agrees_with_serde_json_or_declines() {
+    use blastradius::parse::fast::request_header;
+    let mut files: Vec<_> = std::fs::read_dir(corpus_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.push(fixture("openbao-2.7/basic.log"));
+    let (mut taken, mut requests) = (0, 0);
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        for line in text.lines() {
+            let line = line.trim();
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let is_request = v.get("type").and_then(Value::as_str) == Some("request");
+            requests += usize::from(is_request);
+            let Some(h) = request_header(line.as_bytes()) else {
+                continue;
+            };
+            assert!(is_request, "fast path took a non-request: {line}");
+            assert_eq!(
+                Some(h.time),
+                v.get("time").and_then(Value::as_str),
+                "{line}"
+            );
+            assert_eq!(
+                h.id,
+                v.pointer("/request/id").and_then(Value::as_str),
+                "{line}"
+            );
+            taken += 1;
+        }
+    }
+    // Every real-world layout is covered, both key orders included.
+    assert!(
+        taken * 10 >= requests * 9,
+        "fast path took {taken} of {requests} request entries"
+    );
+}
