@@ -11,4 +11,5 @@
 
 pub mod model;
 pub mod parse;
+pub mod rules;
 pub mod tenant;
