@@ -174,7 +174,10 @@ impl P<'_> {
         };
         let target_at = self.offset();
         let Some(Tok::Word(target)) = self.peek().cloned() else {
-            return Err((target_at, "expected a selection pattern or `them` after `of`".into()));
+            return Err((
+                target_at,
+                "expected a selection pattern or `them` after `of`".into(),
+            ));
         };
         self.at += 1;
         let picked: Vec<Cond> = if is_keyword(&target, "them") {
@@ -192,7 +195,11 @@ impl P<'_> {
         if picked.is_empty() {
             return Err((target_at, format!("no selection matches `{target}`")));
         }
-        Ok(if all { Cond::And(picked) } else { Cond::Or(picked) })
+        Ok(if all {
+            Cond::And(picked)
+        } else {
+            Cond::Or(picked)
+        })
     }
 }
 
@@ -228,7 +235,10 @@ pub(crate) fn parse(text: &str, names: &[&str]) -> Result<Cond, CondError> {
     let c = p.or()?;
     if p.at < p.toks.len() {
         let at = p.offset();
-        return Err((at, "unexpected text after the condition; join parts with `and`/`or`".into()));
+        return Err((
+            at,
+            "unexpected text after the condition; join parts with `and`/`or`".into(),
+        ));
     }
     Ok(c)
 }

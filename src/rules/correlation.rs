@@ -106,7 +106,10 @@ fn timespan(s: &str) -> Option<Span> {
 /// Parses a `correlation:` mapping.
 pub(crate) fn parse(node: &Node, sink: &mut Sink<'_>) -> Option<Spec> {
     let Yaml::Map(entries) = &node.value else {
-        sink.error(node.pos, format!("`correlation` must be a mapping, not {}", node.kind()));
+        sink.error(
+            node.pos,
+            format!("`correlation` must be a mapping, not {}", node.kind()),
+        );
         return None;
     };
     let errors_before = sink.error_count();
@@ -150,11 +153,19 @@ pub(crate) fn parse(node: &Node, sink: &mut Sink<'_>) -> Option<Spec> {
         Some(("event_count", _)) => Some(false),
         Some(("value_count", _)) => Some(true),
         Some((t @ ("temporal" | "temporal_ordered"), pos)) => {
-            sink.error(pos, format!("correlation type `{t}` is not supported (supported: event_count, value_count)"));
+            sink.error(
+                pos,
+                format!(
+                    "correlation type `{t}` is not supported (supported: event_count, value_count)"
+                ),
+            );
             None
         }
         Some((t, pos)) => {
-            sink.error(pos, format!("unknown correlation type `{t}` (supported: event_count, value_count)"));
+            sink.error(
+                pos,
+                format!("unknown correlation type `{t}` (supported: event_count, value_count)"),
+            );
             None
         }
     };
@@ -207,9 +218,16 @@ fn strings(node: &Node, what: &str, sink: &mut Sink<'_>) -> Vec<(String, Pos)> {
     }
 }
 
-fn condition(node: &Node, wants_field: bool, sink: &mut Sink<'_>) -> (Vec<(Cmp, u64)>, Option<Field>) {
+fn condition(
+    node: &Node,
+    wants_field: bool,
+    sink: &mut Sink<'_>,
+) -> (Vec<(Cmp, u64)>, Option<Field>) {
     let Yaml::Map(entries) = &node.value else {
-        sink.error(node.pos, "correlation `condition` must be a mapping such as `gte: 10`");
+        sink.error(
+            node.pos,
+            "correlation `condition` must be a mapping such as `gte: 10`",
+        );
         return (Vec::new(), None);
     };
     let mut conds = Vec::new();
@@ -243,11 +261,17 @@ fn condition(node: &Node, wants_field: bool, sink: &mut Sink<'_>) -> (Vec<(Cmp, 
         };
         match value.as_str().and_then(|s| s.parse::<u64>().ok()) {
             Some(n) => conds.push((cmp, n)),
-            None => sink.error(value.pos, format!("`{}` needs a non-negative integer", key.name)),
+            None => sink.error(
+                value.pos,
+                format!("`{}` needs a non-negative integer", key.name),
+            ),
         }
     }
     if conds.is_empty() {
-        sink.error(node.pos, "correlation `condition` has no comparison (gt, gte, lt, lte, eq)");
+        sink.error(
+            node.pos,
+            "correlation `condition` has no comparison (gt, gte, lt, lte, eq)",
+        );
     }
     if wants_field && field.is_none() {
         sink.error(node.pos, "`value_count` needs `field` in its condition");
@@ -539,20 +563,39 @@ mod tests {
 
     #[test]
     fn the_densest_window_wins_and_ties_keep_the_earliest() {
-        let o = [obs(0, 0), obs(10, 0), obs(100, 0), obs(101, 0), obs(102, 0), obs(200, 0)];
+        let o = [
+            obs(0, 0),
+            obs(10, 0),
+            obs(100, 0),
+            obs(101, 0),
+            obs(102, 0),
+            obs(200, 0),
+        ];
         let (n, s, e) = best_window(&o, Span::from_secs(60), &Counted::Events);
         assert_eq!((n, s, e), (3, 2, 5));
         let (n, s, _) = best_window(&o[..2], Span::from_secs(60), &Counted::Events);
         assert_eq!((n, s), (2, 0));
         // Half-open window: an event exactly one span later is outside.
-        let (n, _, _) = best_window(&[obs(0, 0), obs(60, 0)], Span::from_secs(60), &Counted::Events);
+        let (n, _, _) = best_window(
+            &[obs(0, 0), obs(60, 0)],
+            Span::from_secs(60),
+            &Counted::Events,
+        );
         assert_eq!(n, 1);
     }
 
     #[test]
     fn value_windows_count_distinct_values() {
         let f = Field::resolve("request.path").unwrap();
-        let o = [obs(0, 1), obs(1, 1), obs(2, 2), obs(100, 3), obs(101, 4), obs(102, 5), obs(103, 5)];
+        let o = [
+            obs(0, 1),
+            obs(1, 1),
+            obs(2, 2),
+            obs(100, 3),
+            obs(101, 4),
+            obs(102, 5),
+            obs(103, 5),
+        ];
         let (n, s, e) = best_window(&o, Span::from_secs(60), &Counted::Values(f));
         assert_eq!((n, s, e), (3, 3, 7));
     }

@@ -112,7 +112,11 @@ impl Expr {
             return flat.remove(0);
         }
         flat.sort_by_key(Expr::cost);
-        if is_and { Expr::And(flat) } else { Expr::Or(flat) }
+        if is_and {
+            Expr::And(flat)
+        } else {
+            Expr::Or(flat)
+        }
     }
 
     fn from_cond(c: &Cond, sels: &[Expr]) -> Expr {
@@ -136,7 +140,10 @@ fn used(c: &Cond, out: &mut [bool]) {
 /// Compiles a `detection:` mapping. Errors go to `sink`; `None` if there were any.
 pub(crate) fn compile(node: &Node, sink: &mut Sink<'_>) -> Option<Expr> {
     let Yaml::Map(entries) = &node.value else {
-        sink.error(node.pos, format!("`detection` must be a mapping, not {}", node.kind()));
+        sink.error(
+            node.pos,
+            format!("`detection` must be a mapping, not {}", node.kind()),
+        );
         return None;
     };
     let errors_before = sink.error_count();
@@ -178,7 +185,10 @@ pub(crate) fn compile(node: &Node, sink: &mut Sink<'_>) -> Option<Expr> {
     let mut conds = Vec::new();
     for t in texts {
         let Some(text) = t.as_str() else {
-            sink.error(t.pos, format!("a condition must be a string, not {}", t.kind()));
+            sink.error(
+                t.pos,
+                format!("a condition must be a string, not {}", t.kind()),
+            );
             continue;
         };
         match condition::parse(text, &names) {

@@ -11,7 +11,13 @@ use crate::model::Severity;
 const LEVELS: &[&str] = &["informational", "low", "medium", "high", "critical"];
 
 /// Sigma `status` values.
-const STATUSES: &[&str] = &["stable", "test", "experimental", "deprecated", "unsupported"];
+const STATUSES: &[&str] = &[
+    "stable",
+    "test",
+    "experimental",
+    "deprecated",
+    "unsupported",
+];
 
 /// Top-level attributes Sigma defines that the engine accepts without using.
 const PASSIVE: &[&str] = &[
@@ -42,7 +48,10 @@ fn text(node: &Node, what: &str, sink: &mut Sink<'_>) -> Option<String> {
     match node.as_str() {
         Some(s) => Some(s.to_string()),
         None => {
-            sink.error(node.pos, format!("`{what}` must be a string, not {}", node.kind()));
+            sink.error(
+                node.pos,
+                format!("`{what}` must be a string, not {}", node.kind()),
+            );
             None
         }
     }
@@ -80,7 +89,10 @@ fn is_uuid(s: &str) -> bool {
 
 fn check_logsource(node: &Node, sink: &mut Sink<'_>) {
     let Yaml::Map(entries) = &node.value else {
-        sink.error(node.pos, "`logsource` must be a mapping such as {product: vault, service: audit}");
+        sink.error(
+            node.pos,
+            "`logsource` must be a mapping such as {product: vault, service: audit}",
+        );
         return;
     };
     for (key, value) in entries {
@@ -107,7 +119,10 @@ fn check_logsource(node: &Node, sink: &mut Sink<'_>) {
 /// Reads one rule document.
 pub(crate) fn parse(doc: &Node, source: &str, sink: &mut Sink<'_>) -> Option<Parsed> {
     let Yaml::Map(entries) = &doc.value else {
-        sink.error(doc.pos, format!("a rule must be a mapping, not {}", doc.kind()));
+        sink.error(
+            doc.pos,
+            format!("a rule must be a mapping, not {}", doc.kind()),
+        );
         return None;
     };
     let errors_before = sink.error_count();
@@ -154,7 +169,9 @@ pub(crate) fn parse(doc: &Node, source: &str, sink: &mut Sink<'_>) -> Option<Par
                     sink.warning(value.pos, format!("rule is {}", meta.status));
                 }
             }
-            "description" => meta.description = text(value, "description", sink).unwrap_or_default(),
+            "description" => {
+                meta.description = text(value, "description", sink).unwrap_or_default()
+            }
             "level" => {
                 seen_level = true;
                 let level = text(value, "level", sink).unwrap_or_default();
@@ -190,7 +207,10 @@ pub(crate) fn parse(doc: &Node, source: &str, sink: &mut Sink<'_>) -> Option<Par
         sink.error(doc.pos, "rule has no `id`");
     }
     if !seen_level {
-        sink.warning(doc.pos, "rule has no `level`; it is treated as informational");
+        sink.warning(
+            doc.pos,
+            "rule has no `level`; it is treated as informational",
+        );
     }
     if meta.description.is_empty() {
         sink.warning(doc.pos, "rule has no `description`");
@@ -200,7 +220,10 @@ pub(crate) fn parse(doc: &Node, source: &str, sink: &mut Sink<'_>) -> Option<Par
     }
     let body = match (detection, correlation) {
         (Some(_), Some((pos, _))) => {
-            sink.error(pos, "a rule has either `detection` or `correlation`, not both");
+            sink.error(
+                pos,
+                "a rule has either `detection` or `correlation`, not both",
+            );
             None
         }
         (None, None) => {
@@ -210,7 +233,10 @@ pub(crate) fn parse(doc: &Node, source: &str, sink: &mut Sink<'_>) -> Option<Par
         (Some((pos, node)), None) => {
             match logsource {
                 Some(ls) => check_logsource(ls, sink),
-                None => sink.error(pos, "rule has no `logsource` (use {product: vault, service: audit})"),
+                None => sink.error(
+                    pos,
+                    "rule has no `logsource` (use {product: vault, service: audit})",
+                ),
             }
             if let Some((gpos, _)) = generate {
                 sink.warning(gpos, "`generate` only applies to correlation rules");

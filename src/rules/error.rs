@@ -17,7 +17,9 @@ impl Pos {
     pub(crate) fn shifted(self, chars: usize) -> Pos {
         Pos {
             line: self.line,
-            column: self.column.saturating_add(u32::try_from(chars).unwrap_or(u32::MAX)),
+            column: self
+                .column
+                .saturating_add(u32::try_from(chars).unwrap_or(u32::MAX)),
         }
     }
 }

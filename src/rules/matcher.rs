@@ -139,12 +139,20 @@ impl Modifiers {
             if let Some(prev) = m.kind {
                 return Err((
                     here,
-                    format!("modifier `{name}` cannot be combined with `{}`", kind_name(prev)),
+                    format!(
+                        "modifier `{name}` cannot be combined with `{}`",
+                        kind_name(prev)
+                    ),
                 ));
             }
             m.kind = Some(kind);
         }
-        if m.cased && matches!(m.kind, Some(Kind::Re | Kind::Cidr | Kind::Exists | Kind::Num(_))) {
+        if m.cased
+            && matches!(
+                m.kind,
+                Some(Kind::Re | Kind::Cidr | Kind::Exists | Kind::Num(_))
+            )
+        {
             let k = kind_name(m.kind.unwrap_or(Kind::Re));
             return Err((0, format!("`cased` has no meaning with `{k}`")));
         }
@@ -173,8 +181,8 @@ fn kind_name(k: Kind) -> &'static str {
 /// One compiled value of a field test.
 #[derive(Clone, Debug)]
 pub(crate) enum Matcher {
-    /// A literal comparison.
-    Text(Text),
+    /// A literal comparison (boxed: the substring finder is large).
+    Text(Box<Text>),
     /// A regex (`re`, or a value with wildcards in the middle).
     Regex(Regex),
     /// An address range.
@@ -236,7 +244,12 @@ impl Matcher {
                 .ok()
                 .filter(|n| n.is_finite())
                 .map(|n| Matcher::Num(op, n))
-                .ok_or_else(|| format!("`{}` needs a number, not `{value}`", kind_name(Kind::Num(op)))),
+                .ok_or_else(|| {
+                    format!(
+                        "`{}` needs a number, not `{value}`",
+                        kind_name(Kind::Num(op))
+                    )
+                }),
             Some(Kind::Exists) => Err("`exists` takes true or false".into()),
         }
     }
@@ -387,7 +400,7 @@ fn parse_wildcards(value: &str) -> Vec<Piece> {
 /// Picks the cheapest matcher for a wildcard pattern.
 fn from_pattern(mut p: Vec<Piece>, case: Case) -> Result<Matcher, String> {
     p.dedup_by(|a, b| *a == Piece::Star && *b == Piece::Star);
-    let text = |op, s: &String| Ok(Matcher::Text(Text::new(op, case, s.clone())));
+    let text = |op, s: &String| Ok(Matcher::Text(Box::new(Text::new(op, case, s.clone()))));
     match p.as_slice() {
         [] => text(TextOp::Equals, &String::new()),
         [Piece::Lit(s)] => text(TextOp::Equals, s),
@@ -540,9 +553,13 @@ impl Cidr {
                 self.bits,
             ),
             (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(u128::from(n), u128::from(a), self.bits),
-            (IpAddr::V4(n), IpAddr::V6(a)) => a
-                .to_ipv4_mapped()
-                .is_some_and(|a| prefix_eq(u128::from(u32::from(n)) << 96, u128::from(u32::from(a)) << 96, self.bits)),
+            (IpAddr::V4(n), IpAddr::V6(a)) => a.to_ipv4_mapped().is_some_and(|a| {
+                prefix_eq(
+                    u128::from(u32::from(n)) << 96,
+                    u128::from(u32::from(a)) << 96,
+                    self.bits,
+                )
+            }),
             (IpAddr::V6(_), IpAddr::V4(_)) => false,
         }
     }
@@ -599,7 +616,11 @@ mod tests {
         assert!(matches!(m("sys/", "startswith"), Matcher::Text(_)));
         assert!(hit("SYS/audit/", "startswith", "sys/audit/file"));
         assert!(hit("/Login", "endswith", "auth/userpass/login"));
-        assert!(hit("Permission Denied", "contains", "1 error occurred:\n\t* permission denied\n\n"));
+        assert!(hit(
+            "Permission Denied",
+            "contains",
+            "1 error occurred:\n\t* permission denied\n\n"
+        ));
         assert!(!hit("denied", "contains", "deni"));
         assert!(hit("aab", "contains", "xaaab"));
         assert!(hit("Ab", "contains|cased", "xxAb"));

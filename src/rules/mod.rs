@@ -184,6 +184,15 @@ impl RuleSet {
         }
     }
 
+    /// True when event rule `id` matches `ev`, whether or not it reports on its own (base
+    /// rules of correlations); always false for correlation rules.
+    pub fn matches(&self, id: RuleId, ev: &Event<'_>) -> bool {
+        self.events
+            .iter()
+            .find(|r| r.id == id)
+            .is_some_and(|r| r.expr.eval(ev))
+    }
+
     /// Evaluates the correlation rules over everything observed (merge thread states first).
     pub fn finish(&self, state: RuleState) -> Vec<CorrelationHit> {
         correlation::finish(&self.correlations, state)
@@ -264,11 +273,11 @@ fn compile(layers: &[Vec<(String, String)>], diags: &mut Vec<Diagnostic>) -> Opt
         let p = &parsed[old].2;
         by_ref.insert(&p.meta.id, new);
         if let Some(name) = &p.meta.name {
-            if let Some(&other) = by_ref.get(name.as_str()) {
-                if other != new {
-                    Sink::new(parsed[old].1, diags)
-                        .error(p.name_pos, format!("duplicate rule name `{name}`"));
-                }
+            if let Some(&other) = by_ref.get(name.as_str())
+                && other != new
+            {
+                Sink::new(parsed[old].1, diags)
+                    .error(p.name_pos, format!("duplicate rule name `{name}`"));
             }
             by_ref.insert(name, new);
         }

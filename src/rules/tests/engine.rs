@@ -45,7 +45,9 @@ fn observe(set: &RuleSet, line: &str, offset: u64, state: &mut RuleState) -> Vec
             offset,
             ..Loc::default()
         };
-        set.observe(&ev, loc, state, &mut |id| out.push(set.rule(id).title.clone()));
+        set.observe(&ev, loc, state, &mut |id| {
+            out.push(set.rule(id).title.clone())
+        });
     });
     out
 }
@@ -72,8 +74,14 @@ fn selections_and_conditions_combine() {
 
 #[test]
 fn list_fields_match_any_element_and_all_needs_every_value() {
-    assert!(matches("  s:\n    auth.policies: root\n  condition: s\n", DENIED));
-    assert!(!matches("  s:\n    auth.policies: admin\n  condition: s\n", DENIED));
+    assert!(matches(
+        "  s:\n    auth.policies: root\n  condition: s\n",
+        DENIED
+    ));
+    assert!(!matches(
+        "  s:\n    auth.policies: admin\n  condition: s\n",
+        DENIED
+    ));
     assert!(matches(
         "  s:\n    auth.policies|all: [root, default]\n  condition: s\n",
         DENIED
@@ -86,13 +94,31 @@ fn list_fields_match_any_element_and_all_needs_every_value() {
 
 #[test]
 fn null_and_exists_test_absence() {
-    assert!(matches("  s:\n    response.auth: null\n  condition: s\n", DENIED));
+    assert!(matches(
+        "  s:\n    response.auth: null\n  condition: s\n",
+        DENIED
+    ));
     assert!(!matches("  s:\n    error: null\n  condition: s\n", DENIED));
-    assert!(matches("  s:\n    error|exists: true\n  condition: s\n", DENIED));
-    assert!(matches("  s:\n    response.auth|exists: false\n  condition: s\n", DENIED));
-    assert!(matches("  s:\n    auth.policy_results.allowed: FALSE\n  condition: s\n", DENIED));
-    let empty_error = DENIED.replace(r#""error":"1 error occurred:\n\t* permission denied\n\n""#, r#""error":"""#);
-    assert!(matches("  s:\n    error|exists: false\n  condition: s\n", &empty_error));
+    assert!(matches(
+        "  s:\n    error|exists: true\n  condition: s\n",
+        DENIED
+    ));
+    assert!(matches(
+        "  s:\n    response.auth|exists: false\n  condition: s\n",
+        DENIED
+    ));
+    assert!(matches(
+        "  s:\n    auth.policy_results.allowed: FALSE\n  condition: s\n",
+        DENIED
+    ));
+    let empty_error = DENIED.replace(
+        r#""error":"1 error occurred:\n\t* permission denied\n\n""#,
+        r#""error":"""#,
+    );
+    assert!(matches(
+        "  s:\n    error|exists: false\n  condition: s\n",
+        &empty_error
+    ));
 }
 
 #[test]
@@ -108,8 +134,7 @@ fn them_skips_underscore_selections() {
 #[test]
 fn unsupported_constructs_are_rejected_with_positions() {
     // Line 8 is the first line under `detection:` (HEAD has 6 lines, then `detection:`).
-    let (line, col, msg) =
-        first_error(&rule("  s:\n    request.path|base64: x\n  condition: s\n"));
+    let (line, col, msg) = first_error(&rule("  s:\n    request.path|base64: x\n  condition: s\n"));
     assert_eq!((line, col), (9, 18), "{msg}");
     assert!(msg.contains("unsupported modifier `base64`"), "{msg}");
 
@@ -117,8 +142,9 @@ fn unsupported_constructs_are_rejected_with_positions() {
     assert_eq!((line, col), (9, 5));
     assert!(msg.contains("unknown field `request.pth`"), "{msg}");
 
-    let (line, col, msg) =
-        first_error(&rule("  s:\n    request.path: x\n  condition: s | count() > 5\n"));
+    let (line, col, msg) = first_error(&rule(
+        "  s:\n    request.path: x\n  condition: s | count() > 5\n",
+    ));
     assert_eq!((line, col), (10, 16), "{msg}");
     assert!(msg.contains("correlation rule"), "{msg}");
 
@@ -130,22 +156,32 @@ fn unsupported_constructs_are_rejected_with_positions() {
     assert_eq!(line, 9);
     assert!(msg.contains("invalid regular expression"), "{msg}");
 
-    let (_, _, msg) = first_error(&rule("  s:\n    request.path:\n      a: b\n  condition: s\n"));
+    let (_, _, msg) = first_error(&rule(
+        "  s:\n    request.path:\n      a: b\n  condition: s\n",
+    ));
     assert!(msg.contains("nested mapping"), "{msg}");
 
-    let (_, _, msg) = first_error(&rule("  s:\n    request.path: x\n  timeframe: 5m\n  condition: s\n"));
+    let (_, _, msg) = first_error(&rule(
+        "  s:\n    request.path: x\n  timeframe: 5m\n  condition: s\n",
+    ));
     assert!(msg.contains("timeframe"), "{msg}");
 
-    let (_, _, msg) = first_error(&format!("{HEAD}level: severe\ndetection:\n  s:\n    error: x\n  condition: s\n").replace("level: low\n", ""));
+    let (_, _, msg) = first_error(
+        &format!("{HEAD}level: severe\ndetection:\n  s:\n    error: x\n  condition: s\n")
+            .replace("level: low\n", ""),
+    );
     assert!(msg.contains("unknown level"), "{msg}");
 
-    let ls = rule("  s:\n    error: x\n  condition: s\n").replace("product: vault", "product: windows");
+    let ls =
+        rule("  s:\n    error: x\n  condition: s\n").replace("product: vault", "product: windows");
     assert!(first_error(&ls).2.contains("logsource product"));
 }
 
 #[test]
 fn every_error_of_a_file_is_reported() {
-    let d = errors(&rule("  s:\n    request.pth: x\n    error|foo: y\n  condition: s and t\n"));
+    let d = errors(&rule(
+        "  s:\n    request.pth: x\n    error|foo: y\n  condition: s and t\n",
+    ));
     let lines: Vec<(u32, u32)> = d.iter().map(|d| (d.line, d.column)).collect();
     assert_eq!(lines, [(9, 5), (10, 11), (11, 20)], "{d:?}");
 }
@@ -167,12 +203,20 @@ fn base_rule(generate: bool) -> String {
 
 fn denied_at(secs: u32, addr: &str, path: &str) -> String {
     DENIED
-        .replace("2024-05-01T10:00:00Z", &format!("2024-05-01T10:{:02}:{:02}Z", secs / 60, secs % 60))
+        .replace(
+            "2024-05-01T10:00:00Z",
+            &format!("2024-05-01T10:{:02}:{:02}Z", secs / 60, secs % 60),
+        )
         .replace("10.1.2.3", addr)
         .replace("kv/data/app", path)
 }
 
-fn run(set: &RuleSet, events: &[(u32, &str, &str)], split: usize, reverse: bool) -> Vec<CorrelationHit> {
+fn run(
+    set: &RuleSet,
+    events: &[(u32, &str, &str)],
+    split: usize,
+    reverse: bool,
+) -> Vec<CorrelationHit> {
     let mut a = set.new_state();
     let mut b = set.new_state();
     let mut order: Vec<usize> = (0..events.len()).collect();
@@ -210,7 +254,10 @@ fn event_count_finds_the_densest_window_per_group_whatever_the_order() {
     assert_eq!(hits.len(), 1, "{hits:?}");
     let h = &hits[0];
     assert_eq!(set.rule(h.rule).title, "Burst");
-    assert_eq!(h.group, vec![("request.remote_address".to_string(), "10.0.0.1".to_string())]);
+    assert_eq!(
+        h.group,
+        vec![("request.remote_address".to_string(), "10.0.0.1".to_string())]
+    );
     assert_eq!((h.count, h.total), (4, 6));
     assert_eq!(h.first.to_rfc3339(), "2024-05-01T10:03:20Z");
     assert_eq!(h.last.to_rfc3339(), "2024-05-01T10:03:23Z");
@@ -234,9 +281,17 @@ fn value_count_counts_distinct_values() {
         .replace("event_count", "value_count")
         .replace("    gte: 3\n", "    gte: 3\n    field: request.path\n");
     let set = load(&yaml);
-    let same = [(0, "10.0.0.1", "a"), (1, "10.0.0.1", "a"), (2, "10.0.0.1", "a")];
+    let same = [
+        (0, "10.0.0.1", "a"),
+        (1, "10.0.0.1", "a"),
+        (2, "10.0.0.1", "a"),
+    ];
     assert!(run(&set, &same, 1, false).is_empty());
-    let distinct = [(0, "10.0.0.1", "a"), (1, "10.0.0.1", "b"), (2, "10.0.0.1", "c")];
+    let distinct = [
+        (0, "10.0.0.1", "a"),
+        (1, "10.0.0.1", "b"),
+        (2, "10.0.0.1", "c"),
+    ];
     let hits = run(&set, &distinct, 1, false);
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].count, 3);
@@ -247,7 +302,11 @@ fn correlation_errors_are_reported() {
     let bad_type = base_rule(false).replace("event_count", "temporal");
     assert!(first_error(&bad_type).2.contains("not supported"));
     let missing = base_rule(false).replace("rules: [base]", "rules: [nope]");
-    assert!(first_error(&missing).2.contains("no rule with id or name `nope`"));
+    assert!(
+        first_error(&missing)
+            .2
+            .contains("no rule with id or name `nope`")
+    );
     let no_field = base_rule(false).replace("event_count", "value_count");
     assert!(first_error(&no_field).2.contains("needs `field`"));
     let bad_span = base_rule(false).replace("timespan: 1m", "timespan: 1 minute");
@@ -255,7 +314,8 @@ fn correlation_errors_are_reported() {
     let chained = format!(
         "{}{}",
         base_rule(false),
-        CORR.replace("99999999", "88888888").replace("[base]", "[99999999-2222-3333-4444-555555555555]")
+        CORR.replace("99999999", "88888888")
+            .replace("[base]", "[99999999-2222-3333-4444-555555555555]")
     );
     assert!(first_error(&chained).2.contains("chaining"));
 }
@@ -263,12 +323,19 @@ fn correlation_errors_are_reported() {
 #[test]
 fn duplicate_ids_are_errors_and_directories_replace_by_id() {
     let one = rule("  s:\n    request.operation: read\n  condition: s\n");
-    let err = RuleSet::from_sources(&[("a.yml".into(), one.clone()), ("b.yml".into(), one.clone())])
-        .unwrap_err();
-    assert!(err.to_string().contains("b.yml:2:5: error: duplicate rule id"), "{err}");
+    let err =
+        RuleSet::from_sources(&[("a.yml".into(), one.clone()), ("b.yml".into(), one.clone())])
+            .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("b.yml:2:5: error: duplicate rule id"),
+        "{err}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
-    let replaced = one.replace("title: T", "title: Replaced").replace("operation: read", "operation: list");
+    let replaced = one
+        .replace("title: T", "title: Replaced")
+        .replace("operation: read", "operation: list");
     std::fs::create_dir(dir.path().join("sub")).unwrap();
     std::fs::write(dir.path().join("sub/x.yml"), replaced).unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not a rule").unwrap();
@@ -286,7 +353,15 @@ fn lint_reports_warnings_and_errors_sorted() {
     let d = crate::rules::lint(&[("t.yml".into(), yaml)]);
     let msgs: Vec<String> = d.iter().map(|d| d.to_string()).collect();
     assert_eq!(d.len(), 2, "{msgs:?}");
-    assert!(msgs[0].starts_with("t.yml:2:5: warning: id `my-rule` is not a UUID"), "{msgs:?}");
-    assert!(msgs[1].contains("selection `unused` is not used"), "{msgs:?}");
-    assert!(crate::rules::lint(&[("t.yml".into(), "a: [".into())])[0].level == DiagnosticLevel::Error);
+    assert!(
+        msgs[0].starts_with("t.yml:2:5: warning: id `my-rule` is not a UUID"),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs[1].contains("selection `unused` is not used"),
+        "{msgs:?}"
+    );
+    assert!(
+        crate::rules::lint(&[("t.yml".into(), "a: [".into())])[0].level == DiagnosticLevel::Error
+    );
 }
