@@ -293,14 +293,28 @@ struct Group {
     values: Box<[Box<str>]>,
     obs: Vec<Obs>,
     total: u64,
+    /// Once the group has been cut to its earliest events, the latest one kept: anything later
+    /// can never be among the earliest and is only counted.
+    cutoff: Option<Obs>,
 }
 
 impl Group {
+    /// Counts `o` and keeps it unless it is later than the kept earliest events.
+    fn add(&mut self, o: Obs) {
+        self.total += 1;
+        if self.cutoff.is_some_and(|c| o > c) {
+            return;
+        }
+        self.obs.push(o);
+        self.bound();
+    }
+
     /// Keeps the [`MAX_EVENTS_PER_GROUP`] earliest events once twice that many accumulated.
     fn bound(&mut self) {
         if self.obs.len() >= 2 * MAX_EVENTS_PER_GROUP {
             self.obs.sort_unstable();
             self.obs.truncate(MAX_EVENTS_PER_GROUP);
+            self.cutoff = self.obs.last().copied();
         }
     }
 
@@ -353,7 +367,16 @@ impl RuleState {
             for g in groups {
                 match mine.iter_mut().find(|m| m.values == g.values) {
                     Some(m) => {
+                        // Each side kept its earliest events; an event later than either
+                        // side's cutoff has enough earlier events on that side to be dropped.
+                        m.cutoff = match (m.cutoff, g.cutoff) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        };
                         m.obs.extend(g.obs);
+                        if let Some(c) = m.cutoff {
+                            m.obs.retain(|o| *o <= c);
+                        }
                         m.total += g.total;
                         m.bound();
                     }
@@ -403,14 +426,13 @@ impl RuleState {
                     values: key.split(SEP).map(Box::from).collect(),
                     obs: Vec::new(),
                     total: 0,
+                    cutoff: None,
                 });
                 let last = bucket.len() - 1;
                 &mut bucket[last]
             }
         };
-        group.obs.push(obs);
-        group.total += 1;
-        group.bound();
+        group.add(obs);
     }
 }
 
@@ -602,22 +624,37 @@ mod tests {
 
     #[test]
     fn bounding_keeps_the_earliest_events_whatever_the_order() {
-        let mut a = Group {
+        let n = 3 * MAX_EVENTS_PER_GROUP as i64;
+        let empty = || Group {
             values: Box::new([]),
             obs: Vec::new(),
             total: 0,
+            cutoff: None,
         };
-        for t in (0..(2 * MAX_EVENTS_PER_GROUP) as i64).rev() {
-            a.obs.push(obs(t, 0));
-            a.bound();
+        // Two threads see the events in opposite orders, interleaved by parity.
+        let (mut a, mut b) = (empty(), empty());
+        for t in 0..n {
+            if t % 2 == 0 {
+                a.add(obs(t, 0));
+            } else {
+                b.add(obs(n - t, 0));
+            }
         }
+        let mut state = RuleState::default();
+        state.groups.insert((0, 0), vec![b]);
+        let mut other = RuleState::default();
+        other.groups.insert((0, 0), vec![a]);
+        state.merge(other);
+        let mut a = state.groups.remove(&(0, 0)).unwrap().remove(0);
+        assert_eq!(a.total, n as u64);
         a.obs.sort_unstable();
         a.obs.truncate(MAX_EVENTS_PER_GROUP);
         assert_eq!(a.obs.len(), MAX_EVENTS_PER_GROUP);
-        assert_eq!(a.obs[0].ts, 0);
-        assert_eq!(
-            a.obs.last().unwrap().ts,
-            (MAX_EVENTS_PER_GROUP as i64 - 1) * 1_000_000_000
+        assert!(
+            a.obs
+                .iter()
+                .enumerate()
+                .all(|(i, o)| o.ts == i as i64 * 1_000_000_000)
         );
     }
 }

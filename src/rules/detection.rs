@@ -31,6 +31,19 @@ pub(crate) struct FieldTest {
 }
 
 impl FieldTest {
+    /// The field tested.
+    pub(crate) fn field(&self) -> &Field {
+        &self.field
+    }
+
+    /// The matchers when any of them may match (not `|all`, not `exists`).
+    pub(crate) fn any_of(&self) -> Option<&[Matcher]> {
+        match &self.test {
+            Test::Any(ms) => Some(ms),
+            _ => None,
+        }
+    }
+
     #[inline]
     fn eval(&self, ev: &Event<'_>) -> bool {
         match &self.test {

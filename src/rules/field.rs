@@ -235,6 +235,8 @@ enum Typed {
     Issued(TokenField),
     LeaseId,
     ResponseMountType,
+    WrapAccessor,
+    WrapCreationPath,
 }
 
 impl Typed {
@@ -267,6 +269,8 @@ impl Typed {
             "request.request_uri" => Typed::RequestUri,
             "response.secret.lease_id" => Typed::LeaseId,
             "response.mount_type" => Typed::ResponseMountType,
+            "response.wrap_info.accessor" => Typed::WrapAccessor,
+            "response.wrap_info.creation_path" => Typed::WrapCreationPath,
             _ => return None,
         })
     }
@@ -307,6 +311,8 @@ impl Typed {
             },
             Typed::LeaseId => Got::Str(ev.response.lease_id),
             Typed::ResponseMountType => Got::Str(ev.response.mount_type),
+            Typed::WrapAccessor => Got::Str(ev.response.wrap_accessor),
+            Typed::WrapCreationPath => Got::Str(ev.response.wrap_creation_path),
         }
     }
 }
@@ -348,6 +354,16 @@ impl Field {
     /// The dotted name as written in the rule.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// True for `request.path`.
+    pub(crate) fn is_request_path(&self) -> bool {
+        self.typed == Some(Typed::Path)
+    }
+
+    /// True for `request.operation`.
+    pub(crate) fn is_request_operation(&self) -> bool {
+        self.typed == Some(Typed::Operation)
     }
 
     /// True when the field is read from a typed member, without walking the tape.

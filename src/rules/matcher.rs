@@ -10,7 +10,9 @@
 use std::net::IpAddr;
 
 use memchr::memmem;
-use regex::{Regex, RegexBuilder};
+use regex::RegexBuilder;
+use regex_automata::dfa::{Automaton, dense};
+use regex_automata::util::syntax;
 
 use crate::model::tape::Value;
 use crate::tenant::REGEX_SIZE_LIMIT;
@@ -184,7 +186,7 @@ pub(crate) enum Matcher {
     /// A literal comparison (boxed: the substring finder is large).
     Text(Box<Text>),
     /// A regex (`re`, or a value with wildcards in the middle).
-    Regex(Regex),
+    Regex(Box<Re>),
     /// An address range.
     Cidr(Cidr),
     /// A numeric comparison.
@@ -225,18 +227,9 @@ impl Matcher {
                 p.extend(parse_wildcards(value));
                 from_pattern(p, case)
             }
-            Some(Kind::Re) => {
-                let f = mods.re_flags;
-                let re = RegexBuilder::new(value)
-                    .case_insensitive(f.insensitive)
-                    .multi_line(f.multi_line)
-                    .dot_matches_new_line(f.dot_all)
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .dfa_size_limit(REGEX_SIZE_LIMIT)
-                    .build()
-                    .map_err(|e| format!("invalid regular expression: {e}"))?;
-                Ok(Matcher::Regex(re))
-            }
+            Some(Kind::Re) => Re::new(value, mods.re_flags)
+                .map(|re| Matcher::Regex(Box::new(re)))
+                .map_err(|e| format!("invalid regular expression: {e}")),
             Some(Kind::Cidr) => Cidr::parse(value).map(Matcher::Cidr),
             Some(Kind::Num(op)) => value
                 .trim()
@@ -263,6 +256,23 @@ impl Matcher {
         }
     }
 
+    /// The literal of an equality or prefix comparison: a value matching this matcher starts
+    /// with it (ignoring ASCII case). `None` for every other matcher.
+    pub(crate) fn literal_prefix(&self) -> Option<&str> {
+        match self {
+            Matcher::Text(t) if matches!(t.op, TextOp::Equals | TextOp::StartsWith) => Some(&t.pat),
+            _ => None,
+        }
+    }
+
+    /// The literal of an equality comparison.
+    pub(crate) fn literal_equals(&self) -> Option<&str> {
+        match self {
+            Matcher::Text(t) if t.op == TextOp::Equals => Some(&t.pat),
+            _ => None,
+        }
+    }
+
     /// True for the `null` matcher.
     pub(crate) fn is_absent(&self) -> bool {
         matches!(self, Matcher::Absent)
@@ -278,6 +288,60 @@ impl Matcher {
             Matcher::Num(op, bound) => number(v).is_some_and(|x| op.holds(x, *bound)),
             Matcher::Absent => false,
         }
+    }
+}
+
+/// A compiled regex: a dense DFA when one fits in the size limit, else the regex crate.
+///
+/// Rule regexes are small and run on short values; a prebuilt DFA answers without the
+/// per-search cache the regex crate keeps in a pool, and is shared by every scan thread as is.
+#[derive(Clone, Debug)]
+pub(crate) struct Re {
+    dfa: Option<dense::DFA<Vec<u32>>>,
+    re: regex::Regex,
+}
+
+impl Re {
+    fn new(pattern: &str, f: ReFlags) -> Result<Re, regex::Error> {
+        // The regex crate validates the pattern, enforces the size limit and gives the errors.
+        let re = RegexBuilder::new(pattern)
+            .case_insensitive(f.insensitive)
+            .multi_line(f.multi_line)
+            .dot_matches_new_line(f.dot_all)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()?;
+        let limit = Some(REGEX_SIZE_LIMIT);
+        let dfa = dense::Builder::new()
+            .configure(
+                dense::DFA::config()
+                    // `\b` works on ASCII text; the search gives up on other bytes and the
+                    // regex crate answers instead.
+                    .unicode_word_boundary(true)
+                    .dfa_size_limit(limit)
+                    .determinize_size_limit(limit),
+            )
+            .syntax(
+                syntax::Config::new()
+                    .case_insensitive(f.insensitive)
+                    .multi_line(f.multi_line)
+                    .dot_matches_new_line(f.dot_all),
+            )
+            .build(pattern)
+            .ok();
+        Ok(Re { dfa, re })
+    }
+
+    #[inline]
+    fn is_match(&self, s: &str) -> bool {
+        if let Some(dfa) = &self.dfa {
+            let input = regex_automata::Input::new(s).earliest(true);
+            // An error means the DFA gave up (e.g. a Unicode word boundary on non-ASCII text).
+            if let Ok(m) = dfa.try_search_fwd(&input) {
+                return m.is_some();
+            }
+        }
+        self.re.is_match(s)
     }
 }
 
@@ -418,13 +482,13 @@ fn from_pattern(mut p: Vec<Piece>, case: Case) -> Result<Matcher, String> {
                 }
             }
             re.push('$');
-            RegexBuilder::new(&re)
-                .case_insensitive(case == Case::Insensitive)
-                .dot_matches_new_line(true)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .dfa_size_limit(REGEX_SIZE_LIMIT)
-                .build()
-                .map(Matcher::Regex)
+            let flags = ReFlags {
+                insensitive: case == Case::Insensitive,
+                multi_line: false,
+                dot_all: true,
+            };
+            Re::new(&re, flags)
+                .map(|re| Matcher::Regex(Box::new(re)))
                 .map_err(|e| format!("wildcard pattern too large: {e}"))
         }
     }
@@ -693,6 +757,49 @@ mod tests {
         let mods = Modifiers::parse("re").unwrap();
         let e = Matcher::compile(Some("(a{1000}){1000}"), &mods).unwrap_err();
         assert!(e.contains("invalid regular expression"), "{e}");
+    }
+
+    #[test]
+    fn dfa_and_regex_crate_agree() {
+        let cases = [
+            (r"^auth/.+/login(/|$)", ReFlags::default()),
+            (r"(^|/)\.{1,2}(/|$)", ReFlags::default()),
+            (r"\bdenied\b", ReFlags::default()),
+            (
+                r"^a.c$",
+                ReFlags {
+                    dot_all: true,
+                    ..ReFlags::default()
+                },
+            ),
+            (
+                r"^line$",
+                ReFlags {
+                    multi_line: true,
+                    insensitive: true,
+                    ..ReFlags::default()
+                },
+            ),
+        ];
+        let hays = [
+            "auth/userpass/login",
+            "auth/x/login/bob",
+            "kv/../x",
+            "kv/a..b",
+            "permission denied",
+            "undeniedly",
+            "a\nc",
+            "x\nLINE\ny",
+            "é denied é",
+            "",
+        ];
+        for (pat, f) in cases {
+            let re = Re::new(pat, f).unwrap();
+            assert!(re.dfa.is_some(), "{pat} should compile to a DFA");
+            for h in hays {
+                assert_eq!(re.is_match(h), re.re.is_match(h), "{pat} on {h:?}");
+            }
+        }
     }
 
     #[test]

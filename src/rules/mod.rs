@@ -19,6 +19,7 @@ mod detection;
 mod document;
 mod error;
 mod field;
+mod guard;
 mod lint;
 mod matcher;
 mod yaml;
@@ -34,6 +35,7 @@ use correlation::Correlation;
 use detection::Expr;
 use document::{Body, Parsed};
 use error::Sink;
+use guard::{Guard, Key};
 
 use crate::model::{Event, Loc, Severity};
 
@@ -95,6 +97,7 @@ pub struct RuleMeta {
 #[derive(Clone, Debug)]
 struct EventRule {
     id: RuleId,
+    guard: Guard,
     expr: Expr,
     alerts: bool,
     /// Correlations this rule feeds.
@@ -162,8 +165,9 @@ impl RuleSet {
         on_hit: &mut dyn FnMut(RuleId),
     ) {
         let mut started = false;
+        let key = Key::of(ev);
         for rule in &self.events {
-            if !rule.expr.eval(ev) {
+            if !rule.guard.admits(&key) || !rule.expr.eval(ev) {
                 continue;
             }
             if rule.alerts {
@@ -190,7 +194,23 @@ impl RuleSet {
         self.events
             .iter()
             .find(|r| r.id == id)
-            .is_some_and(|r| r.expr.eval(ev))
+            .is_some_and(|r| r.guard.admits(&Key::of(ev)) && r.expr.eval(ev))
+    }
+
+    /// Rules whose guard would skip an event their matcher tree matches (must be none).
+    #[cfg(test)]
+    fn guard_violations(&self, ev: &Event<'_>) -> Vec<RuleId> {
+        let key = Key::of(ev);
+        self.events
+            .iter()
+            .filter(|r| r.expr.eval(ev) && !r.guard.admits(&key))
+            .map(|r| r.id)
+            .collect()
+    }
+
+    #[cfg(test)]
+    fn guard_of_first_rule(&self) -> Guard {
+        self.events[0].guard.clone()
     }
 
     /// Evaluates the correlation rules over everything observed (merge thread states first).
@@ -330,6 +350,7 @@ fn compile(layers: &[Vec<(String, String)>], diags: &mut Vec<Diagnostic>) -> Opt
             metas[new].alerts = alerts;
             events.push(EventRule {
                 id: RuleId(new as u32),
+                guard: Guard::of(expr),
                 expr: expr.clone(),
                 alerts,
                 feeds: feeds[new].clone().into_boxed_slice(),

@@ -115,8 +115,9 @@ fn convert(n: &MarkedYaml<'_>, sink: &mut Sink<'_>) -> Node {
             scalar(text, *style)
         }
         YamlData::Value(_) => {
-            // Only produced by early parsing, which is off; keep the text form regardless.
-            Yaml::Scalar(String::new(), Style::Plain)
+            // Only produced by early parsing, which `load` turns off.
+            sink.error(at, "unexpected pre-parsed YAML scalar");
+            Yaml::Null
         }
         YamlData::Sequence(items) => Yaml::Seq(items.iter().map(|i| convert(i, sink)).collect()),
         YamlData::Mapping(map) => {
@@ -130,6 +131,11 @@ fn convert(n: &MarkedYaml<'_>, sink: &mut Sink<'_>) -> Node {
                         continue;
                     }
                 };
+                // saphyr compares keys by representation, so `a` and `'a'` are not duplicates
+                // to it; they are to a rule.
+                if entries.iter().any(|(k, _): &(Key, Node)| k.name == name) {
+                    sink.error(key_pos, format!("duplicated key `{name}` in mapping"));
+                }
                 entries.push((Key { name, pos: key_pos }, convert(v, sink)));
             }
             Yaml::Map(entries)
@@ -204,6 +210,9 @@ mod tests {
         assert!(docs.is_none());
         assert_eq!(diags[0].line, 2, "{diags:?}");
         assert!(diags[0].message.contains("duplicated key"), "{diags:?}");
+        let (docs, diags) = parse("a: 1\n'a': 2\n");
+        assert!(docs.is_none());
+        assert_eq!((diags[0].line, diags[0].column), (2, 1), "{diags:?}");
     }
 
     #[test]

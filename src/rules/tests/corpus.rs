@@ -88,6 +88,8 @@ fn run_corpus(set: &RuleSet) -> Outcome {
                 if !logical {
                     return;
                 }
+                let skipped = set.guard_violations(&e);
+                assert!(skipped.is_empty(), "guards skip matching rules {skipped:?}");
                 set.observe(&e, loc, &mut state, &mut |id| {
                     *out.hits
                         .entry((name.clone(), set.rule(id).source.clone()))

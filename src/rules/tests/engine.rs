@@ -365,3 +365,12 @@ fn lint_reports_warnings_and_errors_sorted() {
         crate::rules::lint(&[("t.yml".into(), "a: [".into())])[0].level == DiagnosticLevel::Error
     );
 }
+
+#[test]
+fn rule_sets_are_shared_across_scan_threads() {
+    fn shared<T: Send + Sync>() {}
+    fn moved<T: Send>() {}
+    shared::<RuleSet>();
+    moved::<RuleState>();
+    moved::<CorrelationHit>();
+}
