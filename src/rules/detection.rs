@@ -8,7 +8,8 @@
 use super::condition::{self, Cond};
 use super::error::{Pos, Sink};
 use super::field::Field;
-use super::matcher::{Kind, Matcher, Modifiers};
+use super::matcher::Matcher;
+use super::modifier::{Kind, Modifiers};
 use super::yaml::{Node, Yaml};
 use crate::model::Event;
 

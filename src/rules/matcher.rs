@@ -7,13 +7,13 @@
 //! the middle, and `re`, use the regex engine. Numbers and booleans in the log are compared by
 //! their JSON text (`false`, `5000`).
 
-use std::net::IpAddr;
-
 use memchr::memmem;
 use regex::RegexBuilder;
 use regex_automata::dfa::{Automaton, dense};
 use regex_automata::util::syntax;
 
+use super::cidr::Cidr;
+use super::modifier::{Kind, Modifiers, NumOp, ReFlags, kind_name};
 use crate::model::tape::Value;
 use crate::tenant::REGEX_SIZE_LIMIT;
 
@@ -33,151 +33,6 @@ pub(crate) enum Case {
     Insensitive,
     /// `|cased`.
     Sensitive,
-}
-
-/// A numeric comparison (`|lt`, `|lte`, `|gt`, `|gte`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum NumOp {
-    Lt,
-    Lte,
-    Gt,
-    Gte,
-}
-
-impl NumOp {
-    fn holds(self, x: f64, bound: f64) -> bool {
-        match self {
-            NumOp::Lt => x < bound,
-            NumOp::Lte => x <= bound,
-            NumOp::Gt => x > bound,
-            NumOp::Gte => x >= bound,
-        }
-    }
-}
-
-/// The modifiers after a field name (`request.path|startswith`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Modifiers {
-    /// The comparison; plain equality with wildcards when `None`.
-    pub(crate) kind: Option<Kind>,
-    /// `|all`: every value must match instead of any.
-    pub(crate) all: bool,
-    /// `|cased`.
-    pub(crate) cased: bool,
-    /// `|re|i`, `|re|m`, `|re|s`.
-    pub(crate) re_flags: ReFlags,
-}
-
-/// The comparison a modifier selects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Contains,
-    StartsWith,
-    EndsWith,
-    Re,
-    Cidr,
-    Exists,
-    Num(NumOp),
-}
-
-/// Regex sub-modifiers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct ReFlags {
-    pub(crate) insensitive: bool,
-    pub(crate) multi_line: bool,
-    pub(crate) dot_all: bool,
-}
-
-impl Modifiers {
-    /// Parses the modifiers of a key. On error returns the character offset of the bad modifier
-    /// within `mods` (the text after the first `|`) and a message.
-    pub(crate) fn parse(mods: &str) -> Result<Modifiers, (usize, String)> {
-        let mut m = Modifiers::default();
-        let mut offset = 0;
-        for name in mods.split('|') {
-            let here = offset;
-            offset += name.chars().count() + 1;
-            let kind = match name {
-                "contains" => Kind::Contains,
-                "startswith" => Kind::StartsWith,
-                "endswith" => Kind::EndsWith,
-                "re" => Kind::Re,
-                "cidr" => Kind::Cidr,
-                "exists" => Kind::Exists,
-                "lt" => Kind::Num(NumOp::Lt),
-                "lte" => Kind::Num(NumOp::Lte),
-                "gt" => Kind::Num(NumOp::Gt),
-                "gte" => Kind::Num(NumOp::Gte),
-                "all" => {
-                    m.all = true;
-                    continue;
-                }
-                "cased" => {
-                    m.cased = true;
-                    continue;
-                }
-                "i" | "m" | "s" => {
-                    if m.kind != Some(Kind::Re) {
-                        return Err((here, format!("modifier `{name}` must follow `re`")));
-                    }
-                    match name {
-                        "i" => m.re_flags.insensitive = true,
-                        "m" => m.re_flags.multi_line = true,
-                        _ => m.re_flags.dot_all = true,
-                    }
-                    continue;
-                }
-                "" => return Err((here, "empty modifier".into())),
-                other => {
-                    return Err((
-                        here,
-                        format!(
-                            "unsupported modifier `{other}` (supported: contains, startswith, \
-                             endswith, all, cased, exists, re (with i, m, s), cidr, lt, lte, gt, gte)"
-                        ),
-                    ));
-                }
-            };
-            if let Some(prev) = m.kind {
-                return Err((
-                    here,
-                    format!(
-                        "modifier `{name}` cannot be combined with `{}`",
-                        kind_name(prev)
-                    ),
-                ));
-            }
-            m.kind = Some(kind);
-        }
-        if m.cased
-            && matches!(
-                m.kind,
-                Some(Kind::Re | Kind::Cidr | Kind::Exists | Kind::Num(_))
-            )
-        {
-            let k = kind_name(m.kind.unwrap_or(Kind::Re));
-            return Err((0, format!("`cased` has no meaning with `{k}`")));
-        }
-        if m.all && m.kind == Some(Kind::Exists) {
-            return Err((0, "`all` has no meaning with `exists`".into()));
-        }
-        Ok(m)
-    }
-}
-
-fn kind_name(k: Kind) -> &'static str {
-    match k {
-        Kind::Contains => "contains",
-        Kind::StartsWith => "startswith",
-        Kind::EndsWith => "endswith",
-        Kind::Re => "re",
-        Kind::Cidr => "cidr",
-        Kind::Exists => "exists",
-        Kind::Num(NumOp::Lt) => "lt",
-        Kind::Num(NumOp::Lte) => "lte",
-        Kind::Num(NumOp::Gt) => "gt",
-        Kind::Num(NumOp::Gte) => "gte",
-    }
 }
 
 /// One compiled value of a field test.
@@ -581,73 +436,6 @@ fn number(v: Value<'_>) -> Option<f64> {
         Value::Str(s) => s.trim().parse().ok(),
         _ => None,
     }
-}
-
-/// An IPv4 or IPv6 network.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Cidr {
-    net: IpAddr,
-    bits: u8,
-}
-
-impl Cidr {
-    fn parse(s: &str) -> Result<Cidr, String> {
-        let bad = || format!("`{s}` is not an address range such as 10.0.0.0/8 or fd00::/8");
-        let (addr, bits) = match s.trim().split_once('/') {
-            Some((a, b)) => (a, Some(b)),
-            None => (s.trim(), None),
-        };
-        let net: IpAddr = addr.parse().map_err(|_| bad())?;
-        let max = if net.is_ipv4() { 32 } else { 128 };
-        let bits = match bits {
-            Some(b) => b.parse::<u8>().ok().filter(|b| *b <= max).ok_or_else(bad)?,
-            None => max,
-        };
-        Ok(Cidr { net, bits })
-    }
-
-    fn contains(&self, s: &str) -> bool {
-        let Some(ip) = parse_host(s) else {
-            return false;
-        };
-        match (self.net, ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(
-                u128::from(u32::from(n)) << 96,
-                u128::from(u32::from(a)) << 96,
-                self.bits,
-            ),
-            (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(u128::from(n), u128::from(a), self.bits),
-            (IpAddr::V4(n), IpAddr::V6(a)) => a.to_ipv4_mapped().is_some_and(|a| {
-                prefix_eq(
-                    u128::from(u32::from(n)) << 96,
-                    u128::from(u32::from(a)) << 96,
-                    self.bits,
-                )
-            }),
-            (IpAddr::V6(_), IpAddr::V4(_)) => false,
-        }
-    }
-}
-
-fn prefix_eq(a: u128, b: u128, bits: u8) -> bool {
-    if bits == 0 {
-        return true;
-    }
-    let mask = u128::MAX << (128 - u32::from(bits));
-    a & mask == b & mask
-}
-
-/// An address, with or without a port (`10.0.0.1:8200`, `[::1]:8200`).
-fn parse_host(s: &str) -> Option<IpAddr> {
-    if let Ok(ip) = s.parse() {
-        return Some(ip);
-    }
-    if let Some(rest) = s.strip_prefix('[') {
-        return rest.split_once(']')?.0.parse().ok();
-    }
-    let (host, port) = s.rsplit_once(':')?;
-    port.parse::<u16>().ok()?;
-    host.parse().ok()
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! a rule that cannot be evaluated as written must never be silently skipped.
 
 mod builtin;
+mod cidr;
 mod condition;
 mod correlation;
 mod detection;
@@ -22,14 +23,17 @@ mod field;
 mod guard;
 mod lint;
 mod matcher;
+mod modifier;
+mod state;
 mod yaml;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-pub use correlation::{CorrelationHit, MAX_EVENTS_PER_GROUP, MAX_EVIDENCE, RuleState};
+pub use correlation::{MAX_EVENTS_PER_GROUP, MAX_EVIDENCE};
 pub use error::{Diagnostic, DiagnosticLevel, Pos, RuleError};
 pub use lint::lint;
+pub use state::{CorrelationHit, RuleState};
 
 use correlation::Correlation;
 use detection::Expr;
@@ -215,7 +219,7 @@ impl RuleSet {
 
     /// Evaluates the correlation rules over everything observed (merge thread states first).
     pub fn finish(&self, state: RuleState) -> Vec<CorrelationHit> {
-        correlation::finish(&self.correlations, state)
+        state::finish(&self.correlations, state)
     }
 
     fn build(layers: Vec<Vec<(String, String)>>) -> Result<RuleSet, RuleError> {
