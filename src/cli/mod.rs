@@ -58,6 +58,9 @@ pub enum Command {
         #[arg(long, short = 'f', value_enum, default_value_t = crate::report::blast::ListFormat::Csv, help_heading = "Output")]
         format: crate::report::blast::ListFormat,
     },
+    /// List or check detection rules (Sigma, `queries/rules/`).
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -66,6 +69,36 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+}
+
+/// `blastradius rules ...`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// The rules in force: built-in, plus `--rules` directories (same id replaces a built-in).
+    #[command(
+        after_help = "Examples:\n  blastradius rules list\n  blastradius rules list --rules ./my-rules --json"
+    )]
+    List {
+        /// Directories of extra rules.
+        #[arg(long = "rules", value_name = "DIR")]
+        rules: Vec<std::path::PathBuf>,
+        /// JSON instead of one line per rule.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Parse and compile rule files; print problems as `file:line:col: level: message`.
+    /// Exits 1 when there are errors.
+    #[command(
+        after_help = "Examples:\n  blastradius rules lint ./my-rules\n  blastradius rules lint --deny-warnings rule.yml"
+    )]
+    Lint {
+        /// Rule files or directories (`.yml`, `.yaml`, searched recursively).
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<std::path::PathBuf>,
+        /// Fail on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
 }
 
 /// `--color`.

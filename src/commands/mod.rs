@@ -4,6 +4,7 @@ pub mod blast;
 mod incremental;
 mod output;
 mod progress;
+pub mod rules;
 pub mod scan;
 
 use crate::cli::{Cli, ColorChoice, Command};
@@ -103,6 +104,11 @@ pub fn run(cli: Cli) -> Result<Exit, CommandError> {
         Command::RotationList { args, format } => {
             blast::run(&args, blast::Mode::List(format), global)
         }
+        Command::Rules(crate::cli::RulesCommand::List { rules, json }) => rules::list(&rules, json),
+        Command::Rules(crate::cli::RulesCommand::Lint {
+            paths,
+            deny_warnings,
+        }) => rules::lint_paths(&paths, deny_warnings),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "blastradius", &mut std::io::stdout());

@@ -243,11 +243,12 @@ impl<'r> Detector<'r> {
         let actor = ActorRef::of(ev);
         let key = actor.key();
         for &id in &st.hits {
-            if self.rules.rules()[id].severity.is_none() {
-                continue; // informational rules feed correlations only
+            let meta = self.rules.rule(id);
+            if meta.severity.is_none() || !meta.alerts {
+                continue; // informational and base-only rules feed correlations only
             }
             suspicious = true;
-            let agg = st.findings[id].get_or_insert_with(|| FindingAgg::new(self.caps));
+            let agg = st.findings[id.index()].get_or_insert_with(|| FindingAgg::new(self.caps));
             agg.count += 1;
             agg.first = min_opt(agg.first, ev.time);
             agg.last = max_opt(agg.last, ev.time);
@@ -297,7 +298,7 @@ impl<'r> Detector<'r> {
             });
         }
         for hit in self.rules.finish(st.rules) {
-            let meta = &metas[hit.rule];
+            let meta = &metas[hit.rule.index()];
             let Some(severity) = meta.severity else {
                 continue;
             };

@@ -86,12 +86,16 @@ impl std::fmt::Display for Location {
 )]
 pub enum Severity {
     /// Critical: respond within 15 minutes.
+    #[value(name = "P0", alias = "p0")]
     P0,
     /// High: respond within 1 hour.
+    #[value(name = "P1", alias = "p1")]
     P1,
     /// Medium: respond within 4 hours.
+    #[value(name = "P2", alias = "p2")]
     P2,
     /// Low: respond within 24 hours.
+    #[value(name = "P3", alias = "p3")]
     P3,
 }
 

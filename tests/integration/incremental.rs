@@ -318,26 +318,62 @@ fn alerts_report_only_what_is_new_in_every_shape() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8(out.stdout)
+        let report: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+        let alerts: Vec<Value> = String::from_utf8(out.stdout)
             .unwrap()
             .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap())
-            .collect::<Vec<_>>()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (alerts, report)
     };
-    assert!(alerts("ndjson").is_empty(), "nothing unexplained yet");
-    // Two seconds of silence in the middle of the second half: a quiet period.
+    let root_uses = |r: &Value| {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["title"] == "Root token used")
+            .unwrap()["count"]
+            .as_u64()
+            .unwrap()
+    };
+    let (first, r1) = alerts("ndjson");
+    assert!(!first.is_empty());
+    assert!(
+        first
+            .iter()
+            .all(|a| a["type"] == "alert" && a["kind"] == "finding"),
+        "{first:#?}"
+    );
+    let root = first
+        .iter()
+        .find(|a| a["title"] == "Root token used")
+        .unwrap();
+    assert_eq!(root["new_matches"].as_u64(), Some(root_uses(&r1)));
+    // The second half, ten minutes later: new root-token matches and a quiet period.
     let later: Vec<String> = basic[14..]
         .iter()
         .map(|l| l.replace("2026-11-22T08:09:1", "2026-11-22T08:19:1"))
         .collect();
     append(&log, &later);
-    let first = alerts("ocsf");
-    assert_eq!(first.len(), 1, "{first:#?}");
-    assert_eq!(first[0]["class_uid"], 2004);
-    assert_eq!(first[0]["type_uid"], 200401);
+    let (second, r2) = alerts("ocsf");
+    assert!(second.iter().all(|a| a["class_uid"] == 2004
+        && a["type_uid"] == 200401
+        && a["metadata"]["product"]["name"] == "blastradius"));
+    let gap = second
+        .iter()
+        .find(|a| a["finding_info"]["analytic"]["uid"] == "audit-gap/quiet-period")
+        .expect("quiet period alerted");
+    assert_eq!(gap["severity_id"], 3);
+    let root = second
+        .iter()
+        .find(|a| a["finding_info"]["title"] == "Root token used")
+        .expect("new root uses alerted");
     assert_eq!(
-        first[0]["finding_info"]["analytic"]["uid"],
-        "audit-gap/quiet-period"
+        root["count"].as_u64(),
+        Some(root_uses(&r2) - root_uses(&r1))
     );
-    assert!(alerts("ecs").is_empty(), "already alerted");
+    assert_eq!(root["severity_id"], 4);
+    let (third, _) = alerts("ecs");
+    assert!(third.is_empty(), "nothing new: {third:#?}");
 }

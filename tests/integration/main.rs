@@ -4,6 +4,8 @@ mod util;
 
 /// `blast` and `rotation-list` on a log with a known lineage.
 mod cli_blast;
+/// `rules list`, `rules lint`, `--rules` and `--fail-on`.
+mod cli_rules;
 /// The command line: formats, options, exit codes, output files.
 mod cli_scan;
 /// Every event of the real-world corpus in ../shared/corpus is read or reported.

@@ -1,0 +1,211 @@
+//! Cheap necessary conditions checked before a rule's matcher tree.
+//!
+//! Most rules require a particular `request.operation` or a `request.path` prefix (`sys/audit/`,
+//! `auth/token/create`). At load time those requirements are read off each rule's matcher tree:
+//! a set of operations as a bit mask, and a set of path prefixes with a bitmap of their first
+//! bytes. Per event, the operation bit and the path are computed once, and a rule whose guard
+//! fails is skipped without walking its tree. A guard only ever skips rules that could not match.
+
+use super::detection::Expr;
+use crate::model::{Event, Operation};
+
+/// Every operation the guard distinguishes, one bit each.
+const ALL_OPS: u16 = u16::MAX;
+
+fn op_bit(op: Operation) -> u16 {
+    1 << (op as u16)
+}
+
+/// The bit of the operation a `request.operation` literal can match.
+fn literal_op_bit(value: &str) -> u16 {
+    let lower = value.to_ascii_lowercase();
+    let op = Operation::parse(&lower);
+    // The typed field reads known operations by their canonical name; anything else (including
+    // `write`, which reads as `update`) is read from the tape and can only be `Other`.
+    if op != Operation::Other && op.as_str() == lower {
+        op_bit(op)
+    } else {
+        op_bit(Operation::Other)
+    }
+}
+
+/// What an event must satisfy for a rule to be worth evaluating.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Need {
+    ops: Option<u16>,
+    prefixes: Option<Vec<String>>,
+}
+
+impl Need {
+    fn of(e: &Expr) -> Need {
+        match e {
+            Expr::Test(t) => {
+                let Some(ms) = t.any_of() else {
+                    return Need::default();
+                };
+                let f = t.field();
+                if f.is_request_operation() {
+                    let lits: Option<Vec<&str>> = ms.iter().map(|m| m.literal_equals()).collect();
+                    Need {
+                        ops: lits.map(|l| l.iter().fold(0, |acc, v| acc | literal_op_bit(v))),
+                        prefixes: None,
+                    }
+                } else if f.is_request_path() {
+                    let lits: Option<Vec<String>> = ms
+                        .iter()
+                        .map(|m| m.literal_prefix().map(str::to_ascii_lowercase))
+                        .collect();
+                    Need {
+                        ops: None,
+                        prefixes: lits,
+                    }
+                } else {
+                    Need::default()
+                }
+            }
+            Expr::And(xs) => xs.iter().map(Need::of).fold(Need::default(), |a, b| Need {
+                ops: match (a.ops, b.ops) {
+                    (Some(x), Some(y)) => Some(x & y),
+                    (x, y) => x.or(y),
+                },
+                prefixes: match (a.prefixes, b.prefixes) {
+                    (Some(x), Some(y)) => Some(if x.len() <= y.len() { x } else { y }),
+                    (x, y) => x.or(y),
+                },
+            }),
+            Expr::Or(xs) => {
+                let needs: Vec<Need> = xs.iter().map(Need::of).collect();
+                let ops = needs
+                    .iter()
+                    .map(|n| n.ops)
+                    .try_fold(0u16, |acc, o| o.map(|o| acc | o));
+                let prefixes =
+                    needs
+                        .iter()
+                        .map(|n| n.prefixes.clone())
+                        .try_fold(Vec::new(), |mut acc, p| {
+                            acc.extend(p?);
+                            Some(acc)
+                        });
+                Need { ops, prefixes }
+            }
+            Expr::Not(_) => Need::default(),
+        }
+    }
+}
+
+/// A rule's guard.
+#[derive(Clone, Debug)]
+pub(crate) struct Guard {
+    ops: u16,
+    /// Bitmap of the lower-cased first bytes of `prefixes`; all ones when there are none.
+    first: [u64; 4],
+    prefixes: Option<Box<[Box<[u8]>]>>,
+}
+
+/// The parts of an event the guards read, computed once per event.
+pub(crate) struct Key<'a> {
+    op: u16,
+    path: &'a [u8],
+    first: u8,
+}
+
+impl<'a> Key<'a> {
+    pub(crate) fn of(ev: &Event<'a>) -> Key<'a> {
+        let path = ev.request.path.as_bytes();
+        Key {
+            op: op_bit(ev.request.operation),
+            path,
+            first: path.first().map_or(0, u8::to_ascii_lowercase),
+        }
+    }
+}
+
+impl Guard {
+    pub(crate) fn of(e: &Expr) -> Guard {
+        let need = Need::of(e);
+        let mut first = [u64::MAX; 4];
+        let prefixes = need.prefixes.and_then(|ps| {
+            // An empty prefix admits every path: no guard.
+            if ps.iter().any(String::is_empty) {
+                return None;
+            }
+            first = [0; 4];
+            for p in &ps {
+                let b = p.as_bytes()[0];
+                first[usize::from(b >> 6)] |= 1 << (b & 63);
+            }
+            Some(
+                ps.into_iter()
+                    .map(|p| p.into_bytes().into_boxed_slice())
+                    .collect(),
+            )
+        });
+        Guard {
+            ops: need.ops.unwrap_or(ALL_OPS),
+            first,
+            prefixes,
+        }
+    }
+
+    /// False when the rule cannot match the event.
+    #[inline]
+    pub(crate) fn admits(&self, k: &Key<'_>) -> bool {
+        if self.ops & k.op == 0 {
+            return false;
+        }
+        let Some(prefixes) = &self.prefixes else {
+            return true;
+        };
+        if self.first[usize::from(k.first >> 6)] & (1 << (k.first & 63)) == 0 {
+            return false;
+        }
+        prefixes
+            .iter()
+            .any(|p| k.path.len() >= p.len() && k.path[..p.len()].eq_ignore_ascii_case(p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+
+    fn guard_of(detection: &str) -> Guard {
+        let yaml = format!(
+            "title: T\nid: 11111111-2222-3333-4444-555555555555\nlevel: low\n\
+             logsource: {{product: vault, service: audit}}\ndetection:\n{detection}"
+        );
+        let set = RuleSet::from_sources(&[("t.yml".into(), yaml)]).unwrap();
+        set.guard_of_first_rule()
+    }
+
+    #[test]
+    fn reads_operations_and_path_prefixes_from_the_tree() {
+        let g = guard_of(
+            "  s:\n    request.path|startswith: [SYS/audit/, sys/raw]\n    \
+             request.operation: [update, delete]\n  condition: s\n",
+        );
+        assert_eq!(g.ops, op_bit(Operation::Update) | op_bit(Operation::Delete));
+        assert_eq!(g.prefixes.as_ref().unwrap().len(), 2);
+        assert_eq!(&*g.prefixes.as_ref().unwrap()[0], b"sys/audit/");
+    }
+
+    #[test]
+    fn or_needs_every_branch_and_not_gives_nothing() {
+        let g = guard_of(
+            "  a:\n    request.operation: delete\n  b:\n    request.operation: update\n    \
+             request.path|contains: /destroy/\n  condition: a or b\n",
+        );
+        assert_eq!(g.ops, op_bit(Operation::Delete) | op_bit(Operation::Update));
+        assert!(g.prefixes.is_none());
+        let g = guard_of(
+            "  a:\n    request.operation: delete\n  b:\n    error: x\n  condition: a or b\n",
+        );
+        assert_eq!(g.ops, ALL_OPS);
+        let g = guard_of("  a:\n    request.operation: delete\n  condition: not a\n");
+        assert_eq!(g.ops, ALL_OPS);
+        let g = guard_of("  a:\n    request.operation: [write, rollback]\n  condition: a\n");
+        assert_eq!(g.ops, op_bit(Operation::Other));
+    }
+}

@@ -1,0 +1,458 @@
+//! Correlation state during the scan, and the sliding-window evaluation at the end.
+//!
+//! See the [`super::correlation`] module documentation for the choices this implements.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use foldhash::fast::FixedState;
+
+use super::RuleId;
+use super::correlation::{Correlation, Counted, MAX_EVENTS_PER_GROUP, MAX_EVIDENCE, Spec};
+use super::field::Field;
+use super::matcher::render;
+use crate::model::{Event, Loc, Span, Timestamp};
+
+/// Separates group values in the scratch key; never appears in a rendered value we compare.
+const SEP: char = '\u{1f}';
+
+/// One matched base event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Obs {
+    ts: i64,
+    loc: Loc,
+    value: u64,
+}
+
+/// The events of one (correlation, group).
+#[derive(Clone, Debug)]
+struct Group {
+    values: Box<[Box<str>]>,
+    obs: Vec<Obs>,
+    total: u64,
+    /// Once the group has been cut to its earliest events, the latest one kept: anything later
+    /// can never be among the earliest and is only counted.
+    cutoff: Option<Obs>,
+}
+
+impl Group {
+    /// Counts `o` and keeps it unless it is later than the kept earliest events.
+    fn add(&mut self, o: Obs) {
+        self.total += 1;
+        if self.cutoff.is_some_and(|c| o > c) {
+            return;
+        }
+        self.obs.push(o);
+        self.bound();
+    }
+
+    /// Keeps the [`MAX_EVENTS_PER_GROUP`] earliest events once twice that many accumulated.
+    fn bound(&mut self) {
+        if self.obs.len() >= 2 * MAX_EVENTS_PER_GROUP {
+            self.obs.sort_unstable();
+            self.obs.truncate(MAX_EVENTS_PER_GROUP);
+            self.cutoff = self.obs.last().copied();
+        }
+    }
+
+    fn same_values(&self, key: &str) -> bool {
+        let mut parts = key.split(SEP);
+        self.values.iter().all(|v| parts.next() == Some(&**v)) && parts.next().is_none()
+    }
+}
+
+/// Correlation state of one scan thread; see [`super::RuleSet::new_state`].
+#[derive(Debug, Default)]
+pub struct RuleState {
+    groups: HashMap<(u32, u64), Vec<Group>>,
+    /// Per correlation: the last event (by `epoch`) it recorded, so an event matched by several
+    /// base rules of one correlation counts once.
+    stamp: Vec<u64>,
+    epoch: u64,
+    key: String,
+    value: String,
+}
+
+impl RuleState {
+    pub(crate) fn new(correlations: usize) -> RuleState {
+        RuleState {
+            stamp: vec![0; correlations],
+            ..RuleState::default()
+        }
+    }
+
+    /// Starts a new event; returns its epoch.
+    pub(crate) fn next_event(&mut self) -> u64 {
+        self.epoch += 1;
+        self.epoch
+    }
+
+    /// True the first time correlation `c` sees the current event.
+    pub(crate) fn first_visit(&mut self, c: usize) -> bool {
+        if self.stamp.len() <= c {
+            self.stamp.resize(c + 1, 0);
+        }
+        let fresh = self.stamp[c] != self.epoch;
+        self.stamp[c] = self.epoch;
+        fresh
+    }
+
+    /// Merges another thread's state; the result does not depend on the order of merges.
+    pub fn merge(&mut self, other: RuleState) {
+        for (k, groups) in other.groups {
+            let mine = self.groups.entry(k).or_default();
+            for g in groups {
+                match mine.iter_mut().find(|m| m.values == g.values) {
+                    Some(m) => {
+                        // Each side kept its earliest events; an event later than either
+                        // side's cutoff has enough earlier events on that side to be dropped.
+                        m.cutoff = match (m.cutoff, g.cutoff) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        };
+                        m.obs.extend(g.obs);
+                        if let Some(c) = m.cutoff {
+                            m.obs.retain(|o| *o <= c);
+                        }
+                        m.total += g.total;
+                        m.bound();
+                    }
+                    None => mine.push(g),
+                }
+            }
+        }
+    }
+
+    /// Records `ev` for correlation number `c`.
+    pub(crate) fn record(&mut self, c: usize, spec: &Spec, ev: &Event<'_>, loc: Loc) {
+        let Some(ts) = ev.time else {
+            return;
+        };
+        self.key.clear();
+        for (i, f) in spec.group_by.iter().enumerate() {
+            if i > 0 {
+                self.key.push(SEP);
+            }
+            if !render_field(f, ev, &mut self.key) {
+                return;
+            }
+        }
+        let value = match &spec.counted {
+            Counted::Events => 0,
+            Counted::Values(f) => {
+                self.value.clear();
+                if !render_field(f, ev, &mut self.value) {
+                    return;
+                }
+                FixedState::default().hash_one(self.value.as_bytes())
+            }
+        };
+        let hash = FixedState::default().hash_one(self.key.as_bytes());
+        let c32 = u32::try_from(c).unwrap_or(u32::MAX);
+        let bucket = self.groups.entry((c32, hash)).or_default();
+        let obs = Obs {
+            ts: ts.0,
+            loc,
+            value,
+        };
+        let key = &self.key;
+        let group = match bucket.iter().position(|g| g.same_values(key)) {
+            Some(i) => &mut bucket[i],
+            None => {
+                bucket.push(Group {
+                    values: key.split(SEP).map(Box::from).collect(),
+                    obs: Vec::new(),
+                    total: 0,
+                    cutoff: None,
+                });
+                let last = bucket.len() - 1;
+                &mut bucket[last]
+            }
+        };
+        group.add(obs);
+    }
+}
+
+/// Appends the field's values joined by `,`; false when the field is absent.
+fn render_field(f: &Field, ev: &Event<'_>, out: &mut String) -> bool {
+    let start = out.len();
+    let mut any = false;
+    f.any(ev, &mut |v| {
+        if out.len() > start {
+            out.push(',');
+        }
+        any |= render(v, out);
+        false
+    });
+    // A separator inside a value would split it into two group values when compared.
+    if out[start..].contains(SEP) {
+        let cleaned = out[start..].replace(SEP, " ");
+        out.truncate(start);
+        out.push_str(&cleaned);
+    }
+    any
+}
+
+/// A correlation rule that fired for one group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CorrelationHit {
+    /// The correlation rule.
+    pub rule: RuleId,
+    /// The `group-by` fields and their values, in rule order.
+    pub group: Vec<(String, String)>,
+    /// Time of the first event of the reported window.
+    pub first: Timestamp,
+    /// Time of the last event of the reported window.
+    pub last: Timestamp,
+    /// Events (`event_count`) or distinct values (`value_count`) in the reported window.
+    pub count: u64,
+    /// Base events of the group over the whole input.
+    pub total: u64,
+    /// The smallest locations of the window's events, at most [`MAX_EVIDENCE`].
+    pub evidence: Vec<Loc>,
+}
+
+/// The densest window of sorted events: (count, start, end exclusive).
+fn best_window(obs: &[Obs], span: Span, counted: &Counted) -> (u64, usize, usize) {
+    let mut best = (0u64, 0usize, 0usize);
+    let mut j = 0;
+    match counted {
+        Counted::Events => {
+            for i in 0..obs.len() {
+                let limit = obs[i].ts.saturating_add(span.0);
+                j = j.max(i);
+                while j < obs.len() && obs[j].ts < limit {
+                    j += 1;
+                }
+                let n = (j - i) as u64;
+                if n > best.0 {
+                    best = (n, i, j);
+                }
+            }
+        }
+        Counted::Values(_) => {
+            let mut seen: HashMap<u64, u32> = HashMap::new();
+            for i in 0..obs.len() {
+                let limit = obs[i].ts.saturating_add(span.0);
+                while j < obs.len() && obs[j].ts < limit {
+                    *seen.entry(obs[j].value).or_default() += 1;
+                    j += 1;
+                }
+                let n = seen.len() as u64;
+                if n > best.0 {
+                    best = (n, i, j);
+                }
+                if let Some(c) = seen.get_mut(&obs[i].value) {
+                    *c -= 1;
+                    if *c == 0 {
+                        seen.remove(&obs[i].value);
+                    }
+                }
+            }
+        }
+    }
+    best
+}
+
+/// Evaluates every correlation over the merged state.
+pub(crate) fn finish(correlations: &[Correlation], state: RuleState) -> Vec<CorrelationHit> {
+    let mut hits = Vec::new();
+    for ((c, _), groups) in state.groups {
+        let Some(corr) = correlations.get(c as usize) else {
+            continue;
+        };
+        let spec = &corr.spec;
+        for mut g in groups {
+            g.obs.sort_unstable();
+            g.obs.truncate(MAX_EVENTS_PER_GROUP);
+            let (count, start, end) = best_window(&g.obs, spec.timespan, &spec.counted);
+            if count == 0 || !spec.conds.iter().all(|(cmp, n)| cmp.holds(count, *n)) {
+                continue;
+            }
+            let window = &g.obs[start..end];
+            let mut evidence: Vec<Loc> = window.iter().map(|o| o.loc).collect();
+            evidence.sort_unstable();
+            evidence.truncate(MAX_EVIDENCE);
+            let group = spec
+                .group_by
+                .iter()
+                .zip(g.values.iter())
+                .map(|(f, v)| (f.name().to_string(), v.to_string()))
+                .collect();
+            hits.push(CorrelationHit {
+                rule: corr.rule,
+                group,
+                first: Timestamp(window[0].ts),
+                last: Timestamp(window[window.len() - 1].ts),
+                count,
+                total: g.total,
+                evidence,
+            });
+        }
+    }
+    hits.sort_by(|a, b| (a.rule, &a.group, a.first).cmp(&(b.rule, &b.group, b.first)));
+    hits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(ts_secs: i64, value: u64) -> Obs {
+        Obs {
+            ts: ts_secs * 1_000_000_000,
+            loc: Loc {
+                offset: ts_secs as u64,
+                ..Loc::default()
+            },
+            value,
+        }
+    }
+
+    #[test]
+    fn the_densest_window_wins_and_ties_keep_the_earliest() {
+        let o = [
+            obs(0, 0),
+            obs(10, 0),
+            obs(100, 0),
+            obs(101, 0),
+            obs(102, 0),
+            obs(200, 0),
+        ];
+        let (n, s, e) = best_window(&o, Span::from_secs(60), &Counted::Events);
+        assert_eq!((n, s, e), (3, 2, 5));
+        let (n, s, _) = best_window(&o[..2], Span::from_secs(60), &Counted::Events);
+        assert_eq!((n, s), (2, 0));
+        // Half-open window: an event exactly one span later is outside.
+        let (n, _, _) = best_window(
+            &[obs(0, 0), obs(60, 0)],
+            Span::from_secs(60),
+            &Counted::Events,
+        );
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn value_windows_count_distinct_values() {
+        let f = Field::resolve("request.path").unwrap();
+        let o = [
+            obs(0, 1),
+            obs(1, 1),
+            obs(2, 2),
+            obs(100, 3),
+            obs(101, 4),
+            obs(102, 5),
+            obs(103, 5),
+        ];
+        let (n, s, e) = best_window(&o, Span::from_secs(60), &Counted::Values(f));
+        assert_eq!((n, s, e), (3, 3, 7));
+    }
+
+    #[test]
+    fn bounding_keeps_the_earliest_events_whatever_the_order() {
+        let n = 3 * MAX_EVENTS_PER_GROUP as i64;
+        let empty = || Group {
+            values: Box::new([]),
+            obs: Vec::new(),
+            total: 0,
+            cutoff: None,
+        };
+        // Two threads see the events in opposite orders, interleaved by parity.
+        let (mut a, mut b) = (empty(), empty());
+        for t in 0..n {
+            if t % 2 == 0 {
+                a.add(obs(t, 0));
+            } else {
+                b.add(obs(n - t, 0));
+            }
+        }
+        let mut state = RuleState::default();
+        state.groups.insert((0, 0), vec![b]);
+        let mut other = RuleState::default();
+        other.groups.insert((0, 0), vec![a]);
+        state.merge(other);
+        let mut a = state.groups.remove(&(0, 0)).unwrap().remove(0);
+        assert_eq!(a.total, n as u64);
+        a.obs.sort_unstable();
+        a.obs.truncate(MAX_EVENTS_PER_GROUP);
+        assert_eq!(a.obs.len(), MAX_EVENTS_PER_GROUP);
+        assert!(
+            a.obs
+                .iter()
+                .enumerate()
+                .all(|(i, o)| o.ts == i as i64 * 1_000_000_000)
+        );
+    }
+}
+
+/// One group of a correlation rule, as plain data for incremental runs.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedGroup {
+    /// The correlation rule's id (indices change when rule directories change).
+    rule: String,
+    values: Vec<String>,
+    obs: Vec<(i64, Loc, u64)>,
+    total: u64,
+    cutoff: Option<(i64, Loc, u64)>,
+}
+
+impl RuleState {
+    /// The correlation state as plain data; `absolute` rewrites locations for the next run.
+    pub(crate) fn save(
+        &self,
+        correlations: &[Correlation],
+        ids: &dyn Fn(RuleId) -> String,
+        absolute: &dyn Fn(Loc) -> Loc,
+    ) -> serde_json::Value {
+        let mut saved: Vec<SavedGroup> = Vec::new();
+        for ((c, _), groups) in &self.groups {
+            let Some(corr) = correlations.get(*c as usize) else {
+                continue;
+            };
+            for g in groups {
+                let o = |x: &Obs| (x.ts, absolute(x.loc), x.value);
+                saved.push(SavedGroup {
+                    rule: ids(corr.rule),
+                    values: g.values.iter().map(|v| v.to_string()).collect(),
+                    obs: g.obs.iter().map(o).collect(),
+                    total: g.total,
+                    cutoff: g.cutoff.as_ref().map(o),
+                });
+            }
+        }
+        saved.sort_by(|a, b| (&a.rule, &a.values).cmp(&(&b.rule, &b.values)));
+        serde_json::to_value(saved).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Restores state saved by [`RuleState::save`]; groups of correlations no longer loaded are dropped.
+    pub(crate) fn load(
+        v: serde_json::Value,
+        correlations: &[Correlation],
+        ids: &dyn Fn(RuleId) -> String,
+    ) -> Result<RuleState, String> {
+        let mut st = RuleState::new(correlations.len());
+        if v.is_null() {
+            return Ok(st);
+        }
+        let saved: Vec<SavedGroup> =
+            serde_json::from_value(v).map_err(|e| format!("correlation state: {e}"))?;
+        for g in saved {
+            let Some(c) = correlations
+                .iter()
+                .position(|corr| ids(corr.rule) == g.rule)
+            else {
+                continue;
+            };
+            let key = g.values.join(&SEP.to_string());
+            let hash = FixedState::default().hash_one(key.as_bytes());
+            let obs = |(ts, loc, value): (i64, Loc, u64)| Obs { ts, loc, value };
+            st.groups.entry((c as u32, hash)).or_default().push(Group {
+                values: g.values.into_iter().map(Box::from).collect(),
+                obs: g.obs.into_iter().map(obs).collect(),
+                total: g.total,
+                cutoff: g.cutoff.map(obs),
+            });
+        }
+        Ok(st)
+    }
+}

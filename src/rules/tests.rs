@@ -1,0 +1,5 @@
+//! Engine tests: loading errors, matching semantics, correlation, the built-in pack, the corpus.
+
+mod builtin;
+mod corpus;
+mod engine;
