@@ -13,6 +13,8 @@
 mod extract;
 pub mod fast;
 pub mod framing;
+#[doc(hidden)]
+pub mod fuzzing;
 
 use simd_json::value::tape::Tape;
 use simd_json::{Buffers, INPUT_PADDING};

@@ -12,6 +12,10 @@ mod cli_scan;
 mod corpus;
 /// Our parser and serde_json agree on the fields blastradius reads.
 mod differential;
+/// The fuzz corpus replayed.
+mod fuzz_corpus;
+/// Hostile and broken input from fixtures/hostile.
+mod hostile;
 /// `--state`: incremental runs, rotation, alerts.
 mod incremental;
 /// mmap, read, gzip and stdin, at any chunk size, give the same report.

@@ -1,0 +1,75 @@
+//! The checks the fuzz target (`fuzz/fuzz_targets/parse_line.rs`) runs on arbitrary bytes, kept
+//! in the library so that the fuzz corpus also replays as an ordinary test.
+
+use super::fast::request_header;
+use super::framing::{Framed, frame_line};
+use super::{ParseErrorKind, Parser};
+
+/// Frames and parses one line of arbitrary bytes and checks the parser's invariants:
+/// nothing panics; the request fast path never disagrees with the full parser; simd-json and
+/// serde_json accept the same objects and read the same fields from them.
+pub fn check_line(data: &[u8]) {
+    let Framed::Json { start, end, .. } = frame_line(data) else {
+        return;
+    };
+    let json = &data[start..end];
+    let mut parser = Parser::new();
+    let ours = parser.parse_one(json, |r| match r {
+        Ok(ev) => Ok((
+            ev.root
+                .get("type")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            ev.root
+                .get("time")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            ev.request.id.map(str::to_string),
+            ev.request.path.to_string(),
+        )),
+        Err(e) => Err(e),
+    });
+    if let Some(h) = request_header(json) {
+        let (ty, time, id, _) = ours
+            .as_ref()
+            .expect("the fast path took an entry the full parser rejects");
+        assert_eq!(ty.as_deref(), Some("request"));
+        assert_eq!(time.as_deref(), Some(h.time));
+        assert_eq!(id.as_deref(), h.id);
+    }
+    let theirs: Result<serde_json::Value, _> = serde_json::from_slice(json);
+    match (&ours, &theirs) {
+        (Ok((ty, time, id, path)), Ok(v)) => {
+            assert_eq!(ty.as_deref(), v.get("type").and_then(|t| t.as_str()));
+            assert_eq!(time.as_deref(), v.get("time").and_then(|t| t.as_str()));
+            let sid = v
+                .pointer("/request/id")
+                .and_then(|t| t.as_str())
+                .filter(|s| !s.is_empty());
+            if v.get("request").is_some_and(|r| r.is_object()) {
+                assert_eq!(id.as_deref(), sid);
+                assert_eq!(
+                    path.as_str(),
+                    v.pointer("/request/path")
+                        .and_then(|t| t.as_str())
+                        .unwrap_or("")
+                );
+            }
+        }
+        (Err(ParseErrorKind::InvalidJson(msg)), Ok(_)) => {
+            // serde_json stops at depth 128, simd-json at 256: only depth may make them differ.
+            assert!(
+                msg.contains("Depth"),
+                "simd-json rejected what serde_json accepts: {msg}"
+            );
+        }
+        (Err(ParseErrorKind::NotAnObject | ParseErrorKind::NotAuditEntry), Ok(v)) => {
+            assert!(!v.is_object() || (v.get("type").is_none() && v.get("request").is_none()));
+        }
+        (Ok(_), Err(e)) => assert!(
+            e.to_string().contains("recursion limit"),
+            "serde_json rejected what simd-json accepts: {e}"
+        ),
+        _ => {}
+    }
+}

@@ -1,0 +1,251 @@
+//! Hostile and broken input (fixtures/hostile/, written by scripts/make-hostile-fixtures.py):
+//! every good entry is read, every bad line is reported with its location, nothing crashes, and
+//! no log string reaches a terminal, a spreadsheet or a browser unescaped, nor a secret an output.
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::util::{bin, fixture, scan_json};
+
+fn hostile(name: &str) -> String {
+    fixture(&format!("hostile/{name}")).display().to_string()
+}
+
+/// Runs a scan and checks the accounting identity every report must satisfy.
+fn accounted(args: &[&str]) -> (i32, Value) {
+    let (code, r) = scan_json(args);
+    let s = &r["stats"];
+    let n = |k: &str| s[k].as_u64().unwrap();
+    if r["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["pretty"] == false)
+    {
+        assert_eq!(
+            n("lines"),
+            n("blank_lines") + n("entries") + n("malformed_lines") + n("partial_last_lines"),
+            "{s:#}"
+        );
+    }
+    for m in r["malformed"].as_array().unwrap() {
+        assert!(
+            m["line"].as_u64().unwrap() >= 1
+                && m["offset"].is_u64()
+                && m["file"].is_string()
+                && m["kind"].is_string()
+        );
+    }
+    (code, r)
+}
+
+#[test]
+fn damaged_lines_are_located_and_the_rest_is_read() {
+    for (name, bad, lines) in [
+        ("truncated.log", vec![10], 27),
+        ("invalid-utf8.log", vec![2, 8, 12], 27),
+        ("binary.log", vec![7, 8], 29),
+        ("deep.log", vec![7], 27),
+    ] {
+        let (code, r) = accounted(&[&hostile(name)]);
+        assert_eq!(code, 3, "{name}: malformed lines make the input incomplete");
+        let got: Vec<u64> = r["malformed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["line"].as_u64().unwrap())
+            .collect();
+        assert_eq!(got, bad, "{name}");
+        assert_eq!(r["stats"]["lines"], lines, "{name}");
+        assert_eq!(
+            r["stats"]["entries"].as_u64().unwrap() as usize,
+            lines - bad.len(),
+            "{name}"
+        );
+    }
+    let (_, r) = accounted(&[&hostile("deep.log")]);
+    assert!(
+        r["malformed"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("DepthLimitExceeded")
+    );
+    let (_, r) = accounted(&[&hostile("invalid-utf8.log")]);
+    assert!(
+        r["malformed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["message"].as_str().unwrap().contains("InvalidUtf8"))
+    );
+}
+
+#[test]
+fn different_framings_of_the_same_log_report_the_same() {
+    let (_, reference) = scan_json(&[fixture("openbao-2.7/basic.log").to_str().unwrap()]);
+    for name in ["crlf.log", "prefixed.log", "pretty.json"] {
+        let (code, r) = accounted(&[&hostile(name)]);
+        assert_eq!(code, 0, "{name}");
+        for key in [
+            "accessed_secrets",
+            "affected_tenants",
+            "breach_scope",
+            "severity",
+            "suspicious_events",
+        ] {
+            assert_eq!(r[key], reference[key], "{name}: {key}");
+        }
+        assert_eq!(r["stats"]["entries"], 27, "{name}");
+    }
+}
+
+#[test]
+fn huge_lines_are_skipped_without_buffering_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("audit.log");
+    let basic = std::fs::read_to_string(fixture("openbao-2.7/basic.log")).unwrap();
+    let mut f = std::fs::File::create(&p).unwrap();
+    let (head, tail) = basic.split_at(basic.find("\n{\"time\":\"2026-11-22T08:09:15").unwrap() + 1);
+    f.write_all(head.as_bytes()).unwrap();
+    // 20 MB on one line, then the rest of the log.
+    f.write_all(b"{\"type\":\"request\",\"request\":{\"path\":\"")
+        .unwrap();
+    f.write_all(&vec![b'a'; 20 << 20]).unwrap();
+    f.write_all(b"\"}}\n").unwrap();
+    f.write_all(tail.as_bytes()).unwrap();
+    drop(f);
+    for mmap in ["always", "never"] {
+        let (code, r) = accounted(&[
+            p.to_str().unwrap(),
+            "--max-line-bytes",
+            "1M",
+            "--mmap",
+            mmap,
+        ]);
+        assert_eq!(code, 3);
+        assert_eq!(r["malformed"][0]["kind"], "line-too-long");
+        assert_eq!(
+            r["stats"]["entries"], 27,
+            "{mmap}: every real entry around it is read"
+        );
+    }
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn decompression_bombs_stop_at_the_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let basic = std::fs::read(fixture("openbao-2.7/basic.log")).unwrap();
+    // A real log, then 100 MB of newlines: compresses far beyond 100:1.
+    let mut bomb_src = basic.clone();
+    bomb_src.extend(std::iter::repeat_n(b'\n', 100 << 20));
+    let bomb = dir.path().join("audit.log.gz");
+    std::fs::write(&bomb, gzip(&bomb_src)).unwrap();
+    let (code, r) = scan_json(&[bomb.to_str().unwrap(), "--max-gzip-ratio", "100"]);
+    assert_eq!(code, 3);
+    let err = r["inputs"][0]["error"].as_str().unwrap();
+    assert!(
+        err.contains("ratio") && err.contains("--max-gzip-ratio"),
+        "{err}"
+    );
+    assert_eq!(
+        r["stats"]["entries"], 27,
+        "the entries before the bomb are kept"
+    );
+    let (code, r) = scan_json(&[bomb.to_str().unwrap(), "--max-decompressed-bytes", "1M"]);
+    assert_eq!(code, 3);
+    assert!(
+        r["inputs"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("--max-decompressed-bytes")
+    );
+    // Concatenated members (pigz, `cat a.gz b.gz`) are all read.
+    let mut two = gzip(&basic[..basic.len() / 2]);
+    two.extend(gzip(&basic[basic.len() / 2..]));
+    let multi = dir.path().join("multi.gz");
+    std::fs::write(&multi, two).unwrap();
+    let (code, r) = scan_json(&[multi.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(r["stats"]["entries"], 27);
+}
+
+#[test]
+fn log_strings_cannot_drive_terminals_spreadsheets_or_browsers() {
+    let log = hostile("hostile-strings.log");
+    let text = bin()
+        .args(["scan", &log, "-f", "text", "--color", "never"])
+        .output()
+        .unwrap()
+        .stdout;
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\r'),
+        "{text}"
+    );
+    assert!(text.contains("\\x1b]0;owned"));
+    let json = bin().args(["scan", &log, "-f", "json"]).output().unwrap();
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(
+        v["secrets"][0]["path"].as_str().unwrap().contains('\u{1b}'),
+        "JSON keeps evidence exactly; consumers escape"
+    );
+    let csv = bin()
+        .args([
+            "rotation-list",
+            &log,
+            "--display-name",
+            "root\u{1b}[31m\r\n<img src=x onerror=alert(1)>",
+        ])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    for line in csv.lines().skip(1) {
+        for cell in line.split(',') {
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell}");
+        }
+    }
+    assert!(!csv.contains('\u{1b}'));
+}
+
+#[test]
+fn clear_tokens_raise_a_finding_and_never_reach_an_output() {
+    let log = hostile("log-raw.log");
+    let token = "hvs.CAESIJ3xkVd8JjQvbzMoWl4ZZdMcfWZwqdUWX6jSYMLCYVIaGh4KHGh2cy5pTmJySFZLNlBPbm9kaXpTQmlVWlJ1bHc";
+    let (_, r) = scan_json(&[&log]);
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["title"] == "Plaintext token written to the audit log"),
+        "{:#}",
+        r["findings"]
+    );
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["scan", &log, "-f", "json"],
+        vec!["scan", &log, "-f", "ndjson"],
+        vec!["scan", &log, "-f", "text"],
+        vec!["blast", &log, "--display-name", "root", "-f", "json"],
+        vec!["blast", &log, "--display-name", "root", "-f", "text"],
+        vec!["rotation-list", &log, "--display-name", "root", "-f", "csv"],
+    ];
+    for args in runs {
+        let out = bin().args(&args).output().unwrap();
+        let all = [out.stdout, out.stderr].concat();
+        let all = String::from_utf8_lossy(&all);
+        assert!(!all.contains(token), "{args:?} printed the clear token");
+    }
+    let out = bin()
+        .args(["blast", &log, "--display-name", "root", "-f", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tokens"][0]["token_hmac"], "hvs.<redacted>");
+}
