@@ -225,3 +225,78 @@ mod tests {
         assert!(parse_bytes("5Q").is_err());
     }
 }
+
+/// `blastradius export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Audit logs: files, directories, globs, or `-` for standard input (as for `scan`).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<String>,
+    /// A file ending in `.parquet` (or `.arrow`), or a directory, written as day partitions
+    /// `dt=YYYY-MM-DD/part-NNNNN.<ext>`; a directory must be new or empty.
+    #[arg(long, short = 'o', value_name = "FILE|DIR")]
+    pub output: PathBuf,
+    /// File format.
+    #[arg(long, short = 'f', value_enum, default_value_t = crate::export::ExportFormat::Parquet)]
+    pub format: crate::export::ExportFormat,
+    /// Tenant of each secret path: regexes and config as for `scan`.
+    #[command(flatten)]
+    pub tenants: TenantArgs,
+    /// Only entries at or after this time (RFC 3339, a date, or a duration before now).
+    #[arg(long, value_name = "TIME|DURATION")]
+    pub since: Option<String>,
+    /// Only entries before this time (same forms as --since).
+    #[arg(long, value_name = "TIME|DURATION")]
+    pub until: Option<String>,
+    /// How inputs are read.
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// How the `tenant` column is computed.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Tenants")]
+pub struct TenantArgs {
+    /// TOML file with tenant patterns (command-line patterns win).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Regex with a named group `tenant`, matched against namespace + path. Repeatable.
+    #[arg(long = "tenant-pattern", value_name = "REGEX")]
+    pub tenant_patterns: Vec<String>,
+}
+
+/// `blastradius query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The SQL over the table `events` (columns: docs/export-schema.md), then the audit logs
+    /// (as for `scan`). With --file or --hunt, every argument is an audit log.
+    #[arg(value_name = "SQL|PATH")]
+    pub args: Vec<String>,
+    /// Read the SQL from a file.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Run a built-in hunt from `queries/sql/` by name (see --list).
+    #[arg(long, value_name = "NAME", conflicts_with = "file")]
+    pub hunt: Option<String>,
+    /// List the built-in hunts and exit.
+    #[arg(long, conflicts_with_all = ["file", "hunt"])]
+    pub list: bool,
+    /// Result format [default: text on a terminal, csv otherwise].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<crate::report::table::TableFormat>,
+    /// Write to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Tenant of each secret path.
+    #[command(flatten)]
+    pub tenants: TenantArgs,
+    /// Only entries at or after this time.
+    #[arg(long, value_name = "TIME|DURATION")]
+    pub since: Option<String>,
+    /// Only entries before this time.
+    #[arg(long, value_name = "TIME|DURATION")]
+    pub until: Option<String>,
+    /// How inputs are read.
+    #[command(flatten)]
+    pub input: InputArgs,
+}

@@ -19,6 +19,25 @@ Examples:
 Exit codes: 0 scan complete; 1 findings at or above --fail-on; 2 usage error;
             3 complete but input incomplete (unreadable/truncated file, malformed lines); 4 fatal.";
 
+const EXPORT_EXAMPLES: &str = "\
+Examples:
+  blastradius export /var/log/vault/ -o events/               # day partitions dt=YYYY-MM-DD/
+  blastradius export audit.log -o events.parquet               # one file
+  blastradius export audit.log -f arrow -o events.arrow        # Arrow IPC
+  blastradius export --since 2026-11-01 --until 2026-11-02 audit.log* -o day/
+
+Columns and their meaning: docs/export-schema.md. Exit codes as for scan (3: input incomplete).";
+
+const QUERY_EXAMPLES: &str = "\
+Examples:
+  blastradius query --list                                     # the built-in hunts
+  blastradius query --hunt denials_by_address /var/log/vault/audit.log
+  blastradius query \"SELECT path, COUNT(*) AS n FROM events WHERE is_secret_read GROUP BY path\" audit.log
+  blastradius query --file queries/sql/quiet_periods.sql -f json audit.log*
+
+The SQL runs on polars over the same table `export` writes; the hunts in queries/sql/ also run
+unchanged on DuckDB, Trino and Spark (docs/scale.md).";
+
 /// Breach scope, token lineage, rotation lists and audit-gap evidence from Vault and OpenBao
 /// audit logs.
 #[derive(Debug, Parser)]
@@ -58,6 +77,12 @@ pub enum Command {
         #[arg(long, short = 'f', value_enum, default_value_t = crate::report::blast::ListFormat::Csv, help_heading = "Output")]
         format: crate::report::blast::ListFormat,
     },
+    /// Write every entry as a row of a flat `events` table (Parquet or Arrow) for SQL engines.
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Export(Box<ExportArgs>),
+    /// Run SQL over the `events` table of audit logs (built with the `sql` feature).
+    #[command(after_help = QUERY_EXAMPLES)]
+    Query(Box<QueryArgs>),
     /// List or check detection rules (Sigma, `queries/rules/`).
     #[command(subcommand)]
     Rules(RulesCommand),

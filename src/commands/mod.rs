@@ -1,6 +1,7 @@
 //! The subcommands, as library functions the thin binary calls.
 
 pub mod blast;
+pub mod export;
 mod incremental;
 mod output;
 mod progress;
@@ -53,6 +54,12 @@ pub enum CommandError {
         /// Why.
         message: String,
     },
+    /// The export could not be written.
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
+    /// The SQL query failed.
+    #[error(transparent)]
+    Sql(#[from] crate::sql::SqlError),
     /// The scan could not run.
     #[error(transparent)]
     Scan(#[from] crate::scan::ScanError),
@@ -76,6 +83,8 @@ impl CommandError {
         use crate::state::StateError;
         match self {
             CommandError::Scan(_) | CommandError::Output { .. } => Exit::Fatal,
+            CommandError::Export(crate::export::ExportError::NotEmpty(_)) => Exit::Usage,
+            CommandError::Export(_) => Exit::Fatal,
             // Another run holding the lock, or a disk error: worth retrying.
             CommandError::State(StateError::Locked(_) | StateError::Io { .. }) => Exit::Fatal,
             _ => Exit::Usage,
@@ -104,6 +113,8 @@ pub fn run(cli: Cli) -> Result<Exit, CommandError> {
         Command::RotationList { args, format } => {
             blast::run(&args, blast::Mode::List(format), global)
         }
+        Command::Export(args) => export::run_export(&args, global),
+        Command::Query(args) => export::run_query(&args, global),
         Command::Rules(crate::cli::RulesCommand::List { rules, json }) => rules::list(&rules, json),
         Command::Rules(crate::cli::RulesCommand::Lint {
             paths,

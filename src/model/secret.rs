@@ -285,6 +285,13 @@ pub fn secret_access<'a>(ev: &Event<'a>) -> Option<SecretAccess<'a>> {
     Some(SecretAccess { kind, mount: m })
 }
 
+/// What secret an entry targets, whatever its outcome (denied reads included).
+pub fn secret_target<'a>(ev: &Event<'a>) -> Option<SecretAccess<'a>> {
+    let m = mount_of(ev);
+    let kind = classify(ev.request.operation, &m, ev.request.path)?;
+    Some(SecretAccess { kind, mount: m })
+}
+
 fn classify(op: Operation, m: &MountRef<'_>, path: &str) -> Option<SecretKind> {
     use Operation::{List, Read, Update};
     let first = m.rest.split('/').next().unwrap_or("");

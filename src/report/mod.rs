@@ -10,6 +10,7 @@ pub mod blast;
 pub mod json;
 pub mod ndjson;
 pub mod sanitize;
+pub mod table;
 pub mod text;
 
 use serde::Serialize;

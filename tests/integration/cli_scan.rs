@@ -3,28 +3,10 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde_json::Value;
 
-use crate::util::{bin, fixture, lines, scan_json};
+use crate::util::{bin, fixture, lines, scan_json, shift};
 
 fn basic() -> String {
     fixture("openbao-2.7/basic.log").display().to_string()
-}
-
-/// Rewrites `time` of every entry from index `from` on, `secs` later.
-fn shift(lines: &[String], from: usize, secs: i64) -> Vec<String> {
-    lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            if i < from {
-                return l.clone();
-            }
-            let mut v: Value = serde_json::from_str(l).unwrap();
-            let t = chrono::DateTime::parse_from_rfc3339(v["time"].as_str().unwrap()).unwrap();
-            let t = t + chrono::Duration::seconds(secs);
-            v["time"] = Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
-            serde_json::to_string(&v).unwrap()
-        })
-        .collect()
 }
 
 fn write(dir: &std::path::Path, name: &str, lines: &[String]) -> String {

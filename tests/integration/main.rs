@@ -12,6 +12,8 @@ mod cli_scan;
 mod corpus;
 /// Our parser and serde_json agree on the fields blastradius reads.
 mod differential;
+/// `export`: Parquet and Arrow events tables.
+mod export;
 /// The fuzz corpus replayed.
 mod fuzz_corpus;
 /// Hostile and broken input from fixtures/hostile.

@@ -97,3 +97,21 @@ pub fn json_diff(a: &Value, b: &Value) -> Vec<String> {
     walk(a, b, "", &mut out);
     out
 }
+
+/// Rewrites `time` of every entry from index `from` on, `secs` later.
+pub fn shift(lines: &[String], from: usize, secs: i64) -> Vec<String> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i < from {
+                return l.clone();
+            }
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            let t = chrono::DateTime::parse_from_rfc3339(v["time"].as_str().unwrap()).unwrap();
+            let t = t + chrono::Duration::seconds(secs);
+            v["time"] = Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
+            serde_json::to_string(&v).unwrap()
+        })
+        .collect()
+}

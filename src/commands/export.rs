@@ -1,0 +1,255 @@
+//! `blastradius export` and `blastradius query`: the scan pass writing the `events` table, and
+//! SQL over it.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use super::output::{Output, write_result};
+use super::progress::Progress;
+use super::scan::{color, read_options, total_bytes, window};
+use super::{CommandError, Exit, Global};
+use crate::cli::{ExportArgs, InputArgs, QueryArgs, TenantArgs, TimeArgs};
+use crate::config::Config;
+use crate::detect::{Caps, Detector};
+use crate::export::{self, ExportFormat, Exporter, Target, Written};
+use crate::report::table::{self, TableFormat};
+use crate::rules::RuleSet;
+use crate::scan::{self, Analyzers, ScanResult, ScanSettings};
+use crate::source::{Input, discover};
+use crate::tenant::TenantMap;
+
+use super::incremental::without_own_files;
+
+/// Batches in flight per worker thread between the scan and the writer.
+const BATCHES_PER_THREAD: usize = 2;
+
+/// The tenant map for the `tenant` column (no exclusions: the table is the raw record).
+fn tenant_map(args: &TenantArgs) -> Result<TenantMap, CommandError> {
+    let patterns = if args.tenant_patterns.is_empty() {
+        args.config
+            .as_deref()
+            .map(Config::load)
+            .transpose()?
+            .unwrap_or_default()
+            .tenant_patterns
+    } else {
+        args.tenant_patterns.clone()
+    };
+    Ok(TenantMap::new(&patterns, &[])?)
+}
+
+/// What one export pass needs.
+struct Pass<'a> {
+    inputs: &'a [Input],
+    settings: ScanSettings,
+    tenants: TenantMap,
+    quiet: bool,
+}
+
+impl Pass<'_> {
+    /// Runs the scan with the exporter and the writer thread side by side.
+    fn run(
+        &self,
+        format: ExportFormat,
+        target: Target,
+    ) -> Result<(ScanResult, Written), CommandError> {
+        let rules = RuleSet::from_sources(&[])?;
+        let detector = Detector::new(&rules, Caps::default());
+        let failed = AtomicBool::new(false);
+        let threads = match self.settings.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let files = self.inputs.iter().map(|i| i.display.clone()).collect();
+        let progress = Progress::start(total_bytes(self.inputs), self.quiet);
+        std::thread::scope(|s| {
+            let (exporter, receiver) =
+                Exporter::new(files, &self.tenants, &failed, threads * BATCHES_PER_THREAD);
+            let writer = s.spawn(|| export::write_all(receiver, format, target, &failed));
+            let scanned = scan::run(
+                self.inputs,
+                &self.settings,
+                Analyzers {
+                    detector: &detector,
+                    tenants: &self.tenants,
+                    ext: &exporter,
+                    progress: Some(&progress.counter),
+                },
+                None,
+            );
+            // Every sender must be gone before the writer can see the end of the stream.
+            let scanned = scanned.map(|(result, state, _)| {
+                drop(state);
+                result
+            });
+            drop(exporter);
+            let written = writer
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            Ok((scanned?, written?))
+        })
+    }
+}
+
+fn pass<'a>(
+    inputs: &'a [Input],
+    input: &InputArgs,
+    since: &Option<String>,
+    until: &Option<String>,
+    tenants: &TenantArgs,
+    quiet: bool,
+) -> Result<Pass<'a>, CommandError> {
+    let time = TimeArgs {
+        since: since.clone(),
+        until: until.clone(),
+        gap: None,
+    };
+    Ok(Pass {
+        inputs,
+        settings: ScanSettings {
+            read: read_options(input)?,
+            threads: input.threads,
+            window: window(&time, super::now())?,
+            ..ScanSettings::default()
+        },
+        tenants: tenant_map(tenants)?,
+        quiet,
+    })
+}
+
+/// Lists skipped lines on stderr (file:line, byte offset) and returns whether input was complete.
+fn report_input(result: &ScanResult, max_malformed: u64) -> bool {
+    for m in result.malformed.iter().take(10) {
+        eprintln!(
+            "blastradius: skipped {}:{} (byte {}): {}",
+            crate::report::sanitize::terminal(&m.location.file),
+            m.location.line,
+            m.location.offset,
+            m.kind
+        );
+    }
+    let skipped = result.stats.malformed_lines;
+    if skipped as usize > result.malformed.len().min(10) {
+        eprintln!("blastradius: {skipped} malformed lines skipped in all");
+    }
+    for i in &result.inputs {
+        if let Some(e) = &i.error {
+            eprintln!(
+                "blastradius: {}: {e}",
+                crate::report::sanitize::terminal(&i.path)
+            );
+        }
+    }
+    !result.input_incomplete() && skipped <= max_malformed
+}
+
+/// Runs `export`.
+pub fn run_export(args: &ExportArgs, global: Global) -> Result<Exit, CommandError> {
+    let inputs = without_own_files(discover(&args.paths)?, &[Some(args.output.as_path())]);
+    let pass = pass(
+        &inputs,
+        &args.input,
+        &args.since,
+        &args.until,
+        &args.tenants,
+        global.quiet,
+    )?;
+    let target = export::target_for(&args.output, args.format);
+    let (result, written) = pass.run(args.format, target)?;
+    let complete = report_input(&result, args.input.max_malformed);
+    if !global.quiet {
+        eprintln!(
+            "blastradius: {} rows from {} lines in {} file{} -> {} ({} file{})",
+            written.rows,
+            result.stats.lines,
+            inputs.len(),
+            if inputs.len() == 1 { "" } else { "s" },
+            args.output.display(),
+            written.files.len(),
+            if written.files.len() == 1 { "" } else { "s" },
+        );
+    }
+    Ok(if complete {
+        Exit::Clean
+    } else {
+        Exit::Incomplete
+    })
+}
+
+/// Runs `query`.
+pub fn run_query(args: &QueryArgs, global: Global) -> Result<Exit, CommandError> {
+    if args.list {
+        for h in crate::sql::hunts() {
+            println!("{:<28} {}", h.name, h.summary);
+        }
+        return Ok(Exit::Clean);
+    }
+    let (sql, paths) = query_text(args)?;
+    if paths.is_empty() {
+        return Err(CommandError::Arg {
+            flag: "PATH",
+            message: "no audit log given".into(),
+        });
+    }
+    let inputs = without_own_files(discover(paths)?, &[args.output.as_deref()]);
+    let pass = pass(
+        &inputs,
+        &args.input,
+        &args.since,
+        &args.until,
+        &args.tenants,
+        global.quiet,
+    )?;
+    let dir = tempfile::tempdir().map_err(|source| CommandError::Output {
+        path: std::env::temp_dir().display().to_string(),
+        source,
+    })?;
+    let table = dir.path().join("events.arrow");
+    let (result, _) = pass.run(ExportFormat::Arrow, Target::File(table.clone()))?;
+    let complete = report_input(&result, args.input.max_malformed);
+    let batches = crate::sql::execute(&table, &sql)?;
+    let mut out = Output::open(args.output.as_deref())?;
+    let format = args.format.unwrap_or(if out.is_terminal() {
+        TableFormat::Text
+    } else {
+        TableFormat::Csv
+    });
+    let color = color(global.color, &out);
+    let dest = args
+        .output
+        .as_ref()
+        .map_or_else(|| "-".to_string(), |p| p.display().to_string());
+    write_result(table::write(&batches, format, color, out.writer()), &dest)?;
+    out.finish()?;
+    if !complete && !global.quiet && std::io::stderr().is_terminal() {
+        eprintln!("blastradius: input incomplete; results cover the lines that parsed");
+    }
+    Ok(if complete {
+        Exit::Clean
+    } else {
+        Exit::Incomplete
+    })
+}
+
+/// The SQL to run and the audit logs, from the positional arguments and --file/--hunt.
+fn query_text(args: &QueryArgs) -> Result<(String, &[String]), CommandError> {
+    let arg = |message: String| CommandError::Arg {
+        flag: "query",
+        message,
+    };
+    if let Some(name) = &args.hunt {
+        let hunt = crate::sql::hunt(name)
+            .ok_or_else(|| arg(format!("no built-in hunt {name:?} (see --list)")))?;
+        return Ok((hunt.sql.to_string(), &args.args));
+    }
+    if let Some(file) = &args.file {
+        let sql = std::fs::read_to_string(file)
+            .map_err(|e| arg(format!("cannot read {}: {e}", Path::new(file).display())))?;
+        return Ok((sql, &args.args));
+    }
+    match args.args.split_first() {
+        Some((sql, paths)) => Ok((sql.clone(), paths)),
+        None => Err(arg("give the SQL, --file or --hunt (see --help)".into())),
+    }
+}
