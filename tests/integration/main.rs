@@ -20,6 +20,8 @@ mod fuzz_corpus;
 mod hostile;
 /// `--state`: incremental runs, rotation, alerts.
 mod incremental;
+/// A real OpenBao server, a scripted incident, and the committed recording of it.
+mod openbao;
 /// mmap, read, gzip and stdin, at any chunk size, give the same report.
 mod read_paths;
 /// SQL hunts on DuckDB, sqlglot and the embedded engine.

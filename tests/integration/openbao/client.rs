@@ -1,0 +1,154 @@
+//! A blocking HTTP client for the OpenBao API: every call has a timeout, and every call names
+//! the client address it claims (`X-Forwarded-For`, trusted from 127.0.0.1 by the test server).
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// How long one API call may take before the test fails.
+const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The server's HTTP API.
+pub struct Http {
+    agent: ureq::Agent,
+    base: String,
+}
+
+/// An API response: status and body (`null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    what: String,
+}
+
+impl Reply {
+    /// The body of a 2xx response; panics with the server's errors otherwise.
+    pub fn ok(self) -> Value {
+        assert!(
+            (200..300).contains(&self.status),
+            "{} failed with {}: {}",
+            self.what,
+            self.status,
+            self.body
+        );
+        self.body
+    }
+
+    /// Panics unless the server answered with `status`.
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status, status,
+            "{}: unexpected status, body {}",
+            self.what, self.body
+        );
+        self.body
+    }
+}
+
+impl Http {
+    /// A client for `http://127.0.0.1:<port>`.
+    pub fn new(base: String) -> Http {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(CALL_TIMEOUT))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Http { agent, base }
+    }
+
+    /// A caller: a token (or none) and the address it connects from.
+    pub fn caller(&self, token: Option<&str>, from: &'static str) -> Caller<'_> {
+        Caller {
+            http: self,
+            token: token.map(str::to_string),
+            from,
+        }
+    }
+
+    /// `GET /v1/<path>` without a token, or an error if the server does not answer.
+    pub fn probe(&self, path: &str) -> Result<Reply, ureq::Error> {
+        let mut resp = self.agent.get(format!("{}/v1/{path}", self.base)).call()?;
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string()?;
+        Ok(Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            what: format!("GET {path}"),
+        })
+    }
+}
+
+/// Someone calling the API: a token and a client address.
+pub struct Caller<'a> {
+    http: &'a Http,
+    token: Option<String>,
+    from: &'static str,
+}
+
+/// HTTP methods the scenario uses.
+#[derive(Clone, Copy, Debug)]
+enum Method {
+    Get,
+    Put,
+    List,
+}
+
+impl Caller<'_> {
+    /// `GET /v1/<path>`: a read.
+    pub fn read(&self, path: &str) -> Reply {
+        self.call(Method::Get, path, None)
+    }
+
+    /// `PUT /v1/<path>` with a JSON body: a create or update.
+    pub fn write(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::Put, path, Some(body))
+    }
+
+    /// `LIST /v1/<path>`.
+    pub fn list(&self, path: &str) -> Reply {
+        self.call(Method::List, path, None)
+    }
+
+    fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let what = format!("{method:?} {path} from {}", self.from);
+        let url = format!("{}/v1/{path}", self.http.base);
+        let agent = &self.http.agent;
+        let token = self.token.as_deref().unwrap_or("");
+        let sent = match method {
+            Method::Get | Method::List => {
+                let url = match method {
+                    Method::List => format!("{url}?list=true"),
+                    _ => url,
+                };
+                let b = agent.get(&url).header("X-Forwarded-For", self.from);
+                match &self.token {
+                    Some(_) => b.header("X-Vault-Token", token).call(),
+                    None => b.call(),
+                }
+            }
+            Method::Put => {
+                let b = agent
+                    .put(&url)
+                    .header("X-Forwarded-For", self.from)
+                    .header("Content-Type", "application/json");
+                let body = body.unwrap_or(Value::Null).to_string();
+                match &self.token {
+                    Some(_) => b.header("X-Vault-Token", token).send(body),
+                    None => b.send(body),
+                }
+            }
+        };
+        let mut resp = sent.unwrap_or_else(|e| panic!("{what}: {e}"));
+        let status = resp.status().as_u16();
+        let text = resp
+            .body_mut()
+            .read_to_string()
+            .unwrap_or_else(|e| panic!("{what}: reading the body: {e}"));
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            what,
+        }
+    }
+}

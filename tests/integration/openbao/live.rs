@@ -1,0 +1,96 @@
+//! The checks against a log recorded just now from a live server.
+
+use std::sync::OnceLock;
+
+use super::server::BaoServer;
+use super::{Incident, Truth, checks, scenario, skipped};
+
+/// Starts a server, plays the incident, and keeps a copy of the log once the server is gone.
+fn record() -> Incident {
+    let mut server = BaoServer::start();
+    let recorded = scenario::play(&mut server);
+    // Kept for the whole test run (statics are not dropped), under target/tmp.
+    let dir = tempfile::Builder::new()
+        .prefix("openbao-incident-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("temp dir")
+        .keep();
+    let log = dir.join("audit.log");
+    std::fs::copy(server.audit_log(), &log).unwrap_or_else(|e| {
+        panic!(
+            "copy the audit log ({e}); server output:\n{}",
+            server.output()
+        )
+    });
+    drop(server);
+    Incident {
+        log,
+        truth: Truth {
+            attacker_token: recorded.attacker_token,
+            accessors: recorded.accessors,
+            pki_lease: recorded.pki_lease,
+        },
+    }
+}
+
+/// The incident of this test run, recorded once.
+pub fn incident() -> &'static Incident {
+    static INCIDENT: OnceLock<Incident> = OnceLock::new();
+    INCIDENT.get_or_init(record)
+}
+
+#[test]
+fn live_scan_reports_tenants_findings_and_gaps() {
+    if skipped() {
+        return;
+    }
+    checks::scan_report(&incident().log);
+}
+
+#[test]
+fn live_scan_of_a_log_with_lines_cut_out_reports_the_hole() {
+    if skipped() {
+        return;
+    }
+    checks::cut(&incident().log);
+}
+
+#[test]
+fn live_blast_on_the_attacker_token_follows_its_lineage() {
+    if skipped() {
+        return;
+    }
+    let i = incident();
+    checks::blast_token(&i.log, &i.truth);
+}
+
+#[test]
+fn live_blast_on_the_attacker_address_adds_the_guessed_account() {
+    if skipped() {
+        return;
+    }
+    checks::blast_ip(&incident().log);
+}
+
+#[test]
+fn live_rotation_list_revokes_the_lease_and_the_tokens() {
+    if skipped() {
+        return;
+    }
+    let i = incident();
+    checks::rotation_list(&i.log, &i.truth);
+}
+
+/// Regenerates fixtures/incident/ (scripts/record-incident.sh runs it).
+#[test]
+#[ignore = "rewrites fixtures/incident/: run by scripts/record-incident.sh"]
+fn record_incident_fixture() {
+    let i = incident();
+    let dir = crate::util::fixture("incident");
+    std::fs::create_dir_all(&dir).expect("fixtures/incident");
+    std::fs::copy(&i.log, dir.join("audit.log")).expect("copy the log");
+    let truth = serde_json::to_string_pretty(&i.truth.to_json()).expect("json") + "\n";
+    std::fs::write(dir.join("ground-truth.json"), truth).expect("write ground-truth.json");
+    // The recording must show the incident, or it is not worth committing.
+    checks::scan_report(&dir.join("audit.log"));
+}
