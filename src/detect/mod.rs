@@ -127,6 +127,9 @@ impl DetectState {
 pub struct Finding {
     /// The rule's id.
     pub rule_id: String,
+    /// The rule's `name`, a stable slug (e.g. `plaintext-secrets-in-audit-log`), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_name: Option<String>,
     /// The rule's title.
     pub title: String,
     /// P0..P3.
@@ -272,6 +275,7 @@ impl<'r> Detector<'r> {
             let actors_saturated = agg.actors.saturated();
             out.push(Finding {
                 rule_id: meta.id.clone(),
+                rule_name: meta.name.clone(),
                 title: meta.title.clone(),
                 severity,
                 kind: "event",
@@ -305,6 +309,7 @@ impl<'r> Detector<'r> {
             debug_assert_eq!(meta.kind, RuleKind::Correlation);
             out.push(Finding {
                 rule_id: meta.id.clone(),
+                rule_name: meta.name.clone(),
                 title: meta.title.clone(),
                 severity,
                 kind: "correlation",

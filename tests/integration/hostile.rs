@@ -224,7 +224,8 @@ fn clear_tokens_raise_a_finding_and_never_reach_an_output() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|f| f["title"] == "Plaintext token written to the audit log"),
+            .any(|f| f["rule_name"] == "plaintext-secrets-in-audit-log"
+                && f["title"] == "Plaintext token written to the audit log"),
         "{:#}",
         r["findings"]
     );

@@ -24,7 +24,7 @@ mod incremental;
 mod openbao;
 /// mmap, read, gzip and stdin, at any chunk size, give the same report.
 mod read_paths;
-/// SQL hunts on DuckDB, sqlglot and the embedded engine.
-mod sql;
 /// Reports match the published JSON Schema.
 mod schema;
+/// SQL hunts on DuckDB, sqlglot and the embedded engine.
+mod sql;

@@ -43,7 +43,9 @@ fn python(args: &[&str], stdin: Option<&[u8]>) -> Value {
         .spawn()
         .expect("python3 runs (scripts/test.sh installs duckdb and sqlglot)");
     let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin.unwrap_or_default()).expect("write stdin");
+    input
+        .write_all(stdin.unwrap_or_default())
+        .expect("write stdin");
     drop(input);
     let out = child.wait_with_output().expect("python3 finishes");
     assert!(
@@ -89,12 +91,22 @@ fn every_hunt_finds_something_on_duckdb_over_the_parquet_export() {
     let dir = tempfile::tempdir().unwrap();
     let events = export_dir(dir.path());
     for file in hunt_files() {
-        let result = python(&["duckdb", events.to_str().unwrap(), file.to_str().unwrap()], None);
-        assert!(!rows(&result).is_empty(), "{} found nothing", file.display());
+        let result = python(
+            &["duckdb", events.to_str().unwrap(), file.to_str().unwrap()],
+            None,
+        );
+        assert!(
+            !rows(&result).is_empty(),
+            "{} found nothing",
+            file.display()
+        );
     }
     let q = |name: &str| {
         let f = root().join("queries/sql").join(format!("{name}.sql"));
-        python(&["duckdb", events.to_str().unwrap(), f.to_str().unwrap()], None)
+        python(
+            &["duckdb", events.to_str().unwrap(), f.to_str().unwrap()],
+            None,
+        )
     };
     // The denied read in basic.log came from 203.0.113.7.
     let denials = q("denials_by_address");
@@ -134,8 +146,16 @@ fn the_embedded_engine_agrees_with_duckdb_on_every_hunt() {
             String::from_utf8_lossy(&ours.stderr)
         );
         let ours = python(&["normalise"], Some(&ours.stdout));
-        let duck = python(&["duckdb", events.to_str().unwrap(), file.to_str().unwrap()], None);
-        assert_eq!(ours, duck, "{} differs between polars and DuckDB", file.display());
+        let duck = python(
+            &["duckdb", events.to_str().unwrap(), file.to_str().unwrap()],
+            None,
+        );
+        assert_eq!(
+            ours,
+            duck,
+            "{} differs between polars and DuckDB",
+            file.display()
+        );
     }
 }
 
@@ -171,7 +191,10 @@ fn without_the_sql_feature_query_explains_how_to_get_an_engine() {
         .assert()
         .code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(err.contains("--features sql") && err.contains("export"), "{err}");
+    assert!(
+        err.contains("--features sql") && err.contains("export"),
+        "{err}"
+    );
 }
 
 #[test]
