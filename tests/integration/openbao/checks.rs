@@ -386,3 +386,39 @@ pub fn rotation_list(log: &Path, truth: &Truth) {
     assert_eq!(secret_ids.len(), 1);
     assert_eq!(secret_ids[0].0, format!("auth/approle/role/{LEAKED_ROLE}"));
 }
+
+/// The recording with everything after the seal moved two minutes later: the seal is no
+/// longer near the end of the log, yet its request (which never gets a response: sealing
+/// tears the audit devices down first) is not a missing response, and the longer quiet
+/// period is still explained by the seal.
+pub fn seal_long_before_the_end(log: &Path) {
+    let mut after_seal = false;
+    let shifted: String = entries(log)
+        .into_iter()
+        .map(|mut e| {
+            if after_seal {
+                let t = chrono::DateTime::parse_from_rfc3339(e["time"].as_str().expect("time"))
+                    .expect("RFC 3339")
+                    + chrono::Duration::seconds(120);
+                e["time"] = t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true).into();
+            }
+            after_seal |= e["request"]["path"] == "sys/seal";
+            format!("{e}\n")
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let moved = dir.path().join("audit.log");
+    std::fs::write(&moved, shifted).expect("write");
+    let r = scan(&moved);
+    assert!(gaps(&r, "missing-response").is_empty(), "{:#}", r["gaps"]);
+    let sealed = gaps(&r, "quiet-period")
+        .into_iter()
+        .find(|g| g["seconds"].as_f64().expect("seconds") > 120.0)
+        .unwrap_or_else(|| panic!("no long quiet period: {:#}", r["gaps"]));
+    assert_eq!(sealed["explained_by"], "seal");
+    assert_eq!(
+        r["unexplained_gaps"], 1,
+        "only the silence: {:#}",
+        r["gaps"]
+    );
+}
