@@ -578,20 +578,6 @@ fn is_request_only(path: &str, op: Operation) -> bool {
     (path.starts_with("sys/audit/") && op == Operation::Delete) || path == "sys/seal"
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seals_and_device_disables_have_no_response_by_design() {
-        assert!(is_request_only("sys/seal", Operation::Update));
-        assert!(is_request_only("sys/audit/file", Operation::Delete));
-        assert!(!is_request_only("sys/audit/file", Operation::Update));
-        assert!(!is_request_only("sys/unseal", Operation::Update));
-        assert!(!is_request_only("sys/seal-status", Operation::Read));
-    }
-}
-
 /// Runs of malformed lines, joined across chunk (and run) boundaries, with absolute locations.
 fn merged_runs(
     carried: Vec<MalformedRun>,
@@ -702,4 +688,18 @@ fn input_records(
         });
     }
     recs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seals_and_device_disables_have_no_response_by_design() {
+        assert!(is_request_only("sys/seal", Operation::Update));
+        assert!(is_request_only("sys/audit/file", Operation::Delete));
+        assert!(!is_request_only("sys/audit/file", Operation::Update));
+        assert!(!is_request_only("sys/unseal", Operation::Update));
+        assert!(!is_request_only("sys/seal-status", Operation::Read));
+    }
 }
