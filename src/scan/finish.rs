@@ -572,8 +572,10 @@ fn pair_across_chunks<E: Extension>(
 
 /// Requests Vault logs without a response by design.
 fn is_request_only(path: &str, op: Operation) -> bool {
-    // Disabling a device deregisters it before the response would be written to it.
-    path.starts_with("sys/audit/") && op == Operation::Delete
+    // Disabling a device deregisters it before the response would be written to it; sealing
+    // tears down every device before the response (OpenBao 2.7 logs the `sys/seal` request
+    // only; the quiet period that follows is explained by the seal).
+    (path.starts_with("sys/audit/") && op == Operation::Delete) || path == "sys/seal"
 }
 
 /// Runs of malformed lines, joined across chunk (and run) boundaries, with absolute locations.
@@ -686,4 +688,18 @@ fn input_records(
         });
     }
     recs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seals_and_device_disables_have_no_response_by_design() {
+        assert!(is_request_only("sys/seal", Operation::Update));
+        assert!(is_request_only("sys/audit/file", Operation::Delete));
+        assert!(!is_request_only("sys/audit/file", Operation::Update));
+        assert!(!is_request_only("sys/unseal", Operation::Update));
+        assert!(!is_request_only("sys/seal-status", Operation::Read));
+    }
 }

@@ -48,3 +48,8 @@ fn fixture_blast_on_the_attacker_address_adds_the_guessed_account() {
 fn fixture_rotation_list_revokes_the_lease_and_the_tokens() {
     checks::rotation_list(&log(), &truth());
 }
+
+#[test]
+fn fixture_seal_long_before_the_end_is_not_a_missing_response() {
+    checks::seal_long_before_the_end(&log());
+}

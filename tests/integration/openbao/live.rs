@@ -81,6 +81,14 @@ fn live_rotation_list_revokes_the_lease_and_the_tokens() {
     checks::rotation_list(&i.log, &i.truth);
 }
 
+#[test]
+fn live_seal_long_before_the_end_is_not_a_missing_response() {
+    if skipped() {
+        return;
+    }
+    checks::seal_long_before_the_end(&incident().log);
+}
+
 /// Regenerates fixtures/incident/ (scripts/record-incident.sh runs it).
 #[test]
 #[ignore = "rewrites fixtures/incident/: run by scripts/record-incident.sh"]
