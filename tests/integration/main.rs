@@ -20,5 +20,7 @@ mod hostile;
 mod incremental;
 /// mmap, read, gzip and stdin, at any chunk size, give the same report.
 mod read_paths;
+/// Markdown and HTML incident reports: structure, escaping, chart, a real browser.
+mod reports;
 /// Reports match the published JSON Schema.
 mod schema;

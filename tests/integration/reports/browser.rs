@@ -1,0 +1,1 @@
+//! Placeholder until the browser test lands.
