@@ -4,6 +4,8 @@ mod util;
 
 /// `blast` and `rotation-list` on a log with a known lineage.
 mod cli_blast;
+/// `--help` examples, docs/cli.md, completions, man page.
+mod cli_docs;
 /// `rules list`, `rules lint`, `--rules` and `--fail-on`.
 mod cli_rules;
 /// The command line: formats, options, exit codes, output files.
