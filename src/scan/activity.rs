@@ -95,6 +95,8 @@ impl Activity {
             Some((k, counts)) if *k == key => counts.add(c),
             _ => {
                 self.flush();
+                // Flushing may have doubled the width: the key must be at the current width.
+                let key = t.0.div_euclid(self.width_seconds * NANOS_PER_SEC);
                 self.current = Some((key, c));
             }
         }
@@ -270,6 +272,23 @@ mod tests {
                 whole.record(at(*t), *s, false);
             }
             whole.settle();
+            // Every entry sits in the bucket its time falls in at the final width.
+            let w = whole.width_seconds();
+            let mut reference: BTreeMap<i64, Counts> = BTreeMap::new();
+            for (t, s) in &times {
+                reference.entry(t.div_euclid(w)).or_default().add(Counts {
+                    requests: 1,
+                    secret_reads: u64::from(*s),
+                    suspicious: 0,
+                });
+            }
+            prop_assert_eq!(&whole.buckets, &reference);
+            prop_assert!(whole.len() <= MAX_BUCKETS);
+            prop_assert!(w == 1 || {
+                let mut finer: BTreeMap<i64, ()> = BTreeMap::new();
+                for (t, _) in &times { finer.insert(t.div_euclid(w / 2), ()); }
+                finer.len() > MAX_BUCKETS
+            }, "the width is the narrowest that fits");
             let cut = split.min(times.len());
             let (x, y) = times.split_at(cut);
             let mut a = Activity::default();

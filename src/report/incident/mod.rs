@@ -452,3 +452,26 @@ fn finish_evidence(evidence: &mut Vec<Evidence>) -> usize {
     evidence.truncate(MAX_ROWS);
     total
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_tables_are_capped_with_a_note() {
+        let rows: Vec<Vec<Line>> = (0..250).map(|i| vec![num(i)]).collect();
+        let t = Table::new("Secrets read", vec!["n"], rows);
+        assert_eq!(t.rows.len(), MAX_ROWS);
+        assert_eq!(t.total, 250);
+        assert!(t.omitted_note().unwrap().contains("200 of 250"));
+        assert!(Table::new("x", vec!["n"], vec![]).omitted_note().is_none());
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(0.25), "0.2s");
+        assert_eq!(duration(200.0), "3m 20s");
+        assert_eq!(duration(90_061.0), "1d 1h");
+        assert_eq!(duration(-5.0), "-5s");
+    }
+}

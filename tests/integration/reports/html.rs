@@ -143,3 +143,50 @@ fn blast_html_shades_the_exposure_window_and_marks_token_creation() {
         "the link text is shown as text"
     );
 }
+
+/// The `<svg>` chart of an HTML report.
+fn chart(html: &str) -> String {
+    let start = html.find("<svg id=\"activity-chart\"").expect("chart");
+    let end = start + html[start..].find("</svg>").unwrap();
+    html[start..end].to_string()
+}
+
+#[test]
+fn the_chart_does_not_depend_on_threads_chunks_or_scheduled_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = hostile_inputs(dir.path());
+    let mut lines: Vec<String> = Vec::new();
+    for i in &inputs {
+        lines.extend(
+            std::fs::read_to_string(i)
+                .unwrap()
+                .lines()
+                .map(str::to_string),
+        );
+    }
+    let log = dir.path().join("one.log");
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let log = vec![log.display().to_string()];
+    let (_, one_thread) = run("scan", &log, &["--threads", "1"], "html");
+    let (_, small_chunks) = run(
+        "scan",
+        &log,
+        &["--threads", "2", "--chunk-size", "2K"],
+        "html",
+    );
+    assert_eq!(chart(&one_thread), chart(&small_chunks));
+
+    let split = dir.path().join("split.log");
+    let state = dir.path().join("state.json").display().to_string();
+    let half = lines.len() / 2;
+    std::fs::write(&split, lines[..half].join("\n") + "\n").unwrap();
+    let split_input = vec![split.display().to_string()];
+    run("scan", &split_input, &["--state", &state], "json");
+    std::fs::write(&split, lines.join("\n") + "\n").unwrap();
+    let (_, second_run) = run("scan", &split_input, &["--state", &state], "html");
+    assert_eq!(
+        chart(&one_thread),
+        chart(&second_run),
+        "a second --state run charts the whole log, as one run does"
+    );
+}
