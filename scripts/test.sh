@@ -14,6 +14,14 @@ python3 -m pip install --quiet --disable-pip-version-check 'duckdb==2.0.1' 'sqlg
 command -v bao >/dev/null || { echo "bao not on PATH after pip install" >&2; exit 1; }
 bao version
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# The HTML incident reports are rendered in a real headless browser (tests/integration/reports/
+# browser.rs); that test fails without it unless BLASTRADIUS_SKIP_BROWSER=1.
+if ! command -v chromium >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+fi
+chromium --version
 
 step "format"
 cargo fmt --all -- --check

@@ -10,7 +10,18 @@ use crate::source::mmap::MmapChoice;
 
 /// `blastradius scan`.
 #[derive(Debug, Args)]
-#[command(after_help = "See `blastradius --help` for examples and exit codes.")]
+#[command(after_help = "\
+Examples:
+  blastradius scan /var/log/vault/                          # every audit file in the directory
+  blastradius scan audit.log audit.log.1 audit.log-*.gz     # rotated files are one log
+  blastradius scan --since 24h -f json -o report.json audit.log
+  blastradius scan -f markdown -o incident.md audit.log     # incident report for a ticket
+  blastradius scan -f html -o incident.html audit.log       # self-contained page with a chart
+  zcat audit.log.gz | blastradius scan -                    # standard input
+  blastradius scan --state /var/lib/blastradius/state.json --alerts - /var/log/vault/
+
+Exit codes: 0 scan complete; 1 findings at or above --fail-on; 2 usage error;
+            3 complete but input incomplete; 4 fatal.")]
 pub struct ScanArgs {
     /// Audit logs: files, directories (their audit files), globs, or `-` for standard input.
     /// Several files are one log (rotated files, several devices or nodes).
@@ -52,15 +63,6 @@ pub struct IncrementalArgs {
 
 /// `blastradius blast` and `blastradius rotation-list`.
 #[derive(Debug, Args)]
-#[command(after_help = "\
-Get a token's HMAC from the audit device that wrote the log:
-  vault write sys/audit-hash/<device-path> input=<leaked token>      # returns hmac-sha256:...
-Devices with hmac_accessor=false log accessors in clear: pass them to --accessor as they are.
-
-Examples:
-  blastradius blast --token hmac-sha256:5f1e... /var/log/vault/
-  blastradius blast --ip 203.0.113.66 --since 7d -f json -o blast.json audit.log*
-  blastradius rotation-list --accessor hmac-sha256:9c2a... -f csv -o rotate.csv audit.log")]
 pub struct BlastArgs {
     /// Audit logs: files, directories, globs, or `-` for standard input.
     #[arg(value_name = "PATH", required = true)]

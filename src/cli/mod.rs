@@ -2,6 +2,7 @@
 //! page and shell completions are generated from the same definitions the binary parses.
 
 mod args;
+pub mod docs;
 pub mod time;
 
 pub use args::*;
@@ -13,8 +14,10 @@ Examples:
   blastradius scan /var/log/vault/                        # every audit file in the directory
   blastradius scan audit.log audit.log.1 audit.log-*.gz   # rotated files are one log
   blastradius scan --since 24h --format json -o report.json /var/log/vault/audit.log
+  blastradius scan -f html -o incident.html audit.log     # incident report with a chart
   zcat audit.log.gz | blastradius scan -                  # standard input
   blastradius scan --tenant-pattern '^kv/data/(?P<tenant>[^/]+)/' --exclude-tenant test audit.log
+  blastradius blast --token hmac-sha256:5f1e... -f markdown audit.log
 
 Exit codes: 0 scan complete; 1 findings at or above --fail-on; 2 usage error;
             3 complete but input incomplete (unreadable/truncated file, malformed lines); 4 fatal.";
@@ -38,6 +41,27 @@ Examples:
 The SQL runs on polars over the same table `export` writes; the hunts in queries/sql/ also run
 unchanged on DuckDB, Trino and Spark (docs/scale.md).";
 
+const BLAST_EXAMPLES: &str = concat!(
+    "Get a token's HMAC from the audit device that wrote the log:\n",
+    "  vault write sys/audit-hash/<device-path> input=<leaked token>      # returns hmac-sha256:...\n",
+    "Devices with hmac_accessor=false log accessors in clear: pass them to --accessor as they are.\n",
+    "\n",
+    "Examples:\n",
+    "  blastradius blast --token hmac-sha256:5f1e... /var/log/vault/\n",
+    "  blastradius blast --ip 203.0.113.66 --since 7d -f json -o blast.json audit.log*\n",
+    "  blastradius blast --accessor hmac-sha256:9c2a... -f html -o incident.html audit.log\n",
+    "  blastradius blast --display-name approle --no-descendants -f markdown audit.log"
+);
+
+const ROTATION_LIST_EXAMPLES: &str = concat!(
+    "Get a token's HMAC from the audit device that wrote the log:\n",
+    "  vault write sys/audit-hash/<device-path> input=<leaked token>      # returns hmac-sha256:...\n",
+    "\n",
+    "Examples:\n",
+    "  blastradius rotation-list --accessor hmac-sha256:9c2a... -f csv -o rotate.csv audit.log\n",
+    "  blastradius rotation-list --token hmac-sha256:5f1e... -f json /var/log/vault/"
+);
+
 /// Breach scope, token lineage, rotation lists and audit-gap evidence from Vault and OpenBao
 /// audit logs.
 #[derive(Debug, Parser)]
@@ -60,6 +84,7 @@ pub enum Command {
     /// Assess a breach: secrets read, affected tenants, suspicious events, audit gaps.
     Scan(Box<ScanArgs>),
     /// The blast radius of a compromised credential: tokens, secrets, leases, rotation plan.
+    #[command(after_help = BLAST_EXAMPLES)]
     Blast {
         /// Pivots, inputs and options.
         #[command(flatten)]
@@ -69,6 +94,7 @@ pub enum Command {
         format: Option<crate::report::blast::BlastFormat>,
     },
     /// The ordered rotation and revocation plan only, for runbooks (CSV by default).
+    #[command(after_help = ROTATION_LIST_EXAMPLES)]
     RotationList {
         /// Pivots, inputs and options.
         #[command(flatten)]
@@ -84,15 +110,27 @@ pub enum Command {
     #[command(after_help = QUERY_EXAMPLES)]
     Query(Box<QueryArgs>),
     /// List or check detection rules (Sigma, `queries/rules/`).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  blastradius rules list\n  blastradius rules lint ./my-rules"
+    )]
     Rules(RulesCommand),
     /// Print shell completions.
+    #[command(after_help = "\
+Examples:
+  blastradius completions bash > /etc/bash_completion.d/blastradius
+  blastradius completions zsh > \"${fpath[1]}/_blastradius\"
+  blastradius completions fish > ~/.config/fish/completions/blastradius.fish")]
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff).
+    #[command(after_help = "\
+Examples:
+  blastradius man | man -l -
+  blastradius man > /usr/local/share/man/man1/blastradius.1")]
     Man,
 }
 

@@ -28,6 +28,10 @@ pub enum BlastFormat {
     Ndjson,
     /// The rotation plan as CSV.
     Csv,
+    /// An incident report in Markdown (for tickets, wikis, chat).
+    Markdown,
+    /// A self-contained HTML incident report with an activity chart.
+    Html,
 }
 
 /// Formats of `rotation-list`.
@@ -98,6 +102,9 @@ pub struct BlastReport {
     pub response_time: Option<&'static str>,
     /// Audit gaps that overlap the exposure window.
     pub gaps_in_window: Vec<Gap>,
+    /// Activity over time, for the incident report's chart (not part of the JSON contract).
+    #[serde(skip)]
+    pub activity: crate::scan::activity::Activity,
 }
 
 /// What goes into a blast report besides the scope.
@@ -174,6 +181,7 @@ impl BlastReport {
             severity,
             response_time: severity.map(Severity::response_time),
             gaps_in_window,
+            activity: scan.activity,
         }
     }
 }
@@ -197,6 +205,10 @@ pub fn render(
         BlastFormat::Json => super::json::write(r, w),
         BlastFormat::Csv => write_csv(&r.rotation_targets, w),
         BlastFormat::Text => write_text(r, color, w),
+        BlastFormat::Markdown => {
+            super::markdown::write(&super::incident::Incident::from_blast(r), w)
+        }
+        BlastFormat::Html => super::html::write(&super::incident::Incident::from_blast(r), w),
         BlastFormat::Ndjson => {
             for x in &r.tokens {
                 record("token", x, w)?;

@@ -7,7 +7,10 @@
 
 pub mod alerts;
 pub mod blast;
+pub mod html;
+pub mod incident;
 pub mod json;
+pub mod markdown;
 pub mod ndjson;
 pub mod sanitize;
 pub mod table;
@@ -33,6 +36,10 @@ pub enum Format {
     Json,
     /// One tagged JSON record per line: findings, gaps, secrets, then a summary.
     Ndjson,
+    /// An incident report in Markdown (for tickets, wikis, chat).
+    Markdown,
+    /// A self-contained HTML incident report with an activity chart.
+    Html,
 }
 
 /// The tool that wrote a report.
@@ -134,6 +141,9 @@ pub struct ScanReport {
     /// For runs with `--state`: which run this is, and what became of each input.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incremental: Option<IncrementalInfo>,
+    /// Activity over time, for the incident report's chart (not part of the JSON contract).
+    #[serde(skip)]
+    pub activity: crate::scan::activity::Activity,
 }
 
 /// What an incremental run did.
@@ -216,6 +226,7 @@ impl ScanReport {
             gaps: r.gaps,
             malformed: r.malformed,
             incremental: ctx.incremental,
+            activity: r.activity,
         }
     }
 
@@ -236,5 +247,7 @@ pub fn render_scan(
         Format::Json => json::write(report, w),
         Format::Ndjson => ndjson::write_scan(report, w),
         Format::Text => text::write_scan(report, color, w),
+        Format::Markdown => markdown::write(&incident::Incident::from_scan(report), w),
+        Format::Html => html::write(&incident::Incident::from_scan(report), w),
     }
 }

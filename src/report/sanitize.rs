@@ -64,20 +64,40 @@ pub fn html(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Escapes text for a Markdown table cell or inline text.
+/// Characters with a meaning in CommonMark or GFM inline text or tables.
+/// `#` is left alone: it only starts a heading at the start of a line, where no value is ever
+/// written, and escaping it would break the `&#39;` entities [`html`] produces.
+const MARKDOWN_PUNCTUATION: [char; 9] = ['|', '`', '*', '_', '[', ']', '\\', '~', '!'];
+
+/// Escapes text for a Markdown table cell or inline text: markup characters become HTML
+/// entities (so no raw HTML survives), Markdown punctuation is backslash-escaped (so no
+/// emphasis, link, image or extra table column can form), and control characters are escaped
+/// as on a terminal (so no value can end its line).
 pub fn markdown(s: &str) -> Cow<'_, str> {
     let t = html(s);
-    if !t.contains(['|', '`', '*', '_', '[', ']', '\\', '#']) {
+    if !t.contains(MARKDOWN_PUNCTUATION) {
         return t;
     }
     let mut out = String::with_capacity(t.len() + 8);
     for c in t.chars() {
-        if matches!(c, '|' | '`' | '*' | '_' | '[' | ']' | '\\' | '#') {
+        if MARKDOWN_PUNCTUATION.contains(&c) {
             out.push('\\');
         }
         out.push(c);
     }
     Cow::Owned(out)
+}
+
+/// A Markdown code span for an identifier (path, accessor, address): shown literally, with
+/// nothing inside interpreted. Falls back to [`markdown`] text when the value has a backtick
+/// (it would end the span), a `|` (GFM splits table cells before reading code spans), is empty,
+/// or starts or ends with a space (the span would trim it).
+pub fn markdown_code(s: &str) -> Cow<'_, str> {
+    let t = terminal(s);
+    if t.is_empty() || t.contains(['`', '|']) || t.starts_with(' ') || t.ends_with(' ') {
+        return Cow::Owned(markdown(&t).into_owned());
+    }
+    Cow::Owned(format!("`{t}`"))
 }
 
 #[cfg(test)]
@@ -110,5 +130,19 @@ mod tests {
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;"
         );
         assert_eq!(markdown("a|b*c"), "a\\|b\\*c");
+    }
+
+    #[test]
+    fn markdown_defuses_links_images_and_markup() {
+        assert_eq!(
+            markdown("[x](http://e) ![i](j) <b>~~s~~"),
+            "\\[x\\](http://e) \\!\\[i\\](j) &lt;b&gt;\\~\\~s\\~\\~"
+        );
+        assert_eq!(markdown_code("kv/data/a"), "`kv/data/a`");
+        assert_eq!(markdown_code("<img src=x>"), "`<img src=x>`");
+        assert_eq!(markdown_code("ten|ant"), "ten\\|ant");
+        assert_eq!(markdown_code("a`b"), "a\\`b");
+        assert_eq!(markdown_code("a\x1b[31m"), "`a\\x1b[31m`");
+        assert_eq!(markdown_code(""), "");
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::activity::Activity;
 use crate::detect::DetectState;
 use crate::gaps::Marker;
 use crate::scope::SecretTable;
@@ -97,6 +98,8 @@ pub struct Analysis {
     pub detect: DetectState,
     /// Seals, probes and device disables.
     pub markers: Vec<Marker>,
+    /// Requests, secret reads and suspicious entries over time.
+    pub activity: Activity,
 }
 
 impl Analysis {
@@ -106,5 +109,6 @@ impl Analysis {
         self.secrets.merge(o.secrets);
         self.detect.merge(o.detect);
         self.markers.extend(o.markers);
+        self.activity.merge(&o.activity);
     }
 }

@@ -45,6 +45,9 @@ pub struct Carry {
     pub malformed: Vec<CarriedMalformed>,
     /// Inputs truncated between runs.
     pub notices: Vec<Notice>,
+    /// Activity over time (absent in state files written before it was carried).
+    #[serde(default)]
+    pub activity: crate::scan::activity::Activity,
 }
 
 /// An input by id.

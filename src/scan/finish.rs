@@ -92,6 +92,8 @@ pub struct ScanResult {
     pub locator: Locator,
     /// Where each input stands, for the next incremental run.
     pub progress: Vec<FileProgress>,
+    /// Requests, secret reads and suspicious entries over time.
+    pub activity: super::activity::Activity,
 }
 
 impl ScanResult {
@@ -272,6 +274,10 @@ pub(super) fn finish<E: Extension>(
         runs: runs.clone(),
         malformed: samples.clone(),
         notices: carry.notices.clone(),
+        activity: {
+            worker.analysis.activity.settle();
+            worker.analysis.activity.clone()
+        },
     });
 
     // Requests still in flight count in this report as if the log ended here; an incremental
@@ -320,7 +326,8 @@ pub(super) fn finish<E: Extension>(
         })
         .collect();
 
-    let analysis = worker.analysis;
+    let mut analysis = worker.analysis;
+    analysis.activity.settle();
     let findings = ctx.detector.finish(analysis.detect, &resolve);
     let (secrets, tenants) = analysis.secrets.finish(ctx.tenants, &resolve);
     let progress = progress(inputs, &infos, &sums);
@@ -341,6 +348,7 @@ pub(super) fn finish<E: Extension>(
         last_event,
         locator,
         progress,
+        activity: analysis.activity,
     };
     Ok((result, worker.ext, next))
 }
@@ -352,6 +360,7 @@ fn restore<E: Extension>(
     carry: &Carry,
 ) -> Result<(), ScanError> {
     worker.analysis.stats.merge(&carry.stats);
+    worker.analysis.activity.merge(&carry.activity);
     worker
         .analysis
         .secrets

@@ -10,6 +10,7 @@
 //! timelines, pairing across chunk boundaries) travels in small per-chunk summaries sorted at the
 //! end. A single large file is split into chunks, so it uses every core.
 
+pub mod activity;
 mod analysis;
 pub mod carry;
 mod dedup;

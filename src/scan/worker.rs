@@ -96,6 +96,7 @@ impl<'c, E: Extension> Worker<'c, E> {
                 secrets: Default::default(),
                 detect: ctx.detector.new_state(),
                 markers: Vec::new(),
+                activity: Default::default(),
             },
             ext: ctx.ext.new_state(),
             summaries: Vec::new(),
@@ -497,13 +498,16 @@ pub(crate) fn analyse<E: Extension>(
 ) {
     an.stats.evaluated += 1;
     ctx.ext.logical(ext, ev, loc);
-    if let Some(access) = secret_access(ev) {
+    let access = secret_access(ev);
+    if let Some(access) = &access {
         an.stats.secret_reads += 1;
-        an.secrets.record(ev, &access, loc, ctx.tenants);
+        an.secrets.record(ev, access, loc, ctx.tenants);
     }
-    if ctx.detector.observe(ev, loc, &mut an.detect) {
+    let suspicious = ctx.detector.observe(ev, loc, &mut an.detect);
+    if suspicious {
         an.stats.suspicious_events += 1;
     }
+    an.activity.record(ev.time, access.is_some(), suspicious);
     if let (Some(kind), Some(time)) = (marker_of(ev.request.path, ev.request.operation), ev.time) {
         an.markers.push(Marker {
             at: Point { time, loc },

@@ -4,6 +4,8 @@ mod util;
 
 /// `blast` and `rotation-list` on a log with a known lineage.
 mod cli_blast;
+/// `--help` examples, docs/cli.md, completions, man page.
+mod cli_docs;
 /// `rules list`, `rules lint`, `--rules` and `--fail-on`.
 mod cli_rules;
 /// The command line: formats, options, exit codes, output files.
@@ -24,6 +26,8 @@ mod incremental;
 mod openbao;
 /// mmap, read, gzip and stdin, at any chunk size, give the same report.
 mod read_paths;
+/// Markdown and HTML incident reports: structure, escaping, chart, a real browser.
+mod reports;
 /// Reports match the published JSON Schema.
 mod schema;
 /// SQL hunts on DuckDB, sqlglot and the embedded engine.

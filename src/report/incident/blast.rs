@@ -1,0 +1,508 @@
+//! The incident from a `blast` report: a compromised credential's reach and rotation plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{
+    Chart, Event, EventKind, Evidence, Fact, Incident, Line, Shade, Table, bars, code_or_dash,
+    duration, finish_evidence, finish_timeline, gap_shades, gaps, header, inputs_table, kebab, num,
+    review, time,
+};
+use crate::blast::Action;
+use crate::report::blast::BlastReport;
+
+fn pivots(r: &BlastReport) -> Line {
+    let p = &r.pivots;
+    let mut l = Line::default();
+    for (what, vals) in [
+        ("token", &p.tokens),
+        ("accessor", &p.accessors),
+        ("entity", &p.entities),
+        ("address", &p.ips),
+        ("display name", &p.display_names),
+    ] {
+        for v in vals {
+            if !l.0.is_empty() {
+                l = l.t(", ");
+            }
+            l = l.t(format!("{what} ")).c(v);
+        }
+    }
+    l.t(if p.descendants {
+        "; tokens created from them followed"
+    } else {
+        "; descendants not followed"
+    })
+}
+
+fn tier_counts(r: &BlastReport) -> String {
+    let mut by_tier: BTreeMap<u8, usize> = BTreeMap::new();
+    for t in &r.rotation_targets {
+        *by_tier.entry(t.tier).or_default() += 1;
+    }
+    by_tier
+        .iter()
+        .map(|(t, n)| format!("tier {t}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Incident {
+    /// The incident for a blast-radius analysis.
+    pub fn from_blast(r: &BlastReport) -> Incident {
+        let kinds: BTreeSet<&str> = r
+            .secrets_read
+            .iter()
+            .filter_map(|s| s.kind.map(|k| k.as_str()))
+            .collect();
+        let window = match r.exposure_window {
+            Some(w) => Line::text(format!(
+                "{} to {} ({})",
+                w.start.to_rfc3339(),
+                w.end.to_rfc3339(),
+                duration(w.seconds)
+            )),
+            None => Line::text("no activity in scope"),
+        };
+        let specific = vec![
+            Fact {
+                label: "Secret types",
+                value: Line::text(if kinds.is_empty() {
+                    "none read".to_string()
+                } else {
+                    kinds.into_iter().collect::<Vec<_>>().join(", ")
+                }),
+            },
+            Fact {
+                label: "Exposure vector",
+                value: Line(
+                    Line::text("compromised credential: ")
+                        .0
+                        .into_iter()
+                        .chain(pivots(r).0)
+                        .collect(),
+                ),
+            },
+            Fact {
+                label: "Scope",
+                value: Line::text(format!(
+                    "{}: {} affected tenant(s), {} secret(s) read, {} token(s)",
+                    r.breach_scope.as_str().to_uppercase(),
+                    r.affected_tenants.len(),
+                    r.secrets_read.len(),
+                    r.tokens.len()
+                )),
+            },
+            Fact {
+                label: "Exposure window",
+                value: window,
+            },
+        ];
+
+        let mut actions = vec![
+            Line::text("Assign an incident commander and set the time of the next update"),
+            Line::text(
+                "Preserve the inputs listed below read-only (copy them and record their SHA-256) before anything rotates them",
+            ),
+        ];
+        let count = |a: Action| r.rotation_targets.iter().filter(|t| t.action == a).count();
+        for (a, what) in [
+            (
+                Action::RevokeToken,
+                "Revoke the {} token(s) in the blast radius (commands in the rotation plan)",
+            ),
+            (Action::RevokeLease, "Revoke the {} lease(s) issued to them"),
+            (
+                Action::RotateSecret,
+                "Rotate the {} secret(s) read, in tier order",
+            ),
+            (
+                Action::RotateAuthCredential,
+                "Rotate the {} auth credential(s) (AppRole secret IDs, passwords) used to log in",
+            ),
+        ] {
+            let n = count(a);
+            if n > 0 {
+                actions.push(Line::text(what.replace("{}", &n.to_string())));
+            }
+        }
+        if !r.affected_tenants.is_empty() {
+            actions.push(Line::text(format!(
+                "Notify the {} affected tenant(s) listed below according to your disclosure obligations",
+                r.affected_tenants.len()
+            )));
+        }
+        if !r.denied.is_empty() {
+            actions.push(Line::text(format!(
+                "Review the {} denied path(s): they show what the attacker was after",
+                r.denied.len()
+            )));
+        }
+        if !r.gaps_in_window.is_empty() {
+            actions.push(Line::text(format!(
+                "Explain the {} audit gap(s) inside the exposure window: activity there is not in this report",
+                r.gaps_in_window.len()
+            )));
+        }
+        for u in &r.pivots.unmatched {
+            actions.push(
+                Line::text("Check the pivot ")
+                    .c(u)
+                    .t(": it matched nothing (right device's audit-hash? time window?)"),
+            );
+        }
+        actions.extend(
+            [
+                "Confirm each rotation and revocation with a timestamp in the incident log",
+                "Check the other audit devices and cluster nodes for the same window",
+                "Keep the JSON report (--format json) and the CSV rotation plan with the case file",
+                "Schedule the post-incident review",
+            ]
+            .into_iter()
+            .map(Line::text),
+        );
+
+        let mut relations: BTreeMap<String, usize> = BTreeMap::new();
+        for t in &r.tokens {
+            *relations.entry(kebab(&t.relation)).or_default() += 1;
+        }
+        let blast_radius = vec![
+            Fact {
+                label: "Tokens",
+                value: Line::text(format!(
+                    "{} ({})",
+                    r.tokens.len(),
+                    relations
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            },
+            Fact {
+                label: "Secrets read",
+                value: Line::text(format!(
+                    "{} distinct, {} reads",
+                    r.secrets_read.len(),
+                    r.secrets_read.iter().map(|s| s.reads).sum::<u64>()
+                )),
+            },
+            Fact {
+                label: "Affected tenants",
+                value: Line::text(format!(
+                    "{} ({})",
+                    r.affected_tenants.len(),
+                    r.breach_scope.as_str()
+                )),
+            },
+            Fact {
+                label: "Leases issued",
+                value: num(r.leases.len()),
+            },
+            Fact {
+                label: "Denied paths",
+                value: num(r.denied.len()),
+            },
+            Fact {
+                label: "Rotation targets",
+                value: Line::text(format!("{} ({})", r.rotation_targets.len(), tier_counts(r))),
+            },
+            Fact {
+                label: "Gaps in the window",
+                value: num(r.gaps_in_window.len()),
+            },
+        ];
+
+        let mut timeline = Vec::new();
+        let mut marks = Vec::new();
+        if let Some(w) = r.exposure_window {
+            timeline.push(Event {
+                time: w.start,
+                kind: EventKind::Bound,
+                what: Line::text("Exposure window opens: first activity in scope"),
+            });
+            timeline.push(Event {
+                time: w.end,
+                kind: EventKind::Bound,
+                what: Line::text("Exposure window closes: last activity in scope"),
+            });
+        }
+        for t in &r.tokens {
+            if let Some(at) = t.created_at {
+                let e = Event {
+                    time: at,
+                    kind: EventKind::TokenCreated,
+                    what: Line::text(format!(
+                        "Token created ({}, depth {}): ",
+                        kebab(&t.relation),
+                        t.depth
+                    ))
+                    .c(&t.accessor),
+                };
+                marks.push(e.clone());
+                timeline.push(e);
+            }
+        }
+        for s in &r.secrets_read {
+            if let Some(at) = s.first_read {
+                timeline.push(Event {
+                    time: at,
+                    kind: EventKind::SecretRead,
+                    what: Line::text("Secret read: ").c(&s.path),
+                });
+            }
+        }
+        for (label, pick, first) in [
+            (
+                "First secret read: ",
+                r.secrets_read
+                    .iter()
+                    .filter(|s| s.first_read.is_some())
+                    .min_by_key(|s| s.first_read),
+                true,
+            ),
+            (
+                "Last secret read: ",
+                r.secrets_read.iter().max_by_key(|s| s.last_read),
+                false,
+            ),
+        ] {
+            if let Some(s) = pick
+                && let Some(at) = if first { s.first_read } else { s.last_read }
+            {
+                marks.push(Event {
+                    time: at,
+                    kind: EventKind::SecretRead,
+                    what: Line::text(label).c(&s.path),
+                });
+            }
+        }
+        for d in &r.denied {
+            if let Some(at) = d.first {
+                timeline.push(Event {
+                    time: at,
+                    kind: EventKind::Denied,
+                    what: Line::text(format!("Denied ({}): ", kebab(&d.reason))).c(&d.path),
+                });
+            }
+        }
+        for l in &r.leases {
+            if let Some(at) = l.issued_at {
+                timeline.push(Event {
+                    time: at,
+                    kind: EventKind::Lease,
+                    what: Line::text("Lease issued: ").c(&l.lease_id),
+                });
+            }
+        }
+        for g in &r.gaps_in_window {
+            if let Some(t) = g.start.or(g.end) {
+                timeline.push(Event {
+                    time: t,
+                    kind: EventKind::Gap,
+                    what: Line::text(format!("{}: {}", g.kind.as_str(), g.detail)),
+                });
+            }
+        }
+        let timeline_total = finish_timeline(&mut timeline);
+
+        let mut tenants: BTreeMap<&str, (usize, u64, Option<crate::model::Timestamp>)> =
+            BTreeMap::new();
+        for s in r.secrets_read.iter().filter(|s| !s.tenant_excluded) {
+            if let Some(t) = &s.tenant {
+                let e = tenants.entry(t).or_default();
+                e.0 += 1;
+                e.1 += s.reads;
+                e.2 = match (e.2, s.first_read) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        let tables = vec![
+            Table::new(
+                "Affected tenants",
+                vec!["Tenant", "Secrets", "Reads", "First read"],
+                tenants
+                    .iter()
+                    .map(|(t, (n, reads, first))| {
+                        vec![Line::default().c(*t), num(n), num(reads), time(*first)]
+                    })
+                    .collect(),
+            ),
+            Table::new(
+                "Tokens",
+                vec![
+                    "Relation",
+                    "Depth",
+                    "Accessor",
+                    "Created by",
+                    "Name",
+                    "From",
+                    "Requests",
+                    "First use",
+                    "Last use",
+                ],
+                r.tokens
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            Line::text(kebab(&t.relation)),
+                            num(t.depth),
+                            Line::default().c(&t.accessor),
+                            code_or_dash(t.created_by.as_deref()),
+                            code_or_dash(t.display_name.as_deref()),
+                            code_or_dash(Some(t.client_addresses.join(", ")).as_deref()),
+                            num(t.requests),
+                            time(t.first_use),
+                            time(t.last_use),
+                        ]
+                    })
+                    .collect(),
+            ),
+            Table::new(
+                "Secrets read",
+                vec![
+                    "Secret",
+                    "Kind",
+                    "Tenant",
+                    "Reads",
+                    "First read",
+                    "Last read",
+                ],
+                r.secrets_read
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            Line::default().c(&s.path),
+                            Line::text(s.kind.map_or("-", |k| k.as_str())),
+                            code_or_dash(s.tenant.as_deref()),
+                            num(s.reads),
+                            time(s.first_read),
+                            time(s.last_read),
+                        ]
+                    })
+                    .collect(),
+            ),
+            Table::new(
+                "Denied attempts",
+                vec!["Path", "Reason", "Attempts", "First", "Last"],
+                r.denied
+                    .iter()
+                    .map(|d| {
+                        vec![
+                            Line::default().c(&d.path),
+                            Line::text(kebab(&d.reason)),
+                            num(d.attempts),
+                            time(d.first),
+                            time(d.last),
+                        ]
+                    })
+                    .collect(),
+            ),
+            Table::new(
+                "Leases",
+                vec!["Lease", "Path", "Tenant", "Issued"],
+                r.leases
+                    .iter()
+                    .map(|l| {
+                        vec![
+                            Line::default().c(&l.lease_id),
+                            Line::default().c(&l.path),
+                            code_or_dash(l.tenant.as_deref()),
+                            time(l.issued_at),
+                        ]
+                    })
+                    .collect(),
+            ),
+        ];
+        let rotation = Table::new(
+            "Rotation plan",
+            vec!["#", "Tier", "Action", "Target", "Tenant", "Command", "Why"],
+            r.rotation_targets.iter().map(|t| vec![
+                num(t.order),
+                num(t.tier),
+                Line::text(t.action.as_str()),
+                Line::default().c(&t.target),
+                code_or_dash(t.tenant.as_deref()),
+                Line::default().c(&t.command),
+                Line::text(t.reason.clone()),
+            ]).collect(),
+        )
+        .caption("In order: tier 1 (most critical) first. The same plan as CSV: blastradius rotation-list.");
+
+        let mut evidence = Vec::new();
+        for t in &r.tokens {
+            if let Some(l) = &t.evidence {
+                evidence.push(Evidence {
+                    location: l.clone(),
+                    supports: Line::text("token ").c(&t.accessor),
+                });
+            }
+        }
+        for s in &r.secrets_read {
+            evidence.push(Evidence {
+                location: s.evidence.clone(),
+                supports: Line::text("first read of ").c(&s.path),
+            });
+        }
+        for d in &r.denied {
+            evidence.push(Evidence {
+                location: d.evidence.clone(),
+                supports: Line::text("denied ").c(&d.path),
+            });
+        }
+        for l in &r.leases {
+            evidence.push(Evidence {
+                location: l.evidence.clone(),
+                supports: Line::text("lease ").c(&l.lease_id),
+            });
+        }
+        gaps::evidence(&r.gaps_in_window, &mut evidence);
+        let evidence_total = finish_evidence(&mut evidence);
+
+        let mut caveats = Vec::new();
+        if !r.complete {
+            caveats.push(Line::text("The input was incomplete: an input could not be read to the end or had malformed lines. Results are partial."));
+        }
+        for u in &r.pivots.unmatched {
+            caveats.push(
+                Line::text("The pivot ")
+                    .c(u)
+                    .t(" matched nothing in the log."),
+            );
+        }
+
+        let (bars, untimed_requests) = bars(&r.activity);
+        Incident {
+            id: r.incident_id.clone(),
+            title: "Compromised credential: blast radius".to_string(),
+            command: "blast",
+            severity: r.severity,
+            header: header(r.generated_at, r.severity, specific, r.complete),
+            actions,
+            blast_radius,
+            timeline,
+            timeline_total,
+            tables,
+            rotation: Some(rotation),
+            gaps: gaps::sections(&r.gaps_in_window, &BTreeMap::new()),
+            evidence,
+            evidence_total,
+            inputs: inputs_table(&r.inputs),
+            caveats,
+            review: review(),
+            chart: Chart {
+                bars,
+                untimed_requests,
+                gaps: gap_shades(&r.gaps_in_window),
+                exposure: r.exposure_window.map(|w| Shade {
+                    start: w.start,
+                    end: w.end,
+                    label: format!("exposure window ({})", duration(w.seconds)),
+                }),
+                marks,
+            },
+            generator: format!("{} {}", r.tool.name, r.tool.version),
+        }
+    }
+}

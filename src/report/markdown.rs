@@ -1,0 +1,167 @@
+//! The incident report as Markdown (CommonMark with GFM tables and task lists), for tickets,
+//! wikis and chat. Every string passes through [`sanitize::markdown`] or
+//! [`sanitize::markdown_code`]: no log value can open a link, an image, raw HTML or an extra
+//! table column, or end its line.
+
+use std::io::Write;
+
+use super::incident::{Incident, Line, Part, Table};
+use super::sanitize::{markdown as esc, markdown_code as code};
+
+/// Renders a line of inline text.
+fn inline(l: &Line) -> String {
+    l.0.iter()
+        .map(|p| match p {
+            Part::Text(s) => esc(s).into_owned(),
+            Part::Code(s) => code(s).into_owned(),
+        })
+        .collect()
+}
+
+fn table(t: &Table, heading: &str, w: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(w, "{heading} {}\n", esc(&t.title))?;
+    if let Some(c) = &t.caption {
+        writeln!(w, "{}\n", esc(c))?;
+    }
+    if t.rows.is_empty() {
+        return writeln!(w, "None.\n");
+    }
+    rows(t, w)
+}
+
+/// The table itself: header, delimiter, rows (empty cells stay cells), and the capping note.
+fn rows(t: &Table, w: &mut dyn Write) -> std::io::Result<()> {
+    let header: Vec<String> = t.columns.iter().map(|c| esc(c).into_owned()).collect();
+    writeln!(w, "| {} |", header.join(" | "))?;
+    writeln!(w, "|{}", "---|".repeat(t.columns.len()))?;
+    for r in &t.rows {
+        let cells: Vec<String> = r.iter().map(inline).collect();
+        writeln!(w, "| {} |", cells.join(" | "))?;
+    }
+    writeln!(w)?;
+    if let Some(n) = t.omitted_note() {
+        writeln!(w, "{}\n", esc(&n))?;
+    }
+    Ok(())
+}
+
+fn checklist(items: &[Line], w: &mut dyn Write) -> std::io::Result<()> {
+    for i in items {
+        writeln!(w, "- [ ] {}", inline(i))?;
+    }
+    writeln!(w)
+}
+
+/// Writes the incident as Markdown.
+pub fn write(inc: &Incident, w: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(w, "# {}: {}\n", esc(&inc.id), esc(&inc.title))?;
+    writeln!(w, "| Field | Value |\n|---|---|")?;
+    writeln!(w, "| Incident | {} |", esc(&inc.id))?;
+    for f in &inc.header {
+        writeln!(w, "| {} | {} |", esc(f.label), inline(&f.value))?;
+    }
+    writeln!(w)?;
+    for c in &inc.caveats {
+        writeln!(w, "> **Caveat:** {}\n", inline(c))?;
+    }
+
+    writeln!(w, "## Actions\n")?;
+    checklist(&inc.actions, w)?;
+
+    writeln!(w, "## Blast radius\n")?;
+    writeln!(w, "| Measure | Value |\n|---|---|")?;
+    for f in &inc.blast_radius {
+        writeln!(w, "| {} | {} |", esc(f.label), inline(&f.value))?;
+    }
+    writeln!(w)?;
+
+    writeln!(w, "## Timeline\n")?;
+    if inc.timeline.is_empty() {
+        writeln!(w, "No timed events.\n")?;
+    } else {
+        writeln!(w, "| Time (UTC) | Event | What |\n|---|---|---|")?;
+        for e in &inc.timeline {
+            writeln!(
+                w,
+                "| {} | {} | {} |",
+                esc(&e.time.to_rfc3339()),
+                esc(e.kind.label()),
+                inline(&e.what)
+            )?;
+        }
+        writeln!(w)?;
+        if inc.timeline_total > inc.timeline.len() {
+            writeln!(
+                w,
+                "Showing the first {} of {} events; the JSON report has every record.\n",
+                inc.timeline.len(),
+                inc.timeline_total
+            )?;
+        }
+    }
+
+    for t in &inc.tables {
+        table(t, "##", w)?;
+    }
+    if let Some(r) = &inc.rotation {
+        table(r, "##", w)?;
+    }
+
+    writeln!(w, "## Audit gaps\n")?;
+    if inc.gaps.is_empty() {
+        writeln!(
+            w,
+            "None found: the audit trail is continuous over the period read.\n"
+        )?;
+    }
+    for g in &inc.gaps {
+        writeln!(
+            w,
+            "### {} ({} found, {} of those listed unexplained)\n",
+            esc(g.kind),
+            g.count,
+            g.unexplained
+        )?;
+        writeln!(w, "**What it means:** {}\n", esc(g.meaning))?;
+        if !g.examples.rows.is_empty() {
+            rows(&g.examples, w)?;
+        }
+    }
+
+    writeln!(w, "## Evidence\n")?;
+    if inc.evidence.is_empty() {
+        writeln!(w, "None.\n")?;
+    } else {
+        writeln!(
+            w,
+            "| Location (file:line, byte offset) | Supports |\n|---|---|"
+        )?;
+        for e in &inc.evidence {
+            writeln!(
+                w,
+                "| {} | {} |",
+                code(&e.location.to_string()),
+                inline(&e.supports)
+            )?;
+        }
+        writeln!(w)?;
+        if inc.evidence_total > inc.evidence.len() {
+            writeln!(
+                w,
+                "Showing {} of {} references; the JSON report has every one.\n",
+                inc.evidence.len(),
+                inc.evidence_total
+            )?;
+        }
+    }
+    table(&inc.inputs, "##", w)?;
+
+    writeln!(w, "## Post-incident review\n")?;
+    checklist(&inc.review, w)?;
+    writeln!(
+        w,
+        "---\n\nGenerated by {} (`{}`). Log values are shown escaped; the JSON report keeps them exactly.",
+        esc(&inc.generator),
+        inc.command
+    )
+}
