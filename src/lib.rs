@@ -26,4 +26,5 @@ pub mod scan;
 pub mod scope;
 pub mod source;
 pub mod state;
+pub mod synth;
 pub mod tenant;

@@ -61,6 +61,12 @@ pub enum Command {
     /// List or check detection rules (Sigma, `queries/rules/`).
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Write a synthetic OpenBao audit log (deterministic for a seed and size), for
+    /// benchmarks and tests.
+    #[command(
+        after_help = "Examples:\n  blastradius generate --size 100MiB --seed 1 -o bench.log\n  blastradius generate --size 20M --truth truth.json -o small.log"
+    )]
+    Generate(GenerateArgs),
     /// Print shell completions.
     Completions {
         /// The shell.

@@ -1,6 +1,7 @@
 //! The subcommands, as library functions the thin binary calls.
 
 pub mod blast;
+pub mod generate;
 mod incremental;
 mod output;
 mod progress;
@@ -109,6 +110,7 @@ pub fn run(cli: Cli) -> Result<Exit, CommandError> {
             paths,
             deny_warnings,
         }) => rules::lint_paths(&paths, deny_warnings),
+        Command::Generate(args) => generate::run(&args, global),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "blastradius", &mut std::io::stdout());
