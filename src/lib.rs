@@ -28,4 +28,5 @@ pub mod scope;
 pub mod source;
 pub mod sql;
 pub mod state;
+pub mod synth;
 pub mod tenant;

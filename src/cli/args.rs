@@ -194,6 +194,23 @@ pub struct OutputArgs {
     pub fail_on: Option<Severity>,
 }
 
+/// `blastradius generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Bytes to write at least (suffixes K, M, G; the last request/response pair is completed).
+    #[arg(long, value_name = "BYTES", default_value = "100M", value_parser = parse_bytes)]
+    pub size: u64,
+    /// The seed: the same seed and size give the same bytes.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Where to write the log (`-` for standard output).
+    #[arg(long, short = 'o', value_name = "FILE|-")]
+    pub output: String,
+    /// Also write the ground truth (counts a scan must report) as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+}
+
 /// Parses `64M`, `1G`, `4096`, `2KiB`.
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
     let s = s.trim();

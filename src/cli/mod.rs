@@ -115,6 +115,12 @@ pub enum Command {
         after_help = "Examples:\n  blastradius rules list\n  blastradius rules lint ./my-rules"
     )]
     Rules(RulesCommand),
+    /// Write a synthetic OpenBao audit log (deterministic for a seed and size), for
+    /// benchmarks and tests.
+    #[command(
+        after_help = "Examples:\n  blastradius generate --size 100MiB --seed 1 -o bench.log\n  blastradius generate --size 20M --truth truth.json -o small.log"
+    )]
+    Generate(GenerateArgs),
     /// Print shell completions.
     #[command(after_help = "\
 Examples:

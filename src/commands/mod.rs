@@ -2,6 +2,7 @@
 
 pub mod blast;
 pub mod export;
+pub mod generate;
 mod incremental;
 mod output;
 mod progress;
@@ -120,6 +121,7 @@ pub fn run(cli: Cli) -> Result<Exit, CommandError> {
             paths,
             deny_warnings,
         }) => rules::lint_paths(&paths, deny_warnings),
+        Command::Generate(args) => generate::run(&args, global),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "blastradius", &mut std::io::stdout());

@@ -18,6 +18,8 @@ mod differential;
 mod export;
 /// The fuzz corpus replayed.
 mod fuzz_corpus;
+/// `generate`: determinism, and scans report the generator's ground truth.
+mod generate;
 /// Hostile and broken input from fixtures/hostile.
 mod hostile;
 /// `--state`: incremental runs, rotation, alerts.

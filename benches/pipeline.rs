@@ -1,0 +1,153 @@
+//! Throughput of each stage on a generated log (`blastradius::synth`, seed 1), in bytes/s:
+//!
+//! - `parse`: line -> `Event` (simd-json tape + field extraction), in 4 MiB chunks as workers
+//!   copy them;
+//! - `parse_and_rules`: the same plus the built-in rule pack on every response (the rules' own
+//!   cost is the difference);
+//! - `scan`: the whole pass of `blastradius scan` (`scan::run`: chunking, parsing, pairing,
+//!   rules, scope, gaps, merge) on one worker thread, reading a memory map of a file in
+//!   /dev/shm (RAM) so that no disk is involved.
+//!
+//! Run: `cargo bench --bench pipeline` (`-- parse` for one group). Sizes: `BENCH_LOG_BYTES`
+//! (default 16 MiB).
+
+use std::hint::black_box;
+
+use blastradius::detect::Detector;
+use blastradius::model::Loc;
+use blastradius::parse::Parser;
+use blastradius::rules::RuleSet;
+use blastradius::scan::{self, Analyzers, ScanSettings};
+use blastradius::source::discover;
+use blastradius::source::mmap::MmapChoice;
+use blastradius::synth::{Options, generate};
+use blastradius::tenant::TenantMap;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const CHUNK: usize = 4 << 20;
+
+fn log_bytes() -> u64 {
+    std::env::var("BENCH_LOG_BYTES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(16 << 20)
+}
+
+fn generated() -> Vec<u8> {
+    let mut log = Vec::new();
+    generate(
+        &Options {
+            size: log_bytes(),
+            seed: 1,
+        },
+        &mut log,
+    )
+    .expect("generates into memory");
+    log
+}
+
+/// Newline-aligned chunks of about `CHUNK` bytes, as the source stage cuts them.
+fn chunks(log: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut rest = log;
+    while !rest.is_empty() {
+        let cut = if rest.len() <= CHUNK {
+            rest.len()
+        } else {
+            memchr::memchr(b'\n', &rest[CHUNK..]).map_or(rest.len(), |i| CHUNK + i + 1)
+        };
+        let (chunk, tail) = rest.split_at(cut);
+        out.push(chunk);
+        rest = tail;
+    }
+    out
+}
+
+/// Parses every line of every chunk; `on_event` sees each response entry.
+fn parse_all(
+    parser: &mut Parser,
+    chunks: &[&[u8]],
+    mut on_event: impl FnMut(&blastradius::model::Event<'_>, Loc),
+) -> u64 {
+    let mut events = 0u64;
+    for (c, chunk) in chunks.iter().enumerate() {
+        parser.load(chunk);
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', chunk) {
+            parser.parse_at(start, end, |r| {
+                if let Ok(ev) = r {
+                    events += 1;
+                    if ev.is_response() {
+                        let loc = Loc {
+                            offset: (c * CHUNK + start) as u64,
+                            ..Loc::default()
+                        };
+                        on_event(&ev, loc);
+                    }
+                }
+            });
+            start = end + 1;
+        }
+    }
+    events
+}
+
+fn stages(c: &mut Criterion) {
+    let log = generated();
+    let chunks = chunks(&log);
+    let rules = RuleSet::builtin().expect("built-in rules load");
+
+    let mut group = c.benchmark_group("stages");
+    group.throughput(Throughput::Bytes(log.len() as u64));
+    group.sample_size(10);
+    group.bench_function("parse", |b| {
+        let mut parser = Parser::new();
+        b.iter(|| parse_all(&mut parser, black_box(&chunks), |_, _| {}))
+    });
+    group.bench_function("parse_and_rules", |b| {
+        let mut parser = Parser::new();
+        b.iter(|| {
+            let mut state = rules.new_state();
+            let mut hits = 0u64;
+            parse_all(&mut parser, black_box(&chunks), |ev, loc| {
+                rules.observe(ev, loc, &mut state, &mut |_| hits += 1)
+            });
+            hits
+        })
+    });
+
+    // RAM-backed when /dev/shm exists, so the scan measures CPU, not the disk.
+    let dir = if std::path::Path::new("/dev/shm").is_dir() {
+        tempfile::tempdir_in("/dev/shm")
+    } else {
+        tempfile::tempdir()
+    }
+    .expect("temporary directory");
+    let path = dir.path().join("bench.log");
+    std::fs::write(&path, &log).expect("writes the log");
+    let inputs = discover(&[path.display().to_string()]).expect("finds the log");
+    let mut settings = ScanSettings {
+        threads: 1,
+        ..ScanSettings::default()
+    };
+    settings.read.mmap = MmapChoice::Always;
+    let detector = Detector::new(&rules, settings.caps);
+    let tenants = TenantMap::default();
+    group.bench_function("scan", |b| {
+        b.iter(|| {
+            let analyzers = Analyzers {
+                detector: &detector,
+                tenants: &tenants,
+                ext: &(),
+                progress: None,
+            };
+            let (result, (), _) =
+                scan::run(black_box(&inputs), &settings, analyzers, None).expect("scan runs");
+            result
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);
