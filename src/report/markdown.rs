@@ -1,6 +1,6 @@
 //! The incident report as Markdown (CommonMark with GFM tables and task lists), for tickets,
-//! wikis and chat. Every string passes through [`sanitize::markdown`] or
-//! [`sanitize::markdown_code`]: no log value can open a link, an image, raw HTML or an extra
+//! wikis and chat. Every string passes through [`super::sanitize::markdown`] or
+//! [`super::sanitize::markdown_code`]: no log value can open a link, an image, raw HTML or an extra
 //! table column, or end its line.
 
 use std::io::Write;

@@ -1,7 +1,7 @@
 //! The incident report as one self-contained HTML file: inline CSS, an inline SVG chart, no
 //! script and nothing fetched. A Content-Security-Policy `default-src 'none'` allows only the
 //! inline stylesheet, by its SHA-256 hash, so even markup that slipped through escaping could
-//! neither run nor load anything. Every string passes through [`sanitize::html`].
+//! neither run nor load anything. Every string passes through [`super::sanitize::html`].
 
 mod chart;
 
