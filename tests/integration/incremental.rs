@@ -377,3 +377,44 @@ fn alerts_report_only_what_is_new_in_every_shape() {
     let (third, _) = alerts("ecs");
     assert!(third.is_empty(), "nothing new: {third:#?}");
 }
+
+/// `blast --state`: a lineage that spans two runs (the attacker logs in before the split and
+/// its child tokens read after it) gives the same blast radius as one run over the whole log.
+#[test]
+fn blast_with_state_follows_lineage_across_runs() {
+    let lines = crate::util::lines(&crate::util::fixture("incident/audit.log"));
+    let blast = |log: &Path, state: Option<&Path>| {
+        let mut cmd = bin();
+        cmd.args(["blast", "--ip", "203.0.113.66", "-f", "json"])
+            .arg(log);
+        if let Some(state) = state {
+            cmd.arg("--state").arg(state);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Split at several places, among them between the attacker's login and its reads.
+    let login = lines
+        .iter()
+        .position(|l| l.contains("auth/approle/login") && l.contains("203.0.113.66"))
+        .expect("the attacker's login");
+    for split in [login + 2, lines.len() / 2, lines.len() - 5] {
+        let log = dir.path().join(format!("split-{split}.log"));
+        let state = dir.path().join(format!("split-{split}.state"));
+        std::fs::write(&log, lines[..split].join("\n") + "\n").unwrap();
+        blast(&log, Some(&state));
+        append(&log, &lines[split..]);
+        let two = blast(&log, Some(&state));
+        let one = blast(&log, None);
+        assert!(one["leases"].as_array().is_some_and(|l| !l.is_empty()));
+        let diff = json_diff(&essence(two), &essence(one));
+        assert!(diff.is_empty(), "split at line {split}: {diff:#?}");
+    }
+}
