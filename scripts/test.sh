@@ -22,6 +22,11 @@ cargo clippy --locked --all-targets -- -D warnings
 step "tests"
 cargo test --locked
 
+step "benchmark gate"
+# Instruction counts of a release scan under callgrind against benches/baseline/ (installs
+# valgrind when missing); see docs/performance.md.
+scripts/bench-gate.sh
+
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps
 
