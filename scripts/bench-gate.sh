@@ -28,7 +28,8 @@ esac
 
 # A key's value from the baseline (numbers bare, strings without their quotes).
 field() {
-    sed -n "s/^$1 *= *\"\{0,1\}\([^\"]*\)\"\{0,1\} *$/\1/p" "$baseline" 2>/dev/null | head -n1
+    [[ -f $baseline ]] || return 0
+    sed -n "s/^$1 *= *\"\{0,1\}\([^\"]*\)\"\{0,1\} *$/\1/p" "$baseline" | head -n1
 }
 
 size=$(field size)
@@ -95,13 +96,13 @@ base=$(field instructions)
     exit 1
 }
 base_rustc=$(field rustc)
-# Per mille change, as an integer: bash has no floating point.
-change=$(((count - base) * 1000 / base))
+# Change in hundredths of a percent, as an integer: bash has no floating point.
+change=$(((count - base) * 10000 / base))
 sign=$([[ $change -ge 0 ]] && echo + || echo -)
 abs=${change#-}
-printf 'bench-gate: %d instructions, baseline %d (%s%d.%d%%, margin %d%%)\n' \
-    "$count" "$base" "$sign" $((abs / 10)) $((abs % 10)) "$margin"
-if [[ $change -gt $((margin * 10)) ]]; then
+printf 'bench-gate: %d instructions, baseline %d (%s%d.%02d%%, margin %d%%)\n' \
+    "$count" "$base" "$sign" $((abs / 100)) $((abs % 100)) "$margin"
+if [[ $change -gt $((margin * 100)) ]]; then
     if [[ $base_rustc != "$rustc_version" ]]; then
         echo "bench-gate: baseline recorded with $base_rustc, now $rustc_version: not failing;" \
             "bless the baseline with this toolchain (scripts/bench-gate.sh --bless)" >&2
@@ -112,6 +113,6 @@ if [[ $change -gt $((margin * 10)) ]]; then
     echo "  if the cost is intended: scripts/bench-gate.sh --bless, and commit the baseline" >&2
     exit 1
 fi
-if [[ $change -lt $((-margin * 10)) ]]; then
+if [[ $change -lt $((-margin * 100)) ]]; then
     echo "bench-gate: faster than the baseline by more than the margin: bless it to lock the gain in"
 fi

@@ -37,6 +37,11 @@ cargo test --locked
 step "tests (sql feature)"
 cargo test --locked --features sql --lib --test integration sql
 
+step "benchmark gate"
+# Instruction counts of a release scan under callgrind against benches/baseline/ (installs
+# valgrind when missing); see docs/performance.md.
+scripts/bench-gate.sh
+
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps
 
