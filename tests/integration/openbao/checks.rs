@@ -11,7 +11,7 @@ use super::scenario::{
     ATTACKER_IP, BILLING_SERVICE_IP, DB_TENANTS, FAILED_LOGINS, HUMAN, HUMAN_READS, LEAKED_ROLE,
     P_DENIED, PKI_ISSUE, RELAY_IP, TENANTS, benign_only_reads, lineage_reads, lineage_tenants,
 };
-use crate::util::{bin, scan_json};
+use crate::util::bin;
 
 /// The `id` of a built-in rule, from its file in queries/rules/.
 fn rule_id(name: &str) -> String {
@@ -67,6 +67,13 @@ fn instant(v: &Value) -> chrono::DateTime<chrono::FixedOffset> {
     chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
+/// The binary, with a deadline: a hung run fails the test instead of stalling the suite.
+fn blastradius() -> assert_cmd::Command {
+    let mut c = bin();
+    c.timeout(std::time::Duration::from_secs(120));
+    c
+}
+
 /// The log's entries, parsed.
 fn entries(log: &Path) -> Vec<Value> {
     crate::util::lines(log)
@@ -76,9 +83,18 @@ fn entries(log: &Path) -> Vec<Value> {
 }
 
 fn scan(log: &Path) -> Value {
-    let (code, r) = scan_json(&["--gap", "2s", log.to_str().expect("utf-8 path")]);
-    assert_eq!(code, 0, "scan exit code; report {r:#}");
-    r
+    let out = blastradius()
+        .args(["scan", "--gap", "2s", "-f", "json"])
+        .arg(log)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "scan: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
 /// `scan`: tenants, scope, the attack's findings, and both pauses (one explained by the seal).
@@ -195,7 +211,7 @@ pub fn cut(log: &Path) {
 }
 
 fn blast(log: &Path, pivot: &[&str]) -> Value {
-    let out = bin()
+    let out = blastradius()
         .arg("blast")
         .args(pivot)
         .args(["-f", "json"])
@@ -332,7 +348,7 @@ pub fn blast_ip(log: &Path) {
 
 /// `rotation-list -f csv`: the certificate's lease and the three tokens, with commands.
 pub fn rotation_list(log: &Path, truth: &Truth) {
-    let out = bin()
+    let out = blastradius()
         .args([
             "rotation-list",
             "--token",

@@ -105,7 +105,7 @@ impl Caller<'_> {
         self.call(Method::Put, path, Some(body))
     }
 
-    /// `LIST /v1/<path>`.
+    /// A listing: `GET /v1/<path>?list=true` (logged as operation `list`).
     pub fn list(&self, path: &str) -> Reply {
         self.call(Method::List, path, None)
     }
@@ -114,29 +114,27 @@ impl Caller<'_> {
         let what = format!("{method:?} {path} from {}", self.from);
         let url = format!("{}/v1/{path}", self.http.base);
         let agent = &self.http.agent;
-        let token = self.token.as_deref().unwrap_or("");
         let sent = match method {
             Method::Get | Method::List => {
                 let url = match method {
                     Method::List => format!("{url}?list=true"),
                     _ => url,
                 };
-                let b = agent.get(&url).header("X-Forwarded-For", self.from);
-                match &self.token {
-                    Some(_) => b.header("X-Vault-Token", token).call(),
-                    None => b.call(),
+                let mut b = agent.get(&url).header("X-Forwarded-For", self.from);
+                if let Some(t) = &self.token {
+                    b = b.header("X-Vault-Token", t);
                 }
+                b.call()
             }
             Method::Put => {
-                let b = agent
+                let mut b = agent
                     .put(&url)
                     .header("X-Forwarded-For", self.from)
                     .header("Content-Type", "application/json");
-                let body = body.unwrap_or(Value::Null).to_string();
-                match &self.token {
-                    Some(_) => b.header("X-Vault-Token", token).send(body),
-                    None => b.send(body),
+                if let Some(t) = &self.token {
+                    b = b.header("X-Vault-Token", t);
                 }
+                b.send(body.unwrap_or(Value::Null).to_string())
             }
         };
         let mut resp = sent.unwrap_or_else(|e| panic!("{what}: {e}"));

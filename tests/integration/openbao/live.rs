@@ -5,26 +5,19 @@ use std::sync::OnceLock;
 use super::server::BaoServer;
 use super::{Incident, Truth, checks, scenario, skipped};
 
-/// Starts a server, plays the incident, and keeps a copy of the log once the server is gone.
+/// Starts a server, plays the incident, and keeps the log once the server is gone.
 fn record() -> Incident {
     let mut server = BaoServer::start();
     let recorded = scenario::play(&mut server);
-    // Kept for the whole test run (statics are not dropped), under target/tmp.
-    let dir = tempfile::Builder::new()
-        .prefix("openbao-incident-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("temp dir")
-        .keep();
-    let log = dir.join("audit.log");
-    std::fs::copy(server.audit_log(), &log).unwrap_or_else(|e| {
+    let audit_log = std::fs::read(server.audit_log()).unwrap_or_else(|e| {
         panic!(
-            "copy the audit log ({e}); server output:\n{}",
+            "read the audit log ({e}); server output:\n{}",
             server.output()
         )
     });
     drop(server);
     Incident {
-        log,
+        audit_log,
         truth: Truth {
             attacker_token: recorded.attacker_token,
             accessors: recorded.accessors,
@@ -44,7 +37,8 @@ fn live_scan_reports_tenants_findings_and_gaps() {
     if skipped() {
         return;
     }
-    checks::scan_report(&incident().log);
+    let (_dir, log) = incident().log();
+    checks::scan_report(&log);
 }
 
 #[test]
@@ -52,7 +46,8 @@ fn live_scan_of_a_log_with_lines_cut_out_reports_the_hole() {
     if skipped() {
         return;
     }
-    checks::cut(&incident().log);
+    let (_dir, log) = incident().log();
+    checks::cut(&log);
 }
 
 #[test]
@@ -60,8 +55,8 @@ fn live_blast_on_the_attacker_token_follows_its_lineage() {
     if skipped() {
         return;
     }
-    let i = incident();
-    checks::blast_token(&i.log, &i.truth);
+    let (_dir, log) = incident().log();
+    checks::blast_token(&log, &incident().truth);
 }
 
 #[test]
@@ -69,7 +64,8 @@ fn live_blast_on_the_attacker_address_adds_the_guessed_account() {
     if skipped() {
         return;
     }
-    checks::blast_ip(&incident().log);
+    let (_dir, log) = incident().log();
+    checks::blast_ip(&log);
 }
 
 #[test]
@@ -77,8 +73,8 @@ fn live_rotation_list_revokes_the_lease_and_the_tokens() {
     if skipped() {
         return;
     }
-    let i = incident();
-    checks::rotation_list(&i.log, &i.truth);
+    let (_dir, log) = incident().log();
+    checks::rotation_list(&log, &incident().truth);
 }
 
 #[test]
@@ -86,7 +82,8 @@ fn live_seal_long_before_the_end_is_not_a_missing_response() {
     if skipped() {
         return;
     }
-    checks::seal_long_before_the_end(&incident().log);
+    let (_dir, log) = incident().log();
+    checks::seal_long_before_the_end(&log);
 }
 
 /// Regenerates fixtures/incident/ (scripts/record-incident.sh runs it).
@@ -96,7 +93,7 @@ fn record_incident_fixture() {
     let i = incident();
     let dir = crate::util::fixture("incident");
     std::fs::create_dir_all(&dir).expect("fixtures/incident");
-    std::fs::copy(&i.log, dir.join("audit.log")).expect("copy the log");
+    std::fs::write(dir.join("audit.log"), &i.audit_log).expect("write the log");
     let truth = serde_json::to_string_pretty(&i.truth.to_json()).expect("json") + "\n";
     std::fs::write(dir.join("ground-truth.json"), truth).expect("write ground-truth.json");
     // The recording must show the incident, or it is not worth committing.

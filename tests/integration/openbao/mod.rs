@@ -57,10 +57,21 @@ impl Truth {
     }
 }
 
-/// A recorded incident: the log and its truth.
+/// A recorded incident: the log's bytes and its truth. Kept in memory: statics are never
+/// dropped, so a file kept for the whole run would outlive it.
 pub struct Incident {
-    pub log: PathBuf,
+    pub audit_log: Vec<u8>,
     pub truth: Truth,
+}
+
+impl Incident {
+    /// Writes the log to a fresh directory, removed when the returned guard drops.
+    pub fn log(&self) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("audit.log");
+        std::fs::write(&path, &self.audit_log).expect("write the recorded log");
+        (dir, path)
+    }
 }
 
 /// True when the user chose to skip the live tests (`BLASTRADIUS_SKIP_E2E=1`); says so.
