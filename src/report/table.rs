@@ -128,11 +128,18 @@ fn json(
     for batch in batches {
         let text = rows(batch)?;
         for (r, row) in text.into_iter().enumerate() {
-            let mut obj = serde_json::Map::new();
-            for ((name, col), cell) in names.iter().zip(batch.columns()).zip(row) {
-                obj.insert(name.clone(), json_value(col.as_ref(), r, cell));
+            // Written by hand so keys keep the query's column order.
+            let mut line = String::from("{");
+            for (i, ((name, col), cell)) in names.iter().zip(batch.columns()).zip(row).enumerate() {
+                if i > 0 {
+                    line.push(',');
+                }
+                line.push_str(&serde_json::to_string(name).map_err(io::Error::other)?);
+                line.push(':');
+                let value = json_value(col.as_ref(), r, cell);
+                line.push_str(&serde_json::to_string(&value).map_err(io::Error::other)?);
             }
-            let line = serde_json::to_string(&obj).map_err(io::Error::other)?;
+            line.push('}');
             match format {
                 TableFormat::Json => {
                     write!(out, "{}\n  {line}", if first { "" } else { "," })?;
