@@ -64,7 +64,8 @@ impl Group {
 /// Correlation state of one scan thread; see [`super::RuleSet::new_state`].
 #[derive(Debug, Default)]
 pub struct RuleState {
-    groups: HashMap<(u32, u64), Vec<Group>>,
+    /// Keyed by (correlation, hash of the group values); SipHash here cost 2.6% of a scan.
+    groups: HashMap<(u32, u64), Vec<Group>, foldhash::fast::RandomState>,
     /// Per correlation: the last event (by `epoch`) it recorded, so an event matched by several
     /// base rules of one correlation counts once.
     stamp: Vec<u64>,
