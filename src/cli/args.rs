@@ -258,6 +258,14 @@ pub struct ExportArgs {
     /// File format.
     #[arg(long, short = 'f', value_enum, default_value_t = crate::export::ExportFormat::Parquet)]
     pub format: crate::export::ExportFormat,
+    /// Which entries, and how they are read.
+    #[command(flatten)]
+    pub events: EventsArgs,
+}
+
+/// What builds the `events` table (`export` and `query`).
+#[derive(Debug, Args)]
+pub struct EventsArgs {
     /// Tenant of each secret path: regexes and config as for `scan`.
     #[command(flatten)]
     pub tenants: TenantArgs,
@@ -306,16 +314,7 @@ pub struct QueryArgs {
     /// Write to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Tenant of each secret path.
+    /// Which entries, and how they are read.
     #[command(flatten)]
-    pub tenants: TenantArgs,
-    /// Only entries at or after this time.
-    #[arg(long, value_name = "TIME|DURATION")]
-    pub since: Option<String>,
-    /// Only entries before this time.
-    #[arg(long, value_name = "TIME|DURATION")]
-    pub until: Option<String>,
-    /// How inputs are read.
-    #[command(flatten)]
-    pub input: InputArgs,
+    pub events: EventsArgs,
 }

@@ -9,7 +9,7 @@ use super::output::{Output, write_result};
 use super::progress::Progress;
 use super::scan::{color, read_options, total_bytes, window};
 use super::{CommandError, Exit, Global};
-use crate::cli::{ExportArgs, InputArgs, QueryArgs, TenantArgs, TimeArgs};
+use crate::cli::{EventsArgs, ExportArgs, QueryArgs, TenantArgs, TimeArgs};
 use crate::config::Config;
 use crate::detect::{Caps, Detector};
 use crate::export::{self, ExportFormat, Exporter, Target, Written};
@@ -92,28 +92,21 @@ impl Pass<'_> {
     }
 }
 
-fn pass<'a>(
-    inputs: &'a [Input],
-    input: &InputArgs,
-    since: &Option<String>,
-    until: &Option<String>,
-    tenants: &TenantArgs,
-    quiet: bool,
-) -> Result<Pass<'a>, CommandError> {
+fn pass<'a>(inputs: &'a [Input], args: &EventsArgs, quiet: bool) -> Result<Pass<'a>, CommandError> {
     let time = TimeArgs {
-        since: since.clone(),
-        until: until.clone(),
+        since: args.since.clone(),
+        until: args.until.clone(),
         gap: None,
     };
     Ok(Pass {
         inputs,
         settings: ScanSettings {
-            read: read_options(input)?,
-            threads: input.threads,
+            read: read_options(&args.input)?,
+            threads: args.input.threads,
             window: window(&time, super::now())?,
             ..ScanSettings::default()
         },
-        tenants: tenant_map(tenants)?,
+        tenants: tenant_map(&args.tenants)?,
         quiet,
     })
 }
@@ -147,17 +140,10 @@ fn report_input(result: &ScanResult, max_malformed: u64) -> bool {
 /// Runs `export`.
 pub fn run_export(args: &ExportArgs, global: Global) -> Result<Exit, CommandError> {
     let inputs = without_own_files(discover(&args.paths)?, &[Some(args.output.as_path())]);
-    let pass = pass(
-        &inputs,
-        &args.input,
-        &args.since,
-        &args.until,
-        &args.tenants,
-        global.quiet,
-    )?;
+    let pass = pass(&inputs, &args.events, global.quiet)?;
     let target = export::target_for(&args.output, args.format);
     let (result, written) = pass.run(args.format, target)?;
-    let complete = report_input(&result, args.input.max_malformed);
+    let complete = report_input(&result, args.events.input.max_malformed);
     if !global.quiet {
         eprintln!(
             "blastradius: {} rows from {} lines in {} file{} -> {} ({} file{})",
@@ -193,21 +179,14 @@ pub fn run_query(args: &QueryArgs, global: Global) -> Result<Exit, CommandError>
         });
     }
     let inputs = without_own_files(discover(paths)?, &[args.output.as_deref()]);
-    let pass = pass(
-        &inputs,
-        &args.input,
-        &args.since,
-        &args.until,
-        &args.tenants,
-        global.quiet,
-    )?;
+    let pass = pass(&inputs, &args.events, global.quiet)?;
     let dir = tempfile::tempdir().map_err(|source| CommandError::Output {
         path: std::env::temp_dir().display().to_string(),
         source,
     })?;
     let table = dir.path().join("events.arrow");
     let (result, _) = pass.run(ExportFormat::Arrow, Target::File(table.clone()))?;
-    let complete = report_input(&result, args.input.max_malformed);
+    let complete = report_input(&result, args.events.input.max_malformed);
     let batches = crate::sql::execute(&table, &sql)?;
     let mut out = Output::open(args.output.as_deref())?;
     let format = args.format.unwrap_or(if out.is_terminal() {
