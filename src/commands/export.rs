@@ -111,8 +111,9 @@ fn pass<'a>(inputs: &'a [Input], args: &EventsArgs, quiet: bool) -> Result<Pass<
     })
 }
 
-/// Lists skipped lines on stderr (file:line, byte offset) and returns whether input was complete.
-fn report_input(result: &ScanResult, max_malformed: u64) -> bool {
+/// Lists skipped lines on stderr (file:line, byte offset); the exit code says whether the input
+/// was complete.
+fn report_input(result: &ScanResult, max_malformed: u64) -> Exit {
     for m in result.malformed.iter().take(10) {
         eprintln!(
             "blastradius: skipped {}:{} (byte {}): {}",
@@ -134,7 +135,11 @@ fn report_input(result: &ScanResult, max_malformed: u64) -> bool {
             );
         }
     }
-    !result.input_incomplete() && skipped <= max_malformed
+    if !result.input_incomplete() && skipped <= max_malformed {
+        Exit::Clean
+    } else {
+        Exit::Incomplete
+    }
 }
 
 /// Runs `export`.
@@ -143,7 +148,7 @@ pub fn run_export(args: &ExportArgs, global: Global) -> Result<Exit, CommandErro
     let pass = pass(&inputs, &args.events, global.quiet)?;
     let target = export::target_for(&args.output, args.format);
     let (result, written) = pass.run(args.format, target)?;
-    let complete = report_input(&result, args.events.input.max_malformed);
+    let exit = report_input(&result, args.events.input.max_malformed);
     if !global.quiet {
         eprintln!(
             "blastradius: {} rows from {} lines in {} file{} -> {} ({} file{})",
@@ -156,11 +161,7 @@ pub fn run_export(args: &ExportArgs, global: Global) -> Result<Exit, CommandErro
             if written.files.len() == 1 { "" } else { "s" },
         );
     }
-    Ok(if complete {
-        Exit::Clean
-    } else {
-        Exit::Incomplete
-    })
+    Ok(exit)
 }
 
 /// Runs `query`.
@@ -186,7 +187,7 @@ pub fn run_query(args: &QueryArgs, global: Global) -> Result<Exit, CommandError>
     })?;
     let table = dir.path().join("events.arrow");
     let (result, _) = pass.run(ExportFormat::Arrow, Target::File(table.clone()))?;
-    let complete = report_input(&result, args.events.input.max_malformed);
+    let exit = report_input(&result, args.events.input.max_malformed);
     let batches = crate::sql::execute(&table, &sql)?;
     let mut out = Output::open(args.output.as_deref())?;
     let format = args.format.unwrap_or(if out.is_terminal() {
@@ -201,14 +202,10 @@ pub fn run_query(args: &QueryArgs, global: Global) -> Result<Exit, CommandError>
         .map_or_else(|| "-".to_string(), |p| p.display().to_string());
     write_result(table::write(&batches, format, color, out.writer()), &dest)?;
     out.finish()?;
-    if !complete && !global.quiet && std::io::stderr().is_terminal() {
+    if exit == Exit::Incomplete && !global.quiet && std::io::stderr().is_terminal() {
         eprintln!("blastradius: input incomplete; results cover the lines that parsed");
     }
-    Ok(if complete {
-        Exit::Clean
-    } else {
-        Exit::Incomplete
-    })
+    Ok(exit)
 }
 
 /// The SQL to run and the audit logs, from the positional arguments and --file/--hunt.

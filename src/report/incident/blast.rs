@@ -65,14 +65,7 @@ impl Incident {
             None => Line::text("no activity in scope"),
         };
         let specific = vec![
-            Fact {
-                label: "Secret types",
-                value: Line::text(if kinds.is_empty() {
-                    "none read".to_string()
-                } else {
-                    kinds.into_iter().collect::<Vec<_>>().join(", ")
-                }),
-            },
+            Fact::secret_types(kinds),
             Fact {
                 label: "Exposure vector",
                 value: Line(

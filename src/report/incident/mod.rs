@@ -60,6 +60,20 @@ pub struct Fact {
     pub value: Line,
 }
 
+impl Fact {
+    /// "Secret types": the kinds read, in order, or "none read".
+    fn secret_types(kinds: std::collections::BTreeSet<&str>) -> Fact {
+        Fact {
+            label: "Secret types",
+            value: Line::text(if kinds.is_empty() {
+                "none read".to_string()
+            } else {
+                kinds.into_iter().collect::<Vec<_>>().join(", ")
+            }),
+        }
+    }
+}
+
 /// A table, capped at [`MAX_ROWS`] rows.
 #[derive(Clone, Debug)]
 pub struct Table {

@@ -55,14 +55,7 @@ impl Incident {
             Line::text(titles.join("; "))
         };
         let specific = vec![
-            Fact {
-                label: "Secret types",
-                value: Line::text(if kinds.is_empty() {
-                    "none read".to_string()
-                } else {
-                    kinds.into_iter().collect::<Vec<_>>().join(", ")
-                }),
-            },
+            Fact::secret_types(kinds),
             Fact {
                 label: "Exposure vector",
                 value: vector,
