@@ -5,8 +5,12 @@
 //! smallest locations) is both bounded and deterministic: the result does not depend on the
 //! order of insertion or on how per-thread collections are merged.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::Hash;
+
+/// Samples are offered a key on every secret read and every finding; SipHash showed up in
+/// profiles there. The keys are our own hashes or locations, not attacker-chosen collisions.
+type Hasher = foldhash::fast::FixedState;
 
 /// The `cap` smallest distinct values seen, plus how many distinct values were offered.
 #[derive(Clone, Debug)]
@@ -76,9 +80,9 @@ impl<T: Ord> Smallest<T> {
 pub struct Sample<K: Hash + Eq + Clone, P: Ord + Copy, V> {
     cap: usize,
     count_cap: usize,
-    by_key: HashMap<K, (P, V)>,
+    by_key: HashMap<K, (P, V), Hasher>,
     by_pos: BTreeMap<(P, u64), K>,
-    distinct: std::collections::HashSet<K>,
+    distinct: HashSet<K, Hasher>,
     saturated: bool,
     seq: u64,
 }
@@ -89,7 +93,7 @@ impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
         Sample {
             cap,
             count_cap,
-            by_key: HashMap::new(),
+            by_key: HashMap::default(),
             by_pos: BTreeMap::new(),
             distinct: Default::default(),
             saturated: false,

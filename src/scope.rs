@@ -35,6 +35,8 @@ struct SecretAgg {
 #[derive(Default)]
 pub struct SecretTable {
     map: HashMap<String, SecretAgg, foldhash::fast::RandomState>,
+    /// `namespace/path` of the read being recorded, built here to look up without allocating.
+    key: String,
 }
 
 /// How widely secrets were exposed.
@@ -213,10 +215,15 @@ impl SecretTable {
                     .or_insert_with(|| new_agg(None, path, access, tenants)),
             },
             Some(ns) => {
-                let key = format!("{ns}/{path}");
-                self.map
-                    .entry(key)
-                    .or_insert_with(|| new_agg(Some(ns), path, access, tenants))
+                self.key.clear();
+                self.key.extend([ns, "/", path]);
+                match self.map.get_mut(self.key.as_str()) {
+                    Some(a) => a,
+                    None => self
+                        .map
+                        .entry(self.key.clone())
+                        .or_insert_with(|| new_agg(Some(ns), path, access, tenants)),
+                }
             }
         };
         agg.reads += 1;

@@ -1,14 +1,15 @@
 //! Parsing audit entries with simd-json into borrowed [`Event`]s.
 //!
 //! ```text
-//! chunk bytes --copy once--> padded per-thread buffer --fill_tape_padded per entry--> tape --walk--> Event
+//! entry bytes --copy--> padded per-thread buffer --fill_tape_padded--> tape --walk--> Event
 //! ```
 //!
 //! simd-json parses in place (it unescapes strings into the input), so it needs `&mut [u8]`;
-//! the source may be a read-only memory map. Each worker therefore copies a whole chunk into its
-//! own buffer once and parses every entry of the chunk where it lies: the bytes after an entry
-//! are the padding simd-json needs, and only the end of the buffer carries real padding.
-//! The `Buffers` and the tape are reused, so the steady state does not allocate.
+//! the source may be a read-only memory map. Each entry that needs a full parse is copied into
+//! a small per-thread buffer just before it is parsed, so the copy is still in the first-level
+//! cache when simd-json reads it, and request entries read by the fast path ([`fast`]) are never
+//! copied. The buffer, simd-json's `Buffers` and the tape are reused: the steady state does not
+//! allocate.
 
 mod extract;
 pub mod fast;
@@ -61,10 +62,9 @@ impl ParseErrorKind {
     }
 }
 
-/// A per-thread parser: the padded copy of the current chunk, simd-json's buffers and a tape.
+/// A per-thread parser: a padded copy of the current entry, simd-json's buffers and a tape.
 pub struct Parser {
     buf: Vec<u8>,
-    loaded: usize,
     buffers: Buffers,
     tape: Option<Tape<'static>>,
 }
@@ -76,63 +76,36 @@ impl Default for Parser {
 }
 
 impl Parser {
-    /// A parser with empty buffers; they grow to the largest chunk and entry seen.
+    /// A parser with empty buffers; they grow to the largest entry seen.
     pub fn new() -> Parser {
         Parser {
             buf: Vec::new(),
-            loaded: 0,
             buffers: Buffers::with_max_depth(4096, MAX_DEPTH),
             tape: None,
         }
     }
 
-    /// Copies `bytes` into the padded buffer; offsets into `bytes` address entries from now on.
-    pub fn load(&mut self, bytes: &[u8]) {
-        self.buf.clear();
-        self.buf.reserve(bytes.len() + INPUT_PADDING);
-        self.buf.extend_from_slice(bytes);
-        self.buf.resize(bytes.len() + INPUT_PADDING, b' ');
-        self.loaded = bytes.len();
-    }
-
-    /// Parses `bytes[start..end]` of the loaded chunk and hands the result to `f`.
+    /// Parses `entry` (one JSON document) and hands the result to `f`.
     ///
     /// The event borrows the parser, so it lives only inside `f`.
-    pub fn parse_at<R>(
+    pub fn parse_one<R>(
         &mut self,
-        start: usize,
-        end: usize,
+        entry: &[u8],
         f: impl for<'e> FnOnce(Result<Event<'e>, ParseErrorKind>) -> R,
     ) -> R {
-        debug_assert!(start <= end && end <= self.loaded);
+        self.buf.clear();
+        self.buf.reserve(entry.len() + INPUT_PADDING);
+        self.buf.extend_from_slice(entry);
+        self.buf.extend_from_slice(&[b' '; INPUT_PADDING]);
         let mut tape: Tape<'_> = self.tape.take().unwrap_or_else(Tape::null).reset();
-        let parsed = simd_json::fill_tape_padded(
-            &mut self.buf[start..],
-            end - start,
-            &mut self.buffers,
-            &mut tape,
-        );
+        let parsed =
+            simd_json::fill_tape_padded(&mut self.buf, entry.len(), &mut self.buffers, &mut tape);
         let out = match parsed {
             Ok(()) => f(extract::event(&tape.0)),
             Err(e) => f(Err(ParseErrorKind::InvalidJson(describe(&e)))),
         };
         self.tape = Some(tape.reset());
         out
-    }
-
-    /// The loaded bytes `[start, end)` (unparsed entries are as they were loaded).
-    pub fn bytes(&self, start: usize, end: usize) -> &[u8] {
-        &self.buf[start..end]
-    }
-
-    /// Loads `bytes` and parses all of it as one entry.
-    pub fn parse_one<R>(
-        &mut self,
-        bytes: &[u8],
-        f: impl for<'e> FnOnce(Result<Event<'e>, ParseErrorKind>) -> R,
-    ) -> R {
-        self.load(bytes);
-        self.parse_at(0, bytes.len(), f)
     }
 }
 

@@ -91,15 +91,18 @@ fn rejects_invalid_utf8() {
 }
 
 #[test]
-fn parses_entries_packed_back_to_back_in_one_buffer() {
-    let a = r#"{"type":"request","request":{"id":"1","path":"a"}}"#;
-    let b = r#"{"type":"response","request":{"id":"2","path":"b\"q"}}"#;
-    let chunk = format!("{a}\n{b}\n");
+fn a_reused_buffer_holds_nothing_of_the_previous_entry() {
+    // A long entry, then a shorter one: the short one must parse as itself, not as a prefix of
+    // the bytes the long one left in the buffer; then a truncated one must fail.
+    let long =
+        r#"{"type":"response","request":{"id":"1","path":"secret/data/a-much-longer-path"}}"#;
+    let short = r#"{"type":"request","request":{"id":"2","path":"b\"q"}}"#;
     let mut p = Parser::new();
-    p.load(chunk.as_bytes());
-    let first = p.parse_at(0, a.len(), |r| r.unwrap().request.path.to_string());
-    let second = p.parse_at(a.len() + 1, a.len() + 1 + b.len(), |r| {
-        r.unwrap().request.path.to_string()
-    });
-    assert_eq!((first.as_str(), second.as_str()), ("a", "b\"q"));
+    let first = p.parse_one(long.as_bytes(), |r| r.unwrap().request.path.to_string());
+    let second = p.parse_one(short.as_bytes(), |r| r.unwrap().request.path.to_string());
+    assert_eq!(
+        (first.as_str(), second.as_str()),
+        ("secret/data/a-much-longer-path", "b\"q")
+    );
+    assert!(p.parse_one(&long.as_bytes()[..40], |r| r.is_err()));
 }

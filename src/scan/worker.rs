@@ -143,7 +143,6 @@ impl<'c, E: Extension> Worker<'c, E> {
             }
             data => {
                 let bytes = data.bytes();
-                self.parser.load(bytes);
                 match chunk.framing {
                     Framing::Lines => self.lines(bytes, base, chunk.last, &mut sum),
                     Framing::Stream => self.stream(bytes, base, &mut sum),
@@ -258,7 +257,7 @@ impl<'c, E: Extension> Worker<'c, E> {
                 if prefixed {
                     self.analysis.stats.prefixed_lines += 1;
                 }
-                self.parse(at + start, at + end, loc, partial_tail, sum);
+                self.parse(&line[start..end], at + start, loc, partial_tail, sum);
             }
         }
     }
@@ -281,7 +280,7 @@ impl<'c, E: Extension> Worker<'c, E> {
                 ..base
             };
             match item {
-                StreamItem::Object { .. } => self.parse(start, end, loc, false, sum),
+                StreamItem::Object { .. } => self.parse(&bytes[start..end], start, loc, false, sum),
                 StreamItem::Garbage { .. } => {
                     self.malformed(
                         sum,
@@ -297,10 +296,11 @@ impl<'c, E: Extension> Worker<'c, E> {
         self.analysis.stats.lines += u64::from(sum.lines);
     }
 
+    /// Reads one framed entry, `json`, which starts at `start` in the chunk.
     fn parse(
         &mut self,
+        json: &[u8],
         start: usize,
-        end: usize,
         loc: Loc,
         partial_tail: bool,
         sum: &mut ChunkSummary,
@@ -313,8 +313,9 @@ impl<'c, E: Extension> Worker<'c, E> {
             pending,
             ..
         } = self;
+        let end = start + json.len();
         if !ctx.ext.wants_requests()
-            && let Some(h) = crate::parse::fast::request_header(parser.bytes(start, end))
+            && let Some(h) = crate::parse::fast::request_header(json)
         {
             let time = crate::model::Timestamp::parse(h.time);
             let id = h.id.map(|id| ctx.id_hasher.hash_one(id));
@@ -326,7 +327,7 @@ impl<'c, E: Extension> Worker<'c, E> {
             }
             return;
         }
-        let outcome = parser.parse_at(start, end, |res| match res {
+        let outcome = parser.parse_one(json, |res| match res {
             Ok(ev) => {
                 entry(ctx, analysis, ext, pending, &ev, loc, (start, end), sum);
                 None
