@@ -1,7 +1,8 @@
 //! Throughput of each stage on a generated log (`blastradius::synth`, seed 1), in bytes/s:
 //!
-//! - `parse`: line -> `Event` (simd-json tape + field extraction), in 4 MiB chunks as workers
-//!   copy them;
+//! - `tape`: simd-json alone (`fill_tape` on a reused buffer, tape and `Buffers`) on every line:
+//!   the floor of any pass that parses every entry in full;
+//! - `parse`: line -> `Event` (simd-json tape + field extraction) on every line;
 //! - `parse_and_rules`: the same plus the built-in rule pack on every response (the rules' own
 //!   cost is the difference);
 //! - `scan`: the whole pass of `blastradius scan` (`scan::run`: chunking, parsing, pairing,
@@ -71,10 +72,9 @@ fn parse_all(
 ) -> u64 {
     let mut events = 0u64;
     for (c, chunk) in chunks.iter().enumerate() {
-        parser.load(chunk);
         let mut start = 0;
         for end in memchr::memchr_iter(b'\n', chunk) {
-            parser.parse_at(start, end, |r| {
+            parser.parse_one(&chunk[start..end], |r| {
                 if let Ok(ev) = r {
                     events += 1;
                     if ev.is_response() {
@@ -92,6 +92,25 @@ fn parse_all(
     events
 }
 
+/// simd-json's tape of every line and nothing else; returns the number of tape nodes.
+fn tape_all(chunks: &[&[u8]]) -> usize {
+    let mut buf = Vec::new();
+    let mut buffers = simd_json::Buffers::default();
+    let mut tape = simd_json::value::tape::Tape::null();
+    let mut nodes = 0;
+    for chunk in chunks {
+        for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            buf.clear();
+            buf.extend_from_slice(line);
+            let mut t = tape.reset();
+            simd_json::fill_tape(&mut buf, &mut buffers, &mut t).expect("generated lines are JSON");
+            nodes += t.0.len();
+            tape = t.reset();
+        }
+    }
+    nodes
+}
+
 fn stages(c: &mut Criterion) {
     let log = generated();
     let chunks = chunks(&log);
@@ -100,6 +119,7 @@ fn stages(c: &mut Criterion) {
     let mut group = c.benchmark_group("stages");
     group.throughput(Throughput::Bytes(log.len() as u64));
     group.sample_size(10);
+    group.bench_function("tape", |b| b.iter(|| tape_all(black_box(&chunks))));
     group.bench_function("parse", |b| {
         let mut parser = Parser::new();
         b.iter(|| parse_all(&mut parser, black_box(&chunks), |_, _| {}))

@@ -69,10 +69,18 @@ pub fn frame_line(line: &[u8]) -> Framed {
 /// True when `sample` (the start of a file) shows pretty-printed JSON: a line that is only an
 /// opening brace or bracket. Such files are framed object by object instead of line by line.
 pub fn looks_pretty(sample: &[u8]) -> bool {
-    sample.split(|&b| b == b'\n').any(|line| {
-        let t = trim(line);
-        t == b"{" || t == b"["
-    })
+    // Lines found with memchr: splitting the 1 MiB sample byte by byte cost 8 M instructions,
+    // a fixed cost on every input.
+    let ends = memchr::memchr_iter(b'\n', sample).chain(std::iter::once(sample.len()));
+    let mut start = 0;
+    for end in ends {
+        let t = trim(&sample[start..end]);
+        if t == b"{" || t == b"[" {
+            return true;
+        }
+        start = end + 1;
+    }
+    false
 }
 
 fn trim(mut s: &[u8]) -> &[u8] {
@@ -216,6 +224,29 @@ mod tests {
     fn detects_pretty_printed_files() {
         assert!(looks_pretty(b"{\"a\":1}\n{\n  \"b\": 2\n}\n"));
         assert!(!looks_pretty(b"{\"a\":1}\n{\"b\":2}\n"));
+        // The last line has no newline; blank lines and a bare bracket line.
+        assert!(looks_pretty(b"{\"a\":1}\n \t{"));
+        assert!(looks_pretty(b"\n\n[\r\n"));
+        assert!(!looks_pretty(b""));
+        assert!(!looks_pretty(b"\n{}\n"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pretty_sniffing_agrees_with_splitting_every_line(
+            lines in proptest::collection::vec("[ \t\r{\\[\"a]{0,4}", 0..12),
+            trailing_newline: bool,
+        ) {
+            let mut sample = lines.join("\n");
+            if trailing_newline {
+                sample.push('\n');
+            }
+            let naive = sample
+                .as_bytes()
+                .split(|&b| b == b'\n')
+                .any(|l| matches!(trim(l), b"{" | b"["));
+            proptest::prop_assert_eq!(looks_pretty(sample.as_bytes()), naive);
+        }
     }
 
     #[test]
