@@ -242,25 +242,26 @@ pub fn run<E: Extension>(
             })
             .collect();
         drop(tx);
-        let worker = pool.install(|| {
-            use rayon::prelude::*;
-            rx.into_iter()
-                .par_bridge()
-                .fold(
-                    || Worker::new(&ctx),
-                    |mut w, chunk| {
-                        w.process(chunk);
-                        w
-                    },
-                )
-                .reduce(
-                    || Worker::new(&ctx),
-                    |mut a, b| {
-                        a.merge(b);
-                        a
-                    },
-                )
+        // Exactly one worker state per thread. rayon's `par_bridge().fold()` made an
+        // accumulator per split (24 for 50 chunks on two threads), each with its own copy of
+        // per-token correlation state: memory that grew with the log.
+        let rx = Mutex::new(rx);
+        let workers = pool.broadcast(|_| {
+            let mut w = Worker::new(&ctx);
+            loop {
+                let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                let Ok(chunk) = next else { break };
+                w.process(chunk);
+            }
+            w
         });
+        let worker = workers
+            .into_iter()
+            .reduce(|mut a, b| {
+                a.merge(b);
+                a
+            })
+            .unwrap_or_else(|| Worker::new(&ctx));
         for h in handles {
             for (i, (info, err)) in h.join().expect("producer thread panicked") {
                 read_infos[i] = Some(info);
