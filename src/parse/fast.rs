@@ -58,11 +58,18 @@ pub fn request_header(json: &[u8]) -> Option<RequestHeader<'_>> {
     if !balanced(json) || simdutf8::basic::from_utf8(json).is_err() {
         return None;
     }
-    let id = match memmem::find(body, REQUEST_OBJ) {
+    let id = match request_finder().find(body) {
         Some(i) => request_id(&body[i + REQUEST_OBJ.len()..])?,
         None => None,
     };
     Some(RequestHeader { time, id })
+}
+
+/// The searcher for [`REQUEST_OBJ`], built once: building it per entry showed in profiles.
+fn request_finder() -> &'static memmem::Finder<'static> {
+    static FINDER: std::sync::LazyLock<memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memmem::Finder::new(REQUEST_OBJ));
+    &FINDER
 }
 
 /// True when `{`/`}` and `[`/`]` occur equally often. A line cut short is never balanced; a
