@@ -83,6 +83,53 @@ pub fn balanced(b: &[u8]) -> bool {
 /// (`{` minus `}`, `[` minus `]`) over `b`.
 #[cfg(target_arch = "x86_64")]
 fn bracket_counts(b: &[u8]) -> (i64, i64) {
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { bracket_counts_avx2(b) }
+    } else {
+        bracket_counts_sse2(b)
+    }
+}
+
+/// [`bracket_counts_sse2`] 32 bytes at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn bracket_counts_avx2(b: &[u8]) -> (i64, i64) {
+    use std::arch::x86_64::{
+        __m256i, _mm_add_epi64, _mm_cvtsi128_si64, _mm_srli_si128, _mm256_castsi256_si128,
+        _mm256_cmpeq_epi8, _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_sad_epu8,
+        _mm256_set1_epi8, _mm256_setzero_si256, _mm256_sub_epi8,
+    };
+    let whole = b.len() / 32 * 32;
+    let (body, tail) = b.split_at(whole);
+    let (mut curly, mut square) = (0i64, 0i64);
+    for batch in body.chunks(32 * 255) {
+        let zero = _mm256_setzero_si256();
+        let (mut a, mut c, mut d, mut e) = (zero, zero, zero, zero);
+        for block in batch.chunks_exact(32) {
+            // SAFETY: `block` holds exactly 32 readable bytes; the load has no alignment
+            // requirement.
+            let v = unsafe { _mm256_loadu_si256(block.as_ptr().cast::<__m256i>()) };
+            a = _mm256_sub_epi8(a, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'{' as i8)));
+            c = _mm256_sub_epi8(c, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'}' as i8)));
+            d = _mm256_sub_epi8(d, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'[' as i8)));
+            e = _mm256_sub_epi8(e, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b']' as i8)));
+        }
+        let total = |x: __m256i| {
+            let s = _mm256_sad_epu8(x, zero);
+            let s = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s));
+            _mm_cvtsi128_si64(s) + _mm_cvtsi128_si64(_mm_srli_si128::<8>(s))
+        };
+        curly += total(a) - total(c);
+        square += total(d) - total(e);
+    }
+    let (c2, s2) = bracket_counts_sse2(tail);
+    (curly + c2, square + s2)
+}
+
+/// (`{` minus `}`, `[` minus `]`) over `b`, 16 bytes at a time with baseline SSE2.
+#[cfg(target_arch = "x86_64")]
+fn bracket_counts_sse2(b: &[u8]) -> (i64, i64) {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_cvtsi128_si64, _mm_loadu_si128, _mm_sad_epu8, _mm_set1_epi8,
         _mm_setzero_si128, _mm_srli_si128, _mm_sub_epi8,
@@ -225,6 +272,8 @@ mod tests {
         ];
         for s in samples {
             assert_eq!(bracket_counts(s), bracket_counts_scalar(s));
+            #[cfg(target_arch = "x86_64")]
+            assert_eq!(bracket_counts_sse2(s), bracket_counts_scalar(s));
         }
         assert!(balanced(b"{\"a\":[{}]}"));
         assert!(!balanced(b"{\"a\":[{}]"));
