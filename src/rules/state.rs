@@ -42,6 +42,12 @@ impl Group {
         if self.cutoff.is_some_and(|c| o > c) {
             return;
         }
+        if self.obs.len() == self.obs.capacity() {
+            // Most groups (one per token for the mass-read rule) hold a handful of events:
+            // grow by half from one instead of doubling from four, the bulk of a long scan's
+            // memory.
+            self.obs.reserve_exact((self.obs.len() / 2).max(1));
+        }
         self.obs.push(o);
         self.bound();
     }
@@ -160,6 +166,8 @@ impl RuleState {
         let group = match bucket.iter().position(|g| g.same_values(key)) {
             Some(i) => &mut bucket[i],
             None => {
+                // Almost every bucket holds one group; `push` alone would make room for four.
+                bucket.reserve_exact(1);
                 bucket.push(Group {
                     values: key.split(SEP).map(Box::from).collect(),
                     obs: Vec::new(),
@@ -347,6 +355,26 @@ mod tests {
         ];
         let (n, s, e) = best_window(&o, Span::from_secs(60), &Counted::Values(f));
         assert_eq!((n, s, e), (3, 3, 7));
+    }
+
+    #[test]
+    fn small_groups_hold_little_spare_room() {
+        // One group per token is the bulk of a long scan's memory: a group of one event holds
+        // room for one, and a growing group never keeps more than half again its events.
+        let mut g = Group {
+            values: Box::new([]),
+            obs: Vec::new(),
+            total: 0,
+            cutoff: None,
+        };
+        for t in 0..1000 {
+            g.add(obs(t, 0));
+            let (len, cap) = (g.obs.len(), g.obs.capacity());
+            assert!(cap <= len + len / 2 + 1, "{len} events, room for {cap}");
+            if t == 0 {
+                assert_eq!(cap, 1);
+            }
+        }
     }
 
     #[test]
