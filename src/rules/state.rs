@@ -107,7 +107,14 @@ impl RuleState {
     /// Merges another thread's state; the result does not depend on the order of merges.
     pub fn merge(&mut self, other: RuleState) {
         for (k, groups) in other.groups {
-            let mine = self.groups.entry(k).or_default();
+            let mine = match self.groups.entry(k) {
+                // Moved as they are: no copy, no spare room.
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(groups);
+                    continue;
+                }
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            };
             for g in groups {
                 match mine.iter_mut().find(|m| m.values == g.values) {
                     Some(m) => {
@@ -117,6 +124,7 @@ impl RuleState {
                             (Some(a), Some(b)) => Some(a.min(b)),
                             (a, b) => a.or(b),
                         };
+                        m.obs.reserve_exact(g.obs.len());
                         m.obs.extend(g.obs);
                         if let Some(c) = m.cutoff {
                             m.obs.retain(|o| *o <= c);
@@ -124,7 +132,10 @@ impl RuleState {
                         m.total += g.total;
                         m.bound();
                     }
-                    None => mine.push(g),
+                    None => {
+                        mine.reserve_exact(1);
+                        mine.push(g);
+                    }
                 }
             }
         }
