@@ -9,8 +9,15 @@
 
 use memchr::memmem;
 use regex::RegexBuilder;
-use regex_automata::dfa::{Automaton, dense};
-use regex_automata::util::syntax;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use regex_automata::dfa::{Automaton, StartKind, dense};
+use regex_automata::util::prefilter::Prefilter;
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::{start, syntax};
+use regex_automata::{Anchored, MatchKind};
+use regex_syntax::hir::Look;
 
 use super::cidr::Cidr;
 use super::modifier::{Kind, Modifiers, NumOp, ReFlags, kind_name};
@@ -41,7 +48,7 @@ pub(crate) enum Matcher {
     /// A literal comparison (boxed: the substring finder is large).
     Text(Box<Text>),
     /// A regex (`re`, or a value with wildcards in the middle).
-    Regex(Box<Re>),
+    Regex(Arc<Re>),
     /// An address range.
     Cidr(Cidr),
     /// A numeric comparison.
@@ -52,7 +59,11 @@ pub(crate) enum Matcher {
 
 impl Matcher {
     /// Compiles one value under `mods` (not `exists`, which has no matcher).
-    pub(crate) fn compile(value: Option<&str>, mods: &Modifiers) -> Result<Matcher, String> {
+    pub(crate) fn compile(
+        value: Option<&str>,
+        mods: &Modifiers,
+        regexes: &mut Regexes,
+    ) -> Result<Matcher, String> {
         let Some(value) = value else {
             return match mods.kind {
                 None => Ok(Matcher::Absent),
@@ -65,25 +76,26 @@ impl Matcher {
             Case::Insensitive
         };
         match mods.kind {
-            None => Ok(from_pattern(parse_wildcards(value), case)?),
+            None => Ok(from_pattern(parse_wildcards(value), case, regexes)?),
             Some(Kind::Contains) => {
                 let mut p = vec![Piece::Star];
                 p.extend(parse_wildcards(value));
                 p.push(Piece::Star);
-                from_pattern(p, case)
+                from_pattern(p, case, regexes)
             }
             Some(Kind::StartsWith) => {
                 let mut p = parse_wildcards(value);
                 p.push(Piece::Star);
-                from_pattern(p, case)
+                from_pattern(p, case, regexes)
             }
             Some(Kind::EndsWith) => {
                 let mut p = vec![Piece::Star];
                 p.extend(parse_wildcards(value));
-                from_pattern(p, case)
+                from_pattern(p, case, regexes)
             }
-            Some(Kind::Re) => Re::new(value, mods.re_flags)
-                .map(|re| Matcher::Regex(Box::new(re)))
+            Some(Kind::Re) => regexes
+                .get(value, mods.re_flags)
+                .map(Matcher::Regex)
                 .map_err(|e| format!("invalid regular expression: {e}")),
             Some(Kind::Cidr) => Cidr::parse(value).map(Matcher::Cidr),
             Some(Kind::Num(op)) => value
@@ -150,10 +162,24 @@ impl Matcher {
 ///
 /// Rule regexes are small and run on short values; a prebuilt DFA answers without the
 /// per-search cache the regex crate keeps in a pool, and is shared by every scan thread as is.
+/// A pattern that can only match at the start of a value (`^...`) gets a DFA with anchored
+/// start states only, which is smaller to build and stops at the first byte that cannot
+/// continue a match; other patterns get a prefilter on their literal prefixes.
 #[derive(Clone, Debug)]
 pub(crate) struct Re {
     dfa: Option<dense::DFA<Vec<u32>>>,
+    start: Start,
     re: regex::Regex,
+}
+
+/// Where the DFA starts its search.
+#[derive(Clone, Copy, Debug)]
+enum Start {
+    /// Matches can only begin at the start of the value: the DFA is walked from this state,
+    /// one byte at a time, without the general search's setup.
+    Anchored(StateID),
+    /// Matches may begin anywhere: the DFA's own search, with its prefilter.
+    Unanchored,
 }
 
 impl Re {
@@ -166,6 +192,24 @@ impl Re {
             .size_limit(REGEX_SIZE_LIMIT)
             .dfa_size_limit(REGEX_SIZE_LIMIT)
             .build()?;
+        let syntax = syntax::Config::new()
+            .case_insensitive(f.insensitive)
+            .multi_line(f.multi_line)
+            .dot_matches_new_line(f.dot_all);
+        // The pattern parsed as the regex crate just did; the DFA is optional, so a failure
+        // here only means the regex crate answers every search.
+        let hir = syntax::parse_with(pattern, &syntax).ok();
+        let starts_anchored = hir
+            .as_ref()
+            .is_some_and(|h| h.properties().look_set_prefix().contains(Look::Start));
+        let (start_kind, prefilter) = if starts_anchored {
+            (StartKind::Anchored, None)
+        } else {
+            let pre = hir
+                .as_ref()
+                .and_then(|h| Prefilter::from_hir_prefix(MatchKind::LeftmostFirst, h));
+            (StartKind::Unanchored, pre)
+        };
         let limit = Some(REGEX_SIZE_LIMIT);
         let dfa = dense::Builder::new()
             .configure(
@@ -173,30 +217,90 @@ impl Re {
                     // `\b` works on ASCII text; the search gives up on other bytes and the
                     // regex crate answers instead.
                     .unicode_word_boundary(true)
+                    .start_kind(start_kind)
+                    .prefilter(prefilter)
                     .dfa_size_limit(limit)
                     .determinize_size_limit(limit),
             )
-            .syntax(
-                syntax::Config::new()
-                    .case_insensitive(f.insensitive)
-                    .multi_line(f.multi_line)
-                    .dot_matches_new_line(f.dot_all),
-            )
+            .syntax(syntax)
             .build(pattern)
             .ok();
-        Ok(Re { dfa, re })
+        let mut start = Start::Unanchored;
+        let mut dfa = dfa;
+        if starts_anchored {
+            // The state at the start of a value, before any byte (no look-behind).
+            let config = start::Config::new().anchored(Anchored::Yes);
+            match dfa.as_ref().map(|d| d.start_state(&config)) {
+                Some(Ok(sid)) => start = Start::Anchored(sid),
+                // Cannot happen at the start of a value; the regex crate answers if it does.
+                _ => dfa = None,
+            }
+        }
+        Ok(Re { dfa, start, re })
     }
 
     #[inline]
     fn is_match(&self, s: &str) -> bool {
         if let Some(dfa) = &self.dfa {
-            let input = regex_automata::Input::new(s).earliest(true);
-            // An error means the DFA gave up (e.g. a Unicode word boundary on non-ASCII text).
-            if let Ok(m) = dfa.try_search_fwd(&input) {
-                return m.is_some();
+            // `None` or an error means the DFA gave up (a Unicode word boundary on non-ASCII
+            // text): the regex crate answers instead.
+            match self.start {
+                Start::Anchored(sid) => {
+                    if let Some(m) = anchored_match(dfa, sid, s.as_bytes()) {
+                        return m;
+                    }
+                }
+                Start::Unanchored => {
+                    let input = regex_automata::Input::new(s).earliest(true);
+                    if let Ok(m) = dfa.try_search_fwd(&input) {
+                        return m.is_some();
+                    }
+                }
             }
         }
         self.re.is_match(s)
+    }
+}
+
+/// Runs `dfa` from `sid` over `hay` until a match, a dead end or the end of `hay`; `None` when
+/// the DFA gives up. The DFA reports a match one byte late, so a match ending at the last byte
+/// shows in the end-of-input transition.
+#[inline]
+fn anchored_match(dfa: &dense::DFA<Vec<u32>>, mut sid: StateID, hay: &[u8]) -> Option<bool> {
+    for &b in hay {
+        sid = dfa.next_state(sid, b);
+        if dfa.is_special_state(sid) {
+            if dfa.is_match_state(sid) {
+                return Some(true);
+            }
+            if dfa.is_dead_state(sid) {
+                return Some(false);
+            }
+            if dfa.is_quit_state(sid) {
+                return None;
+            }
+            // An accelerated state: nothing to do but keep stepping.
+        }
+    }
+    Some(dfa.is_match_state(dfa.next_eoi_state(sid)))
+}
+
+/// The regexes of one rule set, compiled once per distinct pattern and flags: the built-in
+/// pack tests the same token and accessor shapes on several fields.
+#[derive(Default)]
+pub(crate) struct Regexes {
+    compiled: HashMap<(String, ReFlags), Arc<Re>>,
+}
+
+impl Regexes {
+    fn get(&mut self, pattern: &str, f: ReFlags) -> Result<Arc<Re>, regex::Error> {
+        let key = (pattern.to_string(), f);
+        if let Some(re) = self.compiled.get(&key) {
+            return Ok(Arc::clone(re));
+        }
+        let re = Arc::new(Re::new(pattern, f)?);
+        self.compiled.insert(key, Arc::clone(&re));
+        Ok(re)
     }
 }
 
@@ -317,7 +421,7 @@ fn parse_wildcards(value: &str) -> Vec<Piece> {
 }
 
 /// Picks the cheapest matcher for a wildcard pattern.
-fn from_pattern(mut p: Vec<Piece>, case: Case) -> Result<Matcher, String> {
+fn from_pattern(mut p: Vec<Piece>, case: Case, regexes: &mut Regexes) -> Result<Matcher, String> {
     p.dedup_by(|a, b| *a == Piece::Star && *b == Piece::Star);
     let text = |op, s: &String| Ok(Matcher::Text(Box::new(Text::new(op, case, s.clone()))));
     match p.as_slice() {
@@ -342,8 +446,9 @@ fn from_pattern(mut p: Vec<Piece>, case: Case) -> Result<Matcher, String> {
                 multi_line: false,
                 dot_all: true,
             };
-            Re::new(&re, flags)
-                .map(|re| Matcher::Regex(Box::new(re)))
+            regexes
+                .get(&re, flags)
+                .map(Matcher::Regex)
                 .map_err(|e| format!("wildcard pattern too large: {e}"))
         }
     }
@@ -448,7 +553,7 @@ mod tests {
         } else {
             Modifiers::parse(mods).unwrap()
         };
-        Matcher::compile(Some(value), &mods).unwrap()
+        Matcher::compile(Some(value), &mods, &mut Regexes::default()).unwrap()
     }
 
     fn hit(value: &str, mods: &str, s: &str) -> bool {
@@ -526,7 +631,14 @@ mod tests {
         let c6 = m("fd00::/8", "cidr");
         assert!(c6.matches(Value::Str("[fd00::1]:8200")));
         assert!(!c6.matches(Value::Str("10.1.2.3")));
-        assert!(Matcher::compile(Some("10.0.0.0/33"), &Modifiers::parse("cidr").unwrap()).is_err());
+        assert!(
+            Matcher::compile(
+                Some("10.0.0.0/33"),
+                &Modifiers::parse("cidr").unwrap(),
+                &mut Regexes::default()
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -543,7 +655,8 @@ mod tests {
     #[test]
     fn oversized_regexes_are_rejected() {
         let mods = Modifiers::parse("re").unwrap();
-        let e = Matcher::compile(Some("(a{1000}){1000}"), &mods).unwrap_err();
+        let e =
+            Matcher::compile(Some("(a{1000}){1000}"), &mods, &mut Regexes::default()).unwrap_err();
         assert!(e.contains("invalid regular expression"), "{e}");
     }
 
@@ -587,6 +700,71 @@ mod tests {
             for h in hays {
                 assert_eq!(re.is_match(h), re.re.is_match(h), "{pat} on {h:?}");
             }
+        }
+    }
+
+    /// Patterns of the built-in pack and edge cases of the anchored walk: a match ending at
+    /// the last byte, an empty match, a word boundary at the start.
+    const PATTERNS: &[&str] = &[
+        r"^(hv[sbr]\.[A-Za-z0-9_-]{20,}|[sbr]\.[A-Za-z0-9]{20,}(\.[A-Za-z0-9]+)?|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+        r"^([A-Za-z0-9]{24}(\.[A-Za-z0-9]+)?|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+        r"^auth/token/(lookup|revoke|revoke-orphan|renew)/(hv[sbr]\.|[sbr]\.)[A-Za-z0-9_-]{20,}",
+        r"^([^/]+/)+(destroy|delete)/.+",
+        r"(^|/)\.{1,2}(/|$|\?)",
+        r"/keys/[^/]+$",
+        r"^a*",
+        r"^\bé",
+        r"^x\b",
+    ];
+
+    #[test]
+    fn anchored_patterns_walk_the_dfa_from_the_start() {
+        assert!(matches!(
+            Re::new(PATTERNS[0], ReFlags::default()).unwrap().start,
+            Start::Anchored(_)
+        ));
+        assert!(matches!(
+            Re::new(PATTERNS[4], ReFlags::default()).unwrap().start,
+            Start::Unanchored
+        ));
+        let multi = ReFlags {
+            multi_line: true,
+            ..ReFlags::default()
+        };
+        assert!(matches!(
+            Re::new("^x", multi).unwrap().start,
+            Start::Unanchored
+        ));
+    }
+
+    #[test]
+    fn equal_patterns_compile_once() {
+        let mut regexes = Regexes::default();
+        let a = regexes.get("^a.c$", ReFlags::default()).unwrap();
+        let b = regexes.get("^a.c$", ReFlags::default()).unwrap();
+        let i = ReFlags {
+            insensitive: true,
+            ..ReFlags::default()
+        };
+        let c = regexes.get("^a.c$", i).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert!(c.is_match("ABC") && !a.is_match("ABC"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn dfa_agrees_with_the_regex_crate(
+            which in 0..PATTERNS.len(),
+            insensitive: bool,
+            prefix in proptest::sample::select(vec!["", "hvs.", "s.", "auth/token/lookup/", "kv/", "x/../", "é", "x"]),
+            body in "[a-zA-Z0-9./_?-]{0,30}",
+            suffix in proptest::sample::select(vec!["", "/", ".", "é", "-1234"]),
+        ) {
+            let f = ReFlags { insensitive, ..ReFlags::default() };
+            let re = Re::new(PATTERNS[which], f).unwrap();
+            let hay = format!("{prefix}{body}{suffix}");
+            proptest::prop_assert_eq!(re.is_match(&hay), re.re.is_match(&hay), "{} on {:?}", PATTERNS[which], hay);
         }
     }
 

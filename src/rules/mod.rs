@@ -13,6 +13,7 @@
 //! a rule that cannot be evaluated as written must never be silently skipped.
 
 mod builtin;
+mod cache;
 mod cidr;
 mod condition;
 mod correlation;
@@ -35,11 +36,13 @@ pub use error::{Diagnostic, DiagnosticLevel, Pos, RuleError};
 pub use lint::lint;
 pub use state::{CorrelationHit, RuleState};
 
+use cache::{FieldCache, FieldIds};
 use correlation::Correlation;
 use detection::Expr;
 use document::{Body, Parsed};
 use error::Sink;
 use guard::{Guard, Key};
+use matcher::Regexes;
 
 use crate::model::{Event, Loc, Severity};
 
@@ -170,8 +173,9 @@ impl RuleSet {
     ) {
         let mut started = false;
         let key = Key::of(ev);
+        let mut cache = FieldCache::new(ev);
         for rule in &self.events {
-            if !rule.guard.admits(&key) || !rule.expr.eval(ev) {
+            if !rule.guard.admits(&key) || !rule.expr.eval(&mut cache) {
                 continue;
             }
             if rule.alerts {
@@ -198,7 +202,7 @@ impl RuleSet {
         self.events
             .iter()
             .find(|r| r.id == id)
-            .is_some_and(|r| r.guard.admits(&Key::of(ev)) && r.expr.eval(ev))
+            .is_some_and(|r| r.guard.admits(&Key::of(ev)) && r.expr.eval(&mut FieldCache::new(ev)))
     }
 
     /// Rules whose guard would skip an event their matcher tree matches (must be none).
@@ -207,9 +211,45 @@ impl RuleSet {
         let key = Key::of(ev);
         self.events
             .iter()
-            .filter(|r| r.expr.eval(ev) && !r.guard.admits(&key))
+            .filter(|r| r.expr.eval(&mut FieldCache::new(ev)) && !r.guard.admits(&key))
             .map(|r| r.id)
             .collect()
+    }
+
+    /// Field tests whose values read through a [`FieldCache`] differ from a direct lookup
+    /// (must be none): each field is read twice, so the second read comes from the cache.
+    #[cfg(test)]
+    fn cache_mismatches(&self, ev: &Event<'_>) -> Vec<String> {
+        use crate::model::tape::Value;
+        fn text(v: Value<'_>) -> String {
+            match v {
+                Value::Str(s) => format!("str {s}"),
+                other => format!("{other:?}"),
+            }
+        }
+        let mut cache = FieldCache::new(ev);
+        let mut out = Vec::new();
+        for rule in &self.events {
+            rule.expr.for_each_test(&mut |t| {
+                let field = t.field();
+                let mut direct = Vec::new();
+                field.any(ev, &mut |v| {
+                    direct.push(text(v));
+                    false
+                });
+                for _ in 0..2 {
+                    let mut cached = Vec::new();
+                    cache.get(t.field_id(), field).any(field, ev, &mut |v| {
+                        cached.push(text(v));
+                        false
+                    });
+                    if cached != direct {
+                        out.push(format!("{}: {direct:?} != {cached:?}", field.name()));
+                    }
+                }
+            });
+        }
+        out
     }
 
     #[cfg(test)]
@@ -278,6 +318,7 @@ struct Compiled {
 fn compile(layers: &[Vec<(String, String)>], diags: &mut Vec<Diagnostic>) -> Option<Compiled> {
     // (layer, file, rule) in load order.
     let mut parsed: Vec<(usize, &str, Parsed)> = Vec::new();
+    let mut regexes = Regexes::default();
     for (layer, srcs) in layers.iter().enumerate() {
         for (file, src) in srcs {
             let mut sink = Sink::new(file, diags);
@@ -288,7 +329,7 @@ fn compile(layers: &[Vec<(String, String)>], diags: &mut Vec<Diagnostic>) -> Opt
                 sink.warning(Pos::default(), "file holds no rule");
             }
             for doc in &docs {
-                if let Some(p) = document::parse(doc, file, &mut sink) {
+                if let Some(p) = document::parse(doc, file, &mut sink, &mut regexes) {
                     parsed.push((layer, file, p));
                 }
             }
@@ -373,14 +414,17 @@ fn compile(layers: &[Vec<(String, String)>], diags: &mut Vec<Diagnostic>) -> Opt
         }
     }
     let mut events = Vec::new();
+    let mut field_ids = FieldIds::default();
     for (new, &old) in kept.iter().enumerate() {
         if let Body::Detection(expr) = &parsed[old].2.body {
             let alerts = feeds[new].is_empty() || generated.contains(&new);
             metas[new].alerts = alerts;
+            let mut expr = expr.clone();
+            expr.number_fields(&mut field_ids);
             events.push(EventRule {
                 id: RuleId(new as u32),
-                guard: Guard::of(expr),
-                expr: expr.clone(),
+                guard: Guard::of(&expr),
+                expr,
                 alerts,
                 feeds: feeds[new].clone().into_boxed_slice(),
             });
