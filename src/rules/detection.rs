@@ -9,11 +9,10 @@ use super::cache::{FieldCache, FieldId, FieldIds};
 use super::condition::{self, Cond};
 use super::error::{Pos, Sink};
 use super::field::{Field, Slot};
-use super::matcher::{Matcher, Regexes};
+use super::matcher::{Matcher, RegexCaches, Regexes};
 use super::modifier::{Kind, Modifiers};
 use super::yaml::{Node, Yaml};
 use crate::model::Event;
-use crate::model::tape::Value;
 
 /// What a field must satisfy.
 #[derive(Clone, Debug)]
@@ -56,15 +55,15 @@ impl FieldTest {
     }
 
     #[inline]
-    fn eval(&self, cache: &mut FieldCache<'_, '_>) -> bool {
+    fn eval(&self, cache: &mut FieldCache<'_, '_>, regexes: &mut RegexCaches) -> bool {
         let slot = cache.get(self.id, &self.field);
         let ev = cache.event();
         match &self.test {
             Test::Exists(want) => slot.any(&self.field, ev, &mut |_| true) == *want,
-            Test::Any(ms) => any_matches(slot, &self.field, ms, ev),
+            Test::Any(ms) => any_matches(slot, &self.field, ms, ev, regexes),
             Test::All(ms) => ms
                 .iter()
-                .all(|m| any_matches(slot, &self.field, std::slice::from_ref(m), ev)),
+                .all(|m| any_matches(slot, &self.field, std::slice::from_ref(m), ev, regexes)),
         }
     }
 
@@ -80,15 +79,21 @@ impl FieldTest {
 /// True when a value of the field matches one of `ms`, or the field is absent and one of them
 /// is `null`.
 #[inline]
-fn any_matches<'a>(slot: Slot<'a>, field: &Field, ms: &[Matcher], ev: &Event<'a>) -> bool {
+fn any_matches<'a>(
+    slot: Slot<'a>,
+    field: &Field,
+    ms: &[Matcher],
+    ev: &Event<'a>,
+    regexes: &mut RegexCaches,
+) -> bool {
     match slot {
         Slot::Absent => ms.iter().any(Matcher::is_absent),
-        Slot::Str(s) => ms.iter().any(|m| m.matches(Value::Str(s))),
+        Slot::Str(s) => ms.iter().any(|m| m.matches_str(s, regexes)),
         Slot::Value(_) | Slot::FanOut => {
             let mut present = false;
             let hit = slot.any(field, ev, &mut |v| {
                 present = true;
-                ms.iter().any(|m| m.matches(v))
+                ms.iter().any(|m| m.matches(v, regexes))
             });
             hit || (!present && ms.iter().any(Matcher::is_absent))
         }
@@ -105,14 +110,14 @@ pub(crate) enum Expr {
 }
 
 impl Expr {
-    /// True when the event in `cache` matches.
+    /// True when the event in `cache` matches; `regexes` are the calling thread's caches.
     #[inline]
-    pub(crate) fn eval(&self, cache: &mut FieldCache<'_, '_>) -> bool {
+    pub(crate) fn eval(&self, cache: &mut FieldCache<'_, '_>, regexes: &mut RegexCaches) -> bool {
         match self {
-            Expr::And(xs) => xs.iter().all(|x| x.eval(cache)),
-            Expr::Or(xs) => xs.iter().any(|x| x.eval(cache)),
-            Expr::Not(x) => !x.eval(cache),
-            Expr::Test(t) => t.eval(cache),
+            Expr::And(xs) => xs.iter().all(|x| x.eval(cache, regexes)),
+            Expr::Or(xs) => xs.iter().any(|x| x.eval(cache, regexes)),
+            Expr::Not(x) => !x.eval(cache, regexes),
+            Expr::Test(t) => t.eval(cache, regexes),
         }
     }
 

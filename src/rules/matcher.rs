@@ -7,17 +7,17 @@
 //! the middle, and `re`, use the regex engine. Numbers and booleans in the log are compared by
 //! their JSON text (`false`, `5000`).
 
-use memchr::memmem;
-use regex::RegexBuilder;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use regex_automata::dfa::{Automaton, StartKind, dense};
+use memchr::memmem;
+use regex::RegexBuilder;
+use regex_automata::hybrid::{self, LazyStateID};
 use regex_automata::util::prefilter::Prefilter;
-use regex_automata::util::primitives::StateID;
 use regex_automata::util::{start, syntax};
 use regex_automata::{Anchored, MatchKind};
-use regex_syntax::hir::Look;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, Look};
 
 use super::cidr::Cidr;
 use super::modifier::{Kind, Modifiers, NumOp, ReFlags, kind_name};
@@ -145,12 +145,22 @@ impl Matcher {
         matches!(self, Matcher::Absent)
     }
 
-    /// True when the present value `v` matches.
+    /// [`Matcher::matches`] on a string value, without wrapping it.
     #[inline]
-    pub(crate) fn matches(&self, v: Value<'_>) -> bool {
+    pub(crate) fn matches_str(&self, s: &str, caches: &mut RegexCaches) -> bool {
+        match self {
+            Matcher::Text(t) => t.matches(s),
+            Matcher::Regex(re) => re.is_match(s, caches),
+            other => other.matches(Value::Str(s), caches),
+        }
+    }
+
+    /// True when the present value `v` matches; `caches` are the calling thread's.
+    #[inline]
+    pub(crate) fn matches(&self, v: Value<'_>, caches: &mut RegexCaches) -> bool {
         match self {
             Matcher::Text(t) => with_text(v, |s| t.matches(s)),
-            Matcher::Regex(re) => with_text(v, |s| re.is_match(s)),
+            Matcher::Regex(re) => with_text(v, |s| re.is_match(s, caches)),
             Matcher::Cidr(c) => v.as_str().is_some_and(|s| c.contains(s)),
             Matcher::Num(op, bound) => number(v).is_some_and(|x| op.holds(x, *bound)),
             Matcher::Absent => false,
@@ -158,32 +168,38 @@ impl Matcher {
     }
 }
 
-/// A compiled regex: a dense DFA when one fits in the size limit, else the regex crate.
+/// A compiled regex: a lazy DFA when the pattern allows one, else the regex crate.
 ///
-/// Rule regexes are small and run on short values; a prebuilt DFA answers without the
-/// per-search cache the regex crate keeps in a pool, and is shared by every scan thread as is.
-/// A pattern that can only match at the start of a value (`^...`) gets a DFA with anchored
-/// start states only, which is smaller to build and stops at the first byte that cannot
-/// continue a match; other patterns get a prefilter on their literal prefixes.
+/// Rule regexes are small and run on short values. A lazy DFA costs nothing to build beyond
+/// its NFA: it adds the states a search needs to a per-thread [`RegexCaches`] entry as values
+/// reach them, and after a few events every search runs on cached transitions. (A dense DFA
+/// built up front cost about half of loading the built-in pack.) A pattern that can only match
+/// at the start of a value (`^...`) gets anchored start states only, and is walked from the
+/// start state one byte at a time, stopping at the first byte that cannot continue a match;
+/// other patterns get a prefilter on their literal prefixes.
 #[derive(Clone, Debug)]
 pub(crate) struct Re {
-    dfa: Option<dense::DFA<Vec<u32>>>,
+    /// The regex's number in its rule set, which picks its cache in [`RegexCaches`].
+    index: usize,
+    dfa: Option<hybrid::dfa::DFA>,
     start: Start,
+    /// A byte every match contains (for unanchored patterns): a value without it cannot match,
+    /// which one `memchr` tells faster than the prefilter on short values.
+    required: Option<u8>,
     re: regex::Regex,
 }
 
 /// Where the DFA starts its search.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Start {
-    /// Matches can only begin at the start of the value: the DFA is walked from this state,
-    /// one byte at a time, without the general search's setup.
-    Anchored(StateID),
+    /// Matches can only begin at the start of the value.
+    Anchored,
     /// Matches may begin anywhere: the DFA's own search, with its prefilter.
     Unanchored,
 }
 
 impl Re {
-    fn new(pattern: &str, f: ReFlags) -> Result<Re, regex::Error> {
+    fn new(pattern: &str, f: ReFlags, index: usize) -> Result<Re, regex::Error> {
         // The regex crate validates the pattern, enforces the size limit and gives the errors.
         let re = RegexBuilder::new(pattern)
             .case_insensitive(f.insensitive)
@@ -202,87 +218,148 @@ impl Re {
         let starts_anchored = hir
             .as_ref()
             .is_some_and(|h| h.properties().look_set_prefix().contains(Look::Start));
-        let (start_kind, prefilter) = if starts_anchored {
-            (StartKind::Anchored, None)
+        // States are only built for the start kind a search uses.
+        let (start, prefilter) = if starts_anchored {
+            (Start::Anchored, None)
         } else {
             let pre = hir
                 .as_ref()
                 .and_then(|h| Prefilter::from_hir_prefix(MatchKind::LeftmostFirst, h));
-            (StartKind::Unanchored, pre)
+            (Start::Unanchored, pre)
         };
-        let limit = Some(REGEX_SIZE_LIMIT);
-        let dfa = dense::Builder::new()
+        let dfa = hybrid::dfa::Builder::new()
             .configure(
-                dense::DFA::config()
+                hybrid::dfa::Config::new()
                     // `\b` works on ASCII text; the search gives up on other bytes and the
                     // regex crate answers instead.
                     .unicode_word_boundary(true)
-                    .start_kind(start_kind)
                     .prefilter(prefilter)
-                    .dfa_size_limit(limit)
-                    .determinize_size_limit(limit),
+                    .cache_capacity(REGEX_SIZE_LIMIT),
             )
             .syntax(syntax)
             .build(pattern)
             .ok();
-        let mut start = Start::Unanchored;
-        let mut dfa = dfa;
-        if starts_anchored {
-            // The state at the start of a value, before any byte (no look-behind).
-            let config = start::Config::new().anchored(Anchored::Yes);
-            match dfa.as_ref().map(|d| d.start_state(&config)) {
-                Some(Ok(sid)) => start = Start::Anchored(sid),
-                // Cannot happen at the start of a value; the regex crate answers if it does.
-                _ => dfa = None,
-            }
-        }
-        Ok(Re { dfa, start, re })
+        let required = match (start, &hir) {
+            (Start::Unanchored, Some(h)) => required_byte(h),
+            _ => None,
+        };
+        Ok(Re {
+            index,
+            dfa,
+            start,
+            required,
+            re,
+        })
     }
 
     #[inline]
-    fn is_match(&self, s: &str) -> bool {
+    fn is_match(&self, s: &str, caches: &mut RegexCaches) -> bool {
+        if let Some(b) = self.required
+            && memchr::memchr(b, s.as_bytes()).is_none()
+        {
+            return false;
+        }
         if let Some(dfa) = &self.dfa {
-            // `None` or an error means the DFA gave up (a Unicode word boundary on non-ASCII
-            // text): the regex crate answers instead.
-            match self.start {
-                Start::Anchored(sid) => {
-                    if let Some(m) = anchored_match(dfa, sid, s.as_bytes()) {
-                        return m;
-                    }
-                }
+            let cache = caches.of(self.index, dfa);
+            // `None` means the DFA gave up (a Unicode word boundary on non-ASCII text): the
+            // regex crate answers instead.
+            let found = match self.start {
+                Start::Anchored => anchored_match(dfa, cache, s.as_bytes()),
                 Start::Unanchored => {
                     let input = regex_automata::Input::new(s).earliest(true);
-                    if let Ok(m) = dfa.try_search_fwd(&input) {
-                        return m.is_some();
-                    }
+                    dfa.try_search_fwd(&mut cache.cache, &input)
+                        .ok()
+                        .map(|m| m.is_some())
                 }
+            };
+            if let Some(m) = found {
+                return m;
             }
         }
         self.re.is_match(s)
     }
 }
 
-/// Runs `dfa` from `sid` over `hay` until a match, a dead end or the end of `hay`; `None` when
-/// the DFA gives up. The DFA reports a match one byte late, so a match ending at the last byte
-/// shows in the end-of-input transition.
+/// A byte that occurs in every match of `hir`: one common to all the literals a match can start
+/// with, when there are finitely many and none is empty.
+fn required_byte(hir: &Hir) -> Option<u8> {
+    let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    let mut common: Option<Vec<u8>> = None;
+    for lit in prefixes.literals()? {
+        let bytes = lit.as_bytes();
+        common = Some(match common {
+            None => bytes.to_vec(),
+            Some(c) => c.into_iter().filter(|b| bytes.contains(b)).collect(),
+        });
+    }
+    common?.first().copied()
+}
+
+/// Runs `dfa` from its anchored start state over `hay` until a match, a dead end or the end of
+/// `hay`; `None` when the DFA gives up. The DFA reports a match one byte late, so a match
+/// ending at the last byte shows in the end-of-input transition.
 #[inline]
-fn anchored_match(dfa: &dense::DFA<Vec<u32>>, mut sid: StateID, hay: &[u8]) -> Option<bool> {
+fn anchored_match(dfa: &hybrid::dfa::DFA, c: &mut ReCache, hay: &[u8]) -> Option<bool> {
+    let mut sid = c.anchored_start(dfa)?;
     for &b in hay {
-        sid = dfa.next_state(sid, b);
-        if dfa.is_special_state(sid) {
-            if dfa.is_match_state(sid) {
+        sid = dfa.next_state(&mut c.cache, sid, b).ok()?;
+        if sid.is_tagged() {
+            if sid.is_match() {
                 return Some(true);
             }
-            if dfa.is_dead_state(sid) {
+            if sid.is_dead() {
                 return Some(false);
             }
-            if dfa.is_quit_state(sid) {
+            if sid.is_quit() {
                 return None;
             }
-            // An accelerated state: nothing to do but keep stepping.
         }
     }
-    Some(dfa.is_match_state(dfa.next_eoi_state(sid)))
+    Some(dfa.next_eoi_state(&mut c.cache, sid).ok()?.is_match())
+}
+
+/// One thread's lazy-DFA caches, one per regex of a rule set, created on first use.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RegexCaches {
+    caches: Vec<Option<ReCache>>,
+}
+
+impl RegexCaches {
+    #[inline]
+    fn of(&mut self, index: usize, dfa: &hybrid::dfa::DFA) -> &mut ReCache {
+        if self.caches.len() <= index {
+            self.caches.resize_with(index + 1, || None);
+        }
+        self.caches[index].get_or_insert_with(|| ReCache {
+            cache: dfa.create_cache(),
+            start: None,
+        })
+    }
+}
+
+/// A lazy DFA's states and transitions, and its anchored start state.
+#[derive(Clone, Debug)]
+struct ReCache {
+    cache: hybrid::dfa::Cache,
+    /// The anchored start state, valid while the cache has been cleared this many times.
+    start: Option<(LazyStateID, usize)>,
+}
+
+impl ReCache {
+    #[inline]
+    fn anchored_start(&mut self, dfa: &hybrid::dfa::DFA) -> Option<LazyStateID> {
+        let clears = self.cache.clear_count();
+        if let Some((sid, at)) = self.start
+            && at == clears
+        {
+            return Some(sid);
+        }
+        // The start of a value: no byte before it.
+        let config = start::Config::new().anchored(Anchored::Yes);
+        let sid = dfa.start_state(&mut self.cache, &config).ok()?;
+        self.start = Some((sid, self.cache.clear_count()));
+        Some(sid)
+    }
 }
 
 /// The regexes of one rule set, compiled once per distinct pattern and flags: the built-in
@@ -298,7 +375,7 @@ impl Regexes {
         if let Some(re) = self.compiled.get(&key) {
             return Ok(Arc::clone(re));
         }
-        let re = Arc::new(Re::new(pattern, f)?);
+        let re = Arc::new(Re::new(pattern, f, self.compiled.len())?);
         self.compiled.insert(key, Arc::clone(&re));
         Ok(re)
     }
@@ -557,7 +634,7 @@ mod tests {
     }
 
     fn hit(value: &str, mods: &str, s: &str) -> bool {
-        m(value, mods).matches(Value::Str(s))
+        m(value, mods).matches(Value::Str(s), &mut RegexCaches::default())
     }
 
     #[test]
@@ -614,23 +691,23 @@ mod tests {
     #[test]
     fn scalars_compare_by_json_text() {
         let f = m("false", "");
-        assert!(f.matches(Value::Bool(false)));
-        assert!(!f.matches(Value::Bool(true)));
-        assert!(m("5000", "").matches(Value::Int(5000)));
-        assert!(m("-12", "").matches(Value::Int(-12)));
-        assert!(m("100", "gte").matches(Value::Int(100)));
-        assert!(!m("100", "gt").matches(Value::Str("99")));
+        assert!(f.matches(Value::Bool(false), &mut RegexCaches::default()));
+        assert!(!f.matches(Value::Bool(true), &mut RegexCaches::default()));
+        assert!(m("5000", "").matches(Value::Int(5000), &mut RegexCaches::default()));
+        assert!(m("-12", "").matches(Value::Int(-12), &mut RegexCaches::default()));
+        assert!(m("100", "gte").matches(Value::Int(100), &mut RegexCaches::default()));
+        assert!(!m("100", "gt").matches(Value::Str("99"), &mut RegexCaches::default()));
     }
 
     #[test]
     fn cidr_matches_addresses_with_and_without_ports() {
         let c = m("10.0.0.0/8", "cidr");
-        assert!(c.matches(Value::Str("10.1.2.3")));
-        assert!(c.matches(Value::Str("10.1.2.3:8200")));
-        assert!(!c.matches(Value::Str("11.1.2.3")));
+        assert!(c.matches(Value::Str("10.1.2.3"), &mut RegexCaches::default()));
+        assert!(c.matches(Value::Str("10.1.2.3:8200"), &mut RegexCaches::default()));
+        assert!(!c.matches(Value::Str("11.1.2.3"), &mut RegexCaches::default()));
         let c6 = m("fd00::/8", "cidr");
-        assert!(c6.matches(Value::Str("[fd00::1]:8200")));
-        assert!(!c6.matches(Value::Str("10.1.2.3")));
+        assert!(c6.matches(Value::Str("[fd00::1]:8200"), &mut RegexCaches::default()));
+        assert!(!c6.matches(Value::Str("10.1.2.3"), &mut RegexCaches::default()));
         assert!(
             Matcher::compile(
                 Some("10.0.0.0/33"),
@@ -694,11 +771,16 @@ mod tests {
             "é denied é",
             "",
         ];
-        for (pat, f) in cases {
-            let re = Re::new(pat, f).unwrap();
+        let mut caches = RegexCaches::default();
+        for (i, (pat, f)) in cases.into_iter().enumerate() {
+            let re = Re::new(pat, f, i).unwrap();
             assert!(re.dfa.is_some(), "{pat} should compile to a DFA");
             for h in hays {
-                assert_eq!(re.is_match(h), re.re.is_match(h), "{pat} on {h:?}");
+                assert_eq!(
+                    re.is_match(h, &mut caches),
+                    re.re.is_match(h),
+                    "{pat} on {h:?}"
+                );
             }
         }
     }
@@ -720,11 +802,11 @@ mod tests {
     #[test]
     fn anchored_patterns_walk_the_dfa_from_the_start() {
         assert!(matches!(
-            Re::new(PATTERNS[0], ReFlags::default()).unwrap().start,
-            Start::Anchored(_)
+            Re::new(PATTERNS[0], ReFlags::default(), 0).unwrap().start,
+            Start::Anchored
         ));
         assert!(matches!(
-            Re::new(PATTERNS[4], ReFlags::default()).unwrap().start,
+            Re::new(PATTERNS[4], ReFlags::default(), 0).unwrap().start,
             Start::Unanchored
         ));
         let multi = ReFlags {
@@ -732,9 +814,23 @@ mod tests {
             ..ReFlags::default()
         };
         assert!(matches!(
-            Re::new("^x", multi).unwrap().start,
+            Re::new("^x", multi, 0).unwrap().start,
             Start::Unanchored
         ));
+    }
+
+    #[test]
+    fn unanchored_patterns_require_a_byte_of_their_prefixes() {
+        let re = |p| Re::new(p, ReFlags::default(), 0).unwrap().required;
+        assert_eq!(re(PATTERNS[4]), Some(b'.'));
+        assert_eq!(re(PATTERNS[5]), Some(b'/'));
+        // Every match starts with `ax` or `bx`, or with `xy` or `y`.
+        assert_eq!(re(r"(a|b)x"), Some(b'x'));
+        assert_eq!(re(r"x?y"), Some(b'y'));
+        assert_eq!(re(r"a|b"), None);
+        assert_eq!(re(r"\w+z"), None);
+        // Anchored patterns are walked from the start instead.
+        assert_eq!(re(PATTERNS[0]), None);
     }
 
     #[test]
@@ -749,7 +845,8 @@ mod tests {
         let c = regexes.get("^a.c$", i).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &c));
-        assert!(c.is_match("ABC") && !a.is_match("ABC"));
+        let mut caches = RegexCaches::default();
+        assert!(c.is_match("ABC", &mut caches) && !a.is_match("ABC", &mut caches));
     }
 
     proptest::proptest! {
@@ -762,9 +859,9 @@ mod tests {
             suffix in proptest::sample::select(vec!["", "/", ".", "é", "-1234"]),
         ) {
             let f = ReFlags { insensitive, ..ReFlags::default() };
-            let re = Re::new(PATTERNS[which], f).unwrap();
+            let re = Re::new(PATTERNS[which], f, 0).unwrap();
             let hay = format!("{prefix}{body}{suffix}");
-            proptest::prop_assert_eq!(re.is_match(&hay), re.re.is_match(&hay), "{} on {:?}", PATTERNS[which], hay);
+            proptest::prop_assert_eq!(re.is_match(&hay, &mut RegexCaches::default()), re.re.is_match(&hay), "{} on {:?}", PATTERNS[which], hay);
         }
     }
 

@@ -41,8 +41,8 @@ use correlation::Correlation;
 use detection::Expr;
 use document::{Body, Parsed};
 use error::Sink;
-use guard::{Guard, Key};
-use matcher::Regexes;
+use guard::{Guard, GuardIndex, Key};
+use matcher::{RegexCaches, Regexes};
 
 use crate::model::{Event, Loc, Severity};
 
@@ -118,6 +118,8 @@ pub struct RuleSet {
     layers: Vec<Vec<(String, String)>>,
     metas: Vec<RuleMeta>,
     events: Vec<EventRule>,
+    /// Which event rules an event's operation and path can admit.
+    index: GuardIndex,
     correlations: Vec<Correlation>,
     warnings: Vec<Diagnostic>,
 }
@@ -174,23 +176,30 @@ impl RuleSet {
         let mut started = false;
         let key = Key::of(ev);
         let mut cache = FieldCache::new(ev);
-        for rule in &self.events {
-            if !rule.guard.admits(&key) || !rule.expr.eval(&mut cache) {
-                continue;
-            }
-            if rule.alerts {
-                on_hit(rule.id);
-            }
-            if rule.feeds.is_empty() {
-                continue;
-            }
-            if !started {
-                state.next_event();
-                started = true;
-            }
-            for &c in &rule.feeds {
-                if state.first_visit(c) {
-                    state.record(c, &self.correlations[c].spec, ev, loc);
+        for (w, &word) in self.index.candidates(&key).iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let rule = &self.events[w * 64 + bits.trailing_zeros() as usize];
+                bits &= bits - 1;
+                if !rule.guard.admits_path(&key)
+                    || !rule.expr.eval(&mut cache, state.regex_caches())
+                {
+                    continue;
+                }
+                if rule.alerts {
+                    on_hit(rule.id);
+                }
+                if rule.feeds.is_empty() {
+                    continue;
+                }
+                if !started {
+                    state.next_event();
+                    started = true;
+                }
+                for &c in &rule.feeds {
+                    if state.first_visit(c) {
+                        state.record(c, &self.correlations[c].spec, ev, loc);
+                    }
                 }
             }
         }
@@ -199,10 +208,11 @@ impl RuleSet {
     /// True when event rule `id` matches `ev`, whether or not it reports on its own (base
     /// rules of correlations); always false for correlation rules.
     pub fn matches(&self, id: RuleId, ev: &Event<'_>) -> bool {
-        self.events
-            .iter()
-            .find(|r| r.id == id)
-            .is_some_and(|r| r.guard.admits(&Key::of(ev)) && r.expr.eval(&mut FieldCache::new(ev)))
+        self.events.iter().find(|r| r.id == id).is_some_and(|r| {
+            r.guard.admits(&Key::of(ev))
+                && r.expr
+                    .eval(&mut FieldCache::new(ev), &mut RegexCaches::default())
+        })
     }
 
     /// Rules whose guard would skip an event their matcher tree matches (must be none).
@@ -211,7 +221,11 @@ impl RuleSet {
         let key = Key::of(ev);
         self.events
             .iter()
-            .filter(|r| r.expr.eval(&mut FieldCache::new(ev)) && !r.guard.admits(&key))
+            .filter(|r| {
+                r.expr
+                    .eval(&mut FieldCache::new(ev), &mut RegexCaches::default())
+                    && !r.guard.admits(&key)
+            })
             .map(|r| r.id)
             .collect()
     }
@@ -250,6 +264,11 @@ impl RuleSet {
             });
         }
         out
+    }
+
+    #[cfg(test)]
+    fn guards(&self) -> Vec<&Guard> {
+        self.events.iter().map(|r| &r.guard).collect()
     }
 
     #[cfg(test)]
@@ -297,6 +316,7 @@ impl RuleSet {
             Some(c) if errors.is_empty() => Ok(RuleSet {
                 layers,
                 metas: c.metas,
+                index: GuardIndex::new(c.events.iter().map(|r| &r.guard)),
                 events: c.events,
                 correlations: c.correlations,
                 warnings,
