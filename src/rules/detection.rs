@@ -54,8 +54,9 @@ impl FieldTest {
         }
     }
 
+    /// True when the field's values in the event satisfy the test.
     #[inline]
-    fn eval(&self, cache: &mut FieldCache<'_, '_>, regexes: &mut RegexCaches) -> bool {
+    pub(crate) fn eval(&self, cache: &mut FieldCache<'_, '_>, regexes: &mut RegexCaches) -> bool {
         let slot = cache.get(self.id, &self.field);
         let ev = cache.event();
         match &self.test {
@@ -110,27 +111,6 @@ pub(crate) enum Expr {
 }
 
 impl Expr {
-    /// True when the event in `cache` matches; `regexes` are the calling thread's caches.
-    #[inline]
-    pub(crate) fn eval(&self, cache: &mut FieldCache<'_, '_>, regexes: &mut RegexCaches) -> bool {
-        match self {
-            Expr::And(xs) => xs.iter().all(|x| x.eval(cache, regexes)),
-            Expr::Or(xs) => xs.iter().any(|x| x.eval(cache, regexes)),
-            Expr::Not(x) => !x.eval(cache, regexes),
-            Expr::Test(t) => t.eval(cache, regexes),
-        }
-    }
-
-    /// Calls `f` on every field test.
-    #[cfg(test)]
-    pub(crate) fn for_each_test(&self, f: &mut dyn FnMut(&FieldTest)) {
-        match self {
-            Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| x.for_each_test(f)),
-            Expr::Not(x) => x.for_each_test(f),
-            Expr::Test(t) => f(t),
-        }
-    }
-
     /// Numbers the fields of every test, so equal names share a cache slot.
     pub(crate) fn number_fields(&mut self, ids: &mut FieldIds) {
         match self {

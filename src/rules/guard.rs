@@ -124,47 +124,57 @@ impl<'a> Key<'a> {
 /// Operation bits a guard distinguishes (the width of [`Guard::ops`]).
 const OP_SLOTS: usize = u16::BITS as usize;
 
-/// For every operation and first path byte, the rules whose guard passes both checks, as a
-/// bitset in rule order: an event visits only those rules (most skip all but a few), and still
-/// in the order of the rule set.
+/// The rules whose guard passes the operation check, per operation, and the first-byte check,
+/// per byte, as bitsets in rule order: an event visits only the rules in both (most skip all
+/// but a few), still in the order of the rule set.
 #[derive(Clone, Debug)]
 pub(crate) struct GuardIndex {
     /// 64-bit words per bitset.
     words: usize,
-    /// The bitset of (operation slot `o`, byte `b`) starts at `(o * 256 + b) * words`.
-    bits: Box<[u64]>,
+    /// The bitset of operation slot `o` starts at `o * words`.
+    by_op: Box<[u64]>,
+    /// The bitset of lower-cased first byte `b` starts at `b * words`.
+    by_first: Box<[u64]>,
 }
 
 impl GuardIndex {
     /// Indexes `guards`, in rule order.
     pub(crate) fn new<'g>(guards: impl ExactSizeIterator<Item = &'g Guard>) -> GuardIndex {
         let words = guards.len().div_ceil(64);
-        let mut bits = vec![0u64; OP_SLOTS * 256 * words];
+        let mut by_op = vec![0u64; OP_SLOTS * words];
+        let mut by_first = vec![0u64; 256 * words];
         for (i, g) in guards.enumerate() {
+            let (word, bit) = (i / 64, 1 << (i % 64));
             for op in 0..OP_SLOTS {
-                if g.ops & (1 << op) == 0 {
-                    continue;
+                if g.ops & (1 << op) != 0 {
+                    by_op[op * words + word] |= bit;
                 }
-                for b in 0..=u8::MAX {
-                    if g.admits_first(b) {
-                        bits[(op * 256 + usize::from(b)) * words + i / 64] |= 1 << (i % 64);
-                    }
+            }
+            for b in 0..=u8::MAX {
+                if g.admits_first(b) {
+                    by_first[usize::from(b) * words + word] |= bit;
                 }
             }
         }
         GuardIndex {
             words,
-            bits: bits.into_boxed_slice(),
+            by_op: by_op.into_boxed_slice(),
+            by_first: by_first.into_boxed_slice(),
         }
     }
 
-    /// The rules whose guard may admit an event with this key (the path prefixes are still to
-    /// be checked).
+    /// Number of words in a bitset of rules.
     #[inline]
-    pub(crate) fn candidates(&self, k: &Key<'_>) -> &[u64] {
+    pub(crate) fn words(&self) -> usize {
+        self.words
+    }
+
+    /// Word `w` of the bitset of rules whose guard may admit an event with this key (the path
+    /// prefixes are still to be checked).
+    #[inline]
+    pub(crate) fn candidates(&self, k: &Key<'_>, w: usize) -> u64 {
         let op = k.op.trailing_zeros() as usize;
-        let at = (op * 256 + usize::from(k.first)) * self.words;
-        &self.bits[at..at + self.words]
+        self.by_op[op * self.words + w] & self.by_first[usize::from(k.first) * self.words + w]
     }
 }
 
@@ -268,14 +278,10 @@ mod tests {
                     path: &path,
                     first: first.to_ascii_lowercase(),
                 };
-                let listed = index.candidates(&k);
                 for (i, g) in guards.iter().enumerate() {
                     let want = g.ops & k.op != 0 && g.admits_first(k.first);
-                    assert_eq!(
-                        listed[i / 64] & (1 << (i % 64)) != 0,
-                        want,
-                        "{op:?} {first}"
-                    );
+                    let listed = index.candidates(&k, i / 64) & (1 << (i % 64)) != 0;
+                    assert_eq!(listed, want, "{op:?} {first}");
                 }
             }
         }

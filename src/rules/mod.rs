@@ -25,6 +25,7 @@ mod guard;
 mod lint;
 mod matcher;
 mod modifier;
+mod program;
 mod state;
 mod yaml;
 
@@ -38,11 +39,11 @@ pub use state::{CorrelationHit, RuleState};
 
 use cache::{FieldCache, FieldIds};
 use correlation::Correlation;
-use detection::Expr;
 use document::{Body, Parsed};
 use error::Sink;
 use guard::{Guard, GuardIndex, Key};
 use matcher::{RegexCaches, Regexes};
+use program::Program;
 
 use crate::model::{Event, Loc, Severity};
 
@@ -105,7 +106,8 @@ pub struct RuleMeta {
 struct EventRule {
     id: RuleId,
     guard: Guard,
-    expr: Expr,
+    /// The matcher tree, flattened.
+    program: Program,
     alerts: bool,
     /// Correlations this rule feeds.
     feeds: Box<[usize]>,
@@ -176,13 +178,13 @@ impl RuleSet {
         let mut started = false;
         let key = Key::of(ev);
         let mut cache = FieldCache::new(ev);
-        for (w, &word) in self.index.candidates(&key).iter().enumerate() {
-            let mut bits = word;
+        for w in 0..self.index.words() {
+            let mut bits = self.index.candidates(&key, w);
             while bits != 0 {
                 let rule = &self.events[w * 64 + bits.trailing_zeros() as usize];
                 bits &= bits - 1;
                 if !rule.guard.admits_path(&key)
-                    || !rule.expr.eval(&mut cache, state.regex_caches())
+                    || !rule.program.eval(&mut cache, state.regex_caches())
                 {
                     continue;
                 }
@@ -210,7 +212,7 @@ impl RuleSet {
     pub fn matches(&self, id: RuleId, ev: &Event<'_>) -> bool {
         self.events.iter().find(|r| r.id == id).is_some_and(|r| {
             r.guard.admits(&Key::of(ev))
-                && r.expr
+                && r.program
                     .eval(&mut FieldCache::new(ev), &mut RegexCaches::default())
         })
     }
@@ -222,7 +224,7 @@ impl RuleSet {
         self.events
             .iter()
             .filter(|r| {
-                r.expr
+                r.program
                     .eval(&mut FieldCache::new(ev), &mut RegexCaches::default())
                     && !r.guard.admits(&key)
             })
@@ -244,7 +246,7 @@ impl RuleSet {
         let mut cache = FieldCache::new(ev);
         let mut out = Vec::new();
         for rule in &self.events {
-            rule.expr.for_each_test(&mut |t| {
+            rule.program.tests().for_each(|t| {
                 let field = t.field();
                 let mut direct = Vec::new();
                 field.any(ev, &mut |v| {
@@ -444,7 +446,7 @@ fn compile(layers: &[Vec<(String, String)>], diags: &mut Vec<Diagnostic>) -> Opt
             events.push(EventRule {
                 id: RuleId(new as u32),
                 guard: Guard::of(&expr),
-                expr,
+                program: Program::new(&expr),
                 alerts,
                 feeds: feeds[new].clone().into_boxed_slice(),
             });
