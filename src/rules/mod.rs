@@ -26,6 +26,7 @@ mod lint;
 mod matcher;
 mod modifier;
 mod program;
+mod regexes;
 mod state;
 mod yaml;
 
