@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use regex::RegexBuilder;
-use regex_automata::hybrid::{self, LazyStateID};
+use regex_automata::hybrid;
 use regex_automata::util::prefilter::Prefilter;
 use regex_automata::util::{start, syntax};
 use regex_automata::{Anchored, MatchKind};
@@ -120,9 +120,7 @@ impl Re {
                 Start::Anchored => anchored_match(dfa, cache, s.as_bytes()),
                 Start::Unanchored => {
                     let input = regex_automata::Input::new(s).earliest(true);
-                    dfa.try_search_fwd(&mut cache.cache, &input)
-                        .ok()
-                        .map(|m| m.is_some())
+                    dfa.try_search_fwd(cache, &input).ok().map(|m| m.is_some())
                 }
             };
             if let Some(m) = found {
@@ -152,10 +150,16 @@ fn required_byte(hir: &Hir) -> Option<u8> {
 /// `hay`; `None` when the DFA gives up. The DFA reports a match one byte late, so a match
 /// ending at the last byte shows in the end-of-input transition.
 #[inline]
-fn anchored_match(dfa: &hybrid::dfa::DFA, c: &mut ReCache, hay: &[u8]) -> Option<bool> {
-    let mut sid = c.anchored_start(dfa)?;
+fn anchored_match(
+    dfa: &hybrid::dfa::DFA,
+    cache: &mut hybrid::dfa::Cache,
+    hay: &[u8],
+) -> Option<bool> {
+    // The start of a value: no byte before it.
+    let config = start::Config::new().anchored(Anchored::Yes);
+    let mut sid = dfa.start_state(cache, &config).ok()?;
     for &b in hay {
-        sid = dfa.next_state(&mut c.cache, sid, b).ok()?;
+        sid = dfa.next_state(cache, sid, b).ok()?;
         if sid.is_tagged() {
             if sid.is_match() {
                 return Some(true);
@@ -168,50 +172,22 @@ fn anchored_match(dfa: &hybrid::dfa::DFA, c: &mut ReCache, hay: &[u8]) -> Option
             }
         }
     }
-    Some(dfa.next_eoi_state(&mut c.cache, sid).ok()?.is_match())
+    Some(dfa.next_eoi_state(cache, sid).ok()?.is_match())
 }
 
 /// One thread's lazy-DFA caches, one per regex of a rule set, created on first use.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RegexCaches {
-    caches: Vec<Option<ReCache>>,
+    caches: Vec<Option<hybrid::dfa::Cache>>,
 }
 
 impl RegexCaches {
     #[inline]
-    fn of(&mut self, index: usize, dfa: &hybrid::dfa::DFA) -> &mut ReCache {
+    fn of(&mut self, index: usize, dfa: &hybrid::dfa::DFA) -> &mut hybrid::dfa::Cache {
         if self.caches.len() <= index {
             self.caches.resize_with(index + 1, || None);
         }
-        self.caches[index].get_or_insert_with(|| ReCache {
-            cache: dfa.create_cache(),
-            start: None,
-        })
-    }
-}
-
-/// A lazy DFA's states and transitions, and its anchored start state.
-#[derive(Clone, Debug)]
-struct ReCache {
-    cache: hybrid::dfa::Cache,
-    /// The anchored start state, valid while the cache has been cleared this many times.
-    start: Option<(LazyStateID, usize)>,
-}
-
-impl ReCache {
-    #[inline]
-    fn anchored_start(&mut self, dfa: &hybrid::dfa::DFA) -> Option<LazyStateID> {
-        let clears = self.cache.clear_count();
-        if let Some((sid, at)) = self.start
-            && at == clears
-        {
-            return Some(sid);
-        }
-        // The start of a value: no byte before it.
-        let config = start::Config::new().anchored(Anchored::Yes);
-        let sid = dfa.start_state(&mut self.cache, &config).ok()?;
-        self.start = Some((sid, self.cache.clear_count()));
-        Some(sid)
+        self.caches[index].get_or_insert_with(|| dfa.create_cache())
     }
 }
 
