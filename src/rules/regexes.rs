@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use regex::RegexBuilder;
 use regex_automata::hybrid;
@@ -31,8 +32,8 @@ use crate::tenant::REGEX_SIZE_LIMIT;
 /// other patterns get a prefilter on their literal prefixes.
 #[derive(Clone, Debug)]
 pub(crate) struct Re {
-    /// The regex's number in its rule set, which picks its cache in [`RegexCaches`].
-    index: usize,
+    /// Picks the regex's cache in a thread's [`RegexCaches`].
+    key: CacheKey,
     dfa: Option<hybrid::dfa::DFA>,
     start: Start,
     /// A byte every match contains (for unanchored patterns): a value without it cannot match,
@@ -51,7 +52,7 @@ enum Start {
 }
 
 impl Re {
-    fn new(pattern: &str, f: ReFlags, index: usize) -> Result<Re, regex::Error> {
+    fn new(pattern: &str, f: ReFlags, key: CacheKey) -> Result<Re, regex::Error> {
         // The regex crate validates the pattern, enforces the size limit and gives the errors.
         let re = RegexBuilder::new(pattern)
             .case_insensitive(f.insensitive)
@@ -96,7 +97,7 @@ impl Re {
             _ => None,
         };
         Ok(Re {
-            index,
+            key,
             dfa,
             start,
             required,
@@ -113,7 +114,7 @@ impl Re {
             return false;
         }
         if let Some(dfa) = &self.dfa {
-            let cache = caches.of(self.index, dfa);
+            let cache = caches.of(self.key, dfa);
             // `None` means the DFA gave up (a Unicode word boundary on non-ASCII text): the
             // regex crate answers instead.
             let found = match self.start {
@@ -178,12 +179,20 @@ fn anchored_match(
 /// One thread's lazy-DFA caches, one per regex of a rule set, created on first use.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RegexCaches {
+    /// The rule set whose regexes the caches belong to: a cache only works with its own DFA.
+    set: u64,
     caches: Vec<Option<hybrid::dfa::Cache>>,
 }
 
 impl RegexCaches {
     #[inline]
-    fn of(&mut self, index: usize, dfa: &hybrid::dfa::DFA) -> &mut hybrid::dfa::Cache {
+    fn of(&mut self, key: CacheKey, dfa: &hybrid::dfa::DFA) -> &mut hybrid::dfa::Cache {
+        if self.set != key.set {
+            // Used with another rule set: start over.
+            self.caches.clear();
+            self.set = key.set;
+        }
+        let index = key.index;
         if self.caches.len() <= index {
             self.caches.resize_with(index + 1, || None);
         }
@@ -193,20 +202,44 @@ impl RegexCaches {
 
 /// The regexes of one rule set, compiled once per distinct pattern and flags: the built-in
 /// pack tests the same token and accessor shapes on several fields.
-#[derive(Default)]
 pub(crate) struct Regexes {
+    /// Distinguishes this rule set's regexes from those of any other in the process.
+    set: u64,
     compiled: HashMap<(String, ReFlags), Arc<Re>>,
+}
+
+/// Numbers rule sets (from 1: a fresh [`RegexCaches`] belongs to none).
+static NEXT_SET: AtomicU64 = AtomicU64::new(1);
+
+impl Default for Regexes {
+    fn default() -> Regexes {
+        Regexes {
+            set: NEXT_SET.fetch_add(1, Ordering::Relaxed),
+            compiled: HashMap::new(),
+        }
+    }
+}
+
+/// A regex's rule set and number in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CacheKey {
+    set: u64,
+    index: usize,
 }
 
 impl Regexes {
     /// The regex for `pattern` under `f`, compiled on first request.
     pub(crate) fn get(&mut self, pattern: &str, f: ReFlags) -> Result<Arc<Re>, regex::Error> {
-        let key = (pattern.to_string(), f);
-        if let Some(re) = self.compiled.get(&key) {
+        let name = (pattern.to_string(), f);
+        if let Some(re) = self.compiled.get(&name) {
             return Ok(Arc::clone(re));
         }
-        let re = Arc::new(Re::new(pattern, f, self.compiled.len())?);
-        self.compiled.insert(key, Arc::clone(&re));
+        let key = CacheKey {
+            set: self.set,
+            index: self.compiled.len(),
+        };
+        let re = Arc::new(Re::new(pattern, f, key)?);
+        self.compiled.insert(name, Arc::clone(&re));
         Ok(re)
     }
 }
@@ -214,6 +247,14 @@ impl Regexes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A cache key outside any rule set.
+    fn key(index: usize) -> CacheKey {
+        CacheKey {
+            set: u64::MAX,
+            index,
+        }
+    }
 
     #[test]
     fn dfa_and_regex_crate_agree() {
@@ -251,7 +292,7 @@ mod tests {
         ];
         let mut caches = RegexCaches::default();
         for (i, (pat, f)) in cases.into_iter().enumerate() {
-            let re = Re::new(pat, f, i).unwrap();
+            let re = Re::new(pat, f, key(i)).unwrap();
             assert!(re.dfa.is_some(), "{pat} should compile to a DFA");
             for h in hays {
                 assert_eq!(
@@ -280,11 +321,15 @@ mod tests {
     #[test]
     fn anchored_patterns_walk_the_dfa_from_the_start() {
         assert!(matches!(
-            Re::new(PATTERNS[0], ReFlags::default(), 0).unwrap().start,
+            Re::new(PATTERNS[0], ReFlags::default(), key(0))
+                .unwrap()
+                .start,
             Start::Anchored
         ));
         assert!(matches!(
-            Re::new(PATTERNS[4], ReFlags::default(), 0).unwrap().start,
+            Re::new(PATTERNS[4], ReFlags::default(), key(0))
+                .unwrap()
+                .start,
             Start::Unanchored
         ));
         let multi = ReFlags {
@@ -292,14 +337,14 @@ mod tests {
             ..ReFlags::default()
         };
         assert!(matches!(
-            Re::new("^x", multi, 0).unwrap().start,
+            Re::new("^x", multi, key(0)).unwrap().start,
             Start::Unanchored
         ));
     }
 
     #[test]
     fn unanchored_patterns_require_a_byte_of_their_prefixes() {
-        let re = |p| Re::new(p, ReFlags::default(), 0).unwrap().required;
+        let re = |p| Re::new(p, ReFlags::default(), key(0)).unwrap().required;
         assert_eq!(re(PATTERNS[4]), Some(b'.'));
         assert_eq!(re(PATTERNS[5]), Some(b'/'));
         // Every match starts with `ax` or `bx`, or with `xy` or `y`.
@@ -327,6 +372,20 @@ mod tests {
         assert!(c.is_match("ABC", &mut caches) && !a.is_match("ABC", &mut caches));
     }
 
+    #[test]
+    fn caches_follow_the_rule_set_they_are_used_with() {
+        let (mut a, mut b) = (Regexes::default(), Regexes::default());
+        let ra = a.get("^a+$", ReFlags::default()).unwrap();
+        let rb = b.get("^(xyz|[0-9]{3})-b+$", ReFlags::default()).unwrap();
+        // Both are regex 0 of their set; one thread's caches serve them in turn.
+        let mut caches = RegexCaches::default();
+        for _ in 0..3 {
+            assert!(ra.is_match("aaa", &mut caches) && !ra.is_match("123-b", &mut caches));
+            assert!(rb.is_match("123-bb", &mut caches) && rb.is_match("xyz-b", &mut caches));
+            assert!(!rb.is_match("aaa", &mut caches) && !rb.is_match("12-b", &mut caches));
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn dfa_agrees_with_the_regex_crate(
@@ -337,7 +396,7 @@ mod tests {
             suffix in proptest::sample::select(vec!["", "/", ".", "é", "-1234"]),
         ) {
             let f = ReFlags { insensitive, ..ReFlags::default() };
-            let re = Re::new(PATTERNS[which], f, 0).unwrap();
+            let re = Re::new(PATTERNS[which], f, key(0)).unwrap();
             let hay = format!("{prefix}{body}{suffix}");
             proptest::prop_assert_eq!(re.is_match(&hay, &mut RegexCaches::default()), re.re.is_match(&hay), "{} on {:?}", PATTERNS[which], hay);
         }
