@@ -5,10 +5,11 @@
 //! compiled selections, nested `and`/`or` are flattened, and the children of each are sorted so
 //! that cheap tests (typed fields, literal comparisons) run before tape walks and regexes.
 
+use super::cache::{FieldCache, FieldId, FieldIds};
 use super::condition::{self, Cond};
 use super::error::{Pos, Sink};
-use super::field::Field;
-use super::matcher::Matcher;
+use super::field::{Field, Slot};
+use super::matcher::{Matcher, RegexCaches, Regexes};
 use super::modifier::{Kind, Modifiers};
 use super::yaml::{Node, Yaml};
 use crate::model::Event;
@@ -28,6 +29,8 @@ enum Test {
 #[derive(Clone, Debug)]
 pub(crate) struct FieldTest {
     field: Field,
+    /// The field's number in the rule set's [`FieldCache`].
+    id: FieldId,
     test: Test,
 }
 
@@ -35,6 +38,12 @@ impl FieldTest {
     /// The field tested.
     pub(crate) fn field(&self) -> &Field {
         &self.field
+    }
+
+    /// The field's number in the rule set.
+    #[cfg(test)]
+    pub(crate) fn field_id(&self) -> FieldId {
+        self.id
     }
 
     /// The matchers when any of them may match (not `|all`, not `exists`).
@@ -45,14 +54,17 @@ impl FieldTest {
         }
     }
 
+    /// True when the field's values in the event satisfy the test.
     #[inline]
-    fn eval(&self, ev: &Event<'_>) -> bool {
+    pub(crate) fn eval(&self, cache: &mut FieldCache<'_, '_>, regexes: &mut RegexCaches) -> bool {
+        let slot = cache.get(self.id, &self.field);
+        let ev = cache.event();
         match &self.test {
-            Test::Exists(want) => self.field.is_present(ev) == *want,
-            Test::Any(ms) => any_matches(&self.field, ms, ev),
+            Test::Exists(want) => slot.any(&self.field, ev, &mut |_| true) == *want,
+            Test::Any(ms) => any_matches(slot, &self.field, ms, ev, regexes),
             Test::All(ms) => ms
                 .iter()
-                .all(|m| any_matches(&self.field, std::slice::from_ref(m), ev)),
+                .all(|m| any_matches(slot, &self.field, std::slice::from_ref(m), ev, regexes)),
         }
     }
 
@@ -65,14 +77,28 @@ impl FieldTest {
     }
 }
 
+/// True when a value of the field matches one of `ms`, or the field is absent and one of them
+/// is `null`.
 #[inline]
-fn any_matches(field: &Field, ms: &[Matcher], ev: &Event<'_>) -> bool {
-    let mut present = false;
-    let hit = field.any(ev, &mut |v| {
-        present = true;
-        ms.iter().any(|m| m.matches(v))
-    });
-    hit || (!present && ms.iter().any(Matcher::is_absent))
+fn any_matches<'a>(
+    slot: Slot<'a>,
+    field: &Field,
+    ms: &[Matcher],
+    ev: &Event<'a>,
+    regexes: &mut RegexCaches,
+) -> bool {
+    match slot {
+        Slot::Absent => ms.iter().any(Matcher::is_absent),
+        Slot::Str(s) => ms.iter().any(|m| m.matches_str(s, regexes)),
+        Slot::Value(_) | Slot::FanOut => {
+            let mut present = false;
+            let hit = slot.any(field, ev, &mut |v| {
+                present = true;
+                ms.iter().any(|m| m.matches(v, regexes))
+            });
+            hit || (!present && ms.iter().any(Matcher::is_absent))
+        }
+    }
 }
 
 /// A compiled detection.
@@ -85,14 +111,12 @@ pub(crate) enum Expr {
 }
 
 impl Expr {
-    /// True when the event matches.
-    #[inline]
-    pub(crate) fn eval(&self, ev: &Event<'_>) -> bool {
+    /// Numbers the fields of every test, so equal names share a cache slot.
+    pub(crate) fn number_fields(&mut self, ids: &mut FieldIds) {
         match self {
-            Expr::And(xs) => xs.iter().all(|x| x.eval(ev)),
-            Expr::Or(xs) => xs.iter().any(|x| x.eval(ev)),
-            Expr::Not(x) => !x.eval(ev),
-            Expr::Test(t) => t.eval(ev),
+            Expr::And(xs) | Expr::Or(xs) => xs.iter_mut().for_each(|x| x.number_fields(ids)),
+            Expr::Not(x) => x.number_fields(ids),
+            Expr::Test(t) => t.id = ids.of(t.field.name()),
         }
     }
 
@@ -152,7 +176,7 @@ fn used(c: &Cond, out: &mut [bool]) {
 }
 
 /// Compiles a `detection:` mapping. Errors go to `sink`; `None` if there were any.
-pub(crate) fn compile(node: &Node, sink: &mut Sink<'_>) -> Option<Expr> {
+pub(crate) fn compile(node: &Node, sink: &mut Sink<'_>, regexes: &mut Regexes) -> Option<Expr> {
     let Yaml::Map(entries) = &node.value else {
         sink.error(
             node.pos,
@@ -177,7 +201,7 @@ pub(crate) fn compile(node: &Node, sink: &mut Sink<'_>) -> Option<Expr> {
                 // the recorded error stops the rule from loading.
                 names.push(name);
                 name_pos.push(key.pos);
-                sels.push(selection(value, sink).unwrap_or(Expr::And(Vec::new())));
+                sels.push(selection(value, sink, regexes).unwrap_or(Expr::And(Vec::new())));
             }
         }
     }
@@ -231,7 +255,7 @@ pub(crate) fn compile(node: &Node, sink: &mut Sink<'_>) -> Option<Expr> {
     Some(Expr::from_cond(&cond, &sels).optimize())
 }
 
-fn selection(node: &Node, sink: &mut Sink<'_>) -> Option<Expr> {
+fn selection(node: &Node, sink: &mut Sink<'_>, regexes: &mut Regexes) -> Option<Expr> {
     match &node.value {
         Yaml::Map(entries) => {
             if entries.is_empty() {
@@ -241,7 +265,7 @@ fn selection(node: &Node, sink: &mut Sink<'_>) -> Option<Expr> {
             let mut tests = Vec::with_capacity(entries.len());
             let mut ok = true;
             for (key, value) in entries {
-                match field_test(&key.name, key.pos, value, sink) {
+                match field_test(&key.name, key.pos, value, sink, regexes) {
                     Some(t) => tests.push(Expr::Test(Box::new(t))),
                     None => ok = false,
                 }
@@ -265,7 +289,7 @@ fn selection(node: &Node, sink: &mut Sink<'_>) -> Option<Expr> {
                     ok = false;
                     continue;
                 }
-                match selection(item, sink) {
+                match selection(item, sink, regexes) {
                     Some(e) => alts.push(e),
                     None => ok = false,
                 }
@@ -285,7 +309,13 @@ fn selection(node: &Node, sink: &mut Sink<'_>) -> Option<Expr> {
     }
 }
 
-fn field_test(key: &str, key_pos: Pos, value: &Node, sink: &mut Sink<'_>) -> Option<FieldTest> {
+fn field_test(
+    key: &str,
+    key_pos: Pos,
+    value: &Node,
+    sink: &mut Sink<'_>,
+    regexes: &mut Regexes,
+) -> Option<FieldTest> {
     let (name, mods_text) = match key.split_once('|') {
         Some((n, m)) => (n, Some(m)),
         None => (key, None),
@@ -318,10 +348,12 @@ fn field_test(key: &str, key_pos: Pos, value: &Node, sink: &mut Sink<'_>) -> Opt
         return match flag.as_deref() {
             Some("true") => Some(FieldTest {
                 field,
+                id: FieldId::NONE,
                 test: Test::Exists(true),
             }),
             Some("false") => Some(FieldTest {
                 field,
+                id: FieldId::NONE,
                 test: Test::Exists(false),
             }),
             _ => {
@@ -358,7 +390,7 @@ fn field_test(key: &str, key_pos: Pos, value: &Node, sink: &mut Sink<'_>) -> Opt
                 return None;
             }
         };
-        match Matcher::compile(text, &mods) {
+        match Matcher::compile(text, &mods, regexes) {
             Ok(m) => matchers.push(m),
             Err(msg) => {
                 sink.error(v.pos, msg);
@@ -371,5 +403,9 @@ fn field_test(key: &str, key_pos: Pos, value: &Node, sink: &mut Sink<'_>) -> Opt
     } else {
         Test::Any(matchers)
     };
-    Some(FieldTest { field, test })
+    Some(FieldTest {
+        field,
+        id: FieldId::NONE,
+        test,
+    })
 }

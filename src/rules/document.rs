@@ -3,6 +3,7 @@
 use super::correlation::{self, Spec};
 use super::detection::{self, Expr};
 use super::error::{Pos, Sink};
+use super::matcher::Regexes;
 use super::yaml::{Node, Yaml};
 use super::{RuleKind, RuleMeta};
 use crate::model::Severity;
@@ -117,7 +118,12 @@ fn check_logsource(node: &Node, sink: &mut Sink<'_>) {
 }
 
 /// Reads one rule document.
-pub(crate) fn parse(doc: &Node, source: &str, sink: &mut Sink<'_>) -> Option<Parsed> {
+pub(crate) fn parse(
+    doc: &Node,
+    source: &str,
+    sink: &mut Sink<'_>,
+    regexes: &mut Regexes,
+) -> Option<Parsed> {
     let Yaml::Map(entries) = &doc.value else {
         sink.error(
             doc.pos,
@@ -241,7 +247,7 @@ pub(crate) fn parse(doc: &Node, source: &str, sink: &mut Sink<'_>) -> Option<Par
             if let Some((gpos, _)) = generate {
                 sink.warning(gpos, "`generate` only applies to correlation rules");
             }
-            detection::compile(node, sink).map(Body::Detection)
+            detection::compile(node, sink, regexes).map(Body::Detection)
         }
         (None, Some((_, node))) => {
             meta.kind = RuleKind::Correlation;

@@ -385,9 +385,66 @@ impl Field {
         walk(Value::Object(ev.root), &self.path, f)
     }
 
-    /// True when the field holds at least one present value.
-    pub(crate) fn is_present(&self, ev: &Event<'_>) -> bool {
-        self.any(ev, &mut |_| true)
+    /// Finds the field's value once, for [`Slot::any`] to read as often as rules ask.
+    #[inline]
+    pub(crate) fn slot<'a>(&self, ev: &Event<'a>) -> Slot<'a> {
+        if let Some(t) = self.typed {
+            match t.get(ev) {
+                Got::Str(Some(s)) if !s.is_empty() => return Slot::Str(s),
+                Got::Str(_) | Got::Bool(None) => return Slot::Absent,
+                Got::Bool(Some(b)) => return Slot::Value(Value::Bool(b)),
+                Got::List(l) => return Slot::Value(Value::Array(l)),
+                Got::Tape => {}
+            }
+        }
+        let mut v = Value::Object(ev.root);
+        for key in &self.path {
+            v = match v {
+                Value::Object(o) => match o.get(key) {
+                    Some(x) => x,
+                    None => return Slot::Absent,
+                },
+                // Arrays on the way fan out to every element: walked on each use.
+                Value::Array(_) => return Slot::FanOut,
+                _ => return Slot::Absent,
+            };
+        }
+        match v {
+            Value::Null | Value::Str("") => Slot::Absent,
+            Value::Str(s) => Slot::Str(s),
+            other => Slot::Value(other),
+        }
+    }
+}
+
+/// Where a field's values are, found once per event (see [`Field::slot`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Slot<'a> {
+    /// Missing, `null` or the empty string.
+    Absent,
+    /// One present string: the common case.
+    Str(&'a str),
+    /// Any other value; an array holds each of its elements.
+    Value(Value<'a>),
+    /// The path crosses an array: every element is followed on each use.
+    FanOut,
+}
+
+impl<'a> Slot<'a> {
+    /// Calls `f` on each present value until it returns true, like [`Field::any`].
+    #[inline]
+    pub(crate) fn any<F: FnMut(Value<'a>) -> bool>(
+        self,
+        field: &Field,
+        ev: &Event<'a>,
+        f: &mut F,
+    ) -> bool {
+        match self {
+            Slot::Absent => false,
+            Slot::Str(s) => f(Value::Str(s)),
+            Slot::Value(v) => visit(v, f),
+            Slot::FanOut => walk(Value::Object(ev.root), &field.path, f),
+        }
     }
 }
 

@@ -121,6 +121,63 @@ impl<'a> Key<'a> {
     }
 }
 
+/// Operation bits a guard distinguishes (the width of [`Guard::ops`]).
+const OP_SLOTS: usize = u16::BITS as usize;
+
+/// The rules whose guard passes the operation check, per operation, and the first-byte check,
+/// per byte, as bitsets in rule order: an event visits only the rules in both (most skip all
+/// but a few), still in the order of the rule set.
+#[derive(Clone, Debug)]
+pub(crate) struct GuardIndex {
+    /// 64-bit words per bitset.
+    words: usize,
+    /// The bitset of operation slot `o` starts at `o * words`.
+    by_op: Box<[u64]>,
+    /// The bitset of lower-cased first byte `b` starts at `b * words`.
+    by_first: Box<[u64]>,
+}
+
+impl GuardIndex {
+    /// Indexes `guards`, in rule order.
+    pub(crate) fn new<'g>(guards: impl ExactSizeIterator<Item = &'g Guard>) -> GuardIndex {
+        let words = guards.len().div_ceil(64);
+        let mut by_op = vec![0u64; OP_SLOTS * words];
+        let mut by_first = vec![0u64; 256 * words];
+        for (i, g) in guards.enumerate() {
+            let (word, bit) = (i / 64, 1 << (i % 64));
+            for op in 0..OP_SLOTS {
+                if g.ops & (1 << op) != 0 {
+                    by_op[op * words + word] |= bit;
+                }
+            }
+            for b in 0..=u8::MAX {
+                if g.admits_first(b) {
+                    by_first[usize::from(b) * words + word] |= bit;
+                }
+            }
+        }
+        GuardIndex {
+            words,
+            by_op: by_op.into_boxed_slice(),
+            by_first: by_first.into_boxed_slice(),
+        }
+    }
+
+    /// Number of words in a bitset of rules.
+    #[inline]
+    pub(crate) fn words(&self) -> usize {
+        self.words
+    }
+
+    /// Word `w` of the bitset of rules whose guard may admit an event with this key (the path
+    /// prefixes are still to be checked).
+    #[inline]
+    pub(crate) fn candidates(&self, k: &Key<'_>, w: usize) -> u64 {
+        let op = k.op.trailing_zeros() as usize;
+        self.by_op[op * self.words + w] & self.by_first[usize::from(k.first) * self.words + w]
+    }
+}
+
 impl Guard {
     pub(crate) fn of(e: &Expr) -> Guard {
         let need = Need::of(e);
@@ -151,15 +208,22 @@ impl Guard {
     /// False when the rule cannot match the event.
     #[inline]
     pub(crate) fn admits(&self, k: &Key<'_>) -> bool {
-        if self.ops & k.op == 0 {
-            return false;
-        }
+        self.ops & k.op != 0 && self.admits_first(k.first) && self.admits_path(k)
+    }
+
+    /// False when no path starting with the (lower-cased) byte `b` can match.
+    #[inline]
+    fn admits_first(&self, b: u8) -> bool {
+        self.first[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    /// False when the path has none of the prefixes; the first byte is known to be one of
+    /// theirs (see [`GuardIndex`]).
+    #[inline]
+    pub(crate) fn admits_path(&self, k: &Key<'_>) -> bool {
         let Some(prefixes) = &self.prefixes else {
             return true;
         };
-        if self.first[usize::from(k.first >> 6)] & (1 << (k.first & 63)) == 0 {
-            return false;
-        }
         prefixes
             .iter()
             .any(|p| k.path.len() >= p.len() && k.path[..p.len()].eq_ignore_ascii_case(p))
@@ -189,6 +253,38 @@ mod tests {
         assert_eq!(g.ops, op_bit(Operation::Update) | op_bit(Operation::Delete));
         assert_eq!(g.prefixes.as_ref().unwrap().len(), 2);
         assert_eq!(&*g.prefixes.as_ref().unwrap()[0], b"sys/audit/");
+    }
+
+    #[test]
+    fn the_index_lists_the_rules_passing_the_operation_and_first_byte_checks() {
+        let set = RuleSet::builtin().unwrap();
+        let guards = set.guards();
+        let index = GuardIndex::new(guards.iter().copied());
+        let ops = [
+            Operation::Create,
+            Operation::Read,
+            Operation::Update,
+            Operation::Delete,
+            Operation::List,
+            Operation::Patch,
+            Operation::Help,
+            Operation::Other,
+        ];
+        for op in ops {
+            for first in 0..=u8::MAX {
+                let path = [first];
+                let k = Key {
+                    op: op_bit(op),
+                    path: &path,
+                    first: first.to_ascii_lowercase(),
+                };
+                for (i, g) in guards.iter().enumerate() {
+                    let want = g.ops & k.op != 0 && g.admits_first(k.first);
+                    let listed = index.candidates(&k, i / 64) & (1 << (i % 64)) != 0;
+                    assert_eq!(listed, want, "{op:?} {first}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -7,15 +7,15 @@
 //! the middle, and `re`, use the regex engine. Numbers and booleans in the log are compared by
 //! their JSON text (`false`, `5000`).
 
+use std::sync::Arc;
+
 use memchr::memmem;
-use regex::RegexBuilder;
-use regex_automata::dfa::{Automaton, dense};
-use regex_automata::util::syntax;
 
 use super::cidr::Cidr;
 use super::modifier::{Kind, Modifiers, NumOp, ReFlags, kind_name};
+use super::regexes::Re;
+pub(crate) use super::regexes::{RegexCaches, Regexes};
 use crate::model::tape::Value;
-use crate::tenant::REGEX_SIZE_LIMIT;
 
 /// How a text pattern is applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub(crate) enum Matcher {
     /// A literal comparison (boxed: the substring finder is large).
     Text(Box<Text>),
     /// A regex (`re`, or a value with wildcards in the middle).
-    Regex(Box<Re>),
+    Regex(Arc<Re>),
     /// An address range.
     Cidr(Cidr),
     /// A numeric comparison.
@@ -52,7 +52,11 @@ pub(crate) enum Matcher {
 
 impl Matcher {
     /// Compiles one value under `mods` (not `exists`, which has no matcher).
-    pub(crate) fn compile(value: Option<&str>, mods: &Modifiers) -> Result<Matcher, String> {
+    pub(crate) fn compile(
+        value: Option<&str>,
+        mods: &Modifiers,
+        regexes: &mut Regexes,
+    ) -> Result<Matcher, String> {
         let Some(value) = value else {
             return match mods.kind {
                 None => Ok(Matcher::Absent),
@@ -65,25 +69,26 @@ impl Matcher {
             Case::Insensitive
         };
         match mods.kind {
-            None => Ok(from_pattern(parse_wildcards(value), case)?),
+            None => Ok(from_pattern(parse_wildcards(value), case, regexes)?),
             Some(Kind::Contains) => {
                 let mut p = vec![Piece::Star];
                 p.extend(parse_wildcards(value));
                 p.push(Piece::Star);
-                from_pattern(p, case)
+                from_pattern(p, case, regexes)
             }
             Some(Kind::StartsWith) => {
                 let mut p = parse_wildcards(value);
                 p.push(Piece::Star);
-                from_pattern(p, case)
+                from_pattern(p, case, regexes)
             }
             Some(Kind::EndsWith) => {
                 let mut p = vec![Piece::Star];
                 p.extend(parse_wildcards(value));
-                from_pattern(p, case)
+                from_pattern(p, case, regexes)
             }
-            Some(Kind::Re) => Re::new(value, mods.re_flags)
-                .map(|re| Matcher::Regex(Box::new(re)))
+            Some(Kind::Re) => regexes
+                .get(value, mods.re_flags)
+                .map(Matcher::Regex)
                 .map_err(|e| format!("invalid regular expression: {e}")),
             Some(Kind::Cidr) => Cidr::parse(value).map(Matcher::Cidr),
             Some(Kind::Num(op)) => value
@@ -133,70 +138,26 @@ impl Matcher {
         matches!(self, Matcher::Absent)
     }
 
-    /// True when the present value `v` matches.
+    /// [`Matcher::matches`] on a string value, without wrapping it.
     #[inline]
-    pub(crate) fn matches(&self, v: Value<'_>) -> bool {
+    pub(crate) fn matches_str(&self, s: &str, caches: &mut RegexCaches) -> bool {
+        match self {
+            Matcher::Text(t) => t.matches(s),
+            Matcher::Regex(re) => re.is_match(s, caches),
+            other => other.matches(Value::Str(s), caches),
+        }
+    }
+
+    /// True when the present value `v` matches; `caches` are the calling thread's.
+    #[inline]
+    pub(crate) fn matches(&self, v: Value<'_>, caches: &mut RegexCaches) -> bool {
         match self {
             Matcher::Text(t) => with_text(v, |s| t.matches(s)),
-            Matcher::Regex(re) => with_text(v, |s| re.is_match(s)),
+            Matcher::Regex(re) => with_text(v, |s| re.is_match(s, caches)),
             Matcher::Cidr(c) => v.as_str().is_some_and(|s| c.contains(s)),
             Matcher::Num(op, bound) => number(v).is_some_and(|x| op.holds(x, *bound)),
             Matcher::Absent => false,
         }
-    }
-}
-
-/// A compiled regex: a dense DFA when one fits in the size limit, else the regex crate.
-///
-/// Rule regexes are small and run on short values; a prebuilt DFA answers without the
-/// per-search cache the regex crate keeps in a pool, and is shared by every scan thread as is.
-#[derive(Clone, Debug)]
-pub(crate) struct Re {
-    dfa: Option<dense::DFA<Vec<u32>>>,
-    re: regex::Regex,
-}
-
-impl Re {
-    fn new(pattern: &str, f: ReFlags) -> Result<Re, regex::Error> {
-        // The regex crate validates the pattern, enforces the size limit and gives the errors.
-        let re = RegexBuilder::new(pattern)
-            .case_insensitive(f.insensitive)
-            .multi_line(f.multi_line)
-            .dot_matches_new_line(f.dot_all)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .build()?;
-        let limit = Some(REGEX_SIZE_LIMIT);
-        let dfa = dense::Builder::new()
-            .configure(
-                dense::DFA::config()
-                    // `\b` works on ASCII text; the search gives up on other bytes and the
-                    // regex crate answers instead.
-                    .unicode_word_boundary(true)
-                    .dfa_size_limit(limit)
-                    .determinize_size_limit(limit),
-            )
-            .syntax(
-                syntax::Config::new()
-                    .case_insensitive(f.insensitive)
-                    .multi_line(f.multi_line)
-                    .dot_matches_new_line(f.dot_all),
-            )
-            .build(pattern)
-            .ok();
-        Ok(Re { dfa, re })
-    }
-
-    #[inline]
-    fn is_match(&self, s: &str) -> bool {
-        if let Some(dfa) = &self.dfa {
-            let input = regex_automata::Input::new(s).earliest(true);
-            // An error means the DFA gave up (e.g. a Unicode word boundary on non-ASCII text).
-            if let Ok(m) = dfa.try_search_fwd(&input) {
-                return m.is_some();
-            }
-        }
-        self.re.is_match(s)
     }
 }
 
@@ -317,7 +278,7 @@ fn parse_wildcards(value: &str) -> Vec<Piece> {
 }
 
 /// Picks the cheapest matcher for a wildcard pattern.
-fn from_pattern(mut p: Vec<Piece>, case: Case) -> Result<Matcher, String> {
+fn from_pattern(mut p: Vec<Piece>, case: Case, regexes: &mut Regexes) -> Result<Matcher, String> {
     p.dedup_by(|a, b| *a == Piece::Star && *b == Piece::Star);
     let text = |op, s: &String| Ok(Matcher::Text(Box::new(Text::new(op, case, s.clone()))));
     match p.as_slice() {
@@ -342,8 +303,9 @@ fn from_pattern(mut p: Vec<Piece>, case: Case) -> Result<Matcher, String> {
                 multi_line: false,
                 dot_all: true,
             };
-            Re::new(&re, flags)
-                .map(|re| Matcher::Regex(Box::new(re)))
+            regexes
+                .get(&re, flags)
+                .map(Matcher::Regex)
                 .map_err(|e| format!("wildcard pattern too large: {e}"))
         }
     }
@@ -448,11 +410,11 @@ mod tests {
         } else {
             Modifiers::parse(mods).unwrap()
         };
-        Matcher::compile(Some(value), &mods).unwrap()
+        Matcher::compile(Some(value), &mods, &mut Regexes::default()).unwrap()
     }
 
     fn hit(value: &str, mods: &str, s: &str) -> bool {
-        m(value, mods).matches(Value::Str(s))
+        m(value, mods).matches(Value::Str(s), &mut RegexCaches::default())
     }
 
     #[test]
@@ -509,24 +471,31 @@ mod tests {
     #[test]
     fn scalars_compare_by_json_text() {
         let f = m("false", "");
-        assert!(f.matches(Value::Bool(false)));
-        assert!(!f.matches(Value::Bool(true)));
-        assert!(m("5000", "").matches(Value::Int(5000)));
-        assert!(m("-12", "").matches(Value::Int(-12)));
-        assert!(m("100", "gte").matches(Value::Int(100)));
-        assert!(!m("100", "gt").matches(Value::Str("99")));
+        assert!(f.matches(Value::Bool(false), &mut RegexCaches::default()));
+        assert!(!f.matches(Value::Bool(true), &mut RegexCaches::default()));
+        assert!(m("5000", "").matches(Value::Int(5000), &mut RegexCaches::default()));
+        assert!(m("-12", "").matches(Value::Int(-12), &mut RegexCaches::default()));
+        assert!(m("100", "gte").matches(Value::Int(100), &mut RegexCaches::default()));
+        assert!(!m("100", "gt").matches(Value::Str("99"), &mut RegexCaches::default()));
     }
 
     #[test]
     fn cidr_matches_addresses_with_and_without_ports() {
         let c = m("10.0.0.0/8", "cidr");
-        assert!(c.matches(Value::Str("10.1.2.3")));
-        assert!(c.matches(Value::Str("10.1.2.3:8200")));
-        assert!(!c.matches(Value::Str("11.1.2.3")));
+        assert!(c.matches(Value::Str("10.1.2.3"), &mut RegexCaches::default()));
+        assert!(c.matches(Value::Str("10.1.2.3:8200"), &mut RegexCaches::default()));
+        assert!(!c.matches(Value::Str("11.1.2.3"), &mut RegexCaches::default()));
         let c6 = m("fd00::/8", "cidr");
-        assert!(c6.matches(Value::Str("[fd00::1]:8200")));
-        assert!(!c6.matches(Value::Str("10.1.2.3")));
-        assert!(Matcher::compile(Some("10.0.0.0/33"), &Modifiers::parse("cidr").unwrap()).is_err());
+        assert!(c6.matches(Value::Str("[fd00::1]:8200"), &mut RegexCaches::default()));
+        assert!(!c6.matches(Value::Str("10.1.2.3"), &mut RegexCaches::default()));
+        assert!(
+            Matcher::compile(
+                Some("10.0.0.0/33"),
+                &Modifiers::parse("cidr").unwrap(),
+                &mut Regexes::default()
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -543,51 +512,9 @@ mod tests {
     #[test]
     fn oversized_regexes_are_rejected() {
         let mods = Modifiers::parse("re").unwrap();
-        let e = Matcher::compile(Some("(a{1000}){1000}"), &mods).unwrap_err();
+        let e =
+            Matcher::compile(Some("(a{1000}){1000}"), &mods, &mut Regexes::default()).unwrap_err();
         assert!(e.contains("invalid regular expression"), "{e}");
-    }
-
-    #[test]
-    fn dfa_and_regex_crate_agree() {
-        let cases = [
-            (r"^auth/.+/login(/|$)", ReFlags::default()),
-            (r"(^|/)\.{1,2}(/|$)", ReFlags::default()),
-            (r"\bdenied\b", ReFlags::default()),
-            (
-                r"^a.c$",
-                ReFlags {
-                    dot_all: true,
-                    ..ReFlags::default()
-                },
-            ),
-            (
-                r"^line$",
-                ReFlags {
-                    multi_line: true,
-                    insensitive: true,
-                    ..ReFlags::default()
-                },
-            ),
-        ];
-        let hays = [
-            "auth/userpass/login",
-            "auth/x/login/bob",
-            "kv/../x",
-            "kv/a..b",
-            "permission denied",
-            "undeniedly",
-            "a\nc",
-            "x\nLINE\ny",
-            "é denied é",
-            "",
-        ];
-        for (pat, f) in cases {
-            let re = Re::new(pat, f).unwrap();
-            assert!(re.dfa.is_some(), "{pat} should compile to a DFA");
-            for h in hays {
-                assert_eq!(re.is_match(h), re.re.is_match(h), "{pat} on {h:?}");
-            }
-        }
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! a rule that cannot be evaluated as written must never be silently skipped.
 
 mod builtin;
+mod cache;
 mod cidr;
 mod condition;
 mod correlation;
@@ -24,6 +25,8 @@ mod guard;
 mod lint;
 mod matcher;
 mod modifier;
+mod program;
+mod regexes;
 mod state;
 mod yaml;
 
@@ -35,11 +38,13 @@ pub use error::{Diagnostic, DiagnosticLevel, Pos, RuleError};
 pub use lint::lint;
 pub use state::{CorrelationHit, RuleState};
 
+use cache::{FieldCache, FieldIds};
 use correlation::Correlation;
-use detection::Expr;
 use document::{Body, Parsed};
 use error::Sink;
-use guard::{Guard, Key};
+use guard::{Guard, GuardIndex, Key};
+use matcher::{RegexCaches, Regexes};
+use program::Program;
 
 use crate::model::{Event, Loc, Severity};
 
@@ -102,7 +107,8 @@ pub struct RuleMeta {
 struct EventRule {
     id: RuleId,
     guard: Guard,
-    expr: Expr,
+    /// The matcher tree, flattened.
+    program: Program,
     alerts: bool,
     /// Correlations this rule feeds.
     feeds: Box<[usize]>,
@@ -115,6 +121,8 @@ pub struct RuleSet {
     layers: Vec<Vec<(String, String)>>,
     metas: Vec<RuleMeta>,
     events: Vec<EventRule>,
+    /// Which event rules an event's operation and path can admit.
+    index: GuardIndex,
     correlations: Vec<Correlation>,
     warnings: Vec<Diagnostic>,
 }
@@ -170,23 +178,31 @@ impl RuleSet {
     ) {
         let mut started = false;
         let key = Key::of(ev);
-        for rule in &self.events {
-            if !rule.guard.admits(&key) || !rule.expr.eval(ev) {
-                continue;
-            }
-            if rule.alerts {
-                on_hit(rule.id);
-            }
-            if rule.feeds.is_empty() {
-                continue;
-            }
-            if !started {
-                state.next_event();
-                started = true;
-            }
-            for &c in &rule.feeds {
-                if state.first_visit(c) {
-                    state.record(c, &self.correlations[c].spec, ev, loc);
+        let mut cache = FieldCache::new(ev);
+        for w in 0..self.index.words() {
+            let mut bits = self.index.candidates(&key, w);
+            while bits != 0 {
+                let rule = &self.events[w * 64 + bits.trailing_zeros() as usize];
+                bits &= bits - 1;
+                if !rule.guard.admits_path(&key)
+                    || !rule.program.eval(&mut cache, state.regex_caches())
+                {
+                    continue;
+                }
+                if rule.alerts {
+                    on_hit(rule.id);
+                }
+                if rule.feeds.is_empty() {
+                    continue;
+                }
+                if !started {
+                    state.next_event();
+                    started = true;
+                }
+                for &c in &rule.feeds {
+                    if state.first_visit(c) {
+                        state.record(c, &self.correlations[c].spec, ev, loc);
+                    }
                 }
             }
         }
@@ -195,10 +211,11 @@ impl RuleSet {
     /// True when event rule `id` matches `ev`, whether or not it reports on its own (base
     /// rules of correlations); always false for correlation rules.
     pub fn matches(&self, id: RuleId, ev: &Event<'_>) -> bool {
-        self.events
-            .iter()
-            .find(|r| r.id == id)
-            .is_some_and(|r| r.guard.admits(&Key::of(ev)) && r.expr.eval(ev))
+        self.events.iter().find(|r| r.id == id).is_some_and(|r| {
+            r.guard.admits(&Key::of(ev))
+                && r.program
+                    .eval(&mut FieldCache::new(ev), &mut RegexCaches::default())
+        })
     }
 
     /// Rules whose guard would skip an event their matcher tree matches (must be none).
@@ -207,9 +224,54 @@ impl RuleSet {
         let key = Key::of(ev);
         self.events
             .iter()
-            .filter(|r| r.expr.eval(ev) && !r.guard.admits(&key))
+            .filter(|r| {
+                r.program
+                    .eval(&mut FieldCache::new(ev), &mut RegexCaches::default())
+                    && !r.guard.admits(&key)
+            })
             .map(|r| r.id)
             .collect()
+    }
+
+    /// Field tests whose values read through a [`FieldCache`] differ from a direct lookup
+    /// (must be none): each field is read twice, so the second read comes from the cache.
+    #[cfg(test)]
+    fn cache_mismatches(&self, ev: &Event<'_>) -> Vec<String> {
+        use crate::model::tape::Value;
+        fn text(v: Value<'_>) -> String {
+            match v {
+                Value::Str(s) => format!("str {s}"),
+                other => format!("{other:?}"),
+            }
+        }
+        let mut cache = FieldCache::new(ev);
+        let mut out = Vec::new();
+        for rule in &self.events {
+            rule.program.tests().for_each(|t| {
+                let field = t.field();
+                let mut direct = Vec::new();
+                field.any(ev, &mut |v| {
+                    direct.push(text(v));
+                    false
+                });
+                for _ in 0..2 {
+                    let mut cached = Vec::new();
+                    cache.get(t.field_id(), field).any(field, ev, &mut |v| {
+                        cached.push(text(v));
+                        false
+                    });
+                    if cached != direct {
+                        out.push(format!("{}: {direct:?} != {cached:?}", field.name()));
+                    }
+                }
+            });
+        }
+        out
+    }
+
+    #[cfg(test)]
+    fn guards(&self) -> Vec<&Guard> {
+        self.events.iter().map(|r| &r.guard).collect()
     }
 
     #[cfg(test)]
@@ -257,6 +319,7 @@ impl RuleSet {
             Some(c) if errors.is_empty() => Ok(RuleSet {
                 layers,
                 metas: c.metas,
+                index: GuardIndex::new(c.events.iter().map(|r| &r.guard)),
                 events: c.events,
                 correlations: c.correlations,
                 warnings,
@@ -278,6 +341,7 @@ struct Compiled {
 fn compile(layers: &[Vec<(String, String)>], diags: &mut Vec<Diagnostic>) -> Option<Compiled> {
     // (layer, file, rule) in load order.
     let mut parsed: Vec<(usize, &str, Parsed)> = Vec::new();
+    let mut regexes = Regexes::default();
     for (layer, srcs) in layers.iter().enumerate() {
         for (file, src) in srcs {
             let mut sink = Sink::new(file, diags);
@@ -288,7 +352,7 @@ fn compile(layers: &[Vec<(String, String)>], diags: &mut Vec<Diagnostic>) -> Opt
                 sink.warning(Pos::default(), "file holds no rule");
             }
             for doc in &docs {
-                if let Some(p) = document::parse(doc, file, &mut sink) {
+                if let Some(p) = document::parse(doc, file, &mut sink, &mut regexes) {
                     parsed.push((layer, file, p));
                 }
             }
@@ -373,14 +437,17 @@ fn compile(layers: &[Vec<(String, String)>], diags: &mut Vec<Diagnostic>) -> Opt
         }
     }
     let mut events = Vec::new();
+    let mut field_ids = FieldIds::default();
     for (new, &old) in kept.iter().enumerate() {
         if let Body::Detection(expr) = &parsed[old].2.body {
             let alerts = feeds[new].is_empty() || generated.contains(&new);
             metas[new].alerts = alerts;
+            let mut expr = expr.clone();
+            expr.number_fields(&mut field_ids);
             events.push(EventRule {
                 id: RuleId(new as u32),
-                guard: Guard::of(expr),
-                expr: expr.clone(),
+                guard: Guard::of(&expr),
+                program: Program::new(&expr),
                 alerts,
                 feeds: feeds[new].clone().into_boxed_slice(),
             });

@@ -46,7 +46,7 @@ pub(crate) enum Kind {
 }
 
 /// Regex sub-modifiers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct ReFlags {
     pub(crate) insensitive: bool,
     pub(crate) multi_line: bool,

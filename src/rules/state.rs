@@ -10,7 +10,7 @@ use foldhash::fast::FixedState;
 use super::RuleId;
 use super::correlation::{Correlation, Counted, MAX_EVENTS_PER_GROUP, MAX_EVIDENCE, Spec};
 use super::field::Field;
-use super::matcher::render;
+use super::matcher::{RegexCaches, render};
 use crate::model::{Event, Loc, Span, Timestamp};
 
 /// Separates group values in the scratch key; never appears in a rendered value we compare.
@@ -78,6 +78,8 @@ pub struct RuleState {
     epoch: u64,
     key: String,
     value: String,
+    /// This thread's lazy-DFA caches for the rule regexes; not part of the saved state.
+    regexes: RegexCaches,
 }
 
 impl RuleState {
@@ -86,6 +88,11 @@ impl RuleState {
             stamp: vec![0; correlations],
             ..RuleState::default()
         }
+    }
+
+    /// The thread's regex caches, for evaluating rules.
+    pub(crate) fn regex_caches(&mut self) -> &mut RegexCaches {
+        &mut self.regexes
     }
 
     /// Starts a new event; returns its epoch.

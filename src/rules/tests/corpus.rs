@@ -90,6 +90,8 @@ fn run_corpus(set: &RuleSet) -> Outcome {
                 }
                 let skipped = set.guard_violations(&e);
                 assert!(skipped.is_empty(), "guards skip matching rules {skipped:?}");
+                let differ = set.cache_mismatches(&e);
+                assert!(differ.is_empty(), "cached field values differ: {differ:?}");
                 set.observe(&e, loc, &mut state, &mut |id| {
                     *out.hits
                         .entry((name.clone(), set.rule(id).source.clone()))

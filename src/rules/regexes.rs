@@ -1,0 +1,404 @@
+//! Rule regexes (`re`, and values with wildcards in the middle) on lazy DFAs.
+//!
+//! A lazy DFA costs nothing to build beyond its NFA: a search adds the states it needs to a
+//! per-thread [`RegexCaches`] entry, and after a few events every search runs on cached
+//! transitions (a dense DFA built up front cost about half of loading the built-in pack).
+//! The regex crate validates each pattern, with the size limit and error messages users see,
+//! and answers when the DFA gives up.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use regex::RegexBuilder;
+use regex_automata::hybrid;
+use regex_automata::util::prefilter::Prefilter;
+use regex_automata::util::{start, syntax};
+use regex_automata::{Anchored, MatchKind};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, Look};
+
+use super::modifier::ReFlags;
+use crate::tenant::REGEX_SIZE_LIMIT;
+
+/// A compiled regex: a lazy DFA when the pattern allows one, else the regex crate.
+///
+/// Rule regexes are small and run on short values. A lazy DFA costs nothing to build beyond
+/// its NFA: it adds the states a search needs to a per-thread [`RegexCaches`] entry as values
+/// reach them, and after a few events every search runs on cached transitions. (A dense DFA
+/// built up front cost about half of loading the built-in pack.) A pattern that can only match
+/// at the start of a value (`^...`) gets anchored start states only, and is walked from the
+/// start state one byte at a time, stopping at the first byte that cannot continue a match;
+/// other patterns get a prefilter on their literal prefixes.
+#[derive(Clone, Debug)]
+pub(crate) struct Re {
+    /// Picks the regex's cache in a thread's [`RegexCaches`].
+    key: CacheKey,
+    dfa: Option<hybrid::dfa::DFA>,
+    start: Start,
+    /// A byte every match contains (for unanchored patterns): a value without it cannot match,
+    /// which one `memchr` tells faster than the prefilter on short values.
+    required: Option<u8>,
+    re: regex::Regex,
+}
+
+/// Where the DFA starts its search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Start {
+    /// Matches can only begin at the start of the value.
+    Anchored,
+    /// Matches may begin anywhere: the DFA's own search, with its prefilter.
+    Unanchored,
+}
+
+impl Re {
+    fn new(pattern: &str, f: ReFlags, key: CacheKey) -> Result<Re, regex::Error> {
+        // The regex crate validates the pattern, enforces the size limit and gives the errors.
+        let re = RegexBuilder::new(pattern)
+            .case_insensitive(f.insensitive)
+            .multi_line(f.multi_line)
+            .dot_matches_new_line(f.dot_all)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()?;
+        let syntax = syntax::Config::new()
+            .case_insensitive(f.insensitive)
+            .multi_line(f.multi_line)
+            .dot_matches_new_line(f.dot_all);
+        // The pattern parsed as the regex crate just did; the DFA is optional, so a failure
+        // here only means the regex crate answers every search.
+        let hir = syntax::parse_with(pattern, &syntax).ok();
+        let starts_anchored = hir
+            .as_ref()
+            .is_some_and(|h| h.properties().look_set_prefix().contains(Look::Start));
+        // States are only built for the start kind a search uses.
+        let (start, prefilter) = if starts_anchored {
+            (Start::Anchored, None)
+        } else {
+            let pre = hir
+                .as_ref()
+                .and_then(|h| Prefilter::from_hir_prefix(MatchKind::LeftmostFirst, h));
+            (Start::Unanchored, pre)
+        };
+        let dfa = hybrid::dfa::Builder::new()
+            .configure(
+                hybrid::dfa::Config::new()
+                    // `\b` works on ASCII text; the search gives up on other bytes and the
+                    // regex crate answers instead.
+                    .unicode_word_boundary(true)
+                    .prefilter(prefilter)
+                    .cache_capacity(REGEX_SIZE_LIMIT),
+            )
+            .syntax(syntax)
+            .build(pattern)
+            .ok();
+        let required = match (start, &hir) {
+            (Start::Unanchored, Some(h)) => required_byte(h),
+            _ => None,
+        };
+        Ok(Re {
+            key,
+            dfa,
+            start,
+            required,
+            re,
+        })
+    }
+
+    /// True when `s` matches; `caches` are the calling thread's.
+    #[inline]
+    pub(crate) fn is_match(&self, s: &str, caches: &mut RegexCaches) -> bool {
+        if let Some(b) = self.required
+            && memchr::memchr(b, s.as_bytes()).is_none()
+        {
+            return false;
+        }
+        if let Some(dfa) = &self.dfa {
+            let cache = caches.of(self.key, dfa);
+            // `None` means the DFA gave up (a Unicode word boundary on non-ASCII text): the
+            // regex crate answers instead.
+            let found = match self.start {
+                Start::Anchored => anchored_match(dfa, cache, s.as_bytes()),
+                Start::Unanchored => {
+                    let input = regex_automata::Input::new(s).earliest(true);
+                    dfa.try_search_fwd(cache, &input).ok().map(|m| m.is_some())
+                }
+            };
+            if let Some(m) = found {
+                return m;
+            }
+        }
+        self.re.is_match(s)
+    }
+}
+
+/// A byte that occurs in every match of `hir`: one common to all the literals a match can start
+/// with, when there are finitely many and none is empty.
+fn required_byte(hir: &Hir) -> Option<u8> {
+    let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    let mut common: Option<Vec<u8>> = None;
+    for lit in prefixes.literals()? {
+        let bytes = lit.as_bytes();
+        common = Some(match common {
+            None => bytes.to_vec(),
+            Some(c) => c.into_iter().filter(|b| bytes.contains(b)).collect(),
+        });
+    }
+    common?.first().copied()
+}
+
+/// Runs `dfa` from its anchored start state over `hay` until a match, a dead end or the end of
+/// `hay`; `None` when the DFA gives up. The DFA reports a match one byte late, so a match
+/// ending at the last byte shows in the end-of-input transition.
+#[inline]
+fn anchored_match(
+    dfa: &hybrid::dfa::DFA,
+    cache: &mut hybrid::dfa::Cache,
+    hay: &[u8],
+) -> Option<bool> {
+    // The start of a value: no byte before it.
+    let config = start::Config::new().anchored(Anchored::Yes);
+    let mut sid = dfa.start_state(cache, &config).ok()?;
+    for &b in hay {
+        sid = dfa.next_state(cache, sid, b).ok()?;
+        if sid.is_tagged() {
+            if sid.is_match() {
+                return Some(true);
+            }
+            if sid.is_dead() {
+                return Some(false);
+            }
+            if sid.is_quit() {
+                return None;
+            }
+        }
+    }
+    Some(dfa.next_eoi_state(cache, sid).ok()?.is_match())
+}
+
+/// One thread's lazy-DFA caches, one per regex of a rule set, created on first use.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RegexCaches {
+    /// The rule set whose regexes the caches belong to: a cache only works with its own DFA.
+    set: u64,
+    caches: Vec<Option<hybrid::dfa::Cache>>,
+}
+
+impl RegexCaches {
+    #[inline]
+    fn of(&mut self, key: CacheKey, dfa: &hybrid::dfa::DFA) -> &mut hybrid::dfa::Cache {
+        if self.set != key.set {
+            // Used with another rule set: start over.
+            self.caches.clear();
+            self.set = key.set;
+        }
+        let index = key.index;
+        if self.caches.len() <= index {
+            self.caches.resize_with(index + 1, || None);
+        }
+        self.caches[index].get_or_insert_with(|| dfa.create_cache())
+    }
+}
+
+/// The regexes of one rule set, compiled once per distinct pattern and flags: the built-in
+/// pack tests the same token and accessor shapes on several fields.
+pub(crate) struct Regexes {
+    /// Distinguishes this rule set's regexes from those of any other in the process.
+    set: u64,
+    compiled: HashMap<(String, ReFlags), Arc<Re>>,
+}
+
+/// Numbers rule sets (from 1: a fresh [`RegexCaches`] belongs to none).
+static NEXT_SET: AtomicU64 = AtomicU64::new(1);
+
+impl Default for Regexes {
+    fn default() -> Regexes {
+        Regexes {
+            set: NEXT_SET.fetch_add(1, Ordering::Relaxed),
+            compiled: HashMap::new(),
+        }
+    }
+}
+
+/// A regex's rule set and number in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CacheKey {
+    set: u64,
+    index: usize,
+}
+
+impl Regexes {
+    /// The regex for `pattern` under `f`, compiled on first request.
+    pub(crate) fn get(&mut self, pattern: &str, f: ReFlags) -> Result<Arc<Re>, regex::Error> {
+        let name = (pattern.to_string(), f);
+        if let Some(re) = self.compiled.get(&name) {
+            return Ok(Arc::clone(re));
+        }
+        let key = CacheKey {
+            set: self.set,
+            index: self.compiled.len(),
+        };
+        let re = Arc::new(Re::new(pattern, f, key)?);
+        self.compiled.insert(name, Arc::clone(&re));
+        Ok(re)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cache key outside any rule set.
+    fn key(index: usize) -> CacheKey {
+        CacheKey {
+            set: u64::MAX,
+            index,
+        }
+    }
+
+    #[test]
+    fn dfa_and_regex_crate_agree() {
+        let cases = [
+            (r"^auth/.+/login(/|$)", ReFlags::default()),
+            (r"(^|/)\.{1,2}(/|$)", ReFlags::default()),
+            (r"\bdenied\b", ReFlags::default()),
+            (
+                r"^a.c$",
+                ReFlags {
+                    dot_all: true,
+                    ..ReFlags::default()
+                },
+            ),
+            (
+                r"^line$",
+                ReFlags {
+                    multi_line: true,
+                    insensitive: true,
+                    ..ReFlags::default()
+                },
+            ),
+        ];
+        let hays = [
+            "auth/userpass/login",
+            "auth/x/login/bob",
+            "kv/../x",
+            "kv/a..b",
+            "permission denied",
+            "undeniedly",
+            "a\nc",
+            "x\nLINE\ny",
+            "é denied é",
+            "",
+        ];
+        let mut caches = RegexCaches::default();
+        for (i, (pat, f)) in cases.into_iter().enumerate() {
+            let re = Re::new(pat, f, key(i)).unwrap();
+            assert!(re.dfa.is_some(), "{pat} should compile to a DFA");
+            for h in hays {
+                assert_eq!(
+                    re.is_match(h, &mut caches),
+                    re.re.is_match(h),
+                    "{pat} on {h:?}"
+                );
+            }
+        }
+    }
+
+    /// Patterns of the built-in pack and edge cases of the anchored walk: a match ending at
+    /// the last byte, an empty match, a word boundary at the start.
+    const PATTERNS: &[&str] = &[
+        r"^(hv[sbr]\.[A-Za-z0-9_-]{20,}|[sbr]\.[A-Za-z0-9]{20,}(\.[A-Za-z0-9]+)?|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+        r"^([A-Za-z0-9]{24}(\.[A-Za-z0-9]+)?|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+        r"^auth/token/(lookup|revoke|revoke-orphan|renew)/(hv[sbr]\.|[sbr]\.)[A-Za-z0-9_-]{20,}",
+        r"^([^/]+/)+(destroy|delete)/.+",
+        r"(^|/)\.{1,2}(/|$|\?)",
+        r"/keys/[^/]+$",
+        r"^a*",
+        r"^\bé",
+        r"^x\b",
+    ];
+
+    #[test]
+    fn anchored_patterns_walk_the_dfa_from_the_start() {
+        assert!(matches!(
+            Re::new(PATTERNS[0], ReFlags::default(), key(0))
+                .unwrap()
+                .start,
+            Start::Anchored
+        ));
+        assert!(matches!(
+            Re::new(PATTERNS[4], ReFlags::default(), key(0))
+                .unwrap()
+                .start,
+            Start::Unanchored
+        ));
+        let multi = ReFlags {
+            multi_line: true,
+            ..ReFlags::default()
+        };
+        assert!(matches!(
+            Re::new("^x", multi, key(0)).unwrap().start,
+            Start::Unanchored
+        ));
+    }
+
+    #[test]
+    fn unanchored_patterns_require_a_byte_of_their_prefixes() {
+        let re = |p| Re::new(p, ReFlags::default(), key(0)).unwrap().required;
+        assert_eq!(re(PATTERNS[4]), Some(b'.'));
+        assert_eq!(re(PATTERNS[5]), Some(b'/'));
+        // Every match starts with `ax` or `bx`, or with `xy` or `y`.
+        assert_eq!(re(r"(a|b)x"), Some(b'x'));
+        assert_eq!(re(r"x?y"), Some(b'y'));
+        assert_eq!(re(r"a|b"), None);
+        assert_eq!(re(r"\w+z"), None);
+        // Anchored patterns are walked from the start instead.
+        assert_eq!(re(PATTERNS[0]), None);
+    }
+
+    #[test]
+    fn equal_patterns_compile_once() {
+        let mut regexes = Regexes::default();
+        let a = regexes.get("^a.c$", ReFlags::default()).unwrap();
+        let b = regexes.get("^a.c$", ReFlags::default()).unwrap();
+        let i = ReFlags {
+            insensitive: true,
+            ..ReFlags::default()
+        };
+        let c = regexes.get("^a.c$", i).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        let mut caches = RegexCaches::default();
+        assert!(c.is_match("ABC", &mut caches) && !a.is_match("ABC", &mut caches));
+    }
+
+    #[test]
+    fn caches_follow_the_rule_set_they_are_used_with() {
+        let (mut a, mut b) = (Regexes::default(), Regexes::default());
+        let ra = a.get("^a+$", ReFlags::default()).unwrap();
+        let rb = b.get("^(xyz|[0-9]{3})-b+$", ReFlags::default()).unwrap();
+        // Both are regex 0 of their set; one thread's caches serve them in turn.
+        let mut caches = RegexCaches::default();
+        for _ in 0..3 {
+            assert!(ra.is_match("aaa", &mut caches) && !ra.is_match("123-b", &mut caches));
+            assert!(rb.is_match("123-bb", &mut caches) && rb.is_match("xyz-b", &mut caches));
+            assert!(!rb.is_match("aaa", &mut caches) && !rb.is_match("12-b", &mut caches));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn dfa_agrees_with_the_regex_crate(
+            which in 0..PATTERNS.len(),
+            insensitive: bool,
+            prefix in proptest::sample::select(vec!["", "hvs.", "s.", "auth/token/lookup/", "kv/", "x/../", "é", "x"]),
+            body in "[a-zA-Z0-9./_?-]{0,30}",
+            suffix in proptest::sample::select(vec!["", "/", ".", "é", "-1234"]),
+        ) {
+            let f = ReFlags { insensitive, ..ReFlags::default() };
+            let re = Re::new(PATTERNS[which], f, key(0)).unwrap();
+            let hay = format!("{prefix}{body}{suffix}");
+            proptest::prop_assert_eq!(re.is_match(&hay, &mut RegexCaches::default()), re.re.is_match(&hay), "{} on {:?}", PATTERNS[which], hay);
+        }
+    }
+}
