@@ -1,6 +1,6 @@
 //! Throughput of each stage on a generated log (`blastradius::synth`, seed 1), in bytes/s:
 //!
-//! - `tape`: simd-json alone (`fill_tape` on a reused buffer, tape and `Buffers`) on every line:
+//! - `tape`: simd-json alone (`fill_tape_padded` on a reused buffer, tape and `Buffers`) on every line:
 //!   the floor of any pass that parses every entry in full;
 //! - `parse`: line -> `Event` (simd-json tape + field extraction) on every line;
 //! - `parse_and_rules`: the same plus the built-in rule pack on every response (the rules' own
@@ -102,8 +102,10 @@ fn tape_all(chunks: &[&[u8]]) -> usize {
         for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             buf.clear();
             buf.extend_from_slice(line);
+            buf.extend_from_slice(&[b' '; simd_json::INPUT_PADDING]);
             let mut t = tape.reset();
-            simd_json::fill_tape(&mut buf, &mut buffers, &mut t).expect("generated lines are JSON");
+            simd_json::fill_tape_padded(&mut buf, line.len(), &mut buffers, &mut t)
+                .expect("generated lines are JSON");
             nodes += t.0.len();
             tape = t.reset();
         }
