@@ -1,4 +1,9 @@
 //! Where reports go: standard output, or a file created 0600 and replaced atomically.
+//!
+//! Replacing by rename is only right for regular files. An existing device, pipe or socket
+//! (`-o /dev/null`, `-o /dev/stdout`, a FIFO a log shipper reads) is written in place: renaming
+//! over it would put a regular file where the device was (as root, `/dev/null` itself). A symbolic
+//! link is followed, so the link stays and the file it names is replaced.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
@@ -16,6 +21,13 @@ pub enum Output {
         /// The final path.
         path: std::path::PathBuf,
     },
+    /// An existing device, pipe or socket, written in place.
+    Special {
+        /// The open device.
+        file: BufWriter<std::fs::File>,
+        /// Its path, for errors.
+        path: std::path::PathBuf,
+    },
 }
 
 impl Output {
@@ -31,6 +43,24 @@ impl Output {
             path: path.display().to_string(),
             source,
         };
+        if let Ok(meta) = std::fs::metadata(path)
+            && !meta.is_file()
+            && !meta.is_dir()
+        {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(err)?;
+            return Ok(Output::Special {
+                file: BufWriter::new(file),
+                path: path.to_path_buf(),
+            });
+        }
+        let path = if path.is_symlink() {
+            std::fs::canonicalize(path).map_err(err)?
+        } else {
+            path.to_path_buf()
+        };
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
@@ -42,7 +72,7 @@ impl Output {
             .map_err(err)?;
         Ok(Output::File {
             tmp: BufWriter::new(tmp),
-            path: path.to_path_buf(),
+            path,
         })
     }
 
@@ -56,6 +86,7 @@ impl Output {
         match self {
             Output::Stdout(w) => w,
             Output::File { tmp, .. } => tmp,
+            Output::Special { file, .. } => file,
         }
     }
 
@@ -79,6 +110,14 @@ impl Output {
                 tmp.persist(&path).map_err(|e| err(e.error))?;
                 Ok(())
             }
+            Output::Special { mut file, path } => match file.flush() {
+                // The reader of a pipe went away, as with `| head`.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(|source| CommandError::Output {
+                    path: path.display().to_string(),
+                    source,
+                }),
+            },
         }
     }
 }

@@ -26,6 +26,8 @@ mod hostile;
 mod incremental;
 /// A real OpenBao server, a scripted incident, and the committed recording of it.
 mod openbao;
+/// `-o` through symbolic links and into FIFOs.
+mod output_targets;
 /// mmap, read, gzip and stdin, at any chunk size, give the same report.
 mod read_paths;
 /// Markdown and HTML incident reports: structure, escaping, chart, a real browser.
