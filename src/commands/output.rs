@@ -93,13 +93,7 @@ impl Output {
     /// Flushes, and for files syncs and renames into place.
     pub fn finish(self) -> Result<(), CommandError> {
         match self {
-            Output::Stdout(mut w) => match w.flush() {
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-                r => r.map_err(|source| CommandError::Output {
-                    path: "-".into(),
-                    source,
-                }),
-            },
+            Output::Stdout(mut w) => write_result(w.flush(), "-"),
             Output::File { tmp, path } => {
                 let err = |source| CommandError::Output {
                     path: path.display().to_string(),
@@ -110,14 +104,9 @@ impl Output {
                 tmp.persist(&path).map_err(|e| err(e.error))?;
                 Ok(())
             }
-            Output::Special { mut file, path } => match file.flush() {
-                // The reader of a pipe went away, as with `| head`.
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-                r => r.map_err(|source| CommandError::Output {
-                    path: path.display().to_string(),
-                    source,
-                }),
-            },
+            Output::Special { mut file, path } => {
+                write_result(file.flush(), &path.display().to_string())
+            }
         }
     }
 }

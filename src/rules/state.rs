@@ -3,6 +3,7 @@
 //! See the [`super::correlation`] module documentation for the choices this implements.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::BuildHasher;
 
 use foldhash::fast::FixedState;
@@ -116,11 +117,11 @@ impl RuleState {
         for (k, groups) in other.groups {
             let mine = match self.groups.entry(k) {
                 // Moved as they are: no copy, no spare room.
-                std::collections::hash_map::Entry::Vacant(v) => {
+                Entry::Vacant(v) => {
                     v.insert(groups);
                     continue;
                 }
-                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                Entry::Occupied(o) => o.into_mut(),
             };
             for g in groups {
                 match mine.iter_mut().find(|m| m.values == g.values) {
