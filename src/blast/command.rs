@@ -185,7 +185,11 @@ mod tests {
         assert!(VaultCommand::new("write").namespace(Some(nl)).is_err());
         assert!(comment("rotate {}", nl, "path").is_err());
         assert!(VaultCommand::new("write").arg("", "path").is_err());
-        assert!(VaultCommand::new("write").arg("x\u{1b}[2J", "path").is_err());
+        assert!(
+            VaultCommand::new("write")
+                .arg("x\u{1b}[2J", "path")
+                .is_err()
+        );
     }
 
     #[test]

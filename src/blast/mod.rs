@@ -7,6 +7,7 @@
 
 mod command;
 mod rotation;
+mod runbook;
 mod scope;
 
 pub use command::{CLI, Refusal};

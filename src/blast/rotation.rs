@@ -9,11 +9,11 @@
 
 use regex::{Regex, RegexBuilder};
 
-use super::command::{CLI, Refusal, VaultCommand, chain, comment, sh};
-use super::scope::{BlastScope, LeaseRecord, Relation, SecretReadRecord, TokenRecord};
-use crate::lineage::CreatedVia;
+use super::command::Refusal;
+use super::runbook::{auth_credential, lease_command, revoke_token_command, secret_command};
+use super::scope::{BlastScope, Relation, TokenRecord};
 use crate::model::Timestamp;
-use crate::model::secret::{MountSource, SecretKind};
+use crate::model::secret::SecretKind;
 use crate::tenant::REGEX_SIZE_LIMIT;
 
 /// What to do with a target.
@@ -393,137 +393,6 @@ fn relation_word(r: Relation) -> &'static str {
     }
 }
 
-/// A secret's namespace, mount and the name below the mount, as the log gave them.
-struct Place<'a> {
-    namespace: Option<&'a str>,
-    /// Without its trailing slash (`secret`, `team/kv`).
-    mount: &'a str,
-    /// The request path below the mount (`data/db`).
-    rest: &'a str,
-}
-
-impl<'a> Place<'a> {
-    fn of(s: &'a SecretReadRecord) -> Result<Place<'a>, Refusal> {
-        let relative = match s.namespace.as_deref() {
-            Some(ns) => s
-                .path
-                .strip_prefix(ns)
-                .and_then(|p| p.strip_prefix('/'))
-                .ok_or(Refusal::PathOutsideMount)?,
-            None => s.path.as_str(),
-        };
-        let rest = relative
-            .strip_prefix(s.mount.as_str())
-            .ok_or(Refusal::PathOutsideMount)?;
-        Ok(Place {
-            namespace: s.namespace.as_deref(),
-            mount: s.mount.trim_end_matches('/'),
-            rest,
-        })
-    }
-
-    /// `vault <subcommand> [-namespace=<ns>]`.
-    fn command(&self, subcommand: &'static str) -> Result<VaultCommand, Refusal> {
-        VaultCommand::new(subcommand).namespace(self.namespace)
-    }
-
-    /// `<mount>/<below>`, namespace-relative: a positional path.
-    fn path(&self, below: &str) -> String {
-        format!("{}/{below}", self.mount)
-    }
-
-    /// The segment of `rest` after `prefix` (`decrypt/` → the key name).
-    fn segment_after(&self, prefix: &str) -> &'a str {
-        let r = self.rest.strip_prefix(prefix).unwrap_or(self.rest);
-        r.split('/').next().unwrap_or("")
-    }
-}
-
-fn secret_command(kind: SecretKind, s: &SecretReadRecord) -> Result<String, Refusal> {
-    let p = Place::of(s)?;
-    let cmd = match kind {
-        SecretKind::KvV2Read | SecretKind::KvV2Subkeys => return kv_command(&p, s, kind),
-        SecretKind::KvV1Read => return kv_command(&p, s, kind),
-        SecretKind::DatabaseStaticCreds => p
-            .command("write")?
-            .flag("-f")
-            .arg(&p.path(&format!("rotate-role/{}", p.segment_after("static-creds/"))), "role")?,
-        SecretKind::DatabaseCreds
-        | SecretKind::AwsCreds
-        | SecretKind::GcpCreds
-        | SecretKind::AzureCreds
-        | SecretKind::DynamicCreds => p
-            .command("lease revoke")?
-            .flag("-prefix")
-            .arg(&p.path(p.rest), "path")?,
-        SecretKind::TransitDecrypt | SecretKind::TransitDatakey | SecretKind::TransitExport => {
-            let key = match kind {
-                SecretKind::TransitDecrypt => p.segment_after("decrypt/"),
-                SecretKind::TransitDatakey => {
-                    let r = p.rest.strip_prefix("datakey/").unwrap_or(p.rest);
-                    r.split('/').nth(1).unwrap_or("")
-                }
-                _ => {
-                    // export/<type>/<key>[/<version>]
-                    let r = p.rest.strip_prefix("export/").unwrap_or(p.rest);
-                    r.split('/').nth(1).unwrap_or("")
-                }
-            };
-            p.command("write")?
-                .flag("-f")
-                .arg(&p.path(&format!("keys/{key}/rotate")), "key")?
-        }
-        SecretKind::PkiIssue | SecretKind::PkiSign => p
-            .command("write")?
-            .arg(&p.path("revoke"), "mount")?
-            .data("serial_number=<SERIAL>"),
-        SecretKind::TotpCode => {
-            let key = p.path(&format!("keys/{}", p.segment_after("code/")));
-            let delete = p.command("delete")?.arg(&key, "key")?;
-            let create = p
-                .command("write")?
-                .arg(&key, "key")?
-                .data("generate=true")
-                .data("issuer=<ISSUER>")
-                .data("account_name=<ACCOUNT>");
-            return Ok(chain(&[delete, create]));
-        }
-        SecretKind::RawStorage => VaultCommand::new("operator rotate"),
-        _ => return comment("rotate what {} held at its source", &s.path, "path"),
-    };
-    Ok(cmd.render())
-}
-
-/// KV: `kv put` with the mount and the name below it, which works on v1 and v2 mounts (the CLI
-/// asks the mount its version; a v2 name has no `data/`). When the log had no mount point, the
-/// mount is a guess: v2 names go to `kv put` without `-mount` (the CLI finds the mount), v1
-/// reads to `write` on the exact path read.
-fn kv_command(p: &Place<'_>, s: &SecretReadRecord, kind: SecretKind) -> Result<String, Refusal> {
-    let name = match kind {
-        SecretKind::KvV2Read => p.rest.strip_prefix("data/").unwrap_or(p.rest),
-        SecretKind::KvV2Subkeys => p.rest.strip_prefix("subkeys/").unwrap_or(p.rest),
-        _ => p.rest,
-    };
-    let cmd = match (s.mount_source, kind) {
-        (MountSource::Log, _) => p
-            .command("kv put")?
-            .value_flag("mount", p.mount, "mount")?
-            .arg(name, "secret name")?,
-        (MountSource::PathShape, SecretKind::KvV1Read) => {
-            p.command("write")?.arg(&p.path(p.rest), "path")?
-        }
-        (MountSource::PathShape, _) => p.command("kv put")?.arg(&p.path(name), "path")?,
-    };
-    Ok(cmd.data("@<NEW_SECRET.json>").render())
-}
-
-fn lease_command(l: &LeaseRecord) -> Result<String, Refusal> {
-    Ok(VaultCommand::new("lease revoke")
-        .namespace(l.namespace.as_deref())?
-        .arg(&l.lease_id, "lease id")?
-        .render())
-}
-
 fn token_tier(t: &TokenRecord) -> (u8, &'static str) {
     if t.policies.iter().any(|p| p == "root") {
         return (1, "root policy");
@@ -540,104 +409,6 @@ fn token_tier(t: &TokenRecord) -> (u8, &'static str) {
         return (4, "human login");
     }
     (2, "service token")
-}
-
-fn revoke_token_command(t: &TokenRecord) -> (Result<String, Refusal>, String) {
-    let base = || {
-        Ok::<_, Refusal>(
-            VaultCommand::new("token revoke")
-                .namespace(t.namespace.as_deref())?
-                .flag("-accessor"),
-        )
-    };
-    let hashed = t.accessor.strip_prefix("hmac-sha256:").filter(|h| {
-        !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit())
-    });
-    if hashed.is_some() {
-        let cmd = base().map(|c| {
-            c.placeholder_arg(format!("<CLEAR_ACCESSOR_OF {}>", t.accessor))
-                .render()
-        });
-        (cmd, format!("; the accessor is HMAC'd: match `{CLI} list auth/token/accessors` through `{CLI} write sys/audit-hash/<device> input=<accessor>`"))
-    } else {
-        let cmd = base()
-            .and_then(|c| c.arg(&t.accessor, "accessor"))
-            .map(|c| c.render());
-        (cmd, String::new())
-    }
-}
-
-/// A login credential to rotate: kind, target, command, reason.
-type AuthRow = (String, String, Result<String, Refusal>, String);
-
-fn auth_credential(t: &TokenRecord) -> Option<AuthRow> {
-    // The login credential is suspect when its token is a pivot or logged in from a pivot address;
-    // a token merely used from there may have been stolen without the credential.
-    if t.created_via != Some(CreatedVia::Login)
-        || !matches!(t.relation, Relation::Pivot | Relation::LoginFromPivotIp)
-    {
-        return None;
-    }
-    let mount = t.auth_mount.as_deref()?.trim_end_matches('/');
-    let ns = t.namespace.as_deref();
-    let qualified = |p: String| ns.map_or_else(|| p.clone(), |ns| format!("{ns}/{p}"));
-    let write = |path: String, what: &'static str, data: &'static str| {
-        Ok::<_, Refusal>(
-            VaultCommand::new("write")
-                .namespace(ns)?
-                .arg(&path, what)?
-                .data(data)
-                .render(),
-        )
-    };
-    let ns_flag = ns.map_or(String::new(), |n| format!("-namespace={} ", sh(n)));
-    if let Some(role) = &t.role
-        && mount.contains("approle")
-    {
-        return Some((
-            "approle-secret-id".into(),
-            qualified(format!("{mount}/role/{role}")),
-            write(
-                format!("{mount}/role/{role}/secret-id/destroy"),
-                "role",
-                "secret_id=<LEAKED_SECRET_ID>",
-            ),
-            format!(
-                "the AppRole secret-id used to log in at {}; list them with `{CLI} list {ns_flag}-- {}`",
-                t.created_at
-                    .map_or("an unknown time".into(), |x| x.to_string()),
-                sh(&format!("{mount}/role/{role}/secret-id"))
-            ),
-        ));
-    }
-    if let Some(user) = &t.user
-        && mount.contains("userpass")
-    {
-        return Some((
-            "user-password".into(),
-            qualified(format!("{mount}/users/{user}")),
-            write(
-                format!("{mount}/users/{user}/password"),
-                "user",
-                "password=<NEW_PASSWORD>",
-            ),
-            format!(
-                "the password of {user} was used to log in from {}",
-                t.created_from.as_deref().unwrap_or("an unknown address")
-            ),
-        ));
-    }
-    let who = t.user.as_deref().or(t.role.as_deref())?;
-    let revoke = VaultCommand::new("token revoke")
-        .namespace(ns)
-        .and_then(|c| c.flag("-mode=path").arg(&format!("{mount}/login"), "auth mount"))
-        .map(|c| c.render());
-    Some((
-        "login-credential".into(),
-        qualified(format!("{mount}: {who}")),
-        revoke,
-        format!("the credential {who} used at {mount}: rotate it at its identity provider"),
-    ))
 }
 
 #[cfg(test)]

@@ -446,7 +446,10 @@ fn reads(
             Some(SecretReadRecord {
                 path: redact::path(&info.path).into_owned(),
                 secret: redact::path(&info.secret).into_owned(),
-                namespace: info.namespace.as_deref().map(|n| redact::path(n).into_owned()),
+                namespace: info
+                    .namespace
+                    .as_deref()
+                    .map(|n| redact::path(n).into_owned()),
                 mount: redact::path(&info.mount).into_owned(),
                 mount_source: info.mount_source,
                 kind: info.kind,
