@@ -454,7 +454,8 @@ mod tests {
                 for part in c.split(" && ") {
                     let (flags, args) = part.split_once(" -- ").expect("a terminator");
                     assert!(!flags.contains(word), "{c}");
-                    assert!(args.contains(word), "{c}");
+                    // PKI revokes by serial: the role's name is not in the command.
+                    assert!(kind == SecretKind::PkiIssue || args.contains(word), "{c}");
                 }
             }
             // A mount named like a flag is the value of -mount, one word.
