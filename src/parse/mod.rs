@@ -47,6 +47,17 @@ pub enum ParseErrorKind {
     /// An XML (`format=jsonx`) entry, which blastradius does not read.
     #[error("JSONx (XML) audit format is not supported; configure the device with format=json")]
     Jsonx,
+    /// A field the analyses read appears twice in its object (Vault never writes that).
+    #[error("duplicate key `{0}`")]
+    DuplicateKey(String),
+    /// A field the analyses read has another JSON type than Vault writes.
+    #[error("`{field}` is not {expected}")]
+    WrongType {
+        /// The dotted field, e.g. `request.path`.
+        field: String,
+        /// What Vault writes there: `a string`, `an object` ...
+        expected: &'static str,
+    },
 }
 
 impl ParseErrorKind {
@@ -59,6 +70,8 @@ impl ParseErrorKind {
             ParseErrorKind::NotAuditEntry => "not-an-audit-entry",
             ParseErrorKind::TooLong(_) => "line-too-long",
             ParseErrorKind::Jsonx => "jsonx",
+            ParseErrorKind::DuplicateKey(_) => "duplicate-key",
+            ParseErrorKind::WrongType { .. } => "wrong-type",
         }
     }
 }
