@@ -85,3 +85,19 @@ for i, l in enumerate(src):
         v["error"] = f"permission denied for {HVB}"
     tokens.append(dumps(v))
 write("tokens.log", "\n".join(tokens) + "\n")
+# Entries Vault cannot have written: a key twice, or a field of another type. Each is malformed
+# (kind duplicate-key or wrong-type) on every read path; the line numbers are in README.md.
+shapes = src[:]
+def edit(i, old, new):
+    assert old in shapes[i], (i, old)
+    shapes[i] = shapes[i].replace(old, new, 1)
+edit(2, '"type":"response"', '"type":"response","type":"request"')        # line 3
+edit(5, '"type":"request"', '"type":"request","type":"response"')         # line 6: a request
+edit(10, '"path":"kv/data/tenant-a/db"', '"path":"kv/data/tenant-a/db","path":"sys/health"')  # line 11
+edit(13, '"path":"auth/approle/role/app"', '"path":7')                    # line 14: a request
+edit(14, '"path":"auth/approle/role/app"', '"path":null')                 # line 15
+edit(16, '"path":"auth/approle/role/app/role-id"', '"path":{"p":"x"}')   # line 17
+edit(18, '"type":"response"', '"type":2')                                 # line 19
+r = json.loads(shapes[20])
+shapes[20] = dumps(r).replace(dumps(r["request"]), '"' + r["request"]["path"] + '"', 1)  # line 21
+write("malformed-shapes.log", "\n".join(shapes) + "\n")

@@ -192,3 +192,86 @@ fn duckdb_reads_no_clear_token_from_the_parquet_export() {
     assert_eq!(rows.as_array().unwrap().len(), 27);
     assert_no_token("duckdb", &rows.to_string());
 }
+
+/// (line, kind) of every entry of malformed-shapes.log that Vault cannot have written.
+const BAD_SHAPES: [(u64, &str); 8] = [
+    (3, "duplicate-key"),
+    (6, "duplicate-key"),
+    (11, "duplicate-key"),
+    (14, "wrong-type"),
+    (15, "wrong-type"),
+    (17, "wrong-type"),
+    (19, "wrong-type"),
+    (21, "wrong-type"),
+];
+
+fn located(r: &Value) -> Vec<(u64, String)> {
+    r["malformed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert!(m["offset"].as_u64().unwrap() > 0 && m["file"].is_string());
+            (
+                m["line"].as_u64().unwrap(),
+                m["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn duplicate_keys_and_wrong_types_are_malformed_on_every_read_path() {
+    let log = fixture("hostile/malformed-shapes.log")
+        .display()
+        .to_string();
+    let want: Vec<(u64, String)> = BAD_SHAPES
+        .iter()
+        .map(|(l, k)| (*l, k.to_string()))
+        .collect();
+    for mmap in ["always", "never"] {
+        let (code, r) = scan_json(&[&log, "--mmap", mmap]);
+        assert_eq!(
+            code, 3,
+            "--mmap {mmap}: malformed lines make the input incomplete"
+        );
+        assert_eq!(located(&r), want, "--mmap {mmap}");
+        assert_eq!(r["stats"]["malformed_lines"], 8);
+        assert_eq!(r["stats"]["entries"], 19);
+        assert_eq!(r["stats"]["malformed_by_kind"]["duplicate-key"], 3);
+        assert_eq!(r["stats"]["malformed_by_kind"]["wrong-type"], 5);
+    }
+    let out = bin()
+        .args(["scan", "-", "-f", "json"])
+        .write_stdin(std::fs::read(&log).unwrap())
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(located(&r), want, "standard input");
+    // Neither a duplicate `type` nor a duplicate `path` is read as the other.
+    let (_, r) = scan_json(&[&log]);
+    assert!(!r.to_string().contains("sys/health"));
+}
+
+#[test]
+fn export_skips_and_locates_the_same_entries() {
+    let log = fixture("hostile/malformed-shapes.log");
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .arg("export")
+        .arg(&log)
+        .arg("-o")
+        .arg(dir.path().join("e.parquet"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (line, kind) in BAD_SHAPES {
+        assert!(
+            stderr.contains(&format!("malformed-shapes.log:{line} (byte "))
+                && stderr.contains(kind),
+            "line {line} {kind}: {stderr}"
+        );
+    }
+    assert!(stderr.contains("19 rows from 27 lines"), "{stderr}");
+}
