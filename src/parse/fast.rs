@@ -216,40 +216,40 @@ enum Want {
 
 /// The bit and type of `key` at `level` (the same rules as [`super::extract`]); `Err` when this
 /// path leaves the entry to the full parser.
-fn want(level: Level, key: &str) -> Result<Option<(u32, Want)>, ()> {
+fn want(level: Level, key: &[u8]) -> Result<Option<(u32, Want)>, ()> {
     use Want::*;
     Ok(Some(match (level, key) {
-        (Level::Root, "time") => (0, Str),
-        (Level::Root, "type") => (1, Str),
-        (Level::Root, "error") => (2, OptStr),
-        (Level::Root, "auth") => (3, Nested(Level::Auth)),
-        (Level::Root, "request") => (4, Nested(Level::Request)),
-        (Level::Root, "response") => return Err(()),
-        (Level::Auth, "client_token") => (0, OptStr),
-        (Level::Auth, "accessor") => (1, OptStr),
-        (Level::Auth, "display_name") => (2, OptStr),
-        (Level::Auth, "entity_id") => (3, OptStr),
-        (Level::Auth, "token_type") => (4, OptStr),
-        (Level::Auth, "policies") => (5, OptList),
-        (Level::Auth, "metadata") => (6, OptObj),
-        (Level::Auth, "policy_results") => (7, Nested(Level::PolicyResults)),
-        (Level::Auth, "token_issue_time") => (8, OptStr),
-        (Level::PolicyResults, "allowed") => (0, OptBool),
-        (Level::Request, "id") => (0, OptStr),
-        (Level::Request, "operation") => (1, Str),
-        (Level::Request, "path") => (2, Str),
-        (Level::Request, "mount_point") => (3, OptStr),
-        (Level::Request, "mount_type") => (4, OptStr),
-        (Level::Request, "mount_class") => (5, OptStr),
-        (Level::Request, "namespace") => (6, Nested(Level::Namespace)),
-        (Level::Request, "remote_address") => (7, OptStr),
-        (Level::Request, "client_token") => (8, OptStr),
-        (Level::Request, "client_token_accessor") => (9, OptStr),
-        (Level::Request, "client_id") => (10, OptStr),
-        (Level::Request, "request_uri") => (11, OptStr),
-        (Level::Request, "data") => (12, OptObj),
-        (Level::Namespace, "id") => (0, OptStr),
-        (Level::Namespace, "path") => (1, OptStr),
+        (Level::Root, b"time") => (0, Str),
+        (Level::Root, b"type") => (1, Str),
+        (Level::Root, b"error") => (2, OptStr),
+        (Level::Root, b"auth") => (3, Nested(Level::Auth)),
+        (Level::Root, b"request") => (4, Nested(Level::Request)),
+        (Level::Root, b"response") => return Err(()),
+        (Level::Auth, b"client_token") => (0, OptStr),
+        (Level::Auth, b"accessor") => (1, OptStr),
+        (Level::Auth, b"display_name") => (2, OptStr),
+        (Level::Auth, b"entity_id") => (3, OptStr),
+        (Level::Auth, b"token_type") => (4, OptStr),
+        (Level::Auth, b"policies") => (5, OptList),
+        (Level::Auth, b"metadata") => (6, OptObj),
+        (Level::Auth, b"policy_results") => (7, Nested(Level::PolicyResults)),
+        (Level::Auth, b"token_issue_time") => (8, OptStr),
+        (Level::PolicyResults, b"allowed") => (0, OptBool),
+        (Level::Request, b"id") => (0, OptStr),
+        (Level::Request, b"operation") => (1, Str),
+        (Level::Request, b"path") => (2, Str),
+        (Level::Request, b"mount_point") => (3, OptStr),
+        (Level::Request, b"mount_type") => (4, OptStr),
+        (Level::Request, b"mount_class") => (5, OptStr),
+        (Level::Request, b"namespace") => (6, Nested(Level::Namespace)),
+        (Level::Request, b"remote_address") => (7, OptStr),
+        (Level::Request, b"client_token") => (8, OptStr),
+        (Level::Request, b"client_token_accessor") => (9, OptStr),
+        (Level::Request, b"client_id") => (10, OptStr),
+        (Level::Request, b"request_uri") => (11, OptStr),
+        (Level::Request, b"data") => (12, OptObj),
+        (Level::Namespace, b"id") => (0, OptStr),
+        (Level::Namespace, b"path") => (1, OptStr),
         _ => return Ok(None),
     }))
 }
@@ -275,11 +275,19 @@ fn object_len(b: &[u8], level: Level) -> Option<usize> {
     }
     let mut seen = 0u32;
     loop {
-        let (key, rest) = plain_string(b.get(i..)?.strip_prefix(b"\"")?)?;
-        i = b.len() - rest.len() + 2; // past the closing quote and the colon
-        if rest.get(1) != Some(&b':') {
+        // Keys are compared as bytes: the entry is valid UTF-8 (checked before) and a key with
+        // an escape is left to the full parser.
+        let key_start = i + 1;
+        let rest = b.get(key_start..)?;
+        if *b.get(i)? != b'"' {
             return None;
         }
+        let end = key_start + memchr::memchr2(b'"', b'\\', rest)?;
+        if b[end] != b'"' || b.get(end + 1) != Some(&b':') {
+            return None;
+        }
+        let key = &b[key_start..end];
+        i = end + 2;
         let first = *b.get(i)?;
         let len = match want(level, key).ok()? {
             Some((bit, w)) => {

@@ -38,8 +38,10 @@ pub(crate) fn needed(raw: &[u8]) -> bool {
 /// or a UUID where a token goes.
 pub(crate) fn needed_for_uuids(ev: &Event<'_>) -> bool {
     let uuid = |s: Option<&str>| s.is_some_and(redact::is_uuid);
-    redact::is_token_path(ev.request.path)
-        || ev.request.request_uri.is_some_and(redact::is_token_path)
+    let uuid_in_token_path =
+        |p: &str| redact::is_token_path(p) && p.split('/').any(redact::is_uuid);
+    uuid_in_token_path(ev.request.path)
+        || ev.request.request_uri.is_some_and(uuid_in_token_path)
         || uuid(ev.request.client_token)
         || uuid(ev.auth.token.client_token)
         || ev.response.auth.is_some_and(|a| uuid(a.client_token))
