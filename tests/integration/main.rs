@@ -22,6 +22,8 @@ mod fuzz_corpus;
 mod generate;
 /// Hostile and broken input from fixtures/hostile.
 mod hostile;
+/// No clear token in any output; duplicate keys and wrong types are malformed.
+mod hostile_output;
 /// `--state`: incremental runs, rotation, alerts.
 mod incremental;
 /// A real OpenBao server, a scripted incident, and the committed recording of it.
