@@ -151,9 +151,18 @@ def lineage(spark: SparkSession, ev: DataFrame, accessors) -> (DataFrame, list):
     return tree, unmatched
 
 
+def logical(ev: DataFrame) -> DataFrame:
+    """One row per request, as blastradius counts them: the response, else the lone request."""
+    responses = ev.where(F.col("type") == "response")
+    lone = ev.where(F.col("type") == "request").join(
+        responses.select("request_id"), "request_id", "left_anti"
+    )
+    return responses.unionByName(lone)
+
+
 def token_facts(ev: DataFrame) -> DataFrame:
     """What each token's own requests say about it (the caller columns are the token's)."""
-    return ev.groupBy(F.col("client_token_accessor").alias("accessor")).agg(
+    return logical(ev).groupBy(F.col("client_token_accessor").alias("accessor")).agg(
         F.min("time").alias("first_use"),
         F.max("time").alias("last_use"),
         F.first("display_name", ignorenulls=True).alias("display_name"),

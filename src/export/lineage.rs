@@ -126,17 +126,11 @@ impl<'a> Created<'a> {
         }
         let new = ev.response.auth?;
         let child = new.accessor?;
-        let caller = ev
-            .auth
-            .token
-            .accessor
-            .or(ev.request.client_token_accessor);
+        let caller = ev.auth.token.accessor.or(ev.request.client_token_accessor);
         Some(Created {
             creator: caller.filter(|c| *c != child),
             role: new.meta("role_name").or_else(|| new.meta("role")),
-            user: new
-                .meta("username")
-                .or_else(|| login_user(ev.request.path)),
+            user: new.meta("username").or_else(|| login_user(ev.request.path)),
         })
     }
 }
@@ -161,7 +155,10 @@ mod tests {
         assert_eq!(device_of("/var/log/vault/audit.log"), "audit.log");
         assert_eq!(device_of("/var/log/vault/audit.log.1"), "audit.log");
         assert_eq!(device_of("audit.log-20261101.gz"), "audit.log");
-        assert_ne!(device_of("/var/log/vault/audit.log"), device_of("/var/log/vault/file2.log"));
+        assert_ne!(
+            device_of("/var/log/vault/audit.log"),
+            device_of("/var/log/vault/file2.log")
+        );
         assert_eq!(device_of("-"), "-");
     }
 }

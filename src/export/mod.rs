@@ -20,8 +20,8 @@ use arrow::array::RecordBatch;
 use crate::model::{Event, Loc};
 use crate::scan::Extension;
 use crate::tenant::TenantMap;
-use rows::Rows;
 pub use lineage::device_of;
+use rows::Rows;
 pub use schema::{SCHEMA_VERSION, SCHEMA_VERSION_KEY, schema};
 pub use sink::{ExportFormat, Target};
 

@@ -25,7 +25,10 @@ fn ground_truth() -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn created<'a>(all: &'a [BTreeMap<String, String>], accessor: &str) -> &'a BTreeMap<String, String> {
+fn created<'a>(
+    all: &'a [BTreeMap<String, String>],
+    accessor: &str,
+) -> &'a BTreeMap<String, String> {
     all.iter()
         .find(|r| r["type"] == "response" && r["created_accessor"] == accessor)
         .unwrap_or_else(|| panic!("no response created {accessor}"))
@@ -43,12 +46,20 @@ fn token_creations_name_their_creator_role_and_user() {
     assert_eq!(p["path"], "auth/approle/login");
     assert_eq!(p["creator_accessor"], "<null>");
     assert_eq!(p["created_role"], "billing-sync");
-    assert_eq!(created(&all, &acc("child"))["creator_accessor"], acc("token"));
-    assert_eq!(created(&all, &acc("grandchild"))["creator_accessor"], acc("child"));
+    assert_eq!(
+        created(&all, &acc("child"))["creator_accessor"],
+        acc("token")
+    );
+    assert_eq!(
+        created(&all, &acc("grandchild"))["creator_accessor"],
+        acc("child")
+    );
     let dana = all
         .iter()
         .find(|r| {
-            r["type"] == "response" && r["path"] == "auth/userpass/login/dana" && r["created_accessor"] != "<null>"
+            r["type"] == "response"
+                && r["path"] == "auth/userpass/login/dana"
+                && r["created_accessor"] != "<null>"
         })
         .expect("dana's successful login");
     assert_eq!(dana["created_user"], "dana");

@@ -46,6 +46,7 @@ def session():
         .config("spark.default.parallelism", "2")
         .config("spark.driver.memory", "1g")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         .getOrCreate()
@@ -108,7 +109,10 @@ def run_blast(spark, events, case):
 def main(spec_file):
     spec = json.loads(pathlib.Path(spec_file).read_text())
     export = spec["export"]
+    started = time.monotonic()
+    seconds = {}
     spark = session()
+    seconds["session"] = round(time.monotonic() - started, 1)
     spark.sparkContext.setLogLevel("ERROR")
     events = blast_radius.read_events(spark, export)
     events.createOrReplaceTempView("events")
@@ -119,9 +123,16 @@ def main(spec_file):
         sql = f.read_text()
         summary["queries"][f.stem] = compare(f.stem, spark_result(spark, sql),
                                              hunts.duckdb_result(con, sql), failures)
+    seconds["queries"] = round(time.monotonic() - started - sum(seconds.values()), 1)
     summary["pruning"] = check_pruning(spark, export, spec["day"], failures)
-    summary["blast"] = {c["name"]: run_blast(spark, events, c) for c in spec.get("blast", [])}
+    summary["blast"] = {}
+    for case in spec.get("blast", []):
+        mark = time.monotonic()
+        summary["blast"][case["name"]] = run_blast(spark, events, case)
+        seconds["blast " + case["name"]] = round(time.monotonic() - mark, 1)
     spark.stop()
+    seconds["total"] = round(time.monotonic() - started, 1)
+    summary["seconds"] = seconds
     summary["failures"] = failures
     print(json.dumps(summary, indent=1, default=str))
     sys.exit(1 if failures else 0)
