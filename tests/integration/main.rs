@@ -16,6 +16,8 @@ mod corpus;
 mod differential;
 /// `export`: Parquet and Arrow events tables.
 mod export;
+/// `export`'s lineage columns (creator, role, user, wrapping, secret, device).
+mod export_lineage;
 /// The fuzz corpus replayed.
 mod fuzz_corpus;
 /// `generate`: determinism, and scans report the generator's ground truth.
@@ -36,5 +38,7 @@ mod read_paths;
 mod reports;
 /// Reports match the published JSON Schema.
 mod schema;
+/// Apache Spark (local mode) runs the hunts and the PySpark blast job.
+mod spark;
 /// SQL hunts on DuckDB, sqlglot and the embedded engine.
 mod sql;
