@@ -22,6 +22,8 @@ mod fuzz_corpus;
 mod generate;
 /// Hostile and broken input from fixtures/hostile.
 mod hostile;
+/// Hostile input, round 2: truncation while reading, long lines (issue 21).
+mod hostile_input;
 /// `--state`: incremental runs, rotation, alerts.
 mod incremental;
 /// A real OpenBao server, a scripted incident, and the committed recording of it.
