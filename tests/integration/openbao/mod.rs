@@ -8,6 +8,7 @@ mod checks;
 mod client;
 mod fixture;
 mod live;
+mod runbook;
 mod scenario;
 mod server;
 
