@@ -24,6 +24,8 @@ mod fuzz_corpus;
 mod generate;
 /// Hostile and broken input from fixtures/hostile.
 mod hostile;
+/// Hostile input, round 2: truncation while reading, long lines (issue 21).
+mod hostile_input;
 /// No clear token in any output; duplicate keys and wrong types are malformed.
 mod hostile_output;
 /// `--state`: incremental runs, rotation, alerts.
