@@ -9,7 +9,7 @@
 
 use regex::{Regex, RegexBuilder};
 
-use super::scope::{BlastScope, Relation, TokenRecord};
+use super::scope::{BlastScope, ReadOutcome, Relation, TokenRecord};
 use crate::lineage::CreatedVia;
 use crate::model::Timestamp;
 use crate::model::secret::SecretKind;
@@ -301,11 +301,18 @@ pub fn rotation_targets(scope: &BlastScope, rules: &RotationRules) -> Vec<Rotati
             continue; // names only, or revoked through its leases below
         }
         let (tier, why) = rules.tier_of(&s.path, Some(kind));
-        let reason = format!(
-            "{} read {} time(s) in the blast radius ({why})",
-            kind.as_str(),
-            s.reads
-        );
+        let reason = match s.outcome {
+            ReadOutcome::Read => format!(
+                "{} read {} time(s) in the blast radius ({why})",
+                kind.as_str(),
+                s.reads
+            ),
+            ReadOutcome::UnknownResponseMissing => format!(
+                "{} requested {} time(s) in the blast radius, response missing from every input: worst case it was returned ({why})",
+                kind.as_str(),
+                s.unanswered
+            ),
+        };
         push(
             tier,
             kind.as_str().to_string(),

@@ -3,8 +3,8 @@
 //! Chainsaw's `analyse gaps` looks for record-id holes and long quiet windows in Windows event
 //! logs. Vault logs have no record ids, so blastradius uses what Vault writes instead:
 //!
-//! * **quiet periods** on the union timeline of all inputs, explained when they start right after
-//!   a `sys/seal` (or `sys/step-down`) request;
+//! * **quiet periods** on the union timeline of all inputs, explained when a `sys/seal` (or
+//!   `sys/step-down`) request is the last entry its device wrote before the quiet period;
 //! * **rotation holes**: a quiet period between the end of one rotated file and the start of the
 //!   next file of the same log;
 //! * **missing responses** (a request whose response never appears) and **missing requests**
@@ -76,7 +76,8 @@ pub struct Gap {
     pub end: Option<Timestamp>,
     /// Its length in seconds (negative for time going backwards).
     pub seconds: Option<f64>,
-    /// What explains it (`seal`, `step-down`, `audit-device-enabled`, `log-start`), or null.
+    /// What explains it (`seal`, `step-down`, `audit-device-enabled`, `log-start`), or labels it
+    /// (`possibly-in-flight`), or null.
     pub explained_by: Option<&'static str>,
     /// A one-line description.
     pub detail: String,
@@ -183,7 +184,7 @@ pub struct GapInputs<'a> {
     pub malformed: Vec<MalformedRun>,
     /// Markers from everywhere.
     pub markers: Vec<Marker>,
-    /// Requests without responses (already excluding in-flight ones and probes).
+    /// Requests without responses (excluding those Vault never answers: probes, seals).
     pub unanswered: Vec<UnansweredRequest>,
     /// Responses without requests.
     pub orphans: Vec<OrphanResponse>,
@@ -204,6 +205,8 @@ pub struct GapSettings {
     pub seal_window: Span,
     /// Reordering tolerated between consecutive lines before time counts as going backwards.
     pub skew: Span,
+    /// An unanswered request this close to its input's last entry is `possibly-in-flight`.
+    pub in_flight: Span,
 }
 
 /// Finds every gap, earliest first.
@@ -244,19 +247,7 @@ pub fn analyse(
         ));
     }
     for r in &inp.unanswered {
-        gaps.push(Gap {
-            kind: GapKind::MissingResponse,
-            start: r.at.map(|p| p.time),
-            end: r.at.map(|p| p.time),
-            seconds: None,
-            explained_by: None,
-            detail: format!(
-                "{} {}: request logged, response never written",
-                r.operation.as_str(),
-                path_or_note(&r.path)
-            ),
-            evidence: vec![resolve(r.loc)],
-        });
+        gaps.push(missing_response(&inp, cfg, r, resolve));
     }
     for o in &inp.orphans {
         let enables_device = o
@@ -302,6 +293,35 @@ pub fn analyse(
     }
     gaps.sort_by(|a, b| (a.start, a.kind, &a.evidence).cmp(&(b.start, b.kind, &b.evidence)));
     cap(gaps)
+}
+
+fn missing_response(
+    inp: &GapInputs<'_>,
+    cfg: GapSettings,
+    r: &UnansweredRequest,
+    resolve: &dyn Fn(Loc) -> Location,
+) -> Gap {
+    let last = inp
+        .file_bounds
+        .get(r.loc.file as usize)
+        .copied()
+        .flatten()
+        .map(|(_, last)| last.time);
+    let near_end = matches!((r.at, last), (Some(at), Some(l)) if at.time >= l.minus(cfg.in_flight));
+    let note = if near_end {
+        "request logged, no response in any input (it may still have been in flight when the log was copied)"
+    } else {
+        "request logged, no response in any input"
+    };
+    Gap {
+        kind: GapKind::MissingResponse,
+        start: r.at.map(|p| p.time),
+        end: r.at.map(|p| p.time),
+        seconds: None,
+        explained_by: near_end.then_some("possibly-in-flight"),
+        detail: format!("{} {}: {note}", r.operation.as_str(), path_or_note(&r.path)),
+        evidence: vec![resolve(r.loc)],
+    }
 }
 
 fn path_or_note(p: &Option<String>) -> std::borrow::Cow<'_, str> {
@@ -376,19 +396,7 @@ fn quiet_periods(
     for pair in merged.windows(2) {
         let (before, after) = (pair[0].end, pair[1].start);
         let seconds = after.time.since(before.time);
-        let explained_by = inp
-            .markers
-            .iter()
-            .filter(|m| matches!(m.kind, MarkerKind::Seal | MarkerKind::StepDown))
-            .filter(|m| m.at.time <= before.time && m.at.time >= before.time.minus(cfg.seal_window))
-            .max_by_key(|m| m.at.time)
-            .map(|m| {
-                if m.kind == MarkerKind::Seal {
-                    "seal"
-                } else {
-                    "step-down"
-                }
-            });
+        let explained_by = quiet_explanation(inp, cfg, before);
         let rotation = is_rotation_hole(inp, before, after);
         let (kind, detail) = if rotation {
             (
@@ -411,6 +419,37 @@ fn quiet_periods(
             evidence: vec![resolve(before.loc), resolve(after.loc)],
         });
     }
+}
+
+/// The seal or step-down that explains a quiet period starting at `before`, if any.
+///
+/// A seal explains the silence only when it is the last entry its device logged before the
+/// quiet period (and within the seal window of its start): anything the same device logged
+/// after it (the cluster was unsealed and served requests) ends the explanation, and a later
+/// cut is as unexplained as any other.
+fn quiet_explanation(inp: &GapInputs<'_>, cfg: GapSettings, before: Point) -> Option<&'static str> {
+    inp.markers
+        .iter()
+        .filter(|m| matches!(m.kind, MarkerKind::Seal | MarkerKind::StepDown))
+        .filter(|m| m.at.time <= before.time && m.at.time >= before.time.minus(cfg.seal_window))
+        .filter(|m| last_entry_before(inp, m.at.loc.file, before) == Some(m.at))
+        .max_by_key(|m| m.at.time)
+        .map(|m| match m.kind {
+            MarkerKind::Seal => "seal",
+            _ => "step-down",
+        })
+}
+
+/// The latest entry of input `file` at or before `before` (a quiet period's start: no input
+/// has entries between it and the quiet period's end).
+fn last_entry_before(inp: &GapInputs<'_>, file: u32, before: Point) -> Option<Point> {
+    inp.timelines
+        .iter()
+        .filter(|(f, _)| *f == file)
+        .flat_map(|(_, t)| t.intervals.iter())
+        .map(|i| i.end)
+        .filter(|end| end.time <= before.time)
+        .max_by_key(|end| (end.time, end.loc))
 }
 
 fn is_rotation_hole(inp: &GapInputs<'_>, before: Point, after: Point) -> bool {

@@ -10,7 +10,8 @@ use super::sanitize::{csv_cell, terminal as t};
 use super::text::{Color, bytes_label, paint, table, time};
 use super::{SCHEMA_VERSION, Tool, Window, incident_id};
 use crate::blast::{
-    BlastScope, DeniedRecord, LeaseRecord, PivotEcho, RotationTarget, SecretReadRecord, TokenRecord,
+    BlastScope, DeniedRecord, LeaseRecord, PivotEcho, ReadOutcome, RotationTarget,
+    SecretReadRecord, TokenRecord,
 };
 use crate::gaps::Gap;
 use crate::model::{Severity, Timestamp};
@@ -428,19 +429,38 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
     if !r.secrets_read.is_empty() {
         writeln!(w, "\n{}", paint(color, "SECRETS READ", "1"))?;
         let mut tb = table(color);
-        tb.set_header(vec!["SECRET", "KIND", "TENANT", "READS", "FIRST READ"]);
+        tb.set_header(vec![
+            "SECRET",
+            "KIND",
+            "TENANT",
+            "OUTCOME",
+            "READS",
+            "FIRST READ",
+        ]);
         for x in &r.secrets_read {
             tb.add_row(vec![
                 t(&x.secret).into_owned(),
                 x.kind.map_or("-", |k| k.as_str()).to_string(),
                 x.tenant
                     .as_deref()
-                    .map_or("-".into(), |c| t(c).into_owned()),
+                    .map_or("(none)".into(), |c| t(c).into_owned()),
+                x.outcome.as_str().to_string(),
                 x.reads.to_string(),
                 time(x.first_read),
             ]);
         }
         writeln!(w, "{tb}")?;
+        let unknown = r
+            .secrets_read
+            .iter()
+            .filter(|x| x.outcome == ReadOutcome::UnknownResponseMissing)
+            .count();
+        if unknown > 0 {
+            writeln!(
+                w,
+                "{unknown} secret(s) requested by the lineage have no response in any input (deleted, or the log was cut): worst case they were returned, so they are in the rotation plan"
+            )?;
+        }
     }
     if !r.rotation_targets.is_empty() {
         writeln!(w, "\n{}", paint(color, "ROTATION PLAN (in order)", "1"))?;
