@@ -512,3 +512,116 @@ pub fn boundary_regressions(timelines: &[(u32, &Timeline)], skew: Span) -> Vec<R
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+
+    fn pt(file: u32, secs: i64, line: u64) -> Point {
+        Point {
+            time: Timestamp(secs * 1_000_000_000),
+            loc: Loc {
+                file,
+                line_in_chunk: line,
+                ..Loc::default()
+            },
+        }
+    }
+
+    fn timeline(file: u32, secs: &[i64]) -> Timeline {
+        let mut t = Timeline::new(Span::from_secs(10), Span::from_secs(1));
+        for (i, s) in secs.iter().enumerate() {
+            t.observe(pt(file, *s, i as u64));
+        }
+        t.finish();
+        t
+    }
+
+    fn settings() -> GapSettings {
+        GapSettings {
+            gap: Span::from_secs(10),
+            seal_window: Span::from_secs(60),
+            skew: Span::from_secs(1),
+            in_flight: Span::from_secs(5),
+        }
+    }
+
+    fn run(
+        t: &Timeline,
+        seal_line: u64,
+        seal_at: i64,
+        unanswered: Vec<UnansweredRequest>,
+    ) -> GapReport {
+        let last = t.last.unwrap();
+        analyse(
+            GapInputs {
+                timelines: vec![(0, t)],
+                malformed: vec![],
+                markers: vec![Marker {
+                    at: pt(0, seal_at, seal_line),
+                    kind: MarkerKind::Seal,
+                }],
+                unanswered,
+                orphans: vec![],
+                families: vec!["a".into()],
+                file_bounds: vec![Some((t.first.unwrap(), last))],
+                notices: vec![],
+            },
+            settings(),
+            &|l: Loc| Location {
+                file: "a".into(),
+                line: l.line_in_chunk + 1,
+                offset: 0,
+            },
+        )
+    }
+
+    #[test]
+    fn a_seal_explains_the_quiet_period_only_as_the_devices_last_entry_before_it() {
+        // Seal at 100 (line 1), quiet until 200: explained.
+        let t = timeline(0, &[99, 100, 200, 201]);
+        let r = run(&t, 1, 100, vec![]);
+        let q: Vec<_> = r
+            .gaps
+            .iter()
+            .filter(|g| g.kind == GapKind::QuietPeriod)
+            .collect();
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].explained_by, Some("seal"));
+        // Seal at 100, sealed until 115, traffic at 115, then a cut until 150: the first quiet
+        // period is the seal's, the cut after the traffic is not.
+        let t = timeline(0, &[99, 100, 115, 115, 150, 151]);
+        let r = run(&t, 1, 100, vec![]);
+        let q: Vec<_> = r
+            .gaps
+            .iter()
+            .filter(|g| g.kind == GapKind::QuietPeriod)
+            .collect();
+        assert_eq!(q.len(), 2);
+        assert_eq!(q[0].explained_by, Some("seal"));
+        assert_eq!(q[1].explained_by, None, "{:?}", q[1]);
+        assert_eq!(r.unexplained, 1);
+    }
+
+    #[test]
+    fn every_unanswered_request_is_listed_and_those_at_the_end_are_labelled() {
+        let t = timeline(0, &[0, 1, 2, 3, 100, 101]);
+        let req = |secs, line| UnansweredRequest {
+            at: Some(pt(0, secs, line)),
+            loc: pt(0, secs, line).loc,
+            path: Some("kv/data/a".into()),
+            operation: crate::model::Operation::Read,
+        };
+        let r = run(&t, 99, 0, vec![req(2, 2), req(100, 4)]);
+        let m: Vec<_> = r
+            .gaps
+            .iter()
+            .filter(|g| g.kind == GapKind::MissingResponse)
+            .collect();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].explained_by, None);
+        assert_eq!(m[0].evidence[0].line, 3);
+        assert_eq!(m[1].explained_by, Some("possibly-in-flight"));
+    }
+}
