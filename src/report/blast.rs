@@ -14,6 +14,7 @@ use crate::blast::{
     SecretReadRecord, TokenRecord,
 };
 use crate::gaps::Gap;
+use crate::model::secret::SecretKind;
 use crate::model::{Severity, Timestamp};
 use crate::scan::{InputRecord, ScanResult};
 use crate::scope::BreachScope;
@@ -88,6 +89,8 @@ pub struct BlastReport {
     pub denied: Vec<DeniedRecord>,
     /// Tenants whose secrets were read (excluded tenants removed), sorted.
     pub affected_tenants: Vec<String>,
+    /// Secrets in scope (not listings) with no tenant; they keep the scope at least `limited`.
+    pub unattributed_secrets: Vec<String>,
     /// Leases issued.
     pub leases: Vec<LeaseRecord>,
     /// The ordered rotation and revocation plan.
@@ -157,6 +160,12 @@ impl BlastReport {
             None => Vec::new(),
         };
         let complete = !scan.input_incomplete() && scan.stats.malformed_lines <= ctx.max_malformed;
+        let unattributed: Vec<String> = scope
+            .secrets_read
+            .iter()
+            .filter(|s| s.tenant.is_none() && !s.kind.is_some_and(SecretKind::is_listing))
+            .map(|s| s.secret.clone())
+            .collect();
         BlastReport {
             schema_version: SCHEMA_VERSION,
             generated_at: ctx.generated_at,
@@ -165,10 +174,12 @@ impl BlastReport {
             command: "blast",
             complete,
             window: ctx.window,
-            breach_scope: BreachScope::of(
+            breach_scope: BreachScope::with_unattributed(
                 scope.affected_tenants.len(),
+                unattributed.len(),
                 ctx.settings.widespread_threshold,
             ),
+            unattributed_secrets: unattributed,
             settings: ctx.settings,
             inputs: scan.inputs,
             pivots: scope.pivots,
@@ -371,6 +382,18 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
         paint(color, &r.breach_scope.as_str().to_uppercase(), "1"),
         r.affected_tenants.len()
     )?;
+    if !r.unattributed_secrets.is_empty() {
+        writeln!(
+            w,
+            "No tenant  {} secret(s) in scope map to no tenant (see --tenant-pattern, --tenant-fallback): {}",
+            r.unattributed_secrets.len(),
+            r.unattributed_secrets
+                .iter()
+                .map(|x| t(x).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
     if !r.affected_tenants.is_empty() {
         writeln!(
             w,
