@@ -169,6 +169,7 @@ mod tests {
             rest,
             engine: Engine::Kv,
             inferred: false,
+            source: crate::model::secret::MountSource::Log,
         }
     }
 

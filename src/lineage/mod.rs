@@ -399,6 +399,7 @@ impl Lineage<'_> {
                 .or_else(|| login_user(path))
                 .map(|u| st.intern(self, u)),
             mount: (via == CreatedVia::Login).then(|| st.intern(self, mount_of(ev).mount)),
+            namespace: ev.request.namespace().map(|ns| st.intern(self, ns)),
         };
         let client_token = new.client_token.map(|s| st.intern(self, s));
         let display = new.display_name.map(|s| st.intern(self, s));
@@ -456,6 +457,8 @@ impl Lineage<'_> {
                 path: qualified,
                 secret,
                 mount: m.mount.to_string(),
+                namespace: ns.map(str::to_string),
+                mount_source: m.source,
                 kind,
                 tenant,
             },

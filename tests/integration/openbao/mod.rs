@@ -8,6 +8,8 @@ mod checks;
 mod client;
 mod fixture;
 mod live;
+mod policies;
+mod runbook;
 mod scenario;
 mod server;
 
