@@ -3,6 +3,7 @@
 //! ```toml
 //! tenant_patterns = ['^kv/data/(?P<tenant>[^/]+)/']
 //! exclude_tenants = ["test-tenant"]
+//! tenant_fallback = "namespace"   # or "segment", "none"
 //! widespread_threshold = 10
 //! gap = "5m"
 //! rules = ["./rules"]          # relative to this file
@@ -26,6 +27,8 @@ pub struct Config {
     /// Like `--exclude-tenant`.
     #[serde(default)]
     pub exclude_tenants: Vec<String>,
+    /// Like `--tenant-fallback` (`namespace`, `segment` or `none`).
+    pub tenant_fallback: Option<crate::tenant::TenantFallback>,
     /// Like `--widespread-threshold`.
     pub widespread_threshold: Option<usize>,
     /// Like `--gap`.

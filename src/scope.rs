@@ -63,6 +63,19 @@ impl BreachScope {
         }
     }
 
+    /// Classifies like [`BreachScope::of`], but secrets read without a tenant never leave the
+    /// scope at `none`: they are somebody's, so the breach is at least `limited`.
+    pub fn with_unattributed(
+        affected: usize,
+        unattributed: usize,
+        widespread_threshold: usize,
+    ) -> BreachScope {
+        match BreachScope::of(affected, widespread_threshold) {
+            BreachScope::None if unattributed > 0 => BreachScope::Limited,
+            s => s,
+        }
+    }
+
     /// `none`, `limited` or `widespread`.
     pub fn as_str(self) -> &'static str {
         match self {

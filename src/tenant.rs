@@ -1,10 +1,12 @@
 //! Which tenant a secret belongs to.
 //!
 //! With `--tenant-pattern` regexes, the first one whose named group `tenant` matches the
-//! namespace-qualified path (`blue/kv/data/app` in namespace `blue/`) names the tenant. Without
-//! patterns, the tenant is the namespace when it is not root, else the first path segment below
-//! the mount (below `data/`/`metadata/` for KV v2, below `creds/`, `issue/` ... for engines that
-//! put an action first).
+//! namespace-qualified path (`blue/kv/data/app` in namespace `blue/`) names the tenant. When no
+//! pattern matches (or none is given), `--tenant-fallback` decides: `namespace` (default) takes
+//! the namespace when it is not root, else the first path segment below the mount (below
+//! `data/`/`metadata/` for KV v2, below `creds/`, `issue/` ... for engines that put an action
+//! first); `segment` takes that segment even in a namespace; `none` leaves the secret without a
+//! tenant. Secrets without a tenant are counted and listed by every report.
 
 use std::collections::BTreeSet;
 
@@ -32,11 +34,35 @@ pub enum TenantError {
     NoTenantGroup(String),
 }
 
+/// What names a secret's tenant when no `--tenant-pattern` matches.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum TenantFallback {
+    /// The namespace when it is not root, else the first segment below the mount.
+    #[default]
+    Namespace,
+    /// The first segment below the mount (namespaces ignored).
+    Segment,
+    /// Nothing: the secret has no tenant (and is reported as unattributed).
+    None,
+}
+
 /// Maps secret paths to tenants and drops excluded tenants.
 #[derive(Clone, Debug, Default)]
 pub struct TenantMap {
     patterns: Vec<Regex>,
     excluded: BTreeSet<String>,
+    fallback: TenantFallback,
 }
 
 impl TenantMap {
@@ -60,7 +86,14 @@ impl TenantMap {
         Ok(TenantMap {
             patterns: compiled,
             excluded: excluded.iter().cloned().collect(),
+            fallback: TenantFallback::default(),
         })
+    }
+
+    /// The same map with another fallback for paths no pattern matches.
+    pub fn with_fallback(mut self, fallback: TenantFallback) -> TenantMap {
+        self.fallback = fallback;
+        self
     }
 
     /// True when `tenant` was excluded (test tenants and the like).
@@ -81,16 +114,20 @@ impl TenantMap {
                 Some(ns) => format!("{}/{}", ns.trim_end_matches('/'), path),
                 None => path.to_string(),
             };
-            return self.patterns.iter().find_map(|re| {
+            let matched = self.patterns.iter().find_map(|re| {
                 re.captures(&qualified)
                     .and_then(|c| c.name("tenant"))
                     .map(|m| m.as_str().to_string())
             });
+            if matched.is_some() {
+                return matched;
+            }
         }
-        if let Some(ns) = ns {
-            return Some(ns.trim_end_matches('/').to_string());
+        match (self.fallback, ns) {
+            (TenantFallback::None, _) => None,
+            (TenantFallback::Namespace, Some(ns)) => Some(ns.trim_end_matches('/').to_string()),
+            _ => default_segment(mount, kind).map(str::to_string),
         }
-        default_segment(mount, kind).map(str::to_string)
     }
 }
 
@@ -194,9 +231,36 @@ mod tests {
             .as_deref(),
             Some("blue")
         );
+        // No pattern matches in root: the default segment.
         assert_eq!(
-            t.tenant_of(None, "kv/data/app/config", &m, SecretKind::KvV2Read),
+            t.tenant_of(None, "kv/data/app/config", &m, SecretKind::KvV2Read)
+                .as_deref(),
+            Some("app")
+        );
+        let none = TenantMap::new(&[r"^(?P<tenant>[^/]+)/kv/data/".into()], &[])
+            .unwrap()
+            .with_fallback(TenantFallback::None);
+        assert_eq!(
+            none.tenant_of(None, "kv/data/app/config", &m, SecretKind::KvV2Read),
             None
+        );
+    }
+
+    #[test]
+    fn namespaces_name_the_tenant_when_the_pattern_is_for_another_mount() {
+        // A pattern for a KV v1 tenant mount must not leave namespaced secrets without tenant.
+        let t = TenantMap::new(&[r"^tenants-v1/(?P<tenant>[^/]+)/".into()], &[]).unwrap();
+        let m = mref("secret/", "data/db");
+        let tenant =
+            |t: &TenantMap| t.tenant_of(Some("acme/"), "secret/data/db", &m, SecretKind::KvV2Read);
+        assert_eq!(tenant(&t).as_deref(), Some("acme"));
+        let seg = t.clone().with_fallback(TenantFallback::Segment);
+        assert_eq!(tenant(&seg).as_deref(), Some("db"));
+        let v1 = mref("tenants-v1/", "globex/api");
+        assert_eq!(
+            t.tenant_of(None, "tenants-v1/globex/api", &v1, SecretKind::KvV1Read)
+                .as_deref(),
+            Some("globex")
         );
     }
 

@@ -15,8 +15,8 @@ pub use rotation::{
     Action, RotationRules, RotationTarget, TierRule, TierRuleConfig, rotation_targets,
 };
 pub use scope::{
-    BlastScope, DeniedRecord, LeaseRecord, PivotEcho, Relation, SecretReadRecord, TokenRecord,
-    Window, resolve,
+    BlastScope, DeniedRecord, LeaseRecord, PivotEcho, ReadOutcome, Relation, SecretReadRecord,
+    TokenRecord, Window, resolve,
 };
 
 use crate::lineage::IpPivot;

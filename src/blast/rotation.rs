@@ -11,7 +11,7 @@ use regex::{Regex, RegexBuilder};
 
 use super::command::Refusal;
 use super::runbook::{auth_credential, lease_command, revoke_token_command, secret_command};
-use super::scope::{BlastScope, Relation, TokenRecord};
+use super::scope::{BlastScope, ReadOutcome, Relation, TokenRecord};
 use crate::model::Timestamp;
 use crate::model::secret::SecretKind;
 use crate::tenant::REGEX_SIZE_LIMIT;
@@ -295,11 +295,18 @@ pub fn rotation_targets(scope: &BlastScope, rules: &RotationRules) -> Vec<Rotati
             continue; // names only, or revoked through its leases below
         }
         let (tier, why) = rules.tier_of(&s.path, Some(kind));
-        let reason = format!(
-            "{} read {} time(s) in the blast radius ({why})",
-            kind.as_str(),
-            s.reads
-        );
+        let reason = match s.outcome {
+            ReadOutcome::Read => format!(
+                "{} read {} time(s) in the blast radius ({why})",
+                kind.as_str(),
+                s.reads
+            ),
+            ReadOutcome::UnknownResponseMissing => format!(
+                "{} requested {} time(s) in the blast radius, response missing from every input: worst case it was returned ({why})",
+                kind.as_str(),
+                s.unanswered
+            ),
+        };
         push(
             tier,
             kind.as_str().to_string(),

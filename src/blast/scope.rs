@@ -74,6 +74,28 @@ pub struct TokenRecord {
     pub evidence: Option<Location>,
 }
 
+/// What the log shows of a secret access in the blast radius.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadOutcome {
+    /// The response shows the secret was returned.
+    #[default]
+    Read,
+    /// Only the request is in the log: its response is in no input, so whether the secret was
+    /// returned is unknown; worst case it was.
+    UnknownResponseMissing,
+}
+
+impl ReadOutcome {
+    /// How reports name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadOutcome::Read => "read",
+            ReadOutcome::UnknownResponseMissing => "unknown (response missing)",
+        }
+    }
+}
+
 /// A secret read in the blast radius.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SecretReadRecord {
@@ -93,9 +115,13 @@ pub struct SecretReadRecord {
     pub tenant: Option<String>,
     /// True when the tenant is excluded.
     pub tenant_excluded: bool,
+    /// `read`, or `unknown-response-missing` when only unanswered requests show the access.
+    pub outcome: ReadOutcome,
     /// Successful reads in scope.
     pub reads: u64,
-    /// First read.
+    /// Requests in scope whose response is in no input.
+    pub unanswered: u64,
+    /// First read (or unanswered request).
     pub first_read: Option<Timestamp>,
     /// Last read.
     pub last_read: Option<Timestamp>,
@@ -398,11 +424,19 @@ fn actor_name(st: &LineageState, k: Key) -> String {
 
 struct PathAcc {
     reads: u64,
+    unanswered: u64,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     tokens: BTreeSet<String>,
     from_ip: bool,
     loc: Loc,
+}
+
+/// How one (actor, path) aggregate counts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    Read,
+    Unanswered,
 }
 
 fn reads(
@@ -411,32 +445,43 @@ fn reads(
     loc: &dyn Fn(Loc) -> Location,
 ) -> Vec<SecretReadRecord> {
     let mut by_path: BTreeMap<Key, PathAcc> = BTreeMap::new();
-    let mut add = |path: Key, actor: Key, r: &crate::lineage::ReadAgg, from_ip: bool| {
-        let a = by_path.entry(path).or_insert(PathAcc {
-            reads: 0,
-            first: None,
-            last: None,
-            tokens: BTreeSet::new(),
-            from_ip: false,
-            loc: r.loc,
-        });
-        a.reads += r.reads;
-        a.first = earlier(a.first, r.first);
-        a.last = later(a.last, r.last);
-        a.tokens.insert(actor_name(st, actor));
-        a.from_ip |= from_ip;
-        a.loc = a.loc.min(r.loc);
-    };
+    let mut add =
+        |path: Key, actor: Key, r: &crate::lineage::ReadAgg, from_ip: bool, seen: Seen| {
+            let a = by_path.entry(path).or_insert(PathAcc {
+                reads: 0,
+                unanswered: 0,
+                first: None,
+                last: None,
+                tokens: BTreeSet::new(),
+                from_ip: false,
+                loc: r.loc,
+            });
+            match seen {
+                Seen::Read => a.reads += r.reads,
+                Seen::Unanswered => a.unanswered += r.reads,
+            }
+            a.first = earlier(a.first, r.first);
+            a.last = later(a.last, r.last);
+            a.tokens.insert(actor_name(st, actor));
+            a.from_ip |= from_ip;
+            a.loc = a.loc.min(r.loc);
+        };
     for ((actor, path), r) in &st.reads {
         if selected.contains(actor) {
-            add(*path, *actor, r, false);
+            add(*path, *actor, r, false, Seen::Read);
+        }
+    }
+    // Worst case an unanswered read or credential request by the lineage succeeded.
+    for ((actor, path), r) in &st.unanswered {
+        if selected.contains(actor) {
+            add(*path, *actor, r, false, Seen::Unanswered);
         }
     }
     // Reads from pivot addresses by tokens outside the lineage (their lineage reads are above).
     let mut seen: HashSet<(Key, Key)> = HashSet::new();
     for ((_, actor, path), r) in &st.ip_reads {
         if !selected.contains(actor) && seen.insert((*actor, *path)) {
-            add(*path, *actor, r, true);
+            add(*path, *actor, r, true, Seen::Read);
         }
     }
     let mut out: Vec<SecretReadRecord> = by_path
@@ -455,7 +500,13 @@ fn reads(
                 kind: info.kind,
                 tenant: info.tenant.clone(),
                 tenant_excluded: false,
+                outcome: if a.reads > 0 {
+                    ReadOutcome::Read
+                } else {
+                    ReadOutcome::UnknownResponseMissing
+                },
                 reads: a.reads,
+                unanswered: a.unanswered,
                 first_read: a.first,
                 last_read: a.last,
                 tokens: a.tokens.into_iter().collect(),

@@ -123,6 +123,10 @@ pub struct ScopeArgs {
     /// (`blue/kv/data/app`). Repeatable; the first match wins.
     #[arg(long = "tenant-pattern", value_name = "REGEX")]
     pub tenant_patterns: Vec<String>,
+    /// Tenant of a secret no pattern matches: the namespace when not root, then the first
+    /// segment below the mount (`namespace`); always that segment (`segment`); none (`none`).
+    #[arg(long = "tenant-fallback", value_name = "FROM", value_enum)]
+    pub tenant_fallback: Option<crate::tenant::TenantFallback>,
     /// Tenant to leave out of the affected list (test tenants). Repeatable.
     #[arg(long = "exclude-tenant", value_name = "ID")]
     pub exclude_tenants: Vec<String>,

@@ -61,7 +61,11 @@ impl Scope {
         excluded.extend(args.exclude_tenants.iter().cloned());
         excluded.sort();
         excluded.dedup();
-        let tenants = TenantMap::new(&patterns, &excluded)?;
+        let fallback = args
+            .tenant_fallback
+            .or(cfg.tenant_fallback)
+            .unwrap_or_default();
+        let tenants = TenantMap::new(&patterns, &excluded)?.with_fallback(fallback);
         let mut rules = RuleSet::builtin()?;
         for dir in cfg.rules.iter().chain(&args.rules) {
             rules = rules.with_dir(dir)?;

@@ -3,8 +3,8 @@
 //! Chainsaw's `analyse gaps` looks for record-id holes and long quiet windows in Windows event
 //! logs. Vault logs have no record ids, so blastradius uses what Vault writes instead:
 //!
-//! * **quiet periods** on the union timeline of all inputs, explained when they start right after
-//!   a `sys/seal` (or `sys/step-down`) request;
+//! * **quiet periods** on the union timeline of all inputs, explained when a `sys/seal` (or
+//!   `sys/step-down`) request is the last entry its device wrote before the quiet period;
 //! * **rotation holes**: a quiet period between the end of one rotated file and the start of the
 //!   next file of the same log;
 //! * **missing responses** (a request whose response never appears) and **missing requests**
@@ -76,7 +76,8 @@ pub struct Gap {
     pub end: Option<Timestamp>,
     /// Its length in seconds (negative for time going backwards).
     pub seconds: Option<f64>,
-    /// What explains it (`seal`, `step-down`, `audit-device-enabled`, `log-start`), or null.
+    /// What explains it (`seal`, `step-down`, `audit-device-enabled`, `log-start`), or labels it
+    /// (`possibly-in-flight`), or null.
     pub explained_by: Option<&'static str>,
     /// A one-line description.
     pub detail: String,
@@ -183,7 +184,7 @@ pub struct GapInputs<'a> {
     pub malformed: Vec<MalformedRun>,
     /// Markers from everywhere.
     pub markers: Vec<Marker>,
-    /// Requests without responses (already excluding in-flight ones and probes).
+    /// Requests without responses (excluding those Vault never answers: probes, seals).
     pub unanswered: Vec<UnansweredRequest>,
     /// Responses without requests.
     pub orphans: Vec<OrphanResponse>,
@@ -204,6 +205,8 @@ pub struct GapSettings {
     pub seal_window: Span,
     /// Reordering tolerated between consecutive lines before time counts as going backwards.
     pub skew: Span,
+    /// An unanswered request this close to its input's last entry is `possibly-in-flight`.
+    pub in_flight: Span,
 }
 
 /// Finds every gap, earliest first.
@@ -244,19 +247,7 @@ pub fn analyse(
         ));
     }
     for r in &inp.unanswered {
-        gaps.push(Gap {
-            kind: GapKind::MissingResponse,
-            start: r.at.map(|p| p.time),
-            end: r.at.map(|p| p.time),
-            seconds: None,
-            explained_by: None,
-            detail: format!(
-                "{} {}: request logged, response never written",
-                r.operation.as_str(),
-                path_or_note(&r.path)
-            ),
-            evidence: vec![resolve(r.loc)],
-        });
+        gaps.push(missing_response(&inp, cfg, r, resolve));
     }
     for o in &inp.orphans {
         let enables_device = o
@@ -302,6 +293,35 @@ pub fn analyse(
     }
     gaps.sort_by(|a, b| (a.start, a.kind, &a.evidence).cmp(&(b.start, b.kind, &b.evidence)));
     cap(gaps)
+}
+
+fn missing_response(
+    inp: &GapInputs<'_>,
+    cfg: GapSettings,
+    r: &UnansweredRequest,
+    resolve: &dyn Fn(Loc) -> Location,
+) -> Gap {
+    let last = inp
+        .file_bounds
+        .get(r.loc.file as usize)
+        .copied()
+        .flatten()
+        .map(|(_, last)| last.time);
+    let near_end = matches!((r.at, last), (Some(at), Some(l)) if at.time >= l.minus(cfg.in_flight));
+    let note = if near_end {
+        "request logged, no response in any input (it may still have been in flight when the log was copied)"
+    } else {
+        "request logged, no response in any input"
+    };
+    Gap {
+        kind: GapKind::MissingResponse,
+        start: r.at.map(|p| p.time),
+        end: r.at.map(|p| p.time),
+        seconds: None,
+        explained_by: near_end.then_some("possibly-in-flight"),
+        detail: format!("{} {}: {note}", r.operation.as_str(), path_or_note(&r.path)),
+        evidence: vec![resolve(r.loc)],
+    }
 }
 
 fn path_or_note(p: &Option<String>) -> std::borrow::Cow<'_, str> {
@@ -376,19 +396,7 @@ fn quiet_periods(
     for pair in merged.windows(2) {
         let (before, after) = (pair[0].end, pair[1].start);
         let seconds = after.time.since(before.time);
-        let explained_by = inp
-            .markers
-            .iter()
-            .filter(|m| matches!(m.kind, MarkerKind::Seal | MarkerKind::StepDown))
-            .filter(|m| m.at.time <= before.time && m.at.time >= before.time.minus(cfg.seal_window))
-            .max_by_key(|m| m.at.time)
-            .map(|m| {
-                if m.kind == MarkerKind::Seal {
-                    "seal"
-                } else {
-                    "step-down"
-                }
-            });
+        let explained_by = quiet_explanation(inp, cfg, before);
         let rotation = is_rotation_hole(inp, before, after);
         let (kind, detail) = if rotation {
             (
@@ -411,6 +419,37 @@ fn quiet_periods(
             evidence: vec![resolve(before.loc), resolve(after.loc)],
         });
     }
+}
+
+/// The seal or step-down that explains a quiet period starting at `before`, if any.
+///
+/// A seal explains the silence only when it is the last entry its device logged before the
+/// quiet period (and within the seal window of its start): anything the same device logged
+/// after it (the cluster was unsealed and served requests) ends the explanation, and a later
+/// cut is as unexplained as any other.
+fn quiet_explanation(inp: &GapInputs<'_>, cfg: GapSettings, before: Point) -> Option<&'static str> {
+    inp.markers
+        .iter()
+        .filter(|m| matches!(m.kind, MarkerKind::Seal | MarkerKind::StepDown))
+        .filter(|m| m.at.time <= before.time && m.at.time >= before.time.minus(cfg.seal_window))
+        .filter(|m| last_entry_before(inp, m.at.loc.file, before) == Some(m.at))
+        .max_by_key(|m| m.at.time)
+        .map(|m| match m.kind {
+            MarkerKind::Seal => "seal",
+            _ => "step-down",
+        })
+}
+
+/// The latest entry of input `file` at or before `before` (a quiet period's start: no input
+/// has entries between it and the quiet period's end).
+fn last_entry_before(inp: &GapInputs<'_>, file: u32, before: Point) -> Option<Point> {
+    inp.timelines
+        .iter()
+        .filter(|(f, _)| *f == file)
+        .flat_map(|(_, t)| t.intervals.iter())
+        .map(|i| i.end)
+        .filter(|end| end.time <= before.time)
+        .max_by_key(|end| (end.time, end.loc))
 }
 
 fn is_rotation_hole(inp: &GapInputs<'_>, before: Point, after: Point) -> bool {
@@ -472,4 +511,117 @@ pub fn boundary_regressions(timelines: &[(u32, &Timeline)], skew: Span) -> Vec<R
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+
+    fn pt(file: u32, secs: i64, line: u64) -> Point {
+        Point {
+            time: Timestamp(secs * 1_000_000_000),
+            loc: Loc {
+                file,
+                line_in_chunk: line,
+                ..Loc::default()
+            },
+        }
+    }
+
+    fn timeline(file: u32, secs: &[i64]) -> Timeline {
+        let mut t = Timeline::new(Span::from_secs(10), Span::from_secs(1));
+        for (i, s) in secs.iter().enumerate() {
+            t.observe(pt(file, *s, i as u64));
+        }
+        t.finish();
+        t
+    }
+
+    fn settings() -> GapSettings {
+        GapSettings {
+            gap: Span::from_secs(10),
+            seal_window: Span::from_secs(60),
+            skew: Span::from_secs(1),
+            in_flight: Span::from_secs(5),
+        }
+    }
+
+    fn run(
+        t: &Timeline,
+        seal_line: u64,
+        seal_at: i64,
+        unanswered: Vec<UnansweredRequest>,
+    ) -> GapReport {
+        let last = t.last.unwrap();
+        analyse(
+            GapInputs {
+                timelines: vec![(0, t)],
+                malformed: vec![],
+                markers: vec![Marker {
+                    at: pt(0, seal_at, seal_line),
+                    kind: MarkerKind::Seal,
+                }],
+                unanswered,
+                orphans: vec![],
+                families: vec!["a".into()],
+                file_bounds: vec![Some((t.first.unwrap(), last))],
+                notices: vec![],
+            },
+            settings(),
+            &|l: Loc| Location {
+                file: "a".into(),
+                line: l.line_in_chunk + 1,
+                offset: 0,
+            },
+        )
+    }
+
+    #[test]
+    fn a_seal_explains_the_quiet_period_only_as_the_devices_last_entry_before_it() {
+        // Seal at 100 (line 1), quiet until 200: explained.
+        let t = timeline(0, &[99, 100, 200, 201]);
+        let r = run(&t, 1, 100, vec![]);
+        let q: Vec<_> = r
+            .gaps
+            .iter()
+            .filter(|g| g.kind == GapKind::QuietPeriod)
+            .collect();
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].explained_by, Some("seal"));
+        // Seal at 100, sealed until 115, traffic at 115, then a cut until 150: the first quiet
+        // period is the seal's, the cut after the traffic is not.
+        let t = timeline(0, &[99, 100, 115, 115, 150, 151]);
+        let r = run(&t, 1, 100, vec![]);
+        let q: Vec<_> = r
+            .gaps
+            .iter()
+            .filter(|g| g.kind == GapKind::QuietPeriod)
+            .collect();
+        assert_eq!(q.len(), 2);
+        assert_eq!(q[0].explained_by, Some("seal"));
+        assert_eq!(q[1].explained_by, None, "{:?}", q[1]);
+        assert_eq!(r.unexplained, 1);
+    }
+
+    #[test]
+    fn every_unanswered_request_is_listed_and_those_at_the_end_are_labelled() {
+        let t = timeline(0, &[0, 1, 2, 3, 100, 101]);
+        let req = |secs, line| UnansweredRequest {
+            at: Some(pt(0, secs, line)),
+            loc: pt(0, secs, line).loc,
+            path: Some("kv/data/a".into()),
+            operation: crate::model::Operation::Read,
+        };
+        let r = run(&t, 99, 0, vec![req(2, 2), req(100, 4)]);
+        let m: Vec<_> = r
+            .gaps
+            .iter()
+            .filter(|g| g.kind == GapKind::MissingResponse)
+            .collect();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].explained_by, None);
+        assert_eq!(m[0].evidence[0].line, 3);
+        assert_eq!(m[1].explained_by, Some("possibly-in-flight"));
+    }
 }

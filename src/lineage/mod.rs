@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use crate::detect::actor::{is_login_path, login_user};
-use crate::model::secret::{mount_of, secret_access, succeeded};
+use crate::model::secret::{mount_of, secret_access, secret_target, succeeded};
 use crate::model::{Event, Loc, Timestamp};
 use crate::scan::Extension;
 use crate::tenant::TenantMap;
@@ -158,6 +158,9 @@ pub struct LineageState {
     pub ip_requests: Map<u8, (u64, Option<Timestamp>, Option<Timestamp>)>,
     /// Leases issued.
     pub leases: Vec<LeaseRec>,
+    /// Secret reads and credential requests whose response is in no input, by (actor, path):
+    /// worst case they succeeded.
+    pub unanswered: Map<(Key, Key), ReadAgg>,
 }
 
 impl LineageState {
@@ -256,6 +259,16 @@ impl Extension for Lineage<'_> {
         }
     }
 
+    fn unanswered(&self, st: &mut LineageState, ev: &Event<'_>, loc: Loc) {
+        let Some(target) = secret_target(ev) else {
+            return;
+        };
+        let accessor = ev.request.client_token_accessor;
+        let actor = accessor.map_or(NO_TOKEN, |a| st.intern(self, a));
+        let pk = self.path_key(st, ev, Some(target.kind));
+        add_read(st.unanswered.entry((actor, pk)), ev.time, loc);
+    }
+
     fn save(&self, st: &LineageState, absolute: &dyn Fn(Loc) -> Loc) -> serde_json::Value {
         serde_json::to_value(LineageSnapshot::of(st, self, absolute))
             .unwrap_or(serde_json::Value::Null)
@@ -302,6 +315,9 @@ impl Extension for Lineage<'_> {
             r.2 = later(r.2, b);
         }
         into.leases.extend(o.leases);
+        for (k, r) in o.unanswered {
+            merge_read(into.unanswered.entry(k), r);
+        }
     }
 }
 
@@ -465,6 +481,8 @@ struct LineageSnapshot {
     ip_failures: Vec<(u8, Key, Key, FailAgg)>,
     ip_requests: Vec<(u8, u64, Option<Timestamp>, Option<Timestamp>)>,
     leases: Vec<LeaseRec>,
+    #[serde(default)]
+    unanswered: Vec<(Key, Key, ReadAgg)>,
 }
 
 impl LineageSnapshot {
@@ -526,6 +544,11 @@ impl LineageSnapshot {
                     ..l.clone()
                 })
                 .collect(),
+            unanswered: st
+                .unanswered
+                .iter()
+                .map(|((a, p), r)| (*a, *p, read(r)))
+                .collect(),
         }
     }
 
@@ -548,6 +571,8 @@ impl LineageSnapshot {
             .extend(self.reads.into_iter().map(|(a, p, r)| ((a, p), r)));
         st.failures
             .extend(self.failures.into_iter().map(|(a, p, f)| ((a, p), f)));
+        st.unanswered
+            .extend(self.unanswered.into_iter().map(|(a, p, r)| ((a, p), r)));
         if same_pivots {
             st.ip_reads
                 .extend(self.ip_reads.into_iter().map(|(i, a, p, r)| ((i, a, p), r)));

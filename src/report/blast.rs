@@ -10,9 +10,11 @@ use super::sanitize::{csv_cell, terminal as t};
 use super::text::{Color, bytes_label, paint, table, time};
 use super::{SCHEMA_VERSION, Tool, Window, incident_id};
 use crate::blast::{
-    BlastScope, DeniedRecord, LeaseRecord, PivotEcho, RotationTarget, SecretReadRecord, TokenRecord,
+    BlastScope, DeniedRecord, LeaseRecord, PivotEcho, ReadOutcome, RotationTarget,
+    SecretReadRecord, TokenRecord,
 };
 use crate::gaps::Gap;
+use crate::model::secret::SecretKind;
 use crate::model::{Severity, Timestamp};
 use crate::scan::{InputRecord, ScanResult};
 use crate::scope::BreachScope;
@@ -87,6 +89,8 @@ pub struct BlastReport {
     pub denied: Vec<DeniedRecord>,
     /// Tenants whose secrets were read (excluded tenants removed), sorted.
     pub affected_tenants: Vec<String>,
+    /// Secrets in scope (not listings) with no tenant; they keep the scope at least `limited`.
+    pub unattributed_secrets: Vec<String>,
     /// Leases issued.
     pub leases: Vec<LeaseRecord>,
     /// The ordered rotation and revocation plan.
@@ -156,6 +160,12 @@ impl BlastReport {
             None => Vec::new(),
         };
         let complete = !scan.input_incomplete() && scan.stats.malformed_lines <= ctx.max_malformed;
+        let unattributed: Vec<String> = scope
+            .secrets_read
+            .iter()
+            .filter(|s| s.tenant.is_none() && !s.kind.is_some_and(SecretKind::is_listing))
+            .map(|s| s.secret.clone())
+            .collect();
         BlastReport {
             schema_version: SCHEMA_VERSION,
             generated_at: ctx.generated_at,
@@ -164,10 +174,12 @@ impl BlastReport {
             command: "blast",
             complete,
             window: ctx.window,
-            breach_scope: BreachScope::of(
+            breach_scope: BreachScope::with_unattributed(
                 scope.affected_tenants.len(),
+                unattributed.len(),
                 ctx.settings.widespread_threshold,
             ),
+            unattributed_secrets: unattributed,
             settings: ctx.settings,
             inputs: scan.inputs,
             pivots: scope.pivots,
@@ -370,6 +382,18 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
         paint(color, &r.breach_scope.as_str().to_uppercase(), "1"),
         r.affected_tenants.len()
     )?;
+    if !r.unattributed_secrets.is_empty() {
+        writeln!(
+            w,
+            "No tenant  {} secret(s) in scope map to no tenant (see --tenant-pattern, --tenant-fallback): {}",
+            r.unattributed_secrets.len(),
+            r.unattributed_secrets
+                .iter()
+                .map(|x| t(x).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
     if !r.affected_tenants.is_empty() {
         writeln!(
             w,
@@ -428,19 +452,38 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
     if !r.secrets_read.is_empty() {
         writeln!(w, "\n{}", paint(color, "SECRETS READ", "1"))?;
         let mut tb = table(color);
-        tb.set_header(vec!["SECRET", "KIND", "TENANT", "READS", "FIRST READ"]);
+        tb.set_header(vec![
+            "SECRET",
+            "KIND",
+            "TENANT",
+            "OUTCOME",
+            "READS",
+            "FIRST READ",
+        ]);
         for x in &r.secrets_read {
             tb.add_row(vec![
                 t(&x.secret).into_owned(),
                 x.kind.map_or("-", |k| k.as_str()).to_string(),
                 x.tenant
                     .as_deref()
-                    .map_or("-".into(), |c| t(c).into_owned()),
+                    .map_or("(none)".into(), |c| t(c).into_owned()),
+                x.outcome.as_str().to_string(),
                 x.reads.to_string(),
                 time(x.first_read),
             ]);
         }
         writeln!(w, "{tb}")?;
+        let unknown = r
+            .secrets_read
+            .iter()
+            .filter(|x| x.outcome == ReadOutcome::UnknownResponseMissing)
+            .count();
+        if unknown > 0 {
+            writeln!(
+                w,
+                "{unknown} secret(s) requested by the lineage have no response in any input (deleted, or the log was cut): worst case they were returned, so they are in the rotation plan"
+            )?;
+        }
     }
     if !r.rotation_targets.is_empty() {
         writeln!(w, "\n{}", paint(color, "ROTATION PLAN (in order)", "1"))?;

@@ -118,6 +118,9 @@ pub struct ScanReport {
     pub accessed_secrets: usize,
     /// Tenants whose secrets were read (excluded tenants removed), sorted.
     pub affected_tenants: Vec<String>,
+    /// Secrets read (not listings) that no pattern or fallback gives a tenant, sorted; they keep
+    /// the scope at least `limited`.
+    pub unattributed_secrets: Vec<String>,
     /// `none`, `limited` or `widespread`.
     pub breach_scope: BreachScope,
     /// The most severe finding's class, or null.
@@ -197,6 +200,12 @@ impl ScanReport {
     /// Builds the report from a scan.
     pub fn build(r: ScanResult, ctx: ReportContext) -> ScanReport {
         let affected = affected_tenants(&r.tenants);
+        let unattributed: Vec<String> = r
+            .secrets
+            .iter()
+            .filter(|s| s.tenant.is_none() && !s.kind.is_listing())
+            .map(|s| s.secret.clone())
+            .collect();
         let severity = r.findings.iter().map(|f| f.severity).min();
         let complete = !r.input_incomplete() && r.stats.malformed_lines <= ctx.max_malformed;
         ScanReport {
@@ -207,7 +216,12 @@ impl ScanReport {
             command: "scan",
             complete,
             window: ctx.window,
-            breach_scope: BreachScope::of(affected.len(), ctx.settings.widespread_threshold),
+            breach_scope: BreachScope::with_unattributed(
+                affected.len(),
+                unattributed.len(),
+                ctx.settings.widespread_threshold,
+            ),
+            unattributed_secrets: unattributed,
             settings: ctx.settings,
             suspicious_events: r.stats.suspicious_events,
             accessed_secrets: r.secrets.len(),

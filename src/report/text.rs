@@ -160,6 +160,19 @@ pub fn write_scan(r: &ScanReport, color: Color, w: &mut dyn Write) -> std::io::R
         };
         writeln!(w, "Tenants    {}{suffix}", shown.join(", "))?;
     }
+    if !r.unattributed_secrets.is_empty() {
+        writeln!(
+            w,
+            "No tenant  {} secret(s) read map to no tenant (see --tenant-pattern, --tenant-fallback): {}",
+            r.unattributed_secrets.len(),
+            r.unattributed_secrets
+                .iter()
+                .take(MAX_TENANTS_INLINE)
+                .map(|x| t(x).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
     findings(r, color, w)?;
     gaps(r, color, w)?;
     secrets(r, color, w)?;

@@ -191,8 +191,11 @@ pub(super) fn finish<E: Extension>(
         loc: r.loc,
         detail: OpenDetail::Raw(r.raw.into_bytes()),
     });
-    let (mut unanswered, in_flight) =
-        pair_across_chunks(ctx, &mut worker, &mut sums, carried_open.collect(), &bounds);
+    let Pairing {
+        mut unanswered,
+        in_flight,
+        in_flight_listed,
+    } = pair_across_chunks(ctx, &mut worker, &mut sums, carried_open.collect(), &bounds);
     unanswered.extend(carry.unanswered);
     let new_orphans: Vec<_> = sums
         .iter_mut()
@@ -291,10 +294,12 @@ pub(super) fn finish<E: Extension>(
             parser.parse_one(&raw, |res| {
                 if let Ok(ev) = res {
                     analyse(ctx, an, ext, &ev, r.loc);
+                    ctx.ext.unanswered(ext, &ev, r.loc);
                 }
             });
         }
     }
+    unanswered.extend(in_flight_listed);
 
     let gaps = gaps::analyse(
         GapInputs {
@@ -314,6 +319,7 @@ pub(super) fn finish<E: Extension>(
             gap: ctx.settings.gap,
             seal_window: ctx.settings.seal_window,
             skew: ctx.settings.skew,
+            in_flight: ctx.settings.in_flight,
         },
         &resolve,
     );
@@ -488,16 +494,27 @@ fn carry_timelines<E: Extension>(
     out
 }
 
+/// What pairing across chunks leaves unanswered.
+#[derive(Default)]
+struct Pairing {
+    /// Requests past the response grace with no response (already analysed), carried as such.
+    unanswered: Vec<UnansweredRequest>,
+    /// Requests within the response grace of their input's end, kept raw for the next run.
+    in_flight: Vec<OpenRequest>,
+    /// The same requests as listed in this report.
+    in_flight_listed: Vec<UnansweredRequest>,
+}
+
 /// Matches requests left open (in a chunk, or by an earlier run) with responses that were
 /// orphans in another chunk, then analyses the requests that have no response and are past
-/// the response grace. Returns those as gaps, and the requests still in flight.
+/// the response grace. Every unanswered request is listed, except those Vault never answers.
 fn pair_across_chunks<E: Extension>(
     ctx: &Context<'_, E>,
     worker: &mut Worker<'_, E>,
     sums: &mut [ChunkSummary],
     carried: Vec<OpenRequest>,
     bounds: &[Bounds],
-) -> (Vec<UnansweredRequest>, Vec<OpenRequest>) {
+) -> Pairing {
     let mut open: HashMap<u64, Vec<OpenRequest>> = HashMap::new();
     for r in carried.into_iter().chain(
         sums.iter_mut()
@@ -519,8 +536,7 @@ fn pair_across_chunks<E: Extension>(
     let mut rest: Vec<OpenRequest> = open.into_values().flatten().collect();
     rest.sort_by_key(|r| r.loc);
     let mut parser = Parser::new();
-    let mut gaps = Vec::new();
-    let mut in_flight = Vec::new();
+    let mut out = Pairing::default();
     for r in rest {
         let last = bounds
             .get(r.loc.file as usize)
@@ -549,8 +565,20 @@ fn pair_across_chunks<E: Extension>(
         };
         let flying =
             matches!((time, last), (Some(t), Some(l)) if t >= l.minus(ctx.settings.response_grace));
+        let by_design = path
+            .as_deref()
+            .is_some_and(|p| p == "sys/audit/test" || is_request_only(p, operation));
+        let listed = (!by_design).then(|| UnansweredRequest {
+            at: time.map(|time| Point { time, loc: r.loc }),
+            loc: r.loc,
+            path,
+            operation,
+        });
         if flying && matches!(r.detail, OpenDetail::Raw(_)) {
-            in_flight.push(r);
+            // Carried (raw) to the next incremental run, which may still see its response;
+            // this report lists it all the same.
+            out.in_flight_listed.extend(listed);
+            out.in_flight.push(r);
             continue;
         }
         worker.analysis.stats.unanswered_requests += 1;
@@ -559,24 +587,16 @@ fn pair_across_chunks<E: Extension>(
             parser.parse_one(raw, |res| {
                 if let Ok(ev) = res {
                     analyse(ctx, an, ext, &ev, r.loc);
+                    ctx.ext.unanswered(ext, &ev, r.loc);
                 }
             });
         }
-        let by_design = path
-            .as_deref()
-            .is_some_and(|p| p == "sys/audit/test" || is_request_only(p, operation));
         if flying {
             worker.analysis.stats.in_flight_requests += 1;
-        } else if !by_design {
-            gaps.push(UnansweredRequest {
-                at: time.map(|time| Point { time, loc: r.loc }),
-                loc: r.loc,
-                path,
-                operation,
-            });
         }
+        out.unanswered.extend(listed);
     }
-    (gaps, in_flight)
+    out
 }
 
 /// Requests Vault logs without a response by design.

@@ -63,8 +63,12 @@ pub struct ScanSettings {
     pub skew: Span,
     /// A seal this long before a quiet period explains it.
     pub seal_window: Span,
-    /// A request without response this close to the end of its input is still in flight.
+    /// A request without response this close to the end of its input is carried to the next
+    /// incremental run, which may still see the response.
     pub response_grace: Span,
+    /// A request without response this close to its input's last entry is listed as
+    /// `possibly-in-flight`.
+    pub in_flight: Span,
     /// Caps on what findings keep.
     pub caps: crate::detect::Caps,
     /// Malformed lines listed in the report.
@@ -81,6 +85,7 @@ impl Default for ScanSettings {
             skew: Span::from_secs(1),
             seal_window: Span::from_secs(60),
             response_grace: Span::from_secs(60),
+            in_flight: Span::from_secs(5),
             caps: Default::default(),
             malformed_samples: 100,
         }
@@ -101,6 +106,9 @@ pub trait Extension: Sync {
     fn entry(&self, _state: &mut Self::State, _ev: &Event<'_>, _loc: Loc) {}
     /// One logical request.
     fn logical(&self, _state: &mut Self::State, _ev: &Event<'_>, _loc: Loc) {}
+    /// A request whose response is in no input (after [`Extension::logical`] saw it): worst
+    /// case it succeeded.
+    fn unanswered(&self, _state: &mut Self::State, _ev: &Event<'_>, _loc: Loc) {}
     /// A chunk is done (e.g. flush buffered rows).
     fn chunk_done(&self, _state: &mut Self::State, _file: u32, _chunk: u32) {}
     /// Merges two threads' states.
