@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use crate::detect::actor::{is_login_path, login_user};
+use crate::model::cidr::Cidr;
 use crate::model::secret::{mount_of, secret_access, succeeded};
 use crate::model::{Event, Loc, Timestamp};
 use crate::scan::Extension;
@@ -22,79 +23,28 @@ pub use record::*;
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// A client-address pivot: one address, or a CIDR block.
+/// A client-address pivot: one address, or a CIDR block (the same [`Cidr`] the Sigma `cidr`
+/// modifier uses, IPv4-mapped IPv6 included).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IpPivot {
     /// As given.
     pub text: String,
-    net: std::net::IpAddr,
-    prefix: u8,
+    block: Cidr,
 }
 
 impl IpPivot {
     /// Parses `203.0.113.66`, `203.0.113.0/24` or an IPv6 address or block.
     pub fn parse(s: &str) -> Result<IpPivot, String> {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (
-                a,
-                Some(
-                    p.parse::<u8>()
-                        .map_err(|_| format!("bad prefix length in {s:?}"))?,
-                ),
-            ),
-            None => (s, None),
-        };
-        let net: std::net::IpAddr = addr
-            .trim_matches(['[', ']'])
-            .parse()
-            .map_err(|_| format!("{s:?} is not an IP address"))?;
-        let max = if net.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        if prefix > max {
-            return Err(format!("prefix /{prefix} is too long for {addr}"));
-        }
         Ok(IpPivot {
             text: s.to_string(),
-            net,
-            prefix,
+            block: Cidr::parse(s)?,
         })
     }
 
     /// True when `remote_address` (possibly `host:port` or `[v6]:port`) is in this pivot.
     pub fn matches(&self, remote_address: &str) -> bool {
-        let host = strip_port(remote_address);
-        let Ok(ip) = host.parse::<std::net::IpAddr>() else {
-            return false;
-        };
-        match (self.net, ip) {
-            (std::net::IpAddr::V4(n), std::net::IpAddr::V4(a)) => {
-                mask_eq(&n.octets(), &a.octets(), self.prefix)
-            }
-            (std::net::IpAddr::V6(n), std::net::IpAddr::V6(a)) => {
-                mask_eq(&n.octets(), &a.octets(), self.prefix)
-            }
-            _ => false,
-        }
+        self.block.contains(remote_address)
     }
-}
-
-fn strip_port(s: &str) -> &str {
-    if let Some(rest) = s.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    match s.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') && p.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => s,
-    }
-}
-
-fn mask_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
-    let full = usize::from(prefix / 8);
-    if a[..full] != b[..full] {
-        return false;
-    }
-    let rem = prefix % 8;
-    rem == 0 || (a[full] ^ b[full]) & (0xffu8 << (8 - rem)) == 0
 }
 
 /// The lineage extension: what to watch, and the hasher every thread shares.
@@ -688,5 +638,7 @@ mod tests {
                 && !v6.matches("2001:db9::1")
         );
         assert!(IpPivot::parse("nope").is_err() && IpPivot::parse("10.0.0.0/33").is_err());
+        // The Sigma `cidr` modifier and `--ip` agree on IPv4-mapped IPv6 (dual-stack listeners).
+        assert!(block.matches("::ffff:203.0.113.66") && !block.matches("::ffff:203.0.114.1"));
     }
 }
