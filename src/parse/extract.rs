@@ -164,6 +164,7 @@ fn response(o: Obj<'_>) -> ResponseInfo<'_> {
             "data" => r.data = value().as_object(),
             "wrap_info" => {
                 if let Some(w) = value().as_object() {
+                    r.wrap_token = w.get("token").and_then(non_empty);
                     r.wrap_accessor = w.get("accessor").and_then(non_empty);
                     r.wrap_creation_path = w.get("creation_path").and_then(non_empty);
                 }
