@@ -457,17 +457,51 @@ fn token_tier(t: &TokenRecord) -> (u8, &'static str) {
 }
 
 fn revoke_token_command(t: &TokenRecord) -> (String, String) {
+    let lifetime = lifetime_note(t);
+    if let (Some(parent), true) = (&t.revoked_with, t.token_type.as_deref() == Some("batch")) {
+        // Batch tokens have no accessor and cannot be revoked on their own.
+        return (
+            format!("vault token revoke -accessor {}", sh(parent)),
+            format!("; batch token: revoked with its parent {parent}"),
+        );
+    }
+    if let Some(clear) = &t.clear_accessor {
+        return (
+            format!("vault token revoke -accessor {}", sh(clear)),
+            lifetime,
+        );
+    }
     if t.accessor.starts_with("hmac-sha256:") {
         let cmd = format!(
             "vault token revoke -accessor <CLEAR_ACCESSOR_OF {}>",
             t.accessor
         );
-        (cmd, "; the accessor is HMAC'd: match `vault list auth/token/accessors` through `vault write sys/audit-hash/<device> input=<accessor>`".into())
+        (
+            cmd,
+            format!(
+                "; the accessor is HMAC'd: match `vault list auth/token/accessors` through `vault write sys/audit-hash/<device> input=<accessor>`{lifetime}"
+            ),
+        )
     } else {
         (
             format!("vault token revoke -accessor {}", sh(&t.accessor)),
-            String::new(),
+            lifetime,
         )
+    }
+}
+
+/// Whether revoking the token's creator revokes it too.
+fn lifetime_note(t: &TokenRecord) -> String {
+    match (t.orphan, &t.revoked_with) {
+        (Some(cause), _) => format!(
+            "; orphan ({}): revoking its creator leaves it alive, revoke it explicitly",
+            serde_json::to_value(cause)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        ),
+        (None, Some(parent)) => format!("; also revoked with its parent {parent}"),
+        (None, None) => String::new(),
     }
 }
 

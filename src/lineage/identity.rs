@@ -20,7 +20,9 @@ use super::{
 pub const ANCHORS: usize = 4;
 
 /// What a form is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FormKind {
     /// An accessor (HMAC'd or clear).
@@ -160,7 +162,12 @@ pub fn canonicalize(st: LineageState) -> (LineageState, Identities) {
         let text = st.str(*k);
         // Clear accessors first: revoke commands can use them as they are.
         let hashed = text.starts_with("hmac-sha256:");
-        (kind, hashed, info.map_or(u32::MAX, |f| f.file), text.to_string())
+        (
+            kind,
+            hashed,
+            info.map_or(u32::MAX, |f| f.file),
+            text.to_string(),
+        )
     };
     let mut ids = Identities::default();
     for (_, mut forms) in members {
@@ -181,7 +188,13 @@ pub fn canonicalize(st: LineageState) -> (LineageState, Identities) {
 }
 
 fn rekey(st: LineageState, ids: &Identities) -> LineageState {
-    let id = |k: Key| if k == NO_TOKEN { k } else { ids.of(k).unwrap_or(k) };
+    let id = |k: Key| {
+        if k == NO_TOKEN {
+            k
+        } else {
+            ids.of(k).unwrap_or(k)
+        }
+    };
     let mut out = LineageState {
         strings: st.strings,
         paths: st.paths,
@@ -208,12 +221,14 @@ fn rekey(st: LineageState, ids: &Identities) -> LineageState {
     // One token HMAC to show per identity: the best-ranked one.
     for (canon, t) in out.tokens.iter_mut() {
         t.client_token = ids.forms.get(canon).and_then(|forms| {
-            forms
-                .iter()
-                .copied()
-                .find(|f| out.forms.get(f).is_some_and(|i| i.kind == FormKind::TokenHmac))
+            forms.iter().copied().find(|f| {
+                out.forms
+                    .get(f)
+                    .is_some_and(|i| i.kind == FormKind::TokenHmac)
+            })
         });
-        t.addresses.sort_by(|a, b| out.strings.get(a).cmp(&out.strings.get(b)));
+        t.addresses
+            .sort_by(|a, b| out.strings.get(a).cmp(&out.strings.get(b)));
     }
     for ((a, p), r) in st.reads {
         merge_read(out.reads.entry((id(a), p)), r);

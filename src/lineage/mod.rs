@@ -190,7 +190,12 @@ impl LineageState {
             && let Some(rid) = rid
         {
             let h = ext.hasher.hash_one((rid, part as u8));
-            add_anchor(self.anchors.entry(form).or_insert([u64::MAX; identity::ANCHORS]), h);
+            add_anchor(
+                self.anchors
+                    .entry(form)
+                    .or_insert([u64::MAX; identity::ANCHORS]),
+                h,
+            );
         }
     }
 
@@ -298,7 +303,12 @@ impl Extension for Lineage<'_> {
             m.file = m.file.min(f.file);
         }
         for (k, a) in o.anchors {
-            merge_anchors(into.anchors.entry(k).or_insert([u64::MAX; identity::ANCHORS]), &a);
+            merge_anchors(
+                into.anchors
+                    .entry(k)
+                    .or_insert([u64::MAX; identity::ANCHORS]),
+                &a,
+            );
         }
         for (k, r) in o.role_orphan {
             merge_role(into.role_orphan.entry(k), r);
@@ -339,7 +349,15 @@ impl Lineage<'_> {
         {
             let child = st.form(self, child, kind, loc.file);
             st.anchor(self, child, rid, Part::Created);
-            self.creation(st, actor, child, ev, &new, loc, CreatedVia::of(ev.request.path));
+            self.creation(
+                st,
+                actor,
+                child,
+                ev,
+                &new,
+                loc,
+                CreatedVia::of(ev.request.path),
+            );
         }
         if succeeded(ev) && ev.response.is_wrapped() {
             self.wrapping(st, actor, ev, loc);
@@ -355,13 +373,20 @@ impl Lineage<'_> {
         if ev.is_response() && succeeded(ev) {
             self.role_setting(st, ev, loc);
         }
-        let access = secret_access(ev);
+        // An unwrap returns what the wrapped read returned: that read already counts.
+        let access = secret_access(ev).filter(|_| !ev.request.path.starts_with("sys/wrapping/"));
         if let Some(access) = &access {
             let pk = self.path_key(st, ev, Some(access.kind));
             let wrapped = ev.response.is_wrapped();
             add_read(st.reads.entry((actor, pk)), ev.time, loc, copy, wrapped);
             for i in bits(ip_bits) {
-                add_read(st.ip_reads.entry((i, actor, pk)), ev.time, loc, copy, wrapped);
+                add_read(
+                    st.ip_reads.entry((i, actor, pk)),
+                    ev.time,
+                    loc,
+                    copy,
+                    wrapped,
+                );
             }
         }
         if let Some(lease) = ev.response.lease_id.filter(|_| ev.is_response()) {
@@ -403,7 +428,15 @@ impl Lineage<'_> {
             accessor: r.wrap_accessor,
             ..Default::default()
         };
-        self.creation(st, actor, child, ev, &new, loc, CreatedVia::ResponseWrapping);
+        self.creation(
+            st,
+            actor,
+            child,
+            ev,
+            &new,
+            loc,
+            CreatedVia::ResponseWrapping,
+        );
     }
 
     /// `auth/token/roles/<name>` written with `orphan`: tokens created through it are orphans.

@@ -87,7 +87,10 @@ impl DevicesTruth {
 
 fn auth(v: &Value) -> (String, Option<String>) {
     let a = &v["auth"];
-    let token = a["client_token"].as_str().expect("client_token").to_string();
+    let token = a["client_token"]
+        .as_str()
+        .expect("client_token")
+        .to_string();
     let accessor = a["accessor"]
         .as_str()
         .filter(|s| !s.is_empty())
@@ -172,12 +175,13 @@ path "auth/token/create/runner" { capabilities = ["update"] }"#}),
     assert!(batch_acc.is_none(), "batch tokens have no accessor");
     http.caller(Some(&batch), RELAY_IP).read(BATCH_READS).ok();
     let (orphan, orphan_acc) = auth(
-        &pc.write("auth/token/create/runner", json!({"policies": ["deployer"]}))
-            .ok(),
+        &pc.write(
+            "auth/token/create/runner",
+            json!({"policies": ["deployer"]}),
+        )
+        .ok(),
     );
-    http.caller(Some(&orphan), RELAY_IP)
-        .read(ORPHAN_READS)
-        .ok();
+    http.caller(Some(&orphan), RELAY_IP).read(ORPHAN_READS).ok();
     let (child, child_acc) = auth(
         &pc.write(
             "auth/token/create",
@@ -185,7 +189,9 @@ path "auth/token/create/runner" { capabilities = ["update"] }"#}),
         )
         .ok(),
     );
-    http.caller(Some(&child), ATTACKER_IP).read(CHILD_READS).ok();
+    http.caller(Some(&child), ATTACKER_IP)
+        .read(CHILD_READS)
+        .ok();
     let wrapped = pc.wrapping("5m").read(WRAPPED_READ).ok();
     let wrap_token = wrapped["wrap_info"]["token"]
         .as_str()
@@ -288,4 +294,209 @@ fn record_devices_fixture() {
     }
     let truth = serde_json::to_string_pretty(&r.truth).expect("json") + "\n";
     std::fs::write(dir.join("ground-truth.json"), truth).expect("write ground-truth.json");
+}
+
+/// What the checks read from a `blast` JSON report.
+fn blast(logs: &[&std::path::Path], pivot: &[&str], threads: &str) -> Value {
+    let out = assert_cmd::Command::cargo_bin("blastradius")
+        .expect("binary")
+        .env("BLASTRADIUS_NOW", "2026-12-02T12:00:00Z")
+        .arg("--quiet")
+        .arg("blast")
+        .args(logs)
+        .args(pivot)
+        .args(["--threads", threads, "--format", "json"])
+        .output()
+        .expect("blastradius runs");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "blast {pivot:?}: {e}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn strs(r: &Value, list: &str, key: &str) -> Vec<String> {
+    let mut v: Vec<String> = r[list]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x[key].as_str().map(str::to_string))
+        .collect();
+    v.sort();
+    v
+}
+
+fn addresses(r: &Value) -> Vec<String> {
+    let mut v: Vec<String> = r["tokens"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|t| {
+            t["client_addresses"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Everything the attacker's lineage did is there, nothing of the service token.
+fn lineage_complete(r: &Value, truth: &DevicesTruth) {
+    let paths = strs(r, "secrets_read", "path");
+    let mut want: Vec<String> = lineage_reads().iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(paths, want, "secrets read");
+    let wrapped = r["secrets_read"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["path"] == WRAPPED_READ)
+        .unwrap();
+    assert_eq!(wrapped["wrapped_reads"], 1, "{wrapped}");
+    assert_eq!(
+        addresses(r),
+        [ATTACKER_IP, RELAY_IP, UNWRAP_IP]
+            .map(str::to_string)
+            .to_vec()
+            .tap_sort()
+    );
+    let text = r.to_string();
+    assert!(
+        !text.contains(SERVICE_READS) && !text.contains(SERVICE_IP),
+        "service token leaked in"
+    );
+    let service = truth.token("service");
+    for v in service
+        .token_hmac
+        .values()
+        .chain(service.accessor_hmac.values())
+    {
+        assert!(!text.contains(v.as_str()), "service form {v}");
+    }
+    let tokens = r["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 5, "P, batch, orphan, child, wrapping");
+    let orphan = tokens
+        .iter()
+        .find(|t| t["orphan"] == "token-role")
+        .expect("the runner token is an orphan");
+    assert!(orphan["revoked_with"].is_null());
+    let wrapping = tokens
+        .iter()
+        .find(|t| t["created_via"] == "response-wrapping")
+        .expect("the wrapping token");
+    assert_eq!(wrapping["client_addresses"], json!([UNWRAP_IP]));
+}
+
+trait TapSort {
+    fn tap_sort(self) -> Self;
+}
+impl TapSort for Vec<String> {
+    fn tap_sort(mut self) -> Self {
+        self.sort();
+        self
+    }
+}
+
+/// The part of a report that must not depend on which device's copy was counted.
+fn scope_of(r: &Value) -> Value {
+    json!({
+        "secrets": strs(r, "secrets_read", "path"),
+        "reads": r["secrets_read"].as_array().unwrap().iter().map(|s| s["reads"].clone()).collect::<Vec<_>>(),
+        "addresses": addresses(r),
+        "tokens": r["tokens"].as_array().unwrap().len(),
+        "relations": strs(r, "tokens", "relation"),
+        "tenants": r["affected_tenants"],
+    })
+}
+
+fn check_devices(dir: &std::path::Path, truth: &DevicesTruth) {
+    let primary = dir.join("primary.log");
+    let clear = dir.join("clear.log");
+    let p = truth.token("attacker");
+    let accessor = p.accessor.clone().expect("accessor");
+    let both = blast(&[&primary, &clear], &["--accessor", &accessor], "2");
+    lineage_complete(&both, truth);
+    // Each device alone, with that device's form of the pivot, finds the same scope.
+    let alone_clear = blast(&[&clear], &["--accessor", &accessor], "1");
+    let alone_primary = blast(
+        &[&primary],
+        &["--accessor", &p.accessor_hmac["primary"]],
+        "1",
+    );
+    let by_token = blast(
+        &[&primary, &clear],
+        &["--token", &p.token_hmac["primary"]],
+        "1",
+    );
+    for other in [&alone_clear, &alone_primary, &by_token] {
+        lineage_complete(other, truth);
+        assert_eq!(scope_of(&both), scope_of(other));
+    }
+    // The pivot's forms: the clear accessor and the primary device's HMAC of it.
+    let pivot = &both["tokens"][0];
+    let forms: Vec<&str> = pivot["forms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f.as_str())
+        .collect();
+    assert!(
+        forms.contains(&accessor.as_str()) && forms.contains(&p.accessor_hmac["primary"].as_str()),
+        "{forms:?}"
+    );
+    // Revoke commands use clear accessors: the pivot, the orphan, the child, the wrapping token.
+    let commands = strs(&both, "rotation_targets", "command");
+    for name in ["attacker", "orphan", "child", "wrapping"] {
+        let acc = truth.token(name).accessor.clone().unwrap();
+        assert!(
+            commands
+                .iter()
+                .any(|c| c == &format!("vault token revoke -accessor {acc}")),
+            "{name}: {commands:?}"
+        );
+    }
+    assert!(
+        !commands.iter().any(|c| c.contains("<CLEAR_ACCESSOR_OF")),
+        "{commands:?}"
+    );
+    // Input order and thread count do not change the report.
+    let reference = blast(&[&primary, &clear], &["--accessor", &accessor], "1");
+    for (order, threads) in [(false, "2"), (true, "1"), (true, "2")] {
+        let logs: [&std::path::Path; 2] = if order {
+            [&clear, &primary]
+        } else {
+            [&primary, &clear]
+        };
+        assert_eq!(
+            reference,
+            blast(&logs, &["--accessor", &accessor], threads),
+            "order {order}, threads {threads}"
+        );
+    }
+}
+
+#[test]
+fn fixture_devices_blast_is_the_same_over_both_devices_and_each_alone() {
+    let dir = crate::util::fixture("openbao-2.7/devices");
+    let text = std::fs::read_to_string(dir.join("ground-truth.json")).expect("ground truth");
+    let truth: DevicesTruth = serde_json::from_str(&text).expect("ground truth JSON");
+    check_devices(&dir, &truth);
+}
+
+#[test]
+fn live_devices_blast_is_the_same_over_both_devices_and_each_alone() {
+    if super::skipped() {
+        return;
+    }
+    let r = record();
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (file, bytes) in &r.logs {
+        std::fs::write(dir.path().join(file), bytes).expect("write");
+    }
+    check_devices(dir.path(), &r.truth);
 }

@@ -111,7 +111,8 @@ impl BaoServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let (port, cluster_port) = (free_port(), free_port());
         let hcl = dir.path().join("server.hcl");
-        std::fs::write(&hcl, config(dir.path(), port, cluster_port, devices)).expect("write config");
+        std::fs::write(&hcl, config(dir.path(), port, cluster_port, devices))
+            .expect("write config");
         let log = std::fs::File::create(dir.path().join("server.out")).expect("server log");
         let child = Command::new(bao)
             .arg("server")
