@@ -220,6 +220,8 @@ fn rekey(st: LineageState, ids: &Identities) -> LineageState {
     }
     // One token HMAC to show per identity: the best-ranked one.
     for (canon, t) in out.tokens.iter_mut() {
+        // State carried from an earlier run may lack form kinds: keep what the record had.
+        let had = t.client_token;
         t.client_token = ids.forms.get(canon).and_then(|forms| {
             forms.iter().copied().find(|f| {
                 out.forms
@@ -227,6 +229,7 @@ fn rekey(st: LineageState, ids: &Identities) -> LineageState {
                     .is_some_and(|i| i.kind == FormKind::TokenHmac)
             })
         });
+        t.client_token = t.client_token.or(had);
         t.addresses
             .sort_by(|a, b| out.strings.get(a).cmp(&out.strings.get(b)));
     }

@@ -654,6 +654,10 @@ struct LineageSnapshot {
     ip_failures: Vec<(u8, Key, Key, FailAgg)>,
     ip_requests: Vec<(u8, u64, Option<Timestamp>, Option<Timestamp>)>,
     leases: Vec<LeaseRec>,
+    #[serde(default)]
+    forms: Vec<(Key, FormInfo)>,
+    #[serde(default)]
+    role_orphan: Vec<(Key, RoleSetting)>,
 }
 
 impl LineageSnapshot {
@@ -715,6 +719,20 @@ impl LineageSnapshot {
                     ..l.clone()
                 })
                 .collect(),
+            forms: st.forms.iter().map(|(k, f)| (*k, *f)).collect(),
+            role_orphan: st
+                .role_orphan
+                .iter()
+                .map(|(k, r)| {
+                    (
+                        *k,
+                        RoleSetting {
+                            loc: abs(r.loc),
+                            ..*r
+                        },
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -733,6 +751,8 @@ impl LineageSnapshot {
         );
         st.tokens.extend(self.tokens);
         st.paths.extend(self.paths);
+        st.forms.extend(self.forms);
+        st.role_orphan.extend(self.role_orphan);
         st.reads
             .extend(self.reads.into_iter().map(|(a, p, r)| ((a, p), r)));
         st.failures

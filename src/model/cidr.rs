@@ -26,7 +26,7 @@ impl Cidr {
             None => (t, None),
         };
         let ip: IpAddr = addr.trim_matches(['[', ']']).parse().map_err(|_| {
-            format!("{s:?} is not an address or range such as 10.0.0.0/8 or fd00::/8")
+            format!("{s:?} is not an IP address or range such as 10.0.0.0/8 or fd00::/8")
         })?;
         let (net, max, offset) = match ip {
             IpAddr::V4(v4) => (u128::from(v4.to_ipv6_mapped()), 32u8, 96u8),
