@@ -62,3 +62,42 @@ for l in src:
     raw.append(dumps(v))
 write("log-raw.log", "\n".join(raw) + "\n")
 print("wrote", sorted(os.listdir(out)))
+# Clear tokens where clients and log_raw devices put them: in secret paths (mid-path, and as the
+# first segment below the mount, where the tenant is read), in display names, in errors, and in
+# `auth/token/lookup/<token>`; service, batch and legacy forms.
+HVS = "hvs.CAESIJ3xkVd8JjQvbzMoWl4ZZdMcfWZwqdUWX6jSYMLCYVIaGh4KHGh2cy5pTmJySFZLNlBPbm9kaXpTQmlVWlJ1bHc"
+HVB = "hvb.AAAAAQJgxDgqsGNorpoOR7hPZ5SU-ynBvCl5Rr9ebG6X9Nh8Mi5rAvVmk3Fr8lYa"
+LEGACY = "s.Hh3nJ6ZyB1Fq9ePn8dmxRBY8"
+tokens = []
+for i, l in enumerate(src):
+    v = json.loads(l)
+    r = v.get("request", {})
+    if r.get("path") == "kv/data/tenant-a/db":
+        r["path"] = f"kv/data/{HVB}/db" if 8 < i < 20 else f"kv/data/acme/{HVS}"
+    elif r.get("path") == "sys/internal/ui/mounts/kv/tenant-a/db":
+        r["path"] = f"auth/token/lookup/{LEGACY}"
+    for obj in (v.get("auth", {}), r):
+        if "client_token" in obj:
+            obj["client_token"] = HVS
+    if v.get("auth", {}).get("display_name") == "root":
+        v["auth"]["display_name"] = f"token-{LEGACY}"
+    if v.get("error"):
+        v["error"] = f"permission denied for {HVB}"
+    tokens.append(dumps(v))
+write("tokens.log", "\n".join(tokens) + "\n")
+# Entries Vault cannot have written: a key twice, or a field of another type. Each is malformed
+# (kind duplicate-key or wrong-type) on every read path; the line numbers are in README.md.
+shapes = src[:]
+def edit(i, old, new):
+    assert old in shapes[i], (i, old)
+    shapes[i] = shapes[i].replace(old, new, 1)
+edit(2, '"type":"response"', '"type":"response","type":"request"')        # line 3
+edit(5, '"type":"request"', '"type":"request","type":"response"')         # line 6: a request
+edit(10, '"path":"kv/data/tenant-a/db"', '"path":"kv/data/tenant-a/db","path":"sys/health"')  # line 11
+edit(13, '"path":"auth/approle/role/app"', '"path":7')                    # line 14: a request
+edit(14, '"path":"auth/approle/role/app"', '"path":null')                 # line 15
+edit(16, '"path":"auth/approle/role/app/role-id"', '"path":{"p":"x"}')   # line 17
+edit(18, '"type":"response"', '"type":2')                                 # line 19
+r = json.loads(shapes[20])
+shapes[20] = dumps(r).replace(dumps(r["request"]), '"' + r["request"]["path"] + '"', 1)  # line 21
+write("malformed-shapes.log", "\n".join(shapes) + "\n")

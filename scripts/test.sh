@@ -22,6 +22,15 @@ if ! command -v chromium >/dev/null; then
     apt-get install -y -qq chromium >/dev/null
 fi
 chromium --version
+# Apache Spark in local mode runs the hunts and the lake blast job (tests/integration/spark.rs):
+# PyPI's pyspark (Spark 4.x runs on Java 17 or 21) and Debian's headless JRE 17.
+python3 -m pip install --quiet --disable-pip-version-check 'pyspark==4.3.0'
+if ! command -v java >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
+java -version 2>&1 | head -1
 
 step "format"
 cargo fmt --all -- --check

@@ -132,6 +132,7 @@ mod tests {
             rest,
             engine: Engine::Kv,
             inferred: false,
+            source: crate::model::secret::MountSource::Log,
         }
     }
 

@@ -5,9 +5,12 @@
 //! excluded). The scope is everything those tokens did, plus, for address pivots, requests made
 //! from the address by any other token or by nobody (failed logins).
 
+mod command;
 mod rotation;
+mod runbook;
 mod scope;
 
+pub use command::{CLI, Refusal};
 pub use rotation::{
     Action, RotationRules, RotationTarget, TierRule, TierRuleConfig, rotation_targets,
 };

@@ -9,8 +9,9 @@
 
 use regex::{Regex, RegexBuilder};
 
+use super::command::Refusal;
+use super::runbook::{auth_credential, lease_command, revoke_token_command, secret_command};
 use super::scope::{BlastScope, Relation, TokenRecord};
-use crate::lineage::CreatedVia;
 use crate::model::Timestamp;
 use crate::model::secret::SecretKind;
 use crate::tenant::REGEX_SIZE_LIMIT;
@@ -248,18 +249,6 @@ fn parse_kind(s: &str) -> Option<SecretKind> {
     .find(|k| k.as_str() == s)
 }
 
-/// Quotes a value for a POSIX shell when needed.
-fn sh(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:@=+,".contains(&b))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
 struct Draft {
     tier: u8,
     first: Option<Timestamp>,
@@ -273,10 +262,15 @@ pub fn rotation_targets(scope: &BlastScope, rules: &RotationRules) -> Vec<Rotati
                     kind: String,
                     target: String,
                     action: Action,
-                    command: String,
+                    command: Result<String, Refusal>,
                     reason: String,
                     tenant: Option<String>,
                     first: Option<Timestamp>| {
+        // A refused row stays in the plan: the target still needs rotating, by hand.
+        let (command, reason) = match command {
+            Ok(c) => (c, reason),
+            Err(why) => (String::new(), format!("{reason}; no command: {why}")),
+        };
         drafts.push(Draft {
             tier,
             first,
@@ -311,7 +305,7 @@ pub fn rotation_targets(scope: &BlastScope, rules: &RotationRules) -> Vec<Rotati
             kind.as_str().to_string(),
             s.secret.clone(),
             Action::RotateSecret,
-            secret_command(kind, &s.path, &s.secret),
+            secret_command(kind, s),
             reason,
             s.tenant.clone(),
             s.first_read,
@@ -325,7 +319,7 @@ pub fn rotation_targets(scope: &BlastScope, rules: &RotationRules) -> Vec<Rotati
             "lease".into(),
             l.lease_id.clone(),
             Action::RevokeLease,
-            format!("vault lease revoke {}", sh(&l.lease_id)),
+            lease_command(l),
             reason,
             l.tenant.clone(),
             l.issued_at,
@@ -399,45 +393,6 @@ fn relation_word(r: Relation) -> &'static str {
     }
 }
 
-fn secret_command(kind: SecretKind, path: &str, secret: &str) -> String {
-    let (mount, rest) = secret.split_once('/').unwrap_or((secret, ""));
-    let role = path.rsplit('/').next().unwrap_or("");
-    match kind {
-        SecretKind::KvV2Read | SecretKind::KvV2Subkeys => format!(
-            "vault kv put -mount={} {} @<NEW_SECRET.json>",
-            sh(mount),
-            sh(rest)
-        ),
-        SecretKind::KvV1Read => format!("vault write {} @<NEW_SECRET.json>", sh(path)),
-        SecretKind::DatabaseStaticCreds => {
-            format!("vault write -f {}/rotate-role/{}", sh(mount), sh(role))
-        }
-        SecretKind::DatabaseCreds
-        | SecretKind::AwsCreds
-        | SecretKind::GcpCreds
-        | SecretKind::AzureCreds
-        | SecretKind::DynamicCreds => {
-            format!("vault lease revoke -prefix {}", sh(path))
-        }
-        SecretKind::TransitDecrypt | SecretKind::TransitDatakey | SecretKind::TransitExport => {
-            let key = path.rsplit('/').next().unwrap_or("");
-            format!("vault write -f {}/keys/{}/rotate", sh(mount), sh(key))
-        }
-        SecretKind::PkiIssue | SecretKind::PkiSign => {
-            format!("vault write {}/revoke serial_number=<SERIAL>", sh(mount))
-        }
-        SecretKind::TotpCode => format!(
-            "vault delete {}/keys/{} && vault write {}/keys/{} generate=true",
-            sh(mount),
-            sh(role),
-            sh(mount),
-            sh(role)
-        ),
-        SecretKind::RawStorage => "vault operator rotate".to_string(),
-        _ => format!("# rotate what {} held at its source", sh(path)),
-    }
-}
-
 fn token_tier(t: &TokenRecord) -> (u8, &'static str) {
     if t.policies.iter().any(|p| p == "root") {
         return (1, "root policy");
@@ -454,107 +409,6 @@ fn token_tier(t: &TokenRecord) -> (u8, &'static str) {
         return (4, "human login");
     }
     (2, "service token")
-}
-
-fn revoke_token_command(t: &TokenRecord) -> (String, String) {
-    let lifetime = lifetime_note(t);
-    if let (Some(parent), true) = (&t.revoked_with, t.token_type.as_deref() == Some("batch")) {
-        // Batch tokens have no accessor and cannot be revoked on their own.
-        return (
-            format!("vault token revoke -accessor {}", sh(parent)),
-            format!("; batch token: revoked with its parent {parent}"),
-        );
-    }
-    if let Some(clear) = &t.clear_accessor {
-        return (
-            format!("vault token revoke -accessor {}", sh(clear)),
-            lifetime,
-        );
-    }
-    if t.accessor.starts_with("hmac-sha256:") {
-        let cmd = format!(
-            "vault token revoke -accessor <CLEAR_ACCESSOR_OF {}>",
-            t.accessor
-        );
-        (
-            cmd,
-            format!(
-                "; the accessor is HMAC'd: match `vault list auth/token/accessors` through `vault write sys/audit-hash/<device> input=<accessor>`{lifetime}"
-            ),
-        )
-    } else {
-        (
-            format!("vault token revoke -accessor {}", sh(&t.accessor)),
-            lifetime,
-        )
-    }
-}
-
-/// Whether revoking the token's creator revokes it too.
-fn lifetime_note(t: &TokenRecord) -> String {
-    match (t.orphan, &t.revoked_with) {
-        (Some(cause), _) => format!(
-            "; orphan ({}): revoking its creator leaves it alive, revoke it explicitly",
-            serde_json::to_value(cause)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        ),
-        (None, Some(parent)) => format!("; also revoked with its parent {parent}"),
-        (None, None) => String::new(),
-    }
-}
-
-fn auth_credential(t: &TokenRecord) -> Option<(String, String, String, String)> {
-    // The login credential is suspect when its token is a pivot or logged in from a pivot address;
-    // a token merely used from there may have been stolen without the credential.
-    if t.created_via != Some(CreatedVia::Login)
-        || !matches!(t.relation, Relation::Pivot | Relation::LoginFromPivotIp)
-    {
-        return None;
-    }
-    let mount = t.auth_mount.as_deref()?.trim_end_matches('/');
-    if let Some(role) = &t.role
-        && mount.contains("approle")
-    {
-        return Some((
-            "approle-secret-id".into(),
-            format!("{mount}/role/{role}"),
-            format!(
-                "vault write {mount}/role/{}/secret-id/destroy secret_id=<LEAKED_SECRET_ID>",
-                sh(role)
-            ),
-            format!(
-                "the AppRole secret-id used to log in at {}; list them with `vault list {mount}/role/{}/secret-id`",
-                t.created_at
-                    .map_or("an unknown time".into(), |x| x.to_string()),
-                sh(role)
-            ),
-        ));
-    }
-    if let Some(user) = &t.user
-        && mount.contains("userpass")
-    {
-        return Some((
-            "user-password".into(),
-            format!("{mount}/users/{user}"),
-            format!(
-                "vault write {mount}/users/{}/password password=<NEW_PASSWORD>",
-                sh(user)
-            ),
-            format!(
-                "the password of {user} was used to log in from {}",
-                t.created_from.as_deref().unwrap_or("an unknown address")
-            ),
-        ));
-    }
-    let who = t.user.as_deref().or(t.role.as_deref())?;
-    Some((
-        "login-credential".into(),
-        format!("{mount}: {who}"),
-        format!("vault token revoke -mode=path {mount}/login"),
-        format!("the credential {who} used at {mount}: rotate it at its identity provider"),
-    ))
 }
 
 #[cfg(test)]
@@ -614,11 +468,5 @@ mod tests {
             label: None,
         }];
         assert!(RotationRules::new(&bad).is_err());
-    }
-
-    #[test]
-    fn shell_quoting_is_safe() {
-        assert_eq!(sh("kv/data/a"), "kv/data/a");
-        assert_eq!(sh("a b'; rm -rf /"), "'a b'\\''; rm -rf /'");
     }
 }

@@ -7,7 +7,7 @@ use crate::lineage::{
     CreatedVia, Failure, Identities, Key, Lineage, LineageState, NO_TOKEN, OrphanCause, earlier,
     later,
 };
-use crate::model::secret::SecretKind;
+use crate::model::secret::{MountSource, SecretKind};
 use crate::model::{Loc, Location, Timestamp};
 use crate::redact;
 use crate::tenant::TenantMap;
@@ -51,8 +51,10 @@ pub struct TokenRecord {
     pub role: Option<String>,
     /// The user of a login token.
     pub user: Option<String>,
-    /// The auth mount a login token came from (`auth/approle/`).
+    /// The auth mount a login token came from (`auth/approle/`), without the namespace.
     pub auth_mount: Option<String>,
+    /// The namespace it was issued in (none for root): revoke it there.
+    pub namespace: Option<String>,
     /// `entity_id`.
     pub entity_id: Option<String>,
     /// `display_name`.
@@ -93,6 +95,12 @@ pub struct SecretReadRecord {
     pub path: String,
     /// The secret as responders name it.
     pub secret: String,
+    /// The namespace (`request.namespace.path` without its slash), none for root.
+    pub namespace: Option<String>,
+    /// The mount, without the namespace, with its trailing slash (`secret/`).
+    pub mount: String,
+    /// `log` (`request.mount_point`) or `path-shape` (first segment, logs before Vault 1.6).
+    pub mount_source: MountSource,
     /// Kind of access.
     pub kind: Option<SecretKind>,
     /// Tenant.
@@ -143,6 +151,8 @@ pub struct LeaseRecord {
     pub lease_id: String,
     /// The path that issued it.
     pub path: String,
+    /// The namespace it was issued in (none for root): revoke it there.
+    pub namespace: Option<String>,
     /// Kind of secret.
     pub kind: Option<SecretKind>,
     /// Tenant.
@@ -404,6 +414,7 @@ fn token_records(
                 role: c.and_then(|c| opt(st, c.role)),
                 user: c.and_then(|c| opt(st, c.user)),
                 auth_mount: c.and_then(|c| opt(st, c.mount)),
+                namespace: c.and_then(|c| opt(st, c.namespace)),
                 entity_id: opt(st, t.entity_id),
                 display_name: opt(st, t.display_name),
                 token_type: opt(st, t.token_type),
@@ -504,6 +515,12 @@ fn reads(
             Some(SecretReadRecord {
                 path: redact::path(&info.path).into_owned(),
                 secret: redact::path(&info.secret).into_owned(),
+                namespace: info
+                    .namespace
+                    .as_deref()
+                    .map(|n| redact::path(n).into_owned()),
+                mount: redact::path(&info.mount).into_owned(),
+                mount_source: info.mount_source,
                 kind: info.kind,
                 tenant: info.tenant.clone(),
                 tenant_excluded: false,
@@ -583,6 +600,9 @@ fn leases(
             LeaseRecord {
                 lease_id: l.lease_id.clone(),
                 path: info.map_or(String::new(), |i| redact::path(&i.path).into_owned()),
+                namespace: info
+                    .and_then(|i| i.namespace.as_deref())
+                    .map(|n| redact::path(n).into_owned()),
                 kind: info.and_then(|i| i.kind),
                 tenant: info.and_then(|i| i.tenant.clone()),
                 issued_at: l.at,

@@ -6,6 +6,7 @@
 //! whatever the size of the log. Row order follows the log within a chunk; chunks of a large
 //! file may land in any order, so queries sort by `time` (or `source_file`, `source_offset`).
 
+mod lineage;
 mod rows;
 mod schema;
 mod sink;
@@ -19,6 +20,7 @@ use arrow::array::RecordBatch;
 use crate::model::{Event, Loc};
 use crate::scan::Extension;
 use crate::tenant::TenantMap;
+pub use lineage::device_of;
 use rows::Rows;
 pub use schema::{SCHEMA_VERSION, SCHEMA_VERSION_KEY, schema};
 pub use sink::{ExportFormat, Target};
@@ -61,6 +63,8 @@ impl ExportError {
 /// The export extension: turns entries into rows and sends full batches to the writer.
 pub struct Exporter<'a> {
     files: Vec<String>,
+    /// The audit device of each input (see [`device_of`]).
+    devices: Vec<String>,
     tenants: &'a TenantMap,
     sender: SyncSender<RecordBatch>,
     failed: &'a AtomicBool,
@@ -83,9 +87,11 @@ impl<'a> Exporter<'a> {
         capacity: usize,
     ) -> (Exporter<'a>, Receiver<RecordBatch>) {
         let (sender, receiver) = sync_channel(capacity.max(1));
+        let devices = files.iter().map(|f| device_of(f)).collect();
         (
             Exporter {
                 files,
+                devices,
                 tenants,
                 sender,
                 failed,
@@ -125,7 +131,11 @@ impl Extension for Exporter<'_> {
             return;
         }
         let file = self.files.get(loc.file as usize).map_or("", String::as_str);
-        st.rows.push(ev, loc, file, self.tenants);
+        let device = self
+            .devices
+            .get(loc.file as usize)
+            .map_or("", String::as_str);
+        st.rows.push(ev, loc, file, device, self.tenants);
         if st.rows.len() >= BATCH_ROWS {
             self.flush(st);
         }

@@ -11,6 +11,8 @@ use crate::model::secret::{secret_access, secret_target};
 use crate::model::{EntryType, Event, Loc, Timestamp};
 use crate::tenant::TenantMap;
 
+use super::lineage::LineageColumns;
+
 /// Builders for every column of [`super::schema()`], reused batch after batch.
 pub(crate) struct Rows {
     time: TimestampMicrosecondBuilder,
@@ -38,6 +40,7 @@ pub(crate) struct Rows {
     created_accessor: StringBuilder,
     source_file: StringBuilder,
     source_offset: Int64Builder,
+    lineage: LineageColumns,
     len: usize,
 }
 
@@ -69,6 +72,7 @@ impl Rows {
             created_accessor: StringBuilder::new(),
             source_file: StringBuilder::new(),
             source_offset: Int64Builder::new(),
+            lineage: LineageColumns::new(),
             len: 0,
         }
     }
@@ -77,8 +81,15 @@ impl Rows {
         self.len
     }
 
-    /// Appends one entry.
-    pub fn push(&mut self, ev: &Event<'_>, loc: Loc, file: &str, tenants: &TenantMap) {
+    /// Appends one entry of `file`, written by audit device `device`.
+    pub fn push(
+        &mut self,
+        ev: &Event<'_>,
+        loc: Loc,
+        file: &str,
+        device: &str,
+        tenants: &TenantMap,
+    ) {
         self.time.append_option(ev.time.map(Timestamp::micros));
         self.time_text
             .append_option(ev.root.get("time").and_then(|v| v.as_str()));
@@ -136,12 +147,13 @@ impl Rows {
         self.source_file.append_value(file);
         self.source_offset
             .append_value(i64::try_from(loc.offset).unwrap_or(i64::MAX));
+        self.lineage.push(ev, device);
         self.len += 1;
     }
 
     /// Finishes the buffered rows into a batch and empties the builders.
     pub fn take(&mut self) -> Result<RecordBatch, ArrowError> {
-        let columns: Vec<ArrayRef> = vec![
+        let mut columns: Vec<ArrayRef> = vec![
             std::sync::Arc::new(self.time.finish()),
             std::sync::Arc::new(self.time_text.finish()),
             std::sync::Arc::new(self.time_epoch_ms.finish()),
@@ -168,6 +180,7 @@ impl Rows {
             std::sync::Arc::new(self.source_file.finish()),
             std::sync::Arc::new(self.source_offset.finish()),
         ];
+        columns.extend(self.lineage.finish());
         self.len = 0;
         RecordBatch::try_new(super::schema(), columns)
     }

@@ -49,6 +49,9 @@ fn columns() -> Vec<Field> {
         Field::new("source_file", DataType::Utf8, false),
         Field::new("source_offset", DataType::Int64, false),
     ]
+    .into_iter()
+    .chain(super::lineage::fields())
+    .collect()
 }
 
 /// The schema of the `events` table, with its version in the metadata.

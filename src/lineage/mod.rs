@@ -543,6 +543,7 @@ impl Lineage<'_> {
             mount: (via == CreatedVia::Login).then(|| st.intern(self, mount_of(ev).mount)),
             orphan,
             token_role,
+            namespace: ev.request.namespace().map(|ns| st.intern(self, ns)),
         };
         let client_token = new
             .client_token
@@ -632,6 +633,8 @@ impl Lineage<'_> {
                 path: qualified,
                 secret,
                 mount: m.mount.to_string(),
+                namespace: ns.map(str::to_string),
+                mount_source: m.source,
                 kind,
                 tenant,
             },

@@ -1,6 +1,6 @@
 //! What the lineage pass keeps per token, per (token, path) and per lease.
 
-use crate::model::secret::SecretKind;
+use crate::model::secret::{MountSource, SecretKind};
 use crate::model::{Loc, Timestamp};
 
 /// A 64-bit key for a string (accessor, path, address ...), from the pass's seeded hasher.
@@ -69,7 +69,7 @@ pub struct Creation {
     pub role: Option<Key>,
     /// `auth.metadata.username` of the new token, or the user in the login path.
     pub user: Option<Key>,
-    /// The auth mount the login went through (`auth/approle/`).
+    /// The auth mount the login went through (`auth/approle/`), without the namespace.
     pub mount: Option<Key>,
     /// Orphan by the creating request itself (`create-orphan`, `no_parent`).
     #[serde(default)]
@@ -77,6 +77,10 @@ pub struct Creation {
     /// The token role of `auth/token/create/<role>`: orphan when the role says so.
     #[serde(default)]
     pub token_role: Option<Key>,
+    /// The namespace the token was issued in (`request.namespace.path` without its slash):
+    /// its accessor can only be looked up and revoked there.
+    #[serde(default)]
+    pub namespace: Option<Key>,
 }
 
 /// Most client addresses remembered per token.
@@ -169,6 +173,13 @@ pub struct PathInfo {
     pub secret: String,
     /// The mount (without namespace).
     pub mount: String,
+    /// The namespace (`request.namespace.path` without its slash), none for root.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// How the mount was found: from `request.mount_point`, or guessed from the path's shape
+    /// (logs of Vault before 1.6).
+    #[serde(default)]
+    pub mount_source: MountSource,
     /// The kind of access (for failures: the kind a success would have been, if any).
     pub kind: Option<SecretKind>,
     /// The tenant.

@@ -110,6 +110,19 @@ pub struct MountRef<'a> {
     pub engine: Engine,
     /// True when the mount was not in the log and was inferred from the path.
     pub inferred: bool,
+    /// Where the mount's boundary came from.
+    pub source: MountSource,
+}
+
+/// Where a request's mount came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MountSource {
+    /// `request.mount_point` (Vault 1.6+, OpenBao).
+    #[default]
+    Log,
+    /// The first segment of the path (older logs): the real mount may be nested deeper.
+    PathShape,
 }
 
 /// Secret engines and other mount types the analyses care about.
@@ -234,6 +247,7 @@ pub fn mount_of<'a>(ev: &Event<'a>) -> MountRef<'a> {
                 rest,
                 engine,
                 inferred: ev.request.mount_type.is_none(),
+                source: MountSource::Log,
             };
         }
     }
@@ -252,6 +266,7 @@ pub fn mount_of<'a>(ev: &Event<'a>) -> MountRef<'a> {
         rest,
         engine,
         inferred: true,
+        source: MountSource::PathShape,
     }
 }
 

@@ -58,6 +58,10 @@ pub fn request_header(json: &[u8]) -> Option<RequestHeader<'_>> {
     if !balanced(json) || simdutf8::basic::from_utf8(json).is_err() {
         return None;
     }
+    // Duplicate keys and wrong types make the entry malformed: the full parser says so.
+    if object_len(json, Level::Root)? != json.len() {
+        return None;
+    }
     let id = match request_finder().find(body) {
         Some(i) => request_id(&body[i + REQUEST_OBJ.len()..])?,
         None => None,
@@ -181,6 +185,130 @@ fn bracket_counts_scalar(b: &[u8]) -> (i64, i64) {
         b']' => (c, s - 1),
         _ => (c, s),
     })
+}
+
+/// The objects whose keys the analyses read, as in [`super::extract`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Level {
+    Root,
+    Auth,
+    PolicyResults,
+    Request,
+    Namespace,
+}
+
+/// What a key the analyses read must hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Want {
+    /// A string.
+    Str,
+    /// A string or `null`.
+    OptStr,
+    /// A list or `null`.
+    OptList,
+    /// An object or `null`.
+    OptObj,
+    /// A boolean or `null`.
+    OptBool,
+    /// An object read key by key, or `null`.
+    Nested(Level),
+}
+
+/// The bit and type of `key` at `level` (the same rules as [`super::extract`]); `Err` when this
+/// path leaves the entry to the full parser.
+fn want(level: Level, key: &[u8]) -> Result<Option<(u32, Want)>, ()> {
+    use Want::*;
+    Ok(Some(match (level, key) {
+        (Level::Root, b"time") => (0, Str),
+        (Level::Root, b"type") => (1, Str),
+        (Level::Root, b"error") => (2, OptStr),
+        (Level::Root, b"auth") => (3, Nested(Level::Auth)),
+        (Level::Root, b"request") => (4, Nested(Level::Request)),
+        (Level::Root, b"response") => return Err(()),
+        (Level::Auth, b"client_token") => (0, OptStr),
+        (Level::Auth, b"accessor") => (1, OptStr),
+        (Level::Auth, b"display_name") => (2, OptStr),
+        (Level::Auth, b"entity_id") => (3, OptStr),
+        (Level::Auth, b"token_type") => (4, OptStr),
+        (Level::Auth, b"policies") => (5, OptList),
+        (Level::Auth, b"metadata") => (6, OptObj),
+        (Level::Auth, b"policy_results") => (7, Nested(Level::PolicyResults)),
+        (Level::Auth, b"token_issue_time") => (8, OptStr),
+        (Level::PolicyResults, b"allowed") => (0, OptBool),
+        (Level::Request, b"id") => (0, OptStr),
+        (Level::Request, b"operation") => (1, Str),
+        (Level::Request, b"path") => (2, Str),
+        (Level::Request, b"mount_point") => (3, OptStr),
+        (Level::Request, b"mount_type") => (4, OptStr),
+        (Level::Request, b"mount_class") => (5, OptStr),
+        (Level::Request, b"namespace") => (6, Nested(Level::Namespace)),
+        (Level::Request, b"remote_address") => (7, OptStr),
+        (Level::Request, b"client_token") => (8, OptStr),
+        (Level::Request, b"client_token_accessor") => (9, OptStr),
+        (Level::Request, b"client_id") => (10, OptStr),
+        (Level::Request, b"request_uri") => (11, OptStr),
+        (Level::Request, b"data") => (12, OptObj),
+        (Level::Namespace, b"id") => (0, OptStr),
+        (Level::Namespace, b"path") => (1, OptStr),
+        _ => return Ok(None),
+    }))
+}
+
+/// True when a value starting with byte `first` is what `w` asks for.
+fn fits(w: Want, first: u8) -> bool {
+    match (w, first) {
+        (_, b'n') => w != Want::Str,
+        (Want::Str | Want::OptStr, b'"') => true,
+        (Want::OptList, b'[') => true,
+        (Want::OptObj | Want::Nested(_), b'{') => true,
+        (Want::OptBool, b't' | b'f') => true,
+        _ => false,
+    }
+}
+
+/// Length of the object at the start of `b` when every key the analyses read at `level` (and
+/// in the objects below it) appears once with the right type; `None` otherwise or when unsure.
+fn object_len(b: &[u8], level: Level) -> Option<usize> {
+    let mut i = 1;
+    if b.get(i) == Some(&b'}') {
+        return Some(2);
+    }
+    let mut seen = 0u32;
+    loop {
+        // Keys are compared as bytes: the entry is valid UTF-8 (checked before) and a key with
+        // an escape is left to the full parser.
+        let key_start = i + 1;
+        let rest = b.get(key_start..)?;
+        if *b.get(i)? != b'"' {
+            return None;
+        }
+        let end = key_start + memchr::memchr2(b'"', b'\\', rest)?;
+        if b[end] != b'"' || b.get(end + 1) != Some(&b':') {
+            return None;
+        }
+        let key = &b[key_start..end];
+        i = end + 2;
+        let first = *b.get(i)?;
+        let len = match want(level, key).ok()? {
+            Some((bit, w)) => {
+                if seen & (1 << bit) != 0 || !fits(w, first) {
+                    return None;
+                }
+                seen |= 1 << bit;
+                match w {
+                    Want::Nested(inner) if first == b'{' => object_len(&b[i..], inner)?,
+                    _ => skip_value(&b[i..])?,
+                }
+            }
+            None => skip_value(&b[i..])?,
+        };
+        i += len;
+        match b.get(i)? {
+            b',' => i += 1,
+            b'}' => return Some(i + 1),
+            _ => return None,
+        }
+    }
 }
 
 /// A string without escapes at the start of `b` (just after its opening quote), and the rest.
@@ -316,5 +444,70 @@ mod tests {
         }
         let no_id = br#"{"time":"2026-11-22T08:09:14Z","type":"request","auth":{},"request":{"operation":"help","path":"x"}}"#;
         assert_eq!(request_header(no_id).unwrap().id, None);
+    }
+}
+
+#[cfg(test)]
+mod malformed_tests {
+    use super::*;
+    use crate::parse::{ParseErrorKind, Parser};
+
+    const GOOD: &str = r#"{"time":"2026-11-22T08:09:14Z","type":"request","auth":{"client_token":"hmac-sha256:t","policies":["root"],"policy_results":{"allowed":true,"granting_policies":[{"name":"root","type":"acl"}]}},"request":{"id":"r1","operation":"read","path":"kv/data/a","namespace":{"id":"root"},"remote_port":4242}}"#;
+
+    /// The fast path takes an entry only when the full parser reads it without error.
+    #[test]
+    fn takes_only_what_the_full_parser_reads() {
+        assert!(request_header(GOOD.as_bytes()).is_some());
+        for (from, to, code) in [
+            (
+                r#""type":"request","#,
+                r#""type":"request","type":"response","#,
+                "duplicate-key",
+            ),
+            (
+                r#""path":"kv/data/a""#,
+                r#""path":"kv/data/a","path":"sys/health""#,
+                "duplicate-key",
+            ),
+            (r#""id":"r1","#, r#""id":"r1","id":"r2","#, "duplicate-key"),
+            (
+                r#""allowed":true"#,
+                r#""allowed":true,"allowed":false"#,
+                "duplicate-key",
+            ),
+            (
+                r#""namespace":{"id":"root"}"#,
+                r#""namespace":{"id":"root","id":"x"}"#,
+                "duplicate-key",
+            ),
+            (r#""path":"kv/data/a""#, r#""path":7"#, "wrong-type"),
+            (r#""path":"kv/data/a""#, r#""path":null"#, "wrong-type"),
+            (r#""path":"kv/data/a""#, r#""path":{"a":1}"#, "wrong-type"),
+            (r#""operation":"read""#, r#""operation":1"#, "wrong-type"),
+            (
+                r#""policies":["root"]"#,
+                r#""policies":"root""#,
+                "wrong-type",
+            ),
+            (r#""allowed":true"#, r#""allowed":"yes""#, "wrong-type"),
+        ] {
+            let bad = GOOD.replacen(from, to, 1);
+            assert_ne!(bad, GOOD);
+            assert_eq!(request_header(bad.as_bytes()), None, "{bad}");
+            let kind = Parser::new().parse_one(bad.as_bytes(), |r| r.err());
+            assert_eq!(kind.as_ref().map(ParseErrorKind::code), Some(code), "{bad}");
+        }
+        let typed = GOOD.replacen(r#""type":"request""#, r#""type":1"#, 1);
+        let kind = Parser::new().parse_one(typed.as_bytes(), |r| r.err());
+        assert_eq!(kind.as_ref().map(ParseErrorKind::code), Some("wrong-type"));
+        let request_string = GOOD.replacen(r#""type":"request""#, r#""type":"response""#, 1);
+        let request_string = request_string
+            .split(r#","request":"#)
+            .next()
+            .unwrap()
+            .to_string()
+            + r#","request":"kv/data/a"}"#;
+        let kind = Parser::new().parse_one(request_string.as_bytes(), |r| r.err());
+        assert_eq!(kind.as_ref().map(ParseErrorKind::code), Some("wrong-type"));
     }
 }

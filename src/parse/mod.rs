@@ -16,6 +16,7 @@ pub mod fast;
 pub mod framing;
 #[doc(hidden)]
 pub mod fuzzing;
+mod scrub;
 
 use simd_json::value::tape::Tape;
 use simd_json::{Buffers, INPUT_PADDING};
@@ -46,6 +47,17 @@ pub enum ParseErrorKind {
     /// An XML (`format=jsonx`) entry, which blastradius does not read.
     #[error("JSONx (XML) audit format is not supported; configure the device with format=json")]
     Jsonx,
+    /// A field the analyses read appears twice in its object (Vault never writes that).
+    #[error("duplicate key `{0}`")]
+    DuplicateKey(String),
+    /// A field the analyses read has another JSON type than Vault writes.
+    #[error("`{field}` is not {expected}")]
+    WrongType {
+        /// The dotted field, e.g. `request.path`.
+        field: String,
+        /// What Vault writes there: `a string`, `an object` ...
+        expected: &'static str,
+    },
 }
 
 impl ParseErrorKind {
@@ -58,15 +70,19 @@ impl ParseErrorKind {
             ParseErrorKind::NotAuditEntry => "not-an-audit-entry",
             ParseErrorKind::TooLong(_) => "line-too-long",
             ParseErrorKind::Jsonx => "jsonx",
+            ParseErrorKind::DuplicateKey(_) => "duplicate-key",
+            ParseErrorKind::WrongType { .. } => "wrong-type",
         }
     }
 }
 
-/// A per-thread parser: a padded copy of the current entry, simd-json's buffers and a tape.
+/// A per-thread parser: a padded copy of the current entry, simd-json's buffers, a tape and the
+/// redacted strings of the current entry.
 pub struct Parser {
     buf: Vec<u8>,
     buffers: Buffers,
     tape: Option<Tape<'static>>,
+    scrub: scrub::Scrub,
 }
 
 impl Default for Parser {
@@ -82,10 +98,12 @@ impl Parser {
             buf: Vec::new(),
             buffers: Buffers::with_max_depth(4096, MAX_DEPTH),
             tape: None,
+            scrub: scrub::Scrub::default(),
         }
     }
 
-    /// Parses `entry` (one JSON document) and hands the result to `f`.
+    /// Parses `entry` (one JSON document) and hands the result to `f`, with every clear token in
+    /// it redacted (see [`crate::redact`]).
     ///
     /// The event borrows the parser, so it lives only inside `f`.
     pub fn parse_one<R>(
@@ -100,13 +118,41 @@ impl Parser {
         let mut tape: Tape<'_> = self.tape.take().unwrap_or_else(Tape::null).reset();
         let parsed =
             simd_json::fill_tape_padded(&mut self.buf, entry.len(), &mut self.buffers, &mut tape);
-        let out = match parsed {
-            Ok(()) => f(extract::event(&tape.0)),
-            Err(e) => f(Err(ParseErrorKind::InvalidJson(describe(&e)))),
+        let (out, tape) = match parsed {
+            Ok(()) => read_event(entry, tape, &mut self.scrub, f),
+            Err(e) => (
+                f(Err(ParseErrorKind::InvalidJson(describe(&e)))),
+                tape.reset(),
+            ),
         };
-        self.tape = Some(tape.reset());
+        self.tape = Some(tape);
         out
     }
+}
+
+/// Builds the event of a parsed entry, redacting its tape first when it may hold a token, and
+/// hands it to `f`; returns `f`'s answer and the emptied tape.
+fn read_event<'t, R>(
+    entry: &[u8],
+    tape: Tape<'t>,
+    scrub: &mut scrub::Scrub,
+    f: impl for<'e> FnOnce(Result<Event<'e>, ParseErrorKind>) -> R,
+) -> (R, Tape<'static>) {
+    if !scrub::needed(entry) {
+        match extract::event(&tape.0) {
+            Ok(ev) if scrub::needed_for_uuids(&ev) => {}
+            res => {
+                let out = f(res);
+                return (out, tape.reset());
+            }
+        }
+    }
+    scrub.plan(&tape.0);
+    // The tape's strings now borrow both the entry buffer and the redacted strings.
+    let mut tape: Tape<'_> = tape;
+    scrub.apply(&mut tape.0);
+    let out = f(extract::event(&tape.0));
+    (out, tape.reset())
 }
 
 /// simd-json's message without its debug dump of the whole input.

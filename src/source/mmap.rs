@@ -2,14 +2,13 @@
 //!
 //! Mapping is fastest for large plain files, but if another process truncates a mapped file
 //! (logrotate's `copytruncate` on the live audit log), touching the lost pages kills the process
-//! with SIGBUS. So, like ripgrep, blastradius maps only a handful of explicitly named regular
-//! files, and in `auto` mode also only files that have not been written to in the last minute
-//! (the live log is written continuously). Everything else is read with large `read` calls; both
+//! with SIGBUS. A file quiet for a minute was once thought safe, but a quiet night followed by
+//! `copytruncate` is the normal case, so `auto` maps nothing: only `--mmap always` maps, at the
+//! user's risk. Everything else is read with large `read` calls (linear in line length); both
 //! paths feed the same chunks to the same parsing core.
 //! See: <https://github.com/BurntSushi/ripgrep/blob/master/crates/searcher/src/searcher/mmap.rs>
 
 use std::fs::File;
-use std::time::{Duration, SystemTime};
 
 use memmap2::{Advice, Mmap};
 
@@ -17,7 +16,7 @@ use memmap2::{Advice, Mmap};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MmapChoice {
-    /// Map up to 10 quiescent regular files; read everything else.
+    /// Read every input (a mapped file truncated by another process raises SIGBUS).
     #[default]
     Auto,
     /// Map every plain regular file (risks SIGBUS if a file is truncated while mapped).
@@ -26,18 +25,9 @@ pub enum MmapChoice {
     Never,
 }
 
-/// A file counts as quiescent when it was last modified at least this long ago.
-pub const QUIESCENT_AFTER: Duration = Duration::from_secs(60);
-
-/// Files smaller than this are read: mapping them costs more than it saves.
-pub const MIN_MAP_BYTES: u64 = 1 << 20;
-
-/// At most this many files are mapped in `auto` mode (ripgrep's rule).
-pub const MAX_AUTO_FILES: usize = 10;
-
 impl MmapChoice {
     /// Whether this plain file should be mapped, given how many files the scan has.
-    pub fn wants_map(self, file: &File, file_count: usize) -> bool {
+    pub fn wants_map(self, file: &File, _file_count: usize) -> bool {
         let Ok(meta) = file.metadata() else {
             return false;
         };
@@ -47,14 +37,11 @@ impl MmapChoice {
         match self {
             MmapChoice::Never => false,
             MmapChoice::Always => true,
-            MmapChoice::Auto => {
-                let quiescent = meta
-                    .modified()
-                    .ok()
-                    .and_then(|m| SystemTime::now().duration_since(m).ok())
-                    .is_some_and(|age| age >= QUIESCENT_AFTER);
-                file_count <= MAX_AUTO_FILES && meta.len() >= MIN_MAP_BYTES && quiescent
-            }
+            // A quiet file is no protection: logrotate `copytruncate` after a quiet night
+            // truncates exactly such a file, and SIGBUS then killed the scan with no report. No
+            // default mode may be killed by a truncation, so `auto` reads; the read path is
+            // linear and checks for shrinking (see `produce`). `--mmap always` keeps the risk.
+            MmapChoice::Auto => false,
         }
     }
 }

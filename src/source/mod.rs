@@ -137,6 +137,9 @@ pub struct InputInfo {
     pub pretty: bool,
     /// Number of chunks.
     pub chunks: u32,
+    /// Bytes examined for line ends on the read path (linear in `bytes`; a regression guard).
+    #[serde(skip)]
+    pub scanned_bytes: u64,
 }
 
 /// Why an input could not be read completely.
@@ -181,6 +184,18 @@ pub enum SourceError {
         bytes: u64,
         /// Which limit.
         reason: String,
+    },
+    /// The input shrank while it was read (logrotate `copytruncate`): what lay beyond was lost.
+    #[error(
+        "{path}: truncated during scan: {size} bytes when opened, only {read_to} could be read"
+    )]
+    TruncatedDuringScan {
+        /// The path.
+        path: String,
+        /// Its size when opened.
+        size: u64,
+        /// Where reading ended.
+        read_to: u64,
     },
     /// A pretty-printed input was larger than the stream framing limit.
     #[error("{path}: pretty-printed input of {bytes} bytes exceeds the {limit}-byte stream limit")]

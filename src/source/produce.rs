@@ -174,6 +174,16 @@ pub fn produce<'m>(
                     bytes: info.bytes,
                     source: e,
                 });
+            // End of file before the size seen at open: the file shrank while it was read
+            // (logrotate `copytruncate`). Growth is normal (the live log); shrinking loses data.
+            let read_to = start + info.bytes;
+            let err = err.or_else(|| {
+                (read_to < *stored).then(|| SourceError::TruncatedDuringScan {
+                    path: input.display.clone(),
+                    size: *stored,
+                    read_to,
+                })
+            });
             (info, err)
         }
         Opened::Stdin => {
@@ -218,6 +228,7 @@ fn info(compression: Compression, read_path: ReadPath, stored: Option<u64>) -> I
         read_path,
         pretty: false,
         chunks: 0,
+        scanned_bytes: 0,
     }
 }
 
@@ -340,14 +351,26 @@ fn read_loop<R: Read>(
 ) -> Option<io::Error> {
     let target = opts.chunk_size.min(opts.max_line_bytes).max(1);
     let mut carry: Vec<u8> = Vec::new();
+    // A line longer than a chunk grows in place: `long` holds it, `searched` of its bytes are
+    // known to have no newline. Copying it into a fresh buffer and searching it again on every
+    // read made time grow with the square of the line length.
+    let mut long: Vec<u8> = Vec::new();
+    let mut searched = 0usize;
     let mut offset = base;
     info.complete_end = base;
     let mut first = true;
     loop {
-        let mut buf = sink.buffer(target + (target >> 4));
-        buf.append(&mut carry);
-        let (eof, err, n) = fill(&mut reader, &mut buf, target);
+        let (mut buf, want) = if long.is_empty() {
+            let mut buf = sink.buffer(target + (target >> 4));
+            buf.append(&mut carry);
+            (buf, target)
+        } else {
+            let grow = long.len() + target;
+            (std::mem::take(&mut long), grow)
+        };
+        let (eof, err, n) = fill(&mut reader, &mut buf, want);
         info.bytes += n;
+        info.scanned_bytes += (buf.len() - searched) as u64;
         if first {
             first = false;
             if looks_pretty(&buf[..buf.len().min(SNIFF_BYTES)]) {
@@ -363,7 +386,9 @@ fn read_loop<R: Read>(
             send_lines(input, buf, &mut offset, true, sink, info);
             return None;
         }
-        match memchr::memrchr(b'\n', &buf) {
+        let tail_nl = memchr::memrchr(b'\n', &buf[searched..]).map(|i| searched + i);
+        searched = 0;
+        match tail_nl {
             Some(nl) => {
                 carry.extend_from_slice(&buf[nl + 1..]);
                 buf.truncate(nl + 1);
@@ -397,7 +422,11 @@ fn read_loop<R: Read>(
                     return None;
                 }
             }
-            None => carry = buf, // a long line still under the limit: keep growing it
+            None => {
+                // A long line still under the limit: keep growing it, searching only new bytes.
+                searched = buf.len();
+                long = buf;
+            }
         }
     }
 }
@@ -601,5 +630,45 @@ fn classify_gzip_error(input: &Input, info: &InputInfo, e: io::Error) -> SourceE
         path: input.display.clone(),
         bytes: info.bytes,
         message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line 256 times the chunk size is examined about once, not once per read (issue 21).
+    #[test]
+    fn a_long_line_is_scanned_once_on_the_read_path() {
+        let opts = ReadOptions {
+            chunk_size: 64 << 10,
+            ..ReadOptions::default()
+        };
+        let mut data = vec![b'x'; 256 * opts.chunk_size];
+        data.push(b'\n');
+        data.extend_from_slice(b"{}\n");
+        let input = Input {
+            index: 0,
+            display: "t".into(),
+            path: InputPath::Stdin,
+            family: "t".into(),
+            resume: Default::default(),
+        };
+        let pool = Mutex::new(Vec::new());
+        let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+        let sink = ChunkSink::new(tx, &pool);
+        let mut info = info(Compression::None, ReadPath::Stdin, None);
+        let err = read_loop(&input, &data[..], 0, &opts, &sink, &mut info);
+        assert!(err.is_none());
+        drop(sink);
+        let sent: usize = rx.iter().map(|c| c.data.bytes().len()).sum();
+        assert_eq!(sent, data.len());
+        assert_eq!(info.bytes, data.len() as u64);
+        assert!(
+            info.scanned_bytes <= 2 * info.bytes,
+            "{} bytes examined for {} read",
+            info.scanned_bytes,
+            info.bytes
+        );
     }
 }

@@ -365,7 +365,7 @@ fn rotation_plan_is_ordered_by_tier_then_first_exposure() {
         .unwrap();
     assert_eq!(
         lease["command"],
-        "vault lease revoke database/creds/app/Xy12"
+        "vault lease revoke -- database/creds/app/Xy12"
     );
     let tok = r["rotation_targets"]
         .as_array()
@@ -373,7 +373,7 @@ fn rotation_plan_is_ordered_by_tier_then_first_exposure() {
         .iter()
         .find(|t| t["target"] == "acc-G")
         .unwrap();
-    assert_eq!(tok["command"], "vault token revoke -accessor acc-G");
+    assert_eq!(tok["command"], "vault token revoke -accessor -- acc-G");
     let orders: Vec<u64> = r["rotation_targets"]
         .as_array()
         .unwrap()

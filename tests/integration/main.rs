@@ -16,12 +16,18 @@ mod corpus;
 mod differential;
 /// `export`: Parquet and Arrow events tables.
 mod export;
+/// `export`'s lineage columns (creator, role, user, wrapping, secret, device).
+mod export_lineage;
 /// The fuzz corpus replayed.
 mod fuzz_corpus;
 /// `generate`: determinism, and scans report the generator's ground truth.
 mod generate;
 /// Hostile and broken input from fixtures/hostile.
 mod hostile;
+/// Hostile input, round 2: truncation while reading, long lines (issue 21).
+mod hostile_input;
+/// No clear token in any output; duplicate keys and wrong types are malformed.
+mod hostile_output;
 /// `--state`: incremental runs, rotation, alerts.
 mod incremental;
 /// A real OpenBao server, a scripted incident, and the committed recording of it.
@@ -34,5 +40,7 @@ mod read_paths;
 mod reports;
 /// Reports match the published JSON Schema.
 mod schema;
+/// Apache Spark (local mode) runs the hunts and the PySpark blast job.
+mod spark;
 /// SQL hunts on DuckDB, sqlglot and the embedded engine.
 mod sql;

@@ -43,9 +43,14 @@ def key(row):
     return json.dumps(row, sort_keys=True, default=str)
 
 
-def emit(columns, rows):
+def normalised(columns, rows):
+    """The normalised form of a result: column names and sorted, normalised rows."""
     rows = sorted(([norm(v) for v in r] for r in rows), key=key)
-    print(json.dumps({"columns": list(columns), "rows": rows}, indent=1))
+    return {"columns": list(columns), "rows": rows}
+
+
+def emit(columns, rows):
+    print(json.dumps(normalised(columns, rows), indent=1))
 
 
 def dialects(query_dir):
@@ -69,7 +74,8 @@ def dialects(query_dir):
     sys.exit(1 if failures else 0)
 
 
-def duckdb_run(export, sql_file):
+def duckdb_connect(export):
+    """A DuckDB connection with the export (file or day-partitioned directory) as `events`."""
     import duckdb
 
     p = pathlib.Path(export)
@@ -79,8 +85,18 @@ def duckdb_run(export, sql_file):
     con.execute(
         f"CREATE VIEW events AS SELECT * FROM read_parquet({quoted}, hive_partitioning = false)"
     )
-    cur = con.execute(pathlib.Path(sql_file).read_text())
-    emit([d[0] for d in cur.description], cur.fetchall())
+    return con
+
+
+def duckdb_result(con, sql):
+    """The normalised result of `sql` on DuckDB."""
+    cur = con.execute(sql)
+    return normalised([d[0] for d in cur.description], cur.fetchall())
+
+
+def duckdb_run(export, sql_file):
+    result = duckdb_result(duckdb_connect(export), pathlib.Path(sql_file).read_text())
+    print(json.dumps(result, indent=1))
 
 
 def normalise():

@@ -426,7 +426,7 @@ fn cases() -> Vec<(&'static str, String, String)> {
         (
             "vault_plaintext_token_in_log.yml",
             ev(
-                r#""operation":"read","path":"auth/token/lookup/s.abcdefghijklmnopqrstuvwx""#,
+                r#""operation":"read","path":"auth/token/lookup/s.1AjRRLXPTkMgsb9cI6Pks1dB""#,
                 USER,
             ),
             ev(

@@ -384,7 +384,7 @@ pub fn rotation_list(log: &Path, truth: &Truth) {
         of("revoke-lease"),
         [(
             truth.pki_lease.clone(),
-            format!("vault lease revoke {}", truth.pki_lease)
+            format!("vault lease revoke -- {}", truth.pki_lease)
         )]
     );
     let tokens = of("revoke-token");
@@ -398,7 +398,7 @@ pub fn rotation_list(log: &Path, truth: &Truth) {
     );
     for (accessor, cmd) in &tokens {
         assert!(
-            cmd.starts_with("vault token revoke -accessor ") && cmd.contains(accessor.as_str()),
+            cmd.starts_with("vault token revoke -accessor -- ") && cmd.contains(accessor.as_str()),
             "{cmd}"
         );
     }

@@ -57,6 +57,11 @@ impl Http {
         Http { agent, base }
     }
 
+    /// `http://127.0.0.1:<port>`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// A caller: a token (or none) and the address it connects from.
     pub fn caller(&self, token: Option<&str>, from: &'static str) -> Caller<'_> {
         Caller {

@@ -9,6 +9,8 @@ mod client;
 mod devices;
 mod fixture;
 mod live;
+mod policies;
+mod runbook;
 mod scenario;
 mod server;
 

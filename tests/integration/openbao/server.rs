@@ -21,6 +21,8 @@ pub struct BaoServer {
     child: Child,
     dir: tempfile::TempDir,
     pub http: Http,
+    /// `http://127.0.0.1:<port>`, for `BAO_ADDR`.
+    pub addr: String,
     pub root_token: String,
     unseal_key: String,
 }
@@ -128,6 +130,7 @@ impl BaoServer {
             child,
             dir,
             http: Http::new(format!("http://127.0.0.1:{port}")),
+            addr: format!("http://127.0.0.1:{port}"),
             root_token: String::new(),
             unseal_key: String::new(),
         };
