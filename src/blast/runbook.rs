@@ -146,6 +146,22 @@ pub(super) fn revoke_token_command(t: &TokenRecord) -> (Result<String, Refusal>,
                 .flag("-accessor"),
         )
     };
+    let by_clear = |accessor: &str| {
+        base()
+            .and_then(|c| c.arg(accessor, "accessor"))
+            .map(|c| c.render())
+    };
+    if let (Some(parent), true) = (&t.revoked_with, t.token_type.as_deref() == Some("batch")) {
+        // Batch tokens have no accessor and cannot be revoked on their own.
+        return (
+            by_clear(parent),
+            format!("; batch token: revoked with its parent {parent}"),
+        );
+    }
+    let lifetime = lifetime_note(t);
+    if let Some(clear) = &t.clear_accessor {
+        return (by_clear(clear), lifetime);
+    }
     let hashed = t
         .accessor
         .strip_prefix("hmac-sha256:")
@@ -158,14 +174,26 @@ pub(super) fn revoke_token_command(t: &TokenRecord) -> (Result<String, Refusal>,
         (
             cmd,
             format!(
-                "; the accessor is HMAC'd: match `{CLI} list auth/token/accessors` through `{CLI} write sys/audit-hash/<device> input=<accessor>`"
+                "; the accessor is HMAC'd: match `{CLI} list auth/token/accessors` through `{CLI} write sys/audit-hash/<device> input=<accessor>`{lifetime}"
             ),
         )
     } else {
-        let cmd = base()
-            .and_then(|c| c.arg(&t.accessor, "accessor"))
-            .map(|c| c.render());
-        (cmd, String::new())
+        (by_clear(&t.accessor), lifetime)
+    }
+}
+
+/// Whether revoking the token's creator revokes it too.
+fn lifetime_note(t: &TokenRecord) -> String {
+    match (t.orphan, &t.revoked_with) {
+        (Some(cause), _) => format!(
+            "; orphan ({}): revoking its creator leaves it alive, revoke it explicitly",
+            serde_json::to_value(cause)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        ),
+        (None, Some(parent)) => format!("; also revoked with its parent {parent}"),
+        (None, None) => String::new(),
     }
 }
 

@@ -3,7 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::{Descendants, Pivots};
-use crate::lineage::{CreatedVia, Failure, Key, Lineage, LineageState, NO_TOKEN, earlier, later};
+use crate::lineage::{
+    CreatedVia, Failure, Identities, Key, Lineage, LineageState, NO_TOKEN, OrphanCause, earlier,
+    later,
+};
 use crate::model::secret::{MountSource, SecretKind};
 use crate::model::{Loc, Location, Timestamp};
 use crate::redact;
@@ -72,6 +75,17 @@ pub struct TokenRecord {
     pub failed_requests: u64,
     /// Where it was created.
     pub evidence: Option<Location>,
+    /// Every form of this token the devices logged: accessors (clear or each device's HMAC)
+    /// and token HMACs (redacted if a log holds the token in clear), best first.
+    pub forms: Vec<String>,
+    /// The accessor in clear, when a device logs accessors in clear (`hmac_accessor=false`).
+    pub clear_accessor: Option<String>,
+    /// Why the token has no parent although a token created it: revoking its creator leaves
+    /// it alive, so the plan revokes it explicitly.
+    pub orphan: Option<OrphanCause>,
+    /// For a descendant that is not an orphan: the accessor of its parent, whose revocation
+    /// revokes it too (`vault token revoke` revokes children).
+    pub revoked_with: Option<String>,
 }
 
 /// What the log shows of a secret access in the blast radius.
@@ -129,6 +143,10 @@ pub struct SecretReadRecord {
     pub tokens: Vec<String>,
     /// True when some reads came from a pivot address by a token outside the lineage.
     pub from_pivot_ip: bool,
+    /// Of the reads, those answered with a wrapping token (`X-Vault-Wrap-TTL`): the data went
+    /// to whoever unwrapped it (the wrapping token is in `tokens`, `created_via`
+    /// `response-wrapping`, with the addresses it was unwrapped from).
+    pub wrapped_reads: u64,
     /// The first read.
     pub evidence: Location,
 }
@@ -225,6 +243,7 @@ pub struct BlastScope {
 /// Resolves pivots and lineage into the blast radius.
 pub fn resolve(
     st: &LineageState,
+    ids: &Identities,
     ext: &Lineage<'_>,
     pivots: &Pivots,
     descendants: Descendants,
@@ -241,7 +260,7 @@ pub fn resolve(
         unmatched: Vec::new(),
     };
     let mut relation: HashMap<Key, (Relation, u32)> = HashMap::new();
-    seed(st, ext, pivots, &mut relation, &mut echo.unmatched);
+    seed(st, ids, ext, pivots, &mut relation, &mut echo.unmatched);
     if descendants == Descendants::Follow {
         follow(st, &mut relation);
     }
@@ -254,7 +273,7 @@ pub fn resolve(
         pivots: echo,
         ..BlastScope::default()
     };
-    scope.tokens = token_records(st, &relation, loc);
+    scope.tokens = token_records(st, ids, &relation, loc);
     scope.secrets_read = reads(st, &selected, loc);
     scope.denied = failures(st, &selected, loc);
     scope.leases = leases(st, &selected, loc);
@@ -274,6 +293,7 @@ pub fn resolve(
 
 fn seed(
     st: &LineageState,
+    ids: &Identities,
     ext: &Lineage<'_>,
     p: &Pivots,
     rel: &mut HashMap<Key, (Relation, u32)>,
@@ -293,17 +313,23 @@ fn seed(
     ] {
         for v in values {
             let k = ext.key(v);
-            let hits: Vec<Key> = st
-                .tokens
-                .iter()
-                .filter(|(acc, t)| match field {
-                    0 => t.client_token == Some(k),
-                    1 => **acc == k,
-                    2 => t.entity_id == Some(k),
-                    _ => t.display_name == Some(k),
-                })
-                .map(|(acc, _)| *acc)
-                .collect();
+            // A token or accessor in any device's form names the same identity.
+            let hits: Vec<Key> = match field {
+                0 | 1 => ids
+                    .of(k)
+                    .filter(|id| st.tokens.contains_key(id))
+                    .into_iter()
+                    .collect(),
+                _ => st
+                    .tokens
+                    .iter()
+                    .filter(|(_, t)| match field {
+                        2 => t.entity_id == Some(k),
+                        _ => t.display_name == Some(k),
+                    })
+                    .map(|(acc, _)| *acc)
+                    .collect(),
+            };
             if hits.is_empty() {
                 unmatched.push(format!("{flag} {v}"));
             }
@@ -366,6 +392,7 @@ fn opt(st: &LineageState, k: Option<Key>) -> Option<String> {
 
 fn token_records(
     st: &LineageState,
+    ids: &Identities,
     rel: &HashMap<Key, (Relation, u32)>,
     loc: &dyn Fn(Loc) -> Location,
 ) -> Vec<TokenRecord> {
@@ -374,6 +401,32 @@ fn token_records(
         .filter_map(|(acc, (relation, depth))| {
             let t = st.tokens.get(acc)?;
             let c = t.created.as_ref();
+            let forms: Vec<String> = ids
+                .forms
+                .get(acc)
+                .into_iter()
+                .flatten()
+                .map(|f| form_text(st, *f))
+                .collect();
+            let clear_accessor = ids.forms.get(acc).into_iter().flatten().find_map(|f| {
+                let text = st.str(*f);
+                let accessor = st
+                    .forms
+                    .get(f)
+                    .is_some_and(|i| i.kind == crate::lineage::FormKind::Accessor);
+                (accessor && !text.starts_with("hmac-sha256:")).then(|| text.to_string())
+            });
+            let orphan = c.and_then(|c| st.is_orphan(c));
+            let parent = c.and_then(|c| c.parent);
+            let revoked_with = parent
+                .filter(|p| {
+                    *relation == Relation::Descendant
+                        && orphan.is_none()
+                        && rel
+                            .get(p)
+                            .is_some_and(|(r, _)| *r != Relation::UsedFromPivotIp)
+                })
+                .map(|p| st.str(p).to_string());
             Some(TokenRecord {
                 accessor: st.str(*acc).to_string(),
                 token_hmac: opt(st, t.client_token).map(|s| redact::token(&s).into_owned()),
@@ -400,6 +453,10 @@ fn token_records(
                 requests: t.requests,
                 failed_requests: t.failed,
                 evidence: c.map(|c| loc(c.loc)),
+                forms,
+                clear_accessor,
+                orphan,
+                revoked_with,
             })
         })
         .collect();
@@ -414,6 +471,15 @@ fn token_records(
     out
 }
 
+/// A form as the report shows it: accessors as logged, token HMACs redacted if in clear.
+fn form_text(st: &LineageState, f: Key) -> String {
+    let text = st.str(f);
+    match st.forms.get(&f).map(|i| i.kind) {
+        Some(crate::lineage::FormKind::TokenHmac) => redact::token(text).into_owned(),
+        _ => text.to_string(),
+    }
+}
+
 fn actor_name(st: &LineageState, k: Key) -> String {
     if k == NO_TOKEN {
         "unauthenticated".to_string()
@@ -425,6 +491,7 @@ fn actor_name(st: &LineageState, k: Key) -> String {
 struct PathAcc {
     reads: u64,
     unanswered: u64,
+    wrapped: u64,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     tokens: BTreeSet<String>,
@@ -450,6 +517,7 @@ fn reads(
             let a = by_path.entry(path).or_insert(PathAcc {
                 reads: 0,
                 unanswered: 0,
+                wrapped: 0,
                 first: None,
                 last: None,
                 tokens: BTreeSet::new(),
@@ -460,6 +528,7 @@ fn reads(
                 Seen::Read => a.reads += r.reads,
                 Seen::Unanswered => a.unanswered += r.reads,
             }
+            a.wrapped += r.wrapped;
             a.first = earlier(a.first, r.first);
             a.last = later(a.last, r.last);
             a.tokens.insert(actor_name(st, actor));
@@ -511,6 +580,7 @@ fn reads(
                 last_read: a.last,
                 tokens: a.tokens.into_iter().collect(),
                 from_pivot_ip: a.from_ip,
+                wrapped_reads: a.wrapped,
                 evidence: loc(a.loc),
             })
         })

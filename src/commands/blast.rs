@@ -10,7 +10,7 @@ use crate::blast::{self, Descendants, Pivots, RotationRules};
 use crate::cli::BlastArgs;
 use crate::cli::time::parse_span;
 use crate::detect::{Caps, Detector};
-use crate::lineage::{IpPivot, Lineage};
+use crate::lineage::{Devices, IpPivot, Lineage, canonicalize};
 use crate::report::Window;
 use crate::report::blast::{
     BlastContext, BlastFormat, BlastReport, BlastSettings, ListFormat, render, render_list,
@@ -94,10 +94,16 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
         gap,
         ..ScanSettings::default()
     };
-    let inputs = without_own_files(
+    let mut inputs = without_own_files(
         discover(&args.paths)?,
         &[args.state.as_deref(), args.output.as_deref()],
     );
+    // Inputs in path order: evidence is taken from the earliest copy of an event, and "earliest"
+    // must not depend on the order the paths were given in.
+    inputs.sort_by(|a, b| a.display.cmp(&b.display));
+    for (i, input) in inputs.iter_mut().enumerate() {
+        input.index = i as u32;
+    }
     let (session, inputs, incremental) =
         Session::begin(args.state.as_deref(), "blast", now, inputs)?;
     // Detection rules do not shape the blast radius; an empty set keeps the pass lean.
@@ -107,7 +113,12 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
         pivots.ips.clone(),
         &scope.tenants,
         session.seed().unwrap_or_else(rand_seed),
-    );
+    )
+    .across(if inputs.len() > 1 {
+        Devices::Several
+    } else {
+        Devices::One
+    });
     let progress = Progress::start(total_bytes(&inputs), global.quiet);
     let (result, state, next) = scan::run(
         &inputs,
@@ -128,8 +139,10 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
         Descendants::Follow
     };
     let locator = result.locator.clone();
+    let (state, ids) = canonicalize(state);
     let bscope = blast::resolve(
         &state,
+        &ids,
         &lineage,
         &pivots,
         descendants,

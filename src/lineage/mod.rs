@@ -8,93 +8,47 @@
 //! resolved afterwards ([`crate::blast`]). Memory grows with distinct tokens and (token, path)
 //! pairs, not with the size of the log.
 
+pub mod identity;
 pub mod record;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use crate::detect::actor::{is_login_path, login_user};
+use crate::model::cidr::Cidr;
 use crate::model::secret::{mount_of, secret_access, secret_target, succeeded};
 use crate::model::{Event, Loc, Timestamp};
 use crate::scan::Extension;
 use crate::tenant::TenantMap;
+pub use identity::{FormInfo, FormKind, Identities, canonicalize};
 pub use record::*;
+
+use identity::{Anchors, Part, add_anchor, merge_anchors};
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// A client-address pivot: one address, or a CIDR block.
+/// A client-address pivot: one address, or a CIDR block (the same [`Cidr`] the Sigma `cidr`
+/// modifier uses, IPv4-mapped IPv6 included).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IpPivot {
     /// As given.
     pub text: String,
-    net: std::net::IpAddr,
-    prefix: u8,
+    block: Cidr,
 }
 
 impl IpPivot {
     /// Parses `203.0.113.66`, `203.0.113.0/24` or an IPv6 address or block.
     pub fn parse(s: &str) -> Result<IpPivot, String> {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (
-                a,
-                Some(
-                    p.parse::<u8>()
-                        .map_err(|_| format!("bad prefix length in {s:?}"))?,
-                ),
-            ),
-            None => (s, None),
-        };
-        let net: std::net::IpAddr = addr
-            .trim_matches(['[', ']'])
-            .parse()
-            .map_err(|_| format!("{s:?} is not an IP address"))?;
-        let max = if net.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        if prefix > max {
-            return Err(format!("prefix /{prefix} is too long for {addr}"));
-        }
         Ok(IpPivot {
             text: s.to_string(),
-            net,
-            prefix,
+            block: Cidr::parse(s)?,
         })
     }
 
     /// True when `remote_address` (possibly `host:port` or `[v6]:port`) is in this pivot.
     pub fn matches(&self, remote_address: &str) -> bool {
-        let host = strip_port(remote_address);
-        let Ok(ip) = host.parse::<std::net::IpAddr>() else {
-            return false;
-        };
-        match (self.net, ip) {
-            (std::net::IpAddr::V4(n), std::net::IpAddr::V4(a)) => {
-                mask_eq(&n.octets(), &a.octets(), self.prefix)
-            }
-            (std::net::IpAddr::V6(n), std::net::IpAddr::V6(a)) => {
-                mask_eq(&n.octets(), &a.octets(), self.prefix)
-            }
-            _ => false,
-        }
+        self.block.contains(remote_address)
     }
-}
-
-fn strip_port(s: &str) -> &str {
-    if let Some(rest) = s.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    match s.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') && p.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => s,
-    }
-}
-
-fn mask_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
-    let full = usize::from(prefix / 8);
-    if a[..full] != b[..full] {
-        return false;
-    }
-    let rem = prefix % 8;
-    rem == 0 || (a[full] ^ b[full]) & (0xffu8 << (8 - rem)) == 0
 }
 
 /// The lineage extension: what to watch, and the hasher every thread shares.
@@ -102,6 +56,31 @@ pub struct Lineage<'a> {
     hasher: foldhash::quality::FixedState,
     pivot_ips: Vec<IpPivot>,
     tenants: &'a TenantMap,
+    across: Devices,
+}
+
+/// Whether the inputs may hold several audit devices' copies of the same events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Devices {
+    /// One input: nothing to join across devices.
+    One,
+    /// Several inputs: keep request-id samples per form to join identities across devices.
+    Several,
+}
+
+/// Whether an entry is the copy the scan counts or another device's copy of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EntryCopy {
+    /// Counted: adds to every count.
+    Counted,
+    /// Another copy: adds forms, evidence places and times, never counts.
+    Duplicate,
+}
+
+impl EntryCopy {
+    fn count(self) -> u64 {
+        u64::from(self == EntryCopy::Counted)
+    }
 }
 
 impl<'a> Lineage<'a> {
@@ -113,7 +92,14 @@ impl<'a> Lineage<'a> {
             hasher: foldhash::quality::FixedState::with_seed(seed),
             pivot_ips,
             tenants,
+            across: Devices::One,
         }
+    }
+
+    /// Joins identities across devices when the inputs may hold several.
+    pub fn across(mut self, devices: Devices) -> Self {
+        self.across = devices;
+        self
     }
 
     /// The key of a string.
@@ -161,6 +147,23 @@ pub struct LineageState {
     /// Secret reads and credential requests whose response is in no input, by (actor, path):
     /// worst case they succeeded.
     pub unanswered: Map<(Key, Key), ReadAgg>,
+    /// Every token form seen (accessors, token HMACs), and where.
+    pub forms: Map<Key, FormInfo>,
+    /// Per form, its (request id, part) samples (several inputs only).
+    pub anchors: Map<Key, Anchors>,
+    /// Token roles by name: the last `orphan` setting written.
+    pub role_orphan: Map<Key, RoleSetting>,
+}
+
+/// A token role's `orphan` setting as last written in the log.
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+pub struct RoleSetting {
+    /// `orphan`.
+    pub orphan: bool,
+    /// When it was written.
+    pub at: Option<Timestamp>,
+    /// Where.
+    pub loc: Loc,
 }
 
 impl LineageState {
@@ -173,6 +176,38 @@ impl LineageState {
     /// The string of a key.
     pub fn str(&self, k: Key) -> &str {
         self.strings.get(&k).map_or("", |s| s)
+    }
+
+    /// Interns a token form and notes where it was seen.
+    fn form(&mut self, ext: &Lineage<'_>, s: &str, kind: FormKind, file: u32) -> Key {
+        let k = self.intern(ext, s);
+        let f = self.forms.entry(k).or_insert(FormInfo { kind, file });
+        f.file = f.file.min(file);
+        k
+    }
+
+    /// Notes that `form` played `part` in request `rid`.
+    fn anchor(&mut self, ext: &Lineage<'_>, form: Key, rid: Option<&str>, part: Part) {
+        if ext.across == Devices::Several
+            && form != NO_TOKEN
+            && let Some(rid) = rid
+        {
+            let h = ext.hasher.hash_one((rid, part as u8));
+            add_anchor(
+                self.anchors
+                    .entry(form)
+                    .or_insert([u64::MAX; identity::ANCHORS]),
+                h,
+            );
+        }
+    }
+
+    /// True when the token record says its creation made it an orphan.
+    pub fn is_orphan(&self, c: &Creation) -> Option<OrphanCause> {
+        c.orphan.or_else(|| {
+            let role = self.role_orphan.get(&c.token_role?)?;
+            role.orphan.then_some(OrphanCause::TokenRole)
+        })
     }
 }
 
@@ -213,60 +248,26 @@ impl Extension for Lineage<'_> {
     }
 
     fn logical(&self, st: &mut LineageState, ev: &Event<'_>, loc: Loc) {
-        let accessor = ev.auth.token.accessor.or(ev.request.client_token_accessor);
-        let actor = accessor.map_or(NO_TOKEN, |a| st.intern(self, a));
-        let ip_bits = self.ip_bits(ev.request.remote_address);
-        let failure = failure_of(ev);
-        if actor != NO_TOKEN {
-            self.use_token(st, actor, ev, ip_bits, failure.is_some());
-        }
-        for i in bits(ip_bits) {
-            let r = st.ip_requests.entry(i).or_default();
-            r.0 += 1;
-            r.1 = earlier(r.1, ev.time);
-            r.2 = later(r.2, ev.time);
-        }
-        if let Some(new) = ev.response.auth.filter(|_| succeeded(ev))
-            && let Some(acc) = new.accessor
-        {
-            self.creation(st, actor, acc, ev, &new, loc);
-        }
-        if let Some(f) = failure {
-            let pk = self.path_key(st, ev, None);
-            add_failure(st.failures.entry((actor, pk)), f, ev.time, loc);
-            for i in bits(ip_bits) {
-                add_failure(st.ip_failures.entry((i, actor, pk)), f, ev.time, loc);
-            }
-            return;
-        }
-        if let Some(access) = secret_access(ev) {
-            let pk = self.path_key(st, ev, Some(access.kind));
-            add_read(st.reads.entry((actor, pk)), ev.time, loc);
-            for i in bits(ip_bits) {
-                add_read(st.ip_reads.entry((i, actor, pk)), ev.time, loc);
-            }
-        }
-        if let Some(lease) = ev.response.lease_id.filter(|_| ev.is_response()) {
-            let path = self.path_key(st, ev, secret_access(ev).map(|a| a.kind));
-            st.leases.push(LeaseRec {
-                actor,
-                lease_id: lease.to_string(),
-                path,
-                at: ev.time,
-                loc,
-                from_pivot_ip: ip_bits,
-            });
-        }
+        self.observe(st, ev, loc, EntryCopy::Counted);
+    }
+
+    fn duplicate(&self, st: &mut LineageState, ev: &Event<'_>, loc: Loc) {
+        self.observe(st, ev, loc, EntryCopy::Duplicate);
     }
 
     fn unanswered(&self, st: &mut LineageState, ev: &Event<'_>, loc: Loc) {
         let Some(target) = secret_target(ev) else {
             return;
         };
-        let accessor = ev.request.client_token_accessor;
-        let actor = accessor.map_or(NO_TOKEN, |a| st.intern(self, a));
+        let actor = self.actor(st, ev, loc);
         let pk = self.path_key(st, ev, Some(target.kind));
-        add_read(st.unanswered.entry((actor, pk)), ev.time, loc);
+        add_read(
+            st.unanswered.entry((actor, pk)),
+            ev.time,
+            loc,
+            EntryCopy::Counted,
+            false,
+        );
     }
 
     fn save(&self, st: &LineageState, absolute: &dyn Fn(Loc) -> Loc) -> serde_json::Value {
@@ -318,23 +319,190 @@ impl Extension for Lineage<'_> {
         for (k, r) in o.unanswered {
             merge_read(into.unanswered.entry(k), r);
         }
+        for (k, f) in o.forms {
+            let m = into.forms.entry(k).or_insert(f);
+            m.file = m.file.min(f.file);
+        }
+        for (k, a) in o.anchors {
+            merge_anchors(
+                into.anchors
+                    .entry(k)
+                    .or_insert([u64::MAX; identity::ANCHORS]),
+                &a,
+            );
+        }
+        for (k, r) in o.role_orphan {
+            merge_role(into.role_orphan.entry(k), r);
+        }
+    }
+}
+
+fn merge_role(e: std::collections::hash_map::Entry<'_, Key, RoleSetting>, r: RoleSetting) {
+    let m = e.or_insert(r);
+    // The last write is in force; ties by place, whatever the merge order.
+    if (r.at, r.loc) > (m.at, m.loc) {
+        *m = r;
     }
 }
 
 impl Lineage<'_> {
+    /// Everything one copy of a logical request says.
+    fn observe(&self, st: &mut LineageState, ev: &Event<'_>, loc: Loc, copy: EntryCopy) {
+        let rid = ev.request.id;
+        let actor = self.actor(st, ev, loc);
+        st.anchor(self, actor, rid, Part::Caller);
+        let ip_bits = self.ip_bits(ev.request.remote_address);
+        let failure = failure_of(ev);
+        if actor != NO_TOKEN {
+            self.use_token(st, actor, ev, loc, ip_bits, failure.is_some(), copy);
+        }
+        for i in bits(ip_bits) {
+            let r = st.ip_requests.entry(i).or_default();
+            r.0 += copy.count();
+            r.1 = earlier(r.1, ev.time);
+            r.2 = later(r.2, ev.time);
+        }
+        if let Some(new) = ev.response.auth.filter(|_| succeeded(ev))
+            && let Some((child, kind)) = new
+                .accessor
+                .map(|a| (a, FormKind::Accessor))
+                .or(new.client_token.map(|t| (t, FormKind::TokenHmac)))
+        {
+            let child = st.form(self, child, kind, loc.file);
+            st.anchor(self, child, rid, Part::Created);
+            self.creation(
+                st,
+                actor,
+                child,
+                ev,
+                &new,
+                loc,
+                CreatedVia::of(ev.request.path),
+            );
+        }
+        if succeeded(ev) && ev.response.is_wrapped() {
+            self.wrapping(st, actor, ev, loc);
+        }
+        if let Some(f) = failure {
+            let pk = self.path_key(st, ev, None);
+            add_failure(st.failures.entry((actor, pk)), f, ev.time, loc, copy);
+            for i in bits(ip_bits) {
+                add_failure(st.ip_failures.entry((i, actor, pk)), f, ev.time, loc, copy);
+            }
+            return;
+        }
+        if ev.is_response() && succeeded(ev) {
+            self.role_setting(st, ev, loc);
+        }
+        // An unwrap returns what the wrapped read returned: that read already counts.
+        let access = secret_access(ev).filter(|_| !ev.request.path.starts_with("sys/wrapping/"));
+        if let Some(access) = &access {
+            let pk = self.path_key(st, ev, Some(access.kind));
+            let wrapped = ev.response.is_wrapped();
+            add_read(st.reads.entry((actor, pk)), ev.time, loc, copy, wrapped);
+            for i in bits(ip_bits) {
+                add_read(
+                    st.ip_reads.entry((i, actor, pk)),
+                    ev.time,
+                    loc,
+                    copy,
+                    wrapped,
+                );
+            }
+        }
+        if let Some(lease) = ev.response.lease_id.filter(|_| ev.is_response()) {
+            let path = self.path_key(st, ev, access.map(|a| a.kind));
+            st.leases.push(LeaseRec {
+                actor,
+                lease_id: lease.to_string(),
+                path,
+                at: ev.time,
+                loc,
+                from_pivot_ip: ip_bits,
+            });
+        }
+    }
+
+    /// The caller's key: its accessor, or for batch tokens (which have none) its HMAC.
+    fn actor(&self, st: &mut LineageState, ev: &Event<'_>, loc: Loc) -> Key {
+        if let Some(a) = ev.auth.token.accessor.or(ev.request.client_token_accessor) {
+            return st.form(self, a, FormKind::Accessor, loc.file);
+        }
+        match ev.auth.token.client_token.or(ev.request.client_token) {
+            Some(t) => st.form(self, t, FormKind::TokenHmac, loc.file),
+            None => NO_TOKEN,
+        }
+    }
+
+    /// A wrapped response hands out a wrapping token: a token of the caller's lineage.
+    fn wrapping(&self, st: &mut LineageState, actor: Key, ev: &Event<'_>, loc: Loc) {
+        let r = &ev.response;
+        let form = r
+            .wrap_accessor
+            .map(|a| (a, FormKind::Accessor))
+            .or(r.wrap_token.map(|t| (t, FormKind::TokenHmac)));
+        let Some((form, kind)) = form else { return };
+        let child = st.form(self, form, kind, loc.file);
+        st.anchor(self, child, ev.request.id, Part::Wrapping);
+        let new = crate::model::TokenInfo {
+            client_token: r.wrap_token,
+            accessor: r.wrap_accessor,
+            ..Default::default()
+        };
+        self.creation(
+            st,
+            actor,
+            child,
+            ev,
+            &new,
+            loc,
+            CreatedVia::ResponseWrapping,
+        );
+    }
+
+    /// `auth/token/roles/<name>` written with `orphan`: tokens created through it are orphans.
+    fn role_setting(&self, st: &mut LineageState, ev: &Event<'_>, loc: Loc) {
+        let Some(name) = ev.request.path.strip_prefix("auth/token/roles/") else {
+            return;
+        };
+        if !ev.request.operation.is_write() || name.is_empty() || name.contains('/') {
+            return;
+        }
+        let Some(orphan) = ev
+            .request
+            .data
+            .and_then(|d| d.get("orphan"))
+            .and_then(|v| v.as_bool())
+        else {
+            return;
+        };
+        let k = st.intern(self, name);
+        merge_role(
+            st.role_orphan.entry(k),
+            RoleSetting {
+                orphan,
+                at: ev.time,
+                loc,
+            },
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn use_token(
         &self,
         st: &mut LineageState,
         actor: Key,
         ev: &Event<'_>,
+        loc: Loc,
         ip_bits: u64,
         failed: bool,
+        copy: EntryCopy,
     ) {
         let tok = &ev.auth.token;
         let client_token = tok
             .client_token
             .or(ev.request.client_token)
-            .map(|s| st.intern(self, s));
+            .map(|s| st.form(self, s, FormKind::TokenHmac, loc.file));
         let display = tok.display_name.map(|s| st.intern(self, s));
         let entity = tok.entity_id.map(|s| st.intern(self, s));
         let ttype = tok.token_type.map(|s| st.intern(self, s));
@@ -344,8 +512,8 @@ impl Lineage<'_> {
         });
         let addr = ev.request.remote_address.map(|a| st.intern(self, a));
         let t = st.tokens.entry(actor).or_default();
-        t.requests += 1;
-        t.failed += u64::from(failed);
+        t.requests += copy.count();
+        t.failed += u64::from(failed) * copy.count();
         t.first_use = earlier(t.first_use, ev.time);
         t.last_use = later(t.last_use, ev.time);
         t.from_pivot_ip |= ip_bits;
@@ -365,24 +533,19 @@ impl Lineage<'_> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn creation(
         &self,
         st: &mut LineageState,
         actor: Key,
-        acc: &str,
+        child: Key,
         ev: &Event<'_>,
         new: &crate::model::TokenInfo<'_>,
         loc: Loc,
+        via: CreatedVia,
     ) {
-        let child = st.intern(self, acc);
         let path = ev.request.path;
-        let via = if is_login_path(path) {
-            CreatedVia::Login
-        } else if path.starts_with("auth/token/create") {
-            CreatedVia::TokenCreate
-        } else {
-            CreatedVia::Other
-        };
+        let (orphan, token_role) = self.orphan_of(st, ev, via);
         let creation = Creation {
             parent: (actor != NO_TOKEN && actor != child).then_some(actor),
             at: ev.time,
@@ -399,9 +562,13 @@ impl Lineage<'_> {
                 .or_else(|| login_user(path))
                 .map(|u| st.intern(self, u)),
             mount: (via == CreatedVia::Login).then(|| st.intern(self, mount_of(ev).mount)),
+            orphan,
+            token_role,
             namespace: ev.request.namespace().map(|ns| st.intern(self, ns)),
         };
-        let client_token = new.client_token.map(|s| st.intern(self, s));
+        let client_token = new
+            .client_token
+            .map(|s| st.form(self, s, FormKind::TokenHmac, loc.file));
         let display = new.display_name.map(|s| st.intern(self, s));
         let entity = new.entity_id.map(|s| st.intern(self, s));
         let ttype = new.token_type.map(|s| st.intern(self, s));
@@ -422,6 +589,36 @@ impl Lineage<'_> {
         if earlier_creation {
             t.created = Some(creation);
         }
+    }
+
+    /// What the creating request says about the new token having no parent.
+    fn orphan_of(
+        &self,
+        st: &mut LineageState,
+        ev: &Event<'_>,
+        via: CreatedVia,
+    ) -> (Option<OrphanCause>, Option<Key>) {
+        if via != CreatedVia::TokenCreate {
+            return (None, None);
+        }
+        let rest = ev.request.path.trim_start_matches("auth/token/create");
+        if rest == "-orphan" {
+            return (Some(OrphanCause::CreateOrphan), None);
+        }
+        let no_parent = ev
+            .request
+            .data
+            .and_then(|d| d.get("no_parent"))
+            .and_then(|v| v.as_bool())
+            == Some(true);
+        if no_parent {
+            return (Some(OrphanCause::NoParent), None);
+        }
+        let role = rest
+            .strip_prefix('/')
+            .filter(|r| !r.is_empty())
+            .map(|r| st.intern(self, r));
+        (None, role)
     }
 
     fn path_key(
@@ -483,6 +680,10 @@ struct LineageSnapshot {
     leases: Vec<LeaseRec>,
     #[serde(default)]
     unanswered: Vec<(Key, Key, ReadAgg)>,
+    #[serde(default)]
+    forms: Vec<(Key, FormInfo)>,
+    #[serde(default)]
+    role_orphan: Vec<(Key, RoleSetting)>,
 }
 
 impl LineageSnapshot {
@@ -549,6 +750,20 @@ impl LineageSnapshot {
                 .iter()
                 .map(|((a, p), r)| (*a, *p, read(r)))
                 .collect(),
+            forms: st.forms.iter().map(|(k, f)| (*k, *f)).collect(),
+            role_orphan: st
+                .role_orphan
+                .iter()
+                .map(|(k, r)| {
+                    (
+                        *k,
+                        RoleSetting {
+                            loc: abs(r.loc),
+                            ..*r
+                        },
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -567,6 +782,8 @@ impl LineageSnapshot {
         );
         st.tokens.extend(self.tokens);
         st.paths.extend(self.paths);
+        st.forms.extend(self.forms);
+        st.role_orphan.extend(self.role_orphan);
         st.reads
             .extend(self.reads.into_iter().map(|(a, p, r)| ((a, p), r)));
         st.failures
@@ -609,14 +826,18 @@ fn add_read<K>(
     e: std::collections::hash_map::Entry<'_, K, ReadAgg>,
     at: Option<Timestamp>,
     loc: Loc,
+    copy: EntryCopy,
+    wrapped: bool,
 ) {
     let r = e.or_insert(ReadAgg {
         reads: 0,
         first: None,
         last: None,
         loc,
+        wrapped: 0,
     });
-    r.reads += 1;
+    r.reads += copy.count();
+    r.wrapped += copy.count() * u64::from(wrapped);
     r.first = earlier(r.first, at);
     r.last = later(r.last, at);
     r.loc = r.loc.min(loc);
@@ -627,6 +848,7 @@ fn add_failure<K>(
     f: Failure,
     at: Option<Timestamp>,
     loc: Loc,
+    copy: EntryCopy,
 ) {
     let r = e.or_insert(FailAgg {
         count: 0,
@@ -635,7 +857,7 @@ fn add_failure<K>(
         reason: f,
         loc,
     });
-    r.count += 1;
+    r.count += copy.count();
     r.first = earlier(r.first, at);
     r.last = later(r.last, at);
     r.reason = r.reason.min(f);
@@ -648,8 +870,10 @@ fn merge_read<K>(e: std::collections::hash_map::Entry<'_, K, ReadAgg>, o: ReadAg
         first: None,
         last: None,
         loc: o.loc,
+        wrapped: 0,
     });
     r.reads += o.reads;
+    r.wrapped += o.wrapped;
     r.first = earlier(r.first, o.first);
     r.last = later(r.last, o.last);
     r.loc = r.loc.min(o.loc);
@@ -676,10 +900,7 @@ fn merge_token(m: &mut TokenAgg, t: TokenAgg) {
     m.entity_id = m.entity_id.or(t.entity_id);
     m.token_type = m.token_type.or(t.token_type);
     m.policies = m.policies.or(t.policies);
-    m.created = match (m.created.take(), t.created) {
-        (Some(a), Some(b)) => Some(if (b.at, b.loc) < (a.at, a.loc) { b } else { a }),
-        (a, b) => a.or(b),
-    };
+    m.created = identity::earlier_creation(m.created.take(), t.created);
     m.first_use = earlier(m.first_use, t.first_use);
     m.last_use = later(m.last_use, t.last_use);
     m.requests += t.requests;
@@ -716,5 +937,7 @@ mod tests {
                 && !v6.matches("2001:db9::1")
         );
         assert!(IpPivot::parse("nope").is_err() && IpPivot::parse("10.0.0.0/33").is_err());
+        // The Sigma `cidr` modifier and `--ip` agree on IPv4-mapped IPv6 (dual-stack listeners).
+        assert!(block.matches("::ffff:203.0.113.66") && !block.matches("::ffff:203.0.114.1"));
     }
 }

@@ -19,6 +19,35 @@ pub enum CreatedVia {
     TokenCreate,
     /// Another response that returned a token (e.g. unwrapping a wrapped token).
     Other,
+    /// A wrapped response (`response.wrap_info`): the token is the wrapping token, and whoever
+    /// unwraps it gets what the creating request returned.
+    ResponseWrapping,
+}
+
+impl CreatedVia {
+    /// How a response at `path` that returned a token created it.
+    pub fn of(path: &str) -> CreatedVia {
+        if crate::detect::actor::is_login_path(path) {
+            CreatedVia::Login
+        } else if path.starts_with("auth/token/create") {
+            CreatedVia::TokenCreate
+        } else {
+            CreatedVia::Other
+        }
+    }
+}
+
+/// Why a token has no parent token although a token created it: revoking the creator leaves it
+/// alive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OrphanCause {
+    /// `auth/token/create-orphan`.
+    CreateOrphan,
+    /// `auth/token/create` with `no_parent=true`.
+    NoParent,
+    /// `auth/token/create/<role>` of a token role written with `orphan=true`.
+    TokenRole,
 }
 
 /// The response that issued a token.
@@ -42,6 +71,12 @@ pub struct Creation {
     pub user: Option<Key>,
     /// The auth mount the login went through (`auth/approle/`), without the namespace.
     pub mount: Option<Key>,
+    /// Orphan by the creating request itself (`create-orphan`, `no_parent`).
+    #[serde(default)]
+    pub orphan: Option<OrphanCause>,
+    /// The token role of `auth/token/create/<role>`: orphan when the role says so.
+    #[serde(default)]
+    pub token_role: Option<Key>,
     /// The namespace the token was issued in (`request.namespace.path` without its slash):
     /// its accessor can only be looked up and revoked there.
     #[serde(default)]
@@ -93,6 +128,9 @@ pub struct ReadAgg {
     pub last: Option<Timestamp>,
     /// The earliest evidence.
     pub loc: Loc,
+    /// Of the reads, those answered with a wrapping token (response wrapping).
+    #[serde(default)]
+    pub wrapped: u64,
 }
 
 /// Why a request failed.

@@ -184,6 +184,8 @@ pub struct ResponseInfo<'a> {
     pub lease_id: Option<&'a str>,
     /// `response.data`.
     pub data: Option<Obj<'a>>,
+    /// `response.wrap_info.token`: the wrapping token (HMAC'd like every token).
+    pub wrap_token: Option<&'a str>,
     /// `response.wrap_info.accessor`.
     pub wrap_accessor: Option<&'a str>,
     /// `response.wrap_info.creation_path`.
@@ -196,6 +198,12 @@ impl<'a> ResponseInfo<'a> {
     /// True when `response.data.error` is present: backend errors land there, HMAC'd.
     pub fn has_data_error(&self) -> bool {
         self.data.is_some_and(|d| d.get("error").is_some())
+    }
+
+    /// True when the response was wrapped (`X-Vault-Wrap-TTL`): the caller got a wrapping
+    /// token instead of the data, and whoever unwraps it gets the data.
+    pub fn is_wrapped(&self) -> bool {
+        self.wrap_token.is_some() || self.wrap_accessor.is_some()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The compact event model shared by every analysis: entries, timestamps, locations, severities.
 
+pub mod cidr;
 mod event;
 pub mod secret;
 pub mod tape;

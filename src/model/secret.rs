@@ -289,8 +289,11 @@ pub fn secret_access<'a>(ev: &Event<'a>) -> Option<SecretAccess<'a>> {
     if !ev.is_response() || !succeeded(ev) {
         return None;
     }
-    let returned =
-        ev.response.data.is_some() || ev.response.lease_id.is_some() || ev.response.auth.is_some();
+    // A wrapped response hands out the data through its wrapping token: it counts as read.
+    let returned = ev.response.data.is_some()
+        || ev.response.lease_id.is_some()
+        || ev.response.auth.is_some()
+        || ev.response.is_wrapped();
     if !returned {
         return None;
     }

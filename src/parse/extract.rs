@@ -280,6 +280,7 @@ fn response(o: Obj<'_>) -> Res<ResponseInfo<'_>> {
                             "creation_path" => {
                                 r.wrap_creation_path = s.opt_str(1, "creation_path", raw.value())?
                             }
+                            "token" => r.wrap_token = s.opt_str(2, "token", raw.value())?,
                             _ => {}
                         }
                     }

@@ -109,6 +109,11 @@ pub trait Extension: Sync {
     /// A request whose response is in no input (after [`Extension::logical`] saw it): worst
     /// case it succeeded.
     fn unanswered(&self, _state: &mut Self::State, _ev: &Event<'_>, _loc: Loc) {}
+    /// Another copy of a response entry already counted from another input (another audit
+    /// device writes the same event with its own HMACs, or a copy of the same file). Lets an
+    /// extension learn the other device's forms of the same identities, and take evidence from
+    /// the earliest copy whichever thread counted first; it must not count the entry again.
+    fn duplicate(&self, _state: &mut Self::State, _ev: &Event<'_>, _loc: Loc) {}
     /// A chunk is done (e.g. flush buffered rows).
     fn chunk_done(&self, _state: &mut Self::State, _file: u32, _chunk: u32) {}
     /// Merges two threads' states.

@@ -319,7 +319,7 @@ impl<'c, E: Extension> Worker<'c, E> {
         {
             let time = crate::model::Timestamp::parse(h.time);
             let id = h.id.map(|id| ctx.id_hasher.hash_one(id));
-            if admit(ctx, analysis, time, EntryType::Request, id, loc, sum) {
+            if admit(ctx, analysis, time, EntryType::Request, id, loc, sum) == Admission::Fresh {
                 request_seen(analysis, pending, id, (start, end), loc);
             }
             if let Some(run) = sum.open_run.take() {
@@ -387,7 +387,21 @@ impl<'c, E: Extension> Worker<'c, E> {
     }
 }
 
-/// Counts an entry and applies the window and de-duplication; false when it is skipped.
+/// What [`admit`] decided about an entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Admission {
+    /// Analyse it.
+    Fresh,
+    /// Outside the time window: skipped.
+    Outside,
+    /// Already counted from another input: skipped, but extensions see the copy.
+    Duplicate,
+}
+
+/// Counts an entry and applies the window and de-duplication.
+///
+/// Every entry inside the window is on its own input's timeline, duplicates included: each
+/// device's file has its own quiet periods, whichever copy of an event was counted.
 #[allow(clippy::too_many_arguments)]
 fn admit<E: Extension>(
     ctx: &Context<'_, E>,
@@ -397,27 +411,24 @@ fn admit<E: Extension>(
     id: Option<u64>,
     loc: Loc,
     sum: &mut ChunkSummary,
-) -> bool {
+) -> Admission {
     an.stats.entries += 1;
     sum.entries += 1;
     match time {
         Some(t) if !ctx.settings.window.contains(t) => {
             an.stats.outside_window += 1;
-            return false;
+            return Admission::Outside;
         }
-        Some(_) => {}
+        Some(t) => sum.timeline.observe(Point { time: t, loc }),
         None => an.stats.untimed_entries += 1,
     }
     if let (Some(dedup), Some(id)) = (ctx.dedup.as_ref(), id)
         && dedup.seen_elsewhere(loc.file, kind, id)
     {
         an.stats.duplicates += 1;
-        return false;
+        return Admission::Duplicate;
     }
-    if let Some(t) = time {
-        sum.timeline.observe(Point { time: t, loc });
-    }
-    true
+    Admission::Fresh
 }
 
 /// A request entry waits for its response.
@@ -457,8 +468,15 @@ fn entry<E: Extension>(
     sum: &mut ChunkSummary,
 ) {
     let id = ev.request.id.map(|id| ctx.id_hasher.hash_one(id));
-    if !admit(ctx, an, ev.time, ev.entry_type, id, loc, sum) {
-        return;
+    match admit(ctx, an, ev.time, ev.entry_type, id, loc, sum) {
+        Admission::Fresh => {}
+        Admission::Outside => return,
+        Admission::Duplicate => {
+            if ev.entry_type == EntryType::Response {
+                ctx.ext.duplicate(ext, ev, loc);
+            }
+            return;
+        }
     }
     ctx.ext.entry(ext, ev, loc);
     match ev.entry_type {

@@ -68,6 +68,7 @@ impl Http {
             http: self,
             token: token.map(str::to_string),
             from,
+            wrap_ttl: None,
         }
     }
 
@@ -89,6 +90,8 @@ pub struct Caller<'a> {
     http: &'a Http,
     token: Option<String>,
     from: &'static str,
+    /// `X-Vault-Wrap-TTL`: ask for the response wrapped.
+    wrap_ttl: Option<&'static str>,
 }
 
 /// HTTP methods the scenario uses.
@@ -100,6 +103,16 @@ enum Method {
 }
 
 impl Caller<'_> {
+    /// The same caller asking for wrapped responses (`X-Vault-Wrap-TTL`).
+    pub fn wrapping(&self, ttl: &'static str) -> Caller<'_> {
+        Caller {
+            http: self.http,
+            token: self.token.clone(),
+            from: self.from,
+            wrap_ttl: Some(ttl),
+        }
+    }
+
     /// `GET /v1/<path>`: a read.
     pub fn read(&self, path: &str) -> Reply {
         self.call(Method::Get, path, None)
@@ -129,6 +142,9 @@ impl Caller<'_> {
                 if let Some(t) = &self.token {
                     b = b.header("X-Vault-Token", t);
                 }
+                if let Some(ttl) = self.wrap_ttl {
+                    b = b.header("X-Vault-Wrap-TTL", ttl);
+                }
                 b.call()
             }
             Method::Put => {
@@ -138,6 +154,9 @@ impl Caller<'_> {
                     .header("Content-Type", "application/json");
                 if let Some(t) = &self.token {
                     b = b.header("X-Vault-Token", t);
+                }
+                if let Some(ttl) = self.wrap_ttl {
+                    b = b.header("X-Vault-Wrap-TTL", ttl);
                 }
                 b.send(body.unwrap_or(Value::Null).to_string())
             }

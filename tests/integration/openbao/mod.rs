@@ -6,6 +6,7 @@
 
 mod checks;
 mod client;
+mod devices;
 mod fixture;
 mod live;
 mod policies;

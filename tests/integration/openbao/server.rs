@@ -50,8 +50,41 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn config(dir: &Path, port: u16, cluster_port: u16) -> String {
-    let audit = dir.join("audit.log");
+/// A file audit device declared in the server's configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct Device {
+    /// Its path (`sys/audit-hash/<name>`).
+    pub name: &'static str,
+    /// The file it writes, in the server's directory.
+    pub file: &'static str,
+    /// Extra options (`hmac_accessor`, `prefix` ...).
+    pub options: &'static [(&'static str, &'static str)],
+}
+
+/// The incident's one device.
+const INCIDENT_DEVICES: &[Device] = &[Device {
+    name: DEVICE,
+    file: "audit.log",
+    options: &[],
+}];
+
+fn config(dir: &Path, port: u16, cluster_port: u16, devices: &[Device]) -> String {
+    let mut audit = String::new();
+    for d in devices {
+        audit += &format!(
+            "audit \"file\" \"{}\" {{\n  options {{\n    file_path = \"{}\"\n",
+            d.name,
+            dir.join(d.file).display()
+        );
+        for (k, v) in d.options {
+            audit += &format!("    {k} = \"{v}\"\n");
+        }
+        audit += "  }\n}\n";
+    }
+    // OpenBao refuses a device `prefix` unless the server allows it.
+    let prefixing = devices
+        .iter()
+        .any(|d| d.options.iter().any(|(k, _)| *k == "prefix"));
     format!(
         r#"storage "inmem" {{}}
 listener "tcp" {{
@@ -60,27 +93,28 @@ listener "tcp" {{
   tls_disable = true
   x_forwarded_for_authorized_addrs = "127.0.0.1/32"
 }}
-audit "file" "{DEVICE}" {{
-  options {{
-    file_path = "{}"
-  }}
-}}
+{audit}allow_audit_log_prefixing = {prefixing}
 api_addr = "http://127.0.0.1:{port}"
 cluster_addr = "https://127.0.0.1:{cluster_port}"
 disable_mlock = true
-"#,
-        audit.display()
+"#
     )
 }
 
 impl BaoServer {
-    /// Starts, initialises and unseals a server.
+    /// Starts, initialises and unseals a server with the incident's one device.
     pub fn start() -> BaoServer {
+        BaoServer::start_with(INCIDENT_DEVICES)
+    }
+
+    /// Starts, initialises and unseals a server with these file audit devices.
+    pub fn start_with(devices: &[Device]) -> BaoServer {
         let bao = bao_binary();
         let dir = tempfile::tempdir().expect("temp dir");
         let (port, cluster_port) = (free_port(), free_port());
         let hcl = dir.path().join("server.hcl");
-        std::fs::write(&hcl, config(dir.path(), port, cluster_port)).expect("write config");
+        std::fs::write(&hcl, config(dir.path(), port, cluster_port, devices))
+            .expect("write config");
         let log = std::fs::File::create(dir.path().join("server.out")).expect("server log");
         let child = Command::new(bao)
             .arg("server")
@@ -118,6 +152,11 @@ impl BaoServer {
     /// The file the audit device writes.
     pub fn audit_log(&self) -> PathBuf {
         self.dir.path().join("audit.log")
+    }
+
+    /// The file a device writes.
+    pub fn device_log(&self, d: &Device) -> PathBuf {
+        self.dir.path().join(d.file)
     }
 
     /// Unseals with the one key share and waits until the server is active.

@@ -1,0 +1,282 @@
+//! One identity per token across audit devices.
+//!
+//! Every audit device has its own HMAC salt, and a device with `hmac_accessor=false` logs
+//! accessors in clear, so one token has a *form* per device: `hmac-sha256:…` of device A,
+//! `hmac-sha256:…` of device B, the clear accessor. Devices write the same event with the same
+//! `request.id`, so forms that play the same part (caller, created token, wrapping token) in
+//! the same request are the same identity. The pass keeps, per form, a bottom-k sample of the
+//! (request id, part) pairs it was seen in ([`Anchors`]); forms whose samples meet are joined.
+//! Memory is `k` words per distinct form, not per event. Within one copy, a token's HMAC and
+//! its accessor are joined too. Lineage and pivots then run on the joined identities.
+
+use std::collections::HashMap;
+
+use super::{
+    Creation, Key, LeaseRec, LineageState, Map, NO_TOKEN, TokenAgg, merge_fail, merge_read,
+    merge_token,
+};
+
+/// Request-id samples kept per form.
+pub const ANCHORS: usize = 4;
+
+/// What a form is.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum FormKind {
+    /// An accessor (HMAC'd or clear).
+    Accessor,
+    /// A token's HMAC (batch tokens have nothing else).
+    TokenHmac,
+}
+
+/// The part a form plays in one request.
+#[derive(Clone, Copy, Debug)]
+#[repr(u8)]
+pub enum Part {
+    /// The caller.
+    Caller = 1,
+    /// The token the response created.
+    Created = 2,
+    /// The wrapping token of a wrapped response.
+    Wrapping = 3,
+}
+
+/// Where a form was seen.
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+pub struct FormInfo {
+    /// Accessor or token HMAC.
+    pub kind: FormKind,
+    /// The lowest input it was seen in (inputs are sorted by path: deterministic).
+    pub file: u32,
+}
+
+/// The smallest (request id, part) hashes a form was seen with, ascending; `u64::MAX` is empty.
+pub type Anchors = [u64; ANCHORS];
+
+/// Adds `h` to a bottom-k sample.
+pub fn add_anchor(a: &mut Anchors, h: u64) {
+    if h >= a[ANCHORS - 1] || a.contains(&h) {
+        return;
+    }
+    a[ANCHORS - 1] = h;
+    a.sort_unstable();
+}
+
+/// Merges two bottom-k samples.
+pub fn merge_anchors(into: &mut Anchors, o: &Anchors) {
+    for h in o {
+        add_anchor(into, *h);
+    }
+}
+
+/// The identities of a lineage state: its state re-keyed on one key per identity.
+#[derive(Default)]
+pub struct Identities {
+    /// Every form (accessors and token HMACs of every device) to its identity's key.
+    pub alias: HashMap<Key, Key>,
+    /// Per identity, its forms, accessors first, then by input and text.
+    pub forms: HashMap<Key, Vec<Key>>,
+}
+
+impl Identities {
+    /// The identity of a form, if the log shows it.
+    pub fn of(&self, form: Key) -> Option<Key> {
+        self.alias.get(&form).copied()
+    }
+}
+
+struct UnionFind {
+    parent: HashMap<Key, Key>,
+}
+
+impl UnionFind {
+    fn find(&mut self, k: Key) -> Key {
+        let mut root = k;
+        while let Some(&p) = self.parent.get(&root) {
+            if p == root {
+                break;
+            }
+            root = p;
+        }
+        // Path compression keeps later finds short.
+        let mut cur = k;
+        while let Some(&p) = self.parent.get(&cur) {
+            if p == root {
+                break;
+            }
+            self.parent.insert(cur, root);
+            cur = p;
+        }
+        self.parent.entry(root).or_insert(root);
+        root
+    }
+
+    fn union(&mut self, a: Key, b: Key) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            // Any root will do: the identity's key is chosen afterwards, deterministically.
+            self.parent.insert(ra.max(rb), ra.min(rb));
+        }
+    }
+}
+
+/// Joins forms into identities and re-keys the state on them.
+pub fn canonicalize(st: LineageState) -> (LineageState, Identities) {
+    let mut uf = UnionFind {
+        parent: HashMap::new(),
+    };
+    for k in st.tokens.keys().chain(st.forms.keys()) {
+        uf.find(*k);
+    }
+    for (k, t) in &st.tokens {
+        if let Some(tok) = t.client_token {
+            uf.union(*k, tok);
+        }
+    }
+    let mut by_anchor: HashMap<u64, Key> = HashMap::new();
+    let mut anchored: Vec<(&Key, &Anchors)> = st.anchors.iter().collect();
+    anchored.sort_unstable_by_key(|(k, _)| **k);
+    for (form, anchors) in anchored {
+        for h in anchors.iter().filter(|h| **h != u64::MAX) {
+            match by_anchor.get(h) {
+                Some(other) => uf.union(*form, *other),
+                None => {
+                    by_anchor.insert(*h, *form);
+                }
+            }
+        }
+    }
+    let mut members: HashMap<Key, Vec<Key>> = HashMap::new();
+    let all: Vec<Key> = uf.parent.keys().copied().collect();
+    for k in all {
+        if k != NO_TOKEN {
+            let root = uf.find(k);
+            members.entry(root).or_default().push(k);
+        }
+    }
+    let rank = |k: &Key| {
+        let info = st.forms.get(k);
+        let kind = info.map_or(FormKind::Accessor, |f| f.kind);
+        let text = st.str(*k);
+        // Clear accessors first: revoke commands can use them as they are.
+        let hashed = text.starts_with("hmac-sha256:");
+        (
+            kind,
+            hashed,
+            info.map_or(u32::MAX, |f| f.file),
+            text.to_string(),
+        )
+    };
+    let mut ids = Identities::default();
+    for (_, mut forms) in members {
+        forms.sort_by_cached_key(rank);
+        // The identity's key: its best form that keys a token record (accessor unless batch).
+        let canon = forms
+            .iter()
+            .copied()
+            .find(|f| st.tokens.contains_key(f))
+            .unwrap_or(forms[0]);
+        for f in &forms {
+            ids.alias.insert(*f, canon);
+        }
+        ids.forms.insert(canon, forms);
+    }
+    let state = rekey(st, &ids);
+    (state, ids)
+}
+
+fn rekey(st: LineageState, ids: &Identities) -> LineageState {
+    let id = |k: Key| {
+        if k == NO_TOKEN {
+            k
+        } else {
+            ids.of(k).unwrap_or(k)
+        }
+    };
+    let mut out = LineageState {
+        strings: st.strings,
+        paths: st.paths,
+        ip_requests: st.ip_requests,
+        role_orphan: st.role_orphan,
+        forms: st.forms,
+        anchors: Map::default(),
+        ..LineageState::default()
+    };
+    let mut tokens: Vec<(Key, TokenAgg)> = st.tokens.into_iter().collect();
+    tokens.sort_unstable_by_key(|(k, _)| *k);
+    for (k, mut t) in tokens {
+        let canon = id(k);
+        if let Some(c) = t.created.as_mut() {
+            c.parent = c.parent.map(id).filter(|p| *p != canon);
+        }
+        match out.tokens.get_mut(&canon) {
+            Some(m) => merge_token(m, t),
+            None => {
+                out.tokens.insert(canon, t);
+            }
+        }
+    }
+    // One token HMAC to show per identity: the best-ranked one.
+    for (canon, t) in out.tokens.iter_mut() {
+        // State carried from an earlier run may lack form kinds: keep what the record had.
+        let had = t.client_token;
+        t.client_token = ids.forms.get(canon).and_then(|forms| {
+            forms.iter().copied().find(|f| {
+                out.forms
+                    .get(f)
+                    .is_some_and(|i| i.kind == FormKind::TokenHmac)
+            })
+        });
+        t.client_token = t.client_token.or(had);
+        t.addresses
+            .sort_by(|a, b| out.strings.get(a).cmp(&out.strings.get(b)));
+    }
+    for ((a, p), r) in st.reads {
+        merge_read(out.reads.entry((id(a), p)), r);
+    }
+    for ((a, p), r) in st.unanswered {
+        merge_read(out.unanswered.entry((id(a), p)), r);
+    }
+    for ((a, p), f) in st.failures {
+        merge_fail(out.failures.entry((id(a), p)), f);
+    }
+    for ((i, a, p), r) in st.ip_reads {
+        merge_read(out.ip_reads.entry((i, id(a), p)), r);
+    }
+    for ((i, a, p), f) in st.ip_failures {
+        merge_fail(out.ip_failures.entry((i, id(a), p)), f);
+    }
+    out.leases = one_per_lease(st.leases, &id);
+    out
+}
+
+/// Each device logs the lease once: keep the earliest copy (its time and place), by lease id.
+fn one_per_lease(leases: Vec<LeaseRec>, id: &dyn Fn(Key) -> Key) -> Vec<LeaseRec> {
+    let mut by_id: std::collections::BTreeMap<String, LeaseRec> = Default::default();
+    for mut l in leases {
+        l.actor = id(l.actor);
+        match by_id.get_mut(&l.lease_id) {
+            Some(m) => {
+                if (l.at, l.loc) < (m.at, m.loc) {
+                    m.at = l.at;
+                    m.loc = l.loc;
+                }
+                m.from_pivot_ip |= l.from_pivot_ip;
+            }
+            None => {
+                by_id.insert(l.lease_id.clone(), l);
+            }
+        }
+    }
+    by_id.into_values().collect()
+}
+
+/// Keeps the earlier of two creations (ties: the earlier place), whatever the merge order.
+pub fn earlier_creation(a: Option<Creation>, b: Option<Creation>) -> Option<Creation> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if (b.at, b.loc) < (a.at, a.loc) { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
