@@ -276,6 +276,7 @@ pub(super) fn auth_credential(t: &TokenRecord) -> Option<AuthRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blast::scope::ReadOutcome;
     use crate::model::Location;
 
     fn here() -> Location {
@@ -297,7 +298,10 @@ mod tests {
             kind: None,
             tenant: None,
             tenant_excluded: false,
+            outcome: ReadOutcome::Read,
             reads: 1,
+            unanswered: 0,
+            wrapped_reads: 0,
             first_read: None,
             last_read: None,
             tokens: Vec::new(),
@@ -335,6 +339,10 @@ mod tests {
             requests: 0,
             failed_requests: 0,
             evidence: None,
+            forms: Vec::new(),
+            clear_accessor: None,
+            orphan: None,
+            revoked_with: None,
         }
     }
 

@@ -130,8 +130,16 @@ pub fn canonicalize(st: LineageState) -> (LineageState, Identities) {
     for k in st.tokens.keys().chain(st.forms.keys()) {
         uf.find(*k);
     }
-    for (k, t) in &st.tokens {
+    // A token HMAC joins its accessor only when no other token logged it: OpenBao 2.7 logs the
+    // same `auth.client_token` HMAC in every login response, so a shared one names no token.
+    let mut holders: HashMap<Key, u32> = HashMap::new();
+    for t in st.tokens.values() {
         if let Some(tok) = t.client_token {
+            *holders.entry(tok).or_default() += 1;
+        }
+    }
+    for (k, t) in &st.tokens {
+        if let Some(tok) = t.client_token.filter(|tok| holders.get(tok) == Some(&1)) {
             uf.union(*k, tok);
         }
     }

@@ -456,7 +456,7 @@ fn check_devices(dir: &std::path::Path, truth: &DevicesTruth) {
         assert!(
             commands
                 .iter()
-                .any(|c| c == &format!("vault token revoke -accessor {acc}")),
+                .any(|c| c == &format!("vault token revoke -accessor -- {acc}")),
             "{name}: {commands:?}"
         );
     }
