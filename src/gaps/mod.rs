@@ -577,27 +577,26 @@ mod tests {
         )
     }
 
+    fn quiet_periods(r: &GapReport) -> Vec<&Gap> {
+        r.gaps
+            .iter()
+            .filter(|g| g.kind == GapKind::QuietPeriod)
+            .collect()
+    }
+
     #[test]
     fn a_seal_explains_the_quiet_period_only_as_the_devices_last_entry_before_it() {
         // Seal at 100 (line 1), quiet until 200: explained.
         let t = timeline(0, &[99, 100, 200, 201]);
         let r = run(&t, 1, 100, vec![]);
-        let q: Vec<_> = r
-            .gaps
-            .iter()
-            .filter(|g| g.kind == GapKind::QuietPeriod)
-            .collect();
+        let q = quiet_periods(&r);
         assert_eq!(q.len(), 1);
         assert_eq!(q[0].explained_by, Some("seal"));
         // Seal at 100, sealed until 115, traffic at 115, then a cut until 150: the first quiet
         // period is the seal's, the cut after the traffic is not.
         let t = timeline(0, &[99, 100, 115, 115, 150, 151]);
         let r = run(&t, 1, 100, vec![]);
-        let q: Vec<_> = r
-            .gaps
-            .iter()
-            .filter(|g| g.kind == GapKind::QuietPeriod)
-            .collect();
+        let q = quiet_periods(&r);
         assert_eq!(q.len(), 2);
         assert_eq!(q[0].explained_by, Some("seal"));
         assert_eq!(q[1].explained_by, None, "{:?}", q[1]);
