@@ -11,10 +11,12 @@
 //! input give identical results. Lines longer than the limit are skipped as their own piece and
 //! reported, never buffered without bound.
 
+pub mod device;
 mod discover;
 pub mod mmap;
 mod produce;
 
+pub use device::{DeviceMap, DeviceRule};
 pub use discover::{Input, InputPath, Resume, discover, family_of};
 pub use produce::{ChunkSink, Opened, produce};
 
