@@ -73,6 +73,11 @@ pub struct BlastArgs {
     /// Only the pivot tokens, not the tokens created from them.
     #[arg(long)]
     pub no_descendants: bool,
+    /// The audit device of inputs whose path matches PATH_GLOB, where file names cannot tell
+    /// (rotated siblings of one file are one device, other files other devices); repeatable,
+    /// the first matching rule wins.
+    #[arg(long = "device", value_name = "NAME=PATH_GLOB")]
+    pub devices: Vec<crate::source::DeviceRule>,
     /// Remember what was read (and the token lineage) in FILE; the next run reads only what is new.
     #[arg(long, value_name = "FILE", help_heading = "Scheduled runs")]
     pub state: Option<PathBuf>,
@@ -279,6 +284,11 @@ pub struct EventsArgs {
     /// Only entries before this time (same forms as --since).
     #[arg(long, value_name = "TIME|DURATION")]
     pub until: Option<String>,
+    /// The audit device of inputs whose path matches PATH_GLOB, where file names cannot tell
+    /// (rotated siblings of one file are one device, other files other devices); repeatable,
+    /// the first matching rule wins.
+    #[arg(long = "device", value_name = "NAME=PATH_GLOB")]
+    pub devices: Vec<crate::source::DeviceRule>,
     /// How inputs are read.
     #[command(flatten)]
     pub input: InputArgs,

@@ -17,7 +17,7 @@ use crate::report::blast::{
 };
 use crate::rules::RuleSet;
 use crate::scan::{self, Analyzers, ScanSettings};
-use crate::source::discover;
+use crate::source::{DeviceMap, discover};
 
 /// What to write.
 #[derive(Clone, Copy, Debug)]
@@ -114,11 +114,14 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
         &scope.tenants,
         session.seed().unwrap_or_else(rand_seed),
     )
-    .across(if inputs.len() > 1 {
-        Devices::Several
-    } else {
-        Devices::One
-    });
+    // Rotated files of one device hold one form per token; only several devices need joining.
+    .across(
+        if DeviceMap::assign(&inputs, &args.devices).devices.len() > 1 {
+            Devices::Several
+        } else {
+            Devices::One
+        },
+    );
     let progress = Progress::start(total_bytes(&inputs), global.quiet);
     let (result, state, next) = scan::run(
         &inputs,

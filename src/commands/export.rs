@@ -16,7 +16,7 @@ use crate::export::{self, ExportFormat, Exporter, Target, Written};
 use crate::report::table::{self, TableFormat};
 use crate::rules::RuleSet;
 use crate::scan::{self, Analyzers, ScanResult, ScanSettings};
-use crate::source::{Input, discover};
+use crate::source::{DeviceMap, Input, discover};
 use crate::tenant::TenantMap;
 
 use super::incremental::without_own_files;
@@ -42,6 +42,8 @@ fn tenant_map(args: &TenantArgs) -> Result<TenantMap, CommandError> {
 /// What one export pass needs.
 struct Pass<'a> {
     inputs: &'a [Input],
+    /// The audit device of each input.
+    devices: DeviceMap,
     settings: ScanSettings,
     tenants: TenantMap,
     quiet: bool,
@@ -62,10 +64,22 @@ impl Pass<'_> {
             n => n,
         };
         let files = self.inputs.iter().map(|i| i.display.clone()).collect();
+        let devices = (0..self.inputs.len() as u32)
+            .map(|i| {
+                self.devices
+                    .of(i)
+                    .map_or_else(String::new, |d| d.name.clone())
+            })
+            .collect();
         let progress = Progress::start(total_bytes(self.inputs), self.quiet);
         std::thread::scope(|s| {
-            let (exporter, receiver) =
-                Exporter::new(files, &self.tenants, &failed, threads * BATCHES_PER_THREAD);
+            let (exporter, receiver) = Exporter::new(
+                files,
+                devices,
+                &self.tenants,
+                &failed,
+                threads * BATCHES_PER_THREAD,
+            );
             let writer = s.spawn(|| export::write_all(receiver, format, target, &failed));
             let scanned = scan::run(
                 self.inputs,
@@ -100,6 +114,7 @@ fn pass<'a>(inputs: &'a [Input], args: &EventsArgs, quiet: bool) -> Result<Pass<
     };
     Ok(Pass {
         inputs,
+        devices: DeviceMap::assign(inputs, &args.devices),
         settings: ScanSettings {
             read: read_options(&args.input)?,
             threads: args.input.threads,

@@ -13,17 +13,11 @@ use crate::model::{EntryType, Event};
 use crate::redact;
 use crate::source::family_of;
 
-/// The audit device an input came from, as the export names it.
-///
-/// For now the name of the input's file family (`audit.log` for `/var/log/vault/audit.log.1`):
-/// rotated files of one device share it, and two devices writing two files get two names. When
-/// device detection lands in the scan, this is the one place that asks it instead.
+/// The audit device of an input from its path alone: its family's file name (`audit.log` for
+/// `/var/log/vault/audit.log.1`). The export itself names devices with `source::DeviceMap`,
+/// which also applies `--device` rules and keeps directories when two families share a name.
 pub fn device_of(input: &str) -> String {
-    let family = family_of(input);
-    match family.rsplit_once('/') {
-        Some((_, name)) if !name.is_empty() => name.to_string(),
-        _ => family,
-    }
+    crate::source::device::family_name(&family_of(input)).to_string()
 }
 
 /// The lineage columns, in schema order, appended after the base columns.

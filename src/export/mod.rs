@@ -63,7 +63,7 @@ impl ExportError {
 /// The export extension: turns entries into rows and sends full batches to the writer.
 pub struct Exporter<'a> {
     files: Vec<String>,
-    /// The audit device of each input (see [`device_of`]).
+    /// The audit device of each input (`source::DeviceMap`).
     devices: Vec<String>,
     tenants: &'a TenantMap,
     sender: SyncSender<RecordBatch>,
@@ -82,12 +82,12 @@ impl<'a> Exporter<'a> {
     /// building rows nobody will write.
     pub fn new(
         files: Vec<String>,
+        devices: Vec<String>,
         tenants: &'a TenantMap,
         failed: &'a AtomicBool,
         capacity: usize,
     ) -> (Exporter<'a>, Receiver<RecordBatch>) {
         let (sender, receiver) = sync_channel(capacity.max(1));
-        let devices = files.iter().map(|f| device_of(f)).collect();
         (
             Exporter {
                 files,

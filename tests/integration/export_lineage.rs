@@ -143,3 +143,41 @@ fn a_clear_wrapping_token_is_redacted() {
     assert!(all[0]["wrapping_token"].starts_with("hvs."));
     assert_eq!(all[0]["wrapped_accessor"], "a2");
 }
+
+#[test]
+fn device_rules_name_the_device_of_matching_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two devices' files copied under names that share no family: only a rule can tell.
+    let devices = fixture("openbao-2.7/devices");
+    let a = dir.path().join("node1-2026-12-01.json");
+    let b = dir.path().join("node1-2026-12-02.json");
+    let c = dir.path().join("other.log");
+    std::fs::copy(devices.join("primary.log"), &a).unwrap();
+    std::fs::copy(devices.join("primary.log"), &b).unwrap();
+    std::fs::copy(devices.join("clear.log"), &c).unwrap();
+    let out = dir.path().join("events.parquet");
+    let rule = format!("node1={}/node1-*", dir.path().display());
+    bin()
+        .arg("export")
+        .args([&a, &b, &c])
+        .args(["--device", &rule, "-o", out.to_str().unwrap()])
+        .assert()
+        .success();
+    let all = rows(&read_parquet(&out).0);
+    assert!(!all.is_empty());
+    for r in &all {
+        let want = if r["source_file"].ends_with("other.log") {
+            "other.log"
+        } else {
+            "node1"
+        };
+        assert_eq!(r["device"], want, "{}", r["source_file"]);
+    }
+    bin()
+        .arg("export")
+        .arg(&a)
+        .args(["--device", "no-equals", "-o", out.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("NAME=PATH_GLOB"));
+}

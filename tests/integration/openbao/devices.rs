@@ -500,3 +500,36 @@ fn live_devices_blast_is_the_same_over_both_devices_and_each_alone() {
     }
     check_devices(dir.path(), &r.truth);
 }
+
+/// Two devices' files named like rotated siblings of one file look like one device; a
+/// `--device` rule per file says they are two, and the blast radius is whole again.
+#[test]
+fn device_rules_split_files_that_look_like_one_device() {
+    let src = crate::util::fixture("openbao-2.7/devices");
+    let text = std::fs::read_to_string(src.join("ground-truth.json")).expect("ground truth");
+    let truth: DevicesTruth = serde_json::from_str(&text).expect("ground truth JSON");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let primary = dir.path().join("audit.log.1");
+    let clear = dir.path().join("audit.log");
+    std::fs::copy(src.join("primary.log"), &primary).unwrap();
+    std::fs::copy(src.join("clear.log"), &clear).unwrap();
+    let accessor = truth.token("attacker").accessor.clone().expect("accessor");
+    let pivot = ["--accessor", accessor.as_str()];
+    let rules = [
+        format!("primary={}", primary.display()),
+        format!("clear={}", clear.display()),
+    ];
+    let mut split: Vec<&str> = pivot.to_vec();
+    for r in &rules {
+        split.extend(["--device", r.as_str()]);
+    }
+    let joined = blast(&[&primary, &clear], &split, "2");
+    lineage_complete(&joined, &truth);
+    // Without the rules the files are one device: the primary device's forms of the pivot
+    // are not learnt, with them they are.
+    let primary_form = truth.token("attacker").accessor_hmac["primary"].clone();
+    let forms = |r: &Value| r["tokens"][0]["forms"].to_string();
+    assert!(forms(&joined).contains(&primary_form), "{}", forms(&joined));
+    let alone = blast(&[&primary, &clear], &pivot, "2");
+    assert!(!forms(&alone).contains(&primary_form), "{}", forms(&alone));
+}
