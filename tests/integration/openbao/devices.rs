@@ -533,3 +533,40 @@ fn device_rules_split_files_that_look_like_one_device() {
     let alone = blast(&[&primary, &clear], &pivot, "2");
     assert!(!forms(&alone).contains(&primary_form), "{}", forms(&alone));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 10, .. Default::default() })]
+    /// The blast report over both devices is the same for any input order, thread count and
+    /// chunk size (chunks as small as 300 bytes split the files at many places), and the same
+    /// as each device alone with that device's form of the pivot.
+    #[test]
+    fn blast_over_two_devices_does_not_depend_on_order_threads_or_chunks(
+        clear_first in proptest::bool::ANY,
+        threads in 1usize..=2,
+        chunk in proptest::sample::select(vec!["300", "2K", "4M"]),
+        form in 0usize..3,
+    ) {
+        let dir = crate::util::fixture("openbao-2.7/devices");
+        let text = std::fs::read_to_string(dir.join("ground-truth.json")).expect("ground truth");
+        let truth: DevicesTruth = serde_json::from_str(&text).expect("ground truth JSON");
+        let (primary, clear) = (dir.join("primary.log"), dir.join("clear.log"));
+        let p = truth.token("attacker");
+        let accessor = p.accessor.clone().expect("accessor");
+        let reference = blast(&[&primary, &clear], &["--accessor", &accessor], "1");
+        let logs: [&std::path::Path; 2] =
+            if clear_first { [&clear, &primary] } else { [&primary, &clear] };
+        let threads = threads.to_string();
+        let pivot = ["--accessor", accessor.as_str(), "--chunk-size", chunk];
+        let got = blast(&logs, &pivot, &threads);
+        proptest::prop_assert_eq!(&reference, &got);
+        // One device alone, pivot in its form: the same scope.
+        let (log, pivot_form) = match form {
+            0 => (&clear, accessor.clone()),
+            1 => (&primary, p.accessor_hmac["primary"].clone()),
+            _ => (&primary, p.token_hmac["primary"].clone()),
+        };
+        let flag = if form == 2 { "--token" } else { "--accessor" };
+        let alone = blast(&[log], &[flag, &pivot_form, "--chunk-size", chunk], &threads);
+        proptest::prop_assert_eq!(scope_of(&reference), scope_of(&alone));
+    }
+}
