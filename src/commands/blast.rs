@@ -92,6 +92,7 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
         threads: args.input.threads,
         window,
         gap,
+        device_rules: args.devices.clone(),
         ..ScanSettings::default()
     };
     let mut inputs = without_own_files(

@@ -119,6 +119,7 @@ fn pass<'a>(inputs: &'a [Input], args: &EventsArgs, quiet: bool) -> Result<Pass<
             read: read_options(&args.input)?,
             threads: args.input.threads,
             window: window(&time, super::now())?,
+            device_rules: args.devices.clone(),
             ..ScanSettings::default()
         },
         tenants: tenant_map(&args.tenants)?,

@@ -182,7 +182,12 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
         args.output.output.as_deref(),
         alerts_path,
     ];
-    let inputs = without_own_files(discover(&args.paths)?, &own);
+    let mut inputs = without_own_files(discover(&args.paths)?, &own);
+    // Path order, as in `blast`: the report must not depend on the order paths were given in.
+    inputs.sort_by(|a, b| a.display.cmp(&b.display));
+    for (i, input) in inputs.iter_mut().enumerate() {
+        input.index = i as u32;
+    }
     let (mut session, inputs, incremental) =
         Session::begin(args.incremental.state.as_deref(), "scan", now, inputs)?;
     let detector = Detector::new(&scope.rules, settings.caps);

@@ -73,6 +73,8 @@ pub struct ScanSettings {
     pub caps: crate::detect::Caps,
     /// Malformed lines listed in the report.
     pub malformed_samples: usize,
+    /// `--device` rules: which inputs are one audit device (see [`crate::source::device`]).
+    pub device_rules: Vec<crate::source::DeviceRule>,
 }
 
 impl Default for ScanSettings {
@@ -88,6 +90,7 @@ impl Default for ScanSettings {
             in_flight: Span::from_secs(5),
             caps: Default::default(),
             malformed_samples: 100,
+            device_rules: Vec::new(),
         }
     }
 }
@@ -233,58 +236,34 @@ pub fn run<E: Extension>(
     let mut read_infos: Vec<Option<crate::source::InputInfo>> = vec![None; inputs.len()];
     let mut source_errors: Vec<(u32, SourceError)> = Vec::new();
 
-    let (tx, rx) = mpsc::sync_channel(threads * 2);
-    let next = AtomicUsize::new(0);
-    let producers = threads.min(inputs.len()).max(1);
-    let worker = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..producers)
-            .map(|_| {
-                let sink = ChunkSink::new(tx.clone(), &ctx.pool);
-                let (next, opened) = (&next, &opened);
-                scope.spawn(move || {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(input) = inputs.get(i) else { break };
-                        if let Ok(o) = &opened[i] {
-                            done.push((i, produce(input, o, &settings.read, &sink)));
-                        }
-                    }
-                    done
-                })
-            })
-            .collect();
-        drop(tx);
-        // Exactly one worker state per thread. rayon's `par_bridge().fold()` made an
-        // accumulator per split (24 for 50 chunks on two threads), each with its own copy of
-        // per-token correlation state: memory that grew with the log.
-        let rx = Mutex::new(rx);
-        let workers = pool.broadcast(|_| {
-            let mut w = Worker::new(&ctx);
-            loop {
-                let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                let Ok(chunk) = next else { break };
-                w.process(chunk);
-            }
-            w
-        });
-        let worker = workers
-            .into_iter()
-            .reduce(|mut a, b| {
-                a.merge(b);
-                a
-            })
-            .unwrap_or_else(|| Worker::new(&ctx));
-        for h in handles {
-            for (i, (info, err)) in h.join().expect("producer thread panicked") {
-                read_infos[i] = Some(info);
-                if let Some(e) = err {
-                    source_errors.push((inputs[i].index, e));
-                }
+    // One device after another: the first device (by name) counts every event it holds and
+    // later devices' copies are duplicates, so which copy supplies the scan's evidence does not
+    // depend on thread scheduling. Within a device, inputs run in parallel.
+    let devices = crate::source::DeviceMap::assign(inputs, &settings.device_rules);
+    let mut phases: Vec<Vec<usize>> = vec![Vec::new(); devices.devices.len().max(1)];
+    for (pos, input) in inputs.iter().enumerate() {
+        let d = devices
+            .of_input
+            .get(input.index as usize)
+            .copied()
+            .unwrap_or(0);
+        phases[d as usize].push(pos);
+    }
+    let mut worker: Option<Worker<'_, E>> = None;
+    for phase in &phases {
+        let (w, done) = pass(&ctx, &pool, threads, inputs, phase, &opened);
+        for (i, (info, err)) in done {
+            read_infos[i] = Some(info);
+            if let Some(e) = err {
+                source_errors.push((inputs[i].index, e));
             }
         }
-        worker
-    });
+        match worker.as_mut() {
+            Some(all) => all.merge(w),
+            None => worker = Some(w),
+        }
+    }
+    let worker = worker.unwrap_or_else(|| Worker::new(&ctx));
     for (i, o) in opened.into_iter().enumerate() {
         if let Err(e) = o {
             source_errors.push((inputs[i].index, e));
@@ -298,4 +277,66 @@ pub fn run<E: Extension>(
         worker,
         incremental.map(|i| i.carry),
     )
+}
+
+type Produced = Vec<(usize, (crate::source::InputInfo, Option<SourceError>))>;
+
+/// Reads and analyses the inputs at positions `phase`, in parallel.
+fn pass<'c, E: Extension>(
+    ctx: &'c Context<'c, E>,
+    pool: &rayon::ThreadPool,
+    threads: usize,
+    inputs: &[Input],
+    phase: &[usize],
+    opened: &[Result<Opened, SourceError>],
+) -> (Worker<'c, E>, Produced) {
+    let settings = ctx.settings;
+    let (tx, rx) = mpsc::sync_channel(threads * 2);
+    let next = AtomicUsize::new(0);
+    let producers = threads.min(phase.len()).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..producers)
+            .map(|_| {
+                let sink = ChunkSink::new(tx.clone(), &ctx.pool);
+                let next = &next;
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = phase.get(n) else { break };
+                        if let Ok(o) = &opened[i] {
+                            done.push((i, produce(&inputs[i], o, &settings.read, &sink)));
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        drop(tx);
+        // Exactly one worker state per thread. rayon's `par_bridge().fold()` made an
+        // accumulator per split (24 for 50 chunks on two threads), each with its own copy of
+        // per-token correlation state: memory that grew with the log.
+        let rx = Mutex::new(rx);
+        let workers = pool.broadcast(|_| {
+            let mut w = Worker::new(ctx);
+            loop {
+                let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                let Ok(chunk) = next else { break };
+                w.process(chunk);
+            }
+            w
+        });
+        let worker = workers
+            .into_iter()
+            .reduce(|mut a, b| {
+                a.merge(b);
+                a
+            })
+            .unwrap_or_else(|| Worker::new(ctx));
+        let done = handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("producer thread panicked"))
+            .collect();
+        (worker, done)
+    })
 }

@@ -570,3 +570,44 @@ proptest::proptest! {
         proptest::prop_assert_eq!(scope_of(&reference), scope_of(&alone));
     }
 }
+
+/// `scan` over both devices: the first device by name counts every shared event, so its
+/// report (findings' actors and evidence included) is the same for any input order, thread
+/// count and chunk size.
+#[test]
+fn scan_over_two_devices_is_the_same_for_any_order_threads_and_chunks() {
+    let dir = crate::util::fixture("openbao-2.7/devices");
+    let (primary, clear) = (dir.join("primary.log"), dir.join("clear.log"));
+    let (primary, clear) = (primary.as_path(), clear.as_path());
+    let scan = |logs: [&std::path::Path; 2], threads: &str, chunk: &str| -> Value {
+        let out = assert_cmd::Command::cargo_bin("blastradius")
+            .expect("binary")
+            .env("BLASTRADIUS_NOW", "2026-12-02T12:00:00Z")
+            .arg("--quiet")
+            .arg("scan")
+            .args(logs)
+            .args([
+                "--threads",
+                threads,
+                "--chunk-size",
+                chunk,
+                "--format",
+                "json",
+            ])
+            .output()
+            .expect("blastradius runs");
+        serde_json::from_slice(&out.stdout).expect("scan JSON")
+    };
+    let reference = scan([primary, clear], "1", "4M");
+    assert!(!reference["findings"].as_array().unwrap().is_empty());
+    for _ in 0..3 {
+        for (logs, threads, chunk) in [
+            ([clear, primary], "2", "300"),
+            ([primary, clear], "2", "300"),
+            ([clear, primary], "1", "4M"),
+        ] {
+            let got = scan(logs, threads, chunk);
+            assert_eq!(reference, got, "threads {threads}, chunk {chunk}");
+        }
+    }
+}
