@@ -30,6 +30,11 @@ pub struct ScanArgs {
     /// Tenants, scope and rules.
     #[command(flatten)]
     pub scope: ScopeArgs,
+    /// The audit device of inputs whose path matches PATH_GLOB, where file names cannot tell
+    /// (rotated siblings of one file are one device, other files other devices); repeatable,
+    /// the first matching rule wins.
+    #[arg(long = "device", value_name = "NAME=PATH_GLOB")]
+    pub devices: Vec<crate::source::DeviceRule>,
     /// Time window and gaps.
     #[command(flatten)]
     pub time: TimeArgs,

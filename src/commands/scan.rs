@@ -169,6 +169,7 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
         window,
         gap,
         caps: Caps::default(),
+        device_rules: args.devices.clone(),
         ..ScanSettings::default()
     };
     let alerts_path = args

@@ -611,3 +611,44 @@ fn scan_over_two_devices_is_the_same_for_any_order_threads_and_chunks() {
         }
     }
 }
+
+/// The device first in name order counts the events both devices hold: `--device` names decide
+/// which device's copies are the findings' evidence.
+#[test]
+fn scan_counts_shared_events_from_the_first_device_by_name() {
+    let dir = crate::util::fixture("openbao-2.7/devices");
+    let findings_in = |first: &str, second: &str| -> String {
+        let out = assert_cmd::Command::cargo_bin("blastradius")
+            .expect("binary")
+            .env("BLASTRADIUS_NOW", "2026-12-02T12:00:00Z")
+            .arg("--quiet")
+            .arg("scan")
+            .args([dir.join("primary.log"), dir.join("clear.log")])
+            .args([
+                "--device",
+                &format!("a=*{first}"),
+                "--device",
+                &format!("b=*{second}"),
+            ])
+            .args(["--threads", "2", "--format", "json"])
+            .output()
+            .expect("blastradius runs");
+        let r: Value = serde_json::from_slice(&out.stdout).expect("scan JSON");
+        r["findings"].to_string()
+    };
+    let clear_first = findings_in("clear.log", "primary.log");
+    assert!(clear_first.contains("devices/clear.log"), "{clear_first}");
+    assert!(
+        !clear_first.contains("devices/primary.log"),
+        "{clear_first}"
+    );
+    let primary_first = findings_in("primary.log", "clear.log");
+    assert!(
+        primary_first.contains("devices/primary.log"),
+        "{primary_first}"
+    );
+    assert!(
+        !primary_first.contains("devices/clear.log"),
+        "{primary_first}"
+    );
+}
