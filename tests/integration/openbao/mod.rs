@@ -7,6 +7,8 @@
 mod checks;
 mod client;
 mod devices;
+mod evidence;
+mod evidence_checks;
 mod fixture;
 mod live;
 mod policies;
