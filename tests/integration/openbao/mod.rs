@@ -6,6 +6,7 @@
 
 mod checks;
 mod client;
+mod database;
 mod devices;
 mod evidence;
 mod evidence_checks;
