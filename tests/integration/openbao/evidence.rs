@@ -326,3 +326,25 @@ fn record_evidence_fixtures() {
         std::fs::write(dir.join("truth.json"), truth).expect("write truth.json");
     }
 }
+
+/// The same checks as on the committed recordings, on fresh ones.
+#[test]
+fn live_evidence_recordings_pass_every_check() {
+    if super::skipped() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recordings = record_all();
+    for (name, check) in super::evidence_checks::CHECKS {
+        let r = recordings
+            .iter()
+            .find(|r| r.case == *name)
+            .expect("a recording per case");
+        let log = dir.path().join(format!("{name}.log"));
+        std::fs::write(&log, &r.log).expect("write the recording");
+        check(&super::evidence_checks::Case {
+            log,
+            truth: r.truth.clone(),
+        });
+    }
+}

@@ -10,11 +10,13 @@ use serde_json::Value;
 use super::evidence::{LAYOUT_TENANTS, fixture_dir};
 use crate::util::bin;
 
-struct Case {
-    log: PathBuf,
-    truth: Value,
+/// A recording on disk and its truth.
+pub struct Case {
+    pub log: PathBuf,
+    pub truth: Value,
 }
 
+/// The committed recording of a case.
 fn case(name: &str) -> Case {
     let dir = fixture_dir(name);
     let text = std::fs::read_to_string(dir.join("truth.json"))
@@ -81,10 +83,8 @@ fn line_of(g: &Value) -> (String, u64) {
     (file, e["line"].as_u64().expect("line"))
 }
 
-#[test]
-fn seal_then_traffic_then_a_cut_reports_the_cut_unexplained() {
-    let c = case("seal-cut");
-    let r = run("scan", &["--gap", "2s"], &c);
+fn seal_then_traffic_then_a_cut_reports_the_cut_unexplained(c: &Case) {
+    let r = run("scan", &["--gap", "2s"], c);
     let quiet = gaps(&r, "quiet-period");
     let seal: Vec<_> = quiet
         .iter()
@@ -106,10 +106,8 @@ fn seal_then_traffic_then_a_cut_reports_the_cut_unexplained() {
     assert!(r["unexplained_gaps"].as_u64().unwrap() >= 1);
 }
 
-#[test]
-fn every_deleted_response_has_its_request_listed_with_file_and_line() {
-    let c = case("missing-responses");
-    let r = run("scan", &["--gap", "2s"], &c);
+fn every_deleted_response_has_its_request_listed_with_file_and_line(c: &Case) {
+    let r = run("scan", &["--gap", "2s"], c);
     let missing = gaps(&r, "missing-response");
     let listed: BTreeSet<u64> = missing.iter().map(|g| line_of(g).1).collect();
     let u = &c.truth["unanswered"];
@@ -131,7 +129,7 @@ fn every_deleted_response_has_its_request_listed_with_file_and_line() {
     };
     let mid_gap = by_line(&mid["request_line"]);
     assert_eq!(mid_gap["explained_by"], Value::Null);
-    assert!(line_of(mid_gap).0.ends_with("missing-responses/audit.log"));
+    assert_eq!(line_of(mid_gap).0, c.log.display().to_string());
     assert!(
         mid_gap["detail"]
             .as_str()
@@ -144,10 +142,8 @@ fn every_deleted_response_has_its_request_listed_with_file_and_line() {
     );
 }
 
-#[test]
-fn blast_of_the_pivot_counts_the_unanswered_reads_and_rotates_them() {
-    let c = case("missing-responses");
-    let r = blast(&[], &c);
+fn blast_of_the_pivot_counts_the_unanswered_reads_and_rotates_them(c: &Case) {
+    let r = blast(&[], c);
     let reads = r["secrets_read"].as_array().expect("secrets_read");
     let read_paths: BTreeSet<String> = reads
         .iter()
@@ -176,23 +172,21 @@ fn blast_of_the_pivot_counts_the_unanswered_reads_and_rotates_them() {
     assert_eq!(answered, reads.len() - 2);
 }
 
-#[test]
-fn namespaces_and_a_kv_v1_tenant_mount_with_a_pattern_attribute_all_five_tenants() {
-    let c = case("tenants-namespaces");
+fn namespaces_and_a_kv_v1_tenant_mount_with_a_pattern_attribute_all_five_tenants(c: &Case) {
     let pattern = c.truth["tenant_pattern"].as_str().unwrap();
     let tenants = strings(&c.truth["tenants"]);
     assert_eq!(tenants.len(), 5);
     let args = ["--tenant-pattern", pattern];
-    let s = run("scan", &args, &c);
+    let s = run("scan", &args, c);
     assert_eq!(strings(&s["affected_tenants"]), tenants);
-    let b = blast(&args, &c);
+    let b = blast(&args, c);
     assert_eq!(strings(&b["affected_tenants"]), tenants);
     assert_eq!(strings(&b["unattributed_secrets"]), BTreeSet::new());
     assert_eq!(b["breach_scope"], "limited");
     // Without the namespace fallback the namespaced secrets have no tenant: listed, not dropped.
     let none = blast(
         &["--tenant-pattern", pattern, "--tenant-fallback", "none"],
-        &c,
+        c,
     );
     let namespaced: BTreeSet<String> = c.truth["secrets_read"]
         .as_array()
@@ -206,28 +200,26 @@ fn namespaces_and_a_kv_v1_tenant_mount_with_a_pattern_attribute_all_five_tenants
     assert_eq!(none["breach_scope"], "limited");
 }
 
-#[test]
-fn fourteen_tenants_below_a_constant_without_a_pattern() {
-    let c = case("tenants-layout");
+fn fourteen_tenants_below_a_constant_without_a_pattern(c: &Case) {
     let tenants = strings(&c.truth["attacker_tenants"]);
     assert_eq!(tenants.len(), LAYOUT_TENANTS);
     let inferred = "^secret/[^/]+/tenants/(?P<tenant>[^/]+)/";
-    let b = blast(&[], &c);
+    let b = blast(&[], c);
     assert_eq!(strings(&b["affected_tenants"]), tenants);
     assert_eq!(b["breach_scope"], "widespread");
     assert_eq!(
         strings(&b["settings"]["inferred_tenant_patterns"]),
         [inferred.to_string()].into()
     );
-    let s = run("scan", &[], &c);
+    let s = run("scan", &[], c);
     let affected = strings(&s["affected_tenants"]);
     assert!(affected.is_superset(&tenants), "{affected:?}");
     assert!(!affected.contains("tenants"));
     assert_eq!(s["breach_scope"], "widespread");
     // The printed pattern gives the same tenants; --no-tenant-inference the old answer.
-    let again = blast(&["--tenant-pattern", inferred], &c);
+    let again = blast(&["--tenant-pattern", inferred], c);
     assert_eq!(again["affected_tenants"], b["affected_tenants"]);
-    let off = blast(&["--no-tenant-inference"], &c);
+    let off = blast(&["--no-tenant-inference"], c);
     assert_eq!(
         strings(&off["affected_tenants"]),
         ["tenants".to_string()].into()
@@ -238,9 +230,7 @@ fn fourteen_tenants_below_a_constant_without_a_pattern() {
     );
 }
 
-#[test]
-fn the_text_report_prints_the_inferred_pattern() {
-    let c = case("tenants-layout");
+fn the_text_report_prints_the_inferred_pattern(c: &Case) {
     let out = bin()
         .args(["scan", "--color", "never", "-f", "text"])
         .arg(&c.log)
@@ -253,15 +243,79 @@ fn the_text_report_prints_the_inferred_pattern() {
     );
 }
 
-#[test]
-fn inference_is_the_same_in_one_chunk_or_many() {
-    let c = case("tenants-layout");
-    let one = run("scan", &["--threads", "1"], &c);
+fn inference_is_the_same_in_one_chunk_or_many(c: &Case) {
+    let one = run("scan", &["--threads", "1"], c);
     // 4 KiB chunks: the 14 tenants' reads land in different chunks and threads.
-    let many = run("scan", &["--threads", "4", "--chunk-size", "4K"], &c);
+    let many = run("scan", &["--threads", "4", "--chunk-size", "4K"], c);
     assert_eq!(one["affected_tenants"], many["affected_tenants"]);
     assert_eq!(
         one["settings"]["inferred_tenant_patterns"],
         many["settings"]["inferred_tenant_patterns"]
     );
+}
+
+/// The checks of each case, as `(case, check)`.
+pub const CHECKS: &[(&str, fn(&Case))] = &[
+    (
+        "seal-cut",
+        seal_then_traffic_then_a_cut_reports_the_cut_unexplained,
+    ),
+    (
+        "missing-responses",
+        every_deleted_response_has_its_request_listed_with_file_and_line,
+    ),
+    (
+        "missing-responses",
+        blast_of_the_pivot_counts_the_unanswered_reads_and_rotates_them,
+    ),
+    (
+        "tenants-namespaces",
+        namespaces_and_a_kv_v1_tenant_mount_with_a_pattern_attribute_all_five_tenants,
+    ),
+    (
+        "tenants-layout",
+        fourteen_tenants_below_a_constant_without_a_pattern,
+    ),
+    (
+        "tenants-layout",
+        the_text_report_prints_the_inferred_pattern,
+    ),
+    ("tenants-layout", inference_is_the_same_in_one_chunk_or_many),
+];
+
+#[test]
+fn fixture_seal_then_traffic_then_a_cut_reports_the_cut_unexplained() {
+    seal_then_traffic_then_a_cut_reports_the_cut_unexplained(&case("seal-cut"));
+}
+
+#[test]
+fn fixture_every_deleted_response_has_its_request_listed_with_file_and_line() {
+    every_deleted_response_has_its_request_listed_with_file_and_line(&case("missing-responses"));
+}
+
+#[test]
+fn fixture_blast_of_the_pivot_counts_the_unanswered_reads_and_rotates_them() {
+    blast_of_the_pivot_counts_the_unanswered_reads_and_rotates_them(&case("missing-responses"));
+}
+
+#[test]
+fn fixture_namespaces_and_a_kv_v1_tenant_mount_with_a_pattern_attribute_all_five_tenants() {
+    namespaces_and_a_kv_v1_tenant_mount_with_a_pattern_attribute_all_five_tenants(&case(
+        "tenants-namespaces",
+    ));
+}
+
+#[test]
+fn fixture_fourteen_tenants_below_a_constant_without_a_pattern() {
+    fourteen_tenants_below_a_constant_without_a_pattern(&case("tenants-layout"));
+}
+
+#[test]
+fn fixture_the_text_report_prints_the_inferred_pattern() {
+    the_text_report_prints_the_inferred_pattern(&case("tenants-layout"));
+}
+
+#[test]
+fn fixture_inference_is_the_same_in_one_chunk_or_many() {
+    inference_is_the_same_in_one_chunk_or_many(&case("tenants-layout"));
 }
