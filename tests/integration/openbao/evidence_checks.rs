@@ -254,8 +254,11 @@ fn inference_is_the_same_in_one_chunk_or_many(c: &Case) {
     );
 }
 
+/// A check of one recording.
+pub type Check = fn(&Case);
+
 /// The checks of each case, as `(case, check)`.
-pub const CHECKS: &[(&str, fn(&Case))] = &[
+pub const CHECKS: &[(&str, Check)] = &[
     (
         "seal-cut",
         seal_then_traffic_then_a_cut_reports_the_cut_unexplained,
