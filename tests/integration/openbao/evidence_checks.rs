@@ -254,6 +254,48 @@ fn inference_is_the_same_in_one_chunk_or_many(c: &Case) {
     );
 }
 
+/// `blastradius <args> -f markdown <log>`.
+fn markdown(args: &[&str], c: &Case) -> String {
+    let out = bin()
+        .args(args)
+        .args(["-f", "markdown"])
+        .arg(&c.log)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+fn incident_report_lists_the_secrets_without_tenant(c: &Case) {
+    let accessor = c.truth["attacker"]["accessor_hmac"].as_str().unwrap();
+    let md = markdown(
+        &["blast", "--accessor", accessor, "--tenant-fallback", "none"],
+        c,
+    );
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| Without tenant |"))
+        .unwrap_or_else(|| panic!("no Without tenant row:\n{md}"));
+    for ns in c.truth["secrets_read"].as_array().unwrap() {
+        if let Some(ns) = ns["namespace"].as_str() {
+            assert!(row.contains(&format!("`{ns}secret/db`")), "{row}");
+        }
+    }
+}
+
+fn incident_report_shows_the_inferred_layout(c: &Case) {
+    let md = markdown(&["scan"], c);
+    assert!(
+        md.contains("| Tenant layout | inferred, as `--tenant-pattern '^secret/[^/]+/tenants/(?P<tenant>[^/]+)/'`"),
+        "{md}"
+    );
+}
+
 /// A check of one recording.
 pub type Check = fn(&Case);
 
@@ -284,7 +326,22 @@ pub const CHECKS: &[(&str, Check)] = &[
         the_text_report_prints_the_inferred_pattern,
     ),
     ("tenants-layout", inference_is_the_same_in_one_chunk_or_many),
+    ("tenants-layout", incident_report_shows_the_inferred_layout),
+    (
+        "tenants-namespaces",
+        incident_report_lists_the_secrets_without_tenant,
+    ),
 ];
+
+#[test]
+fn fixture_incident_report_shows_the_inferred_layout() {
+    incident_report_shows_the_inferred_layout(&case("tenants-layout"));
+}
+
+#[test]
+fn fixture_incident_report_lists_the_secrets_without_tenant() {
+    incident_report_lists_the_secrets_without_tenant(&case("tenants-namespaces"));
+}
 
 #[test]
 fn fixture_seal_then_traffic_then_a_cut_reports_the_cut_unexplained() {
