@@ -31,6 +31,13 @@ if ! command -v java >/dev/null; then
     apt-get install -y -qq openjdk-17-jre-headless >/dev/null
 fi
 java -version 2>&1 | head -1
+# The database secrets engine's runbook test (tests/integration/openbao/database.rs) runs a real
+# PostgreSQL 15 as the `postgres` user (it refuses to run as root).
+if ! [ -x /usr/lib/postgresql/15/bin/initdb ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq postgresql >/dev/null
+fi
 
 step "format"
 cargo fmt --all -- --check

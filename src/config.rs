@@ -4,6 +4,7 @@
 //! tenant_patterns = ['^kv/data/(?P<tenant>[^/]+)/']
 //! exclude_tenants = ["test-tenant"]
 //! tenant_fallback = "namespace"   # or "segment", "none"
+//! tenant_inference = true        # false: like --no-tenant-inference
 //! widespread_threshold = 10
 //! gap = "5m"
 //! rules = ["./rules"]          # relative to this file
@@ -29,6 +30,8 @@ pub struct Config {
     pub exclude_tenants: Vec<String>,
     /// Like `--tenant-fallback` (`namespace`, `segment` or `none`).
     pub tenant_fallback: Option<crate::tenant::TenantFallback>,
+    /// `false` is like `--no-tenant-inference`.
+    pub tenant_inference: Option<bool>,
     /// Like `--widespread-threshold`.
     pub widespread_threshold: Option<usize>,
     /// Like `--gap`.

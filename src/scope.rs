@@ -10,7 +10,7 @@ use crate::collect::{Sample, SampleParts, Smallest};
 use crate::detect::{Actor, ActorRef};
 use crate::model::secret::{SecretAccess, SecretKind, logical_path};
 use crate::model::{Event, Loc, Location, Timestamp};
-use crate::tenant::TenantMap;
+use crate::tenant::{Attribution, SegmentSite, TenantLayout, TenantMap};
 
 /// Readers listed per secret.
 pub const READERS_PER_SECRET: usize = 10;
@@ -24,6 +24,8 @@ struct SecretAgg {
     logical: String,
     namespace: Option<String>,
     tenant: Option<String>,
+    /// Where a default-segment tenant was read, for layout inference.
+    site: Option<SegmentSite>,
     reads: u64,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
@@ -148,6 +150,9 @@ pub struct SecretSnapshot {
     pub namespace: Option<String>,
     /// Tenant.
     pub tenant: Option<String>,
+    /// Where a default-segment tenant was read, for layout inference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SegmentSite>,
     /// Reads.
     pub reads: u64,
     /// First read.
@@ -175,6 +180,7 @@ impl SecretTable {
                     logical: a.logical.clone(),
                     namespace: a.namespace.clone(),
                     tenant: a.tenant.clone(),
+                    site: a.site.clone(),
                     reads: a.reads,
                     first: a.first,
                     last: a.last,
@@ -198,6 +204,7 @@ impl SecretTable {
                     logical: s.logical,
                     namespace: s.namespace,
                     tenant: s.tenant,
+                    site: s.site,
                     reads: s.reads,
                     first: s.first,
                     last: s.last,
@@ -277,16 +284,32 @@ impl SecretTable {
         self.map.is_empty()
     }
 
-    /// The report's secrets (sorted by path) and tenants (sorted by name).
+    /// The tenant layout inferred from every secret of the merged table (empty when
+    /// `tenants` does not infer).
+    pub fn tenant_layout(&self, tenants: &TenantMap) -> TenantLayout {
+        if !tenants.infers_layout() {
+            return TenantLayout::default();
+        }
+        TenantLayout::infer(self.map.values().filter_map(|a| a.site.as_ref()))
+    }
+
+    /// The report's secrets (sorted by path), tenants (sorted by name) and the tenant layout
+    /// inferred from the merged table, which the secrets' tenants follow.
     pub fn finish(
         self,
         tenants: &TenantMap,
         resolve: &dyn Fn(Loc) -> Location,
-    ) -> (Vec<SecretRecord>, Vec<TenantRecord>) {
+    ) -> (Vec<SecretRecord>, Vec<TenantRecord>, TenantLayout) {
+        let layout = self.tenant_layout(tenants);
         let mut secrets: Vec<SecretRecord> = self
             .map
             .into_iter()
-            .map(|(path, a)| {
+            .map(|(path, mut a)| {
+                let own = Attribution {
+                    tenant: a.tenant.take(),
+                    site: a.site.take(),
+                };
+                a.tenant = tenants.resolve(own, &layout);
                 let excluded = a.tenant.as_deref().is_some_and(|t| tenants.is_excluded(t));
                 let readers_total = a.readers.distinct();
                 SecretRecord {
@@ -329,7 +352,7 @@ impl SecretTable {
             r.last_read = [r.last_read, s.last_read].into_iter().flatten().max();
             r.kinds.insert(s.kind);
         }
-        (secrets, by_tenant.into_values().collect())
+        (secrets, by_tenant.into_values().collect(), layout)
     }
 }
 
@@ -340,6 +363,7 @@ fn new_agg(
     tenants: &TenantMap,
 ) -> SecretAgg {
     let logical = logical_path(&access.mount, access.kind);
+    let attribution = tenants.attribute(ns, path, &access.mount, access.kind);
     SecretAgg {
         kind: access.kind,
         logical: match ns {
@@ -347,7 +371,8 @@ fn new_agg(
             None => logical,
         },
         namespace: ns.map(str::to_string),
-        tenant: tenants.tenant_of(ns, path, &access.mount, access.kind),
+        tenant: attribution.tenant,
+        site: attribution.site,
         reads: 0,
         first: None,
         last: None,

@@ -10,6 +10,7 @@ mod rotation;
 mod runbook;
 mod scope;
 
+pub(crate) use command::sh;
 pub use command::{CLI, Refusal};
 pub use rotation::{
     Action, RotationRules, RotationTarget, TierRule, TierRuleConfig, rotation_targets,

@@ -10,7 +10,7 @@ use crate::lineage::{
 use crate::model::secret::{MountSource, SecretKind};
 use crate::model::{Loc, Location, Timestamp};
 use crate::redact;
-use crate::tenant::TenantMap;
+use crate::tenant::{Attribution, TenantLayout, TenantMap};
 
 /// How a token entered the blast radius.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -238,6 +238,8 @@ pub struct BlastScope {
     pub leases: Vec<LeaseRecord>,
     /// First to last activity.
     pub exposure_window: Option<Window>,
+    /// The tenant layout inferred from every secret path of the log (the tenants follow it).
+    pub tenant_layout: TenantLayout,
 }
 
 /// Resolves pivots and lineage into the blast radius.
@@ -274,7 +276,8 @@ pub fn resolve(
         ..BlastScope::default()
     };
     scope.tokens = token_records(st, ids, &relation, loc);
-    scope.secrets_read = reads(st, &selected, loc);
+    scope.tenant_layout = tenant_layout(st, tenants);
+    scope.secrets_read = reads(st, &selected, loc, tenants, &scope.tenant_layout);
     scope.denied = failures(st, &selected, loc);
     scope.leases = leases(st, &selected, loc);
     let affected: BTreeSet<String> = scope
@@ -506,10 +509,21 @@ enum Seen {
     Unanswered,
 }
 
+/// The layout of every secret path the log holds (read, denied or unanswered, by anyone): the
+/// whole log's distribution, not the pivot's reads alone.
+fn tenant_layout(st: &LineageState, tenants: &TenantMap) -> TenantLayout {
+    if !tenants.infers_layout() {
+        return TenantLayout::default();
+    }
+    TenantLayout::infer(st.paths.values().filter_map(|p| p.site.as_ref()))
+}
+
 fn reads(
     st: &LineageState,
     selected: &HashSet<Key>,
     loc: &dyn Fn(Loc) -> Location,
+    tenants: &TenantMap,
+    layout: &TenantLayout,
 ) -> Vec<SecretReadRecord> {
     let mut by_path: BTreeMap<Key, PathAcc> = BTreeMap::new();
     let mut add =
@@ -567,7 +581,13 @@ fn reads(
                 mount: redact::path(&info.mount).into_owned(),
                 mount_source: info.mount_source,
                 kind: info.kind,
-                tenant: info.tenant.clone(),
+                tenant: tenants.resolve(
+                    Attribution {
+                        tenant: info.tenant.clone(),
+                        site: info.site.clone(),
+                    },
+                    layout,
+                ),
                 tenant_excluded: false,
                 outcome: if a.reads > 0 {
                     ReadOutcome::Read

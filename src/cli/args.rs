@@ -137,6 +137,10 @@ pub struct ScopeArgs {
     /// segment below the mount (`namespace`); always that segment (`segment`); none (`none`).
     #[arg(long = "tenant-fallback", value_name = "FROM", value_enum)]
     pub tenant_fallback: Option<crate::tenant::TenantFallback>,
+    /// Without patterns, keep the first segment below the mount as the tenant even where the
+    /// paths show a `tenants/<tenant>/` layout (see docs/configuration.md).
+    #[arg(long)]
+    pub no_tenant_inference: bool,
     /// Tenant to leave out of the affected list (test tenants). Repeatable.
     #[arg(long = "exclude-tenant", value_name = "ID")]
     pub exclude_tenants: Vec<String>,
@@ -307,8 +311,13 @@ pub struct TenantArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Regex with a named group `tenant`, matched against namespace + path. Repeatable.
+    /// Export streams rows and infers no layout: pass the `inferred_tenant_patterns` of a
+    /// scan report here to get the same tenants.
     #[arg(long = "tenant-pattern", value_name = "REGEX")]
     pub tenant_patterns: Vec<String>,
+    /// Tenant of a path no pattern matches (as for `scan`).
+    #[arg(long = "tenant-fallback", value_name = "FROM", value_enum)]
+    pub tenant_fallback: Option<crate::tenant::TenantFallback>,
 }
 
 /// `blastradius query`.

@@ -154,6 +154,7 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
         &|l| locator.resolve(l),
     );
     let targets = blast::rotation_targets(&bscope, &rotation);
+    let inferred_tenant_patterns = bscope.tenant_layout.patterns();
     let report = BlastReport::build(
         result,
         bscope,
@@ -167,6 +168,7 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
             settings: BlastSettings {
                 widespread_threshold: scope.widespread,
                 tenant_patterns: scope.patterns.clone(),
+                inferred_tenant_patterns,
                 excluded_tenants: scope.excluded.clone(),
             },
             max_malformed: args.input.max_malformed,

@@ -17,7 +17,7 @@ use crate::report::table::{self, TableFormat};
 use crate::rules::RuleSet;
 use crate::scan::{self, Analyzers, ScanResult, ScanSettings};
 use crate::source::{DeviceMap, Input, discover};
-use crate::tenant::TenantMap;
+use crate::tenant::{TenantInference, TenantMap};
 
 use super::incremental::without_own_files;
 
@@ -25,18 +25,26 @@ use super::incremental::without_own_files;
 const BATCHES_PER_THREAD: usize = 2;
 
 /// The tenant map for the `tenant` column (no exclusions: the table is the raw record).
+/// Rows are written as they are read, so no layout is inferred (`TenantInference::Off`).
 fn tenant_map(args: &TenantArgs) -> Result<TenantMap, CommandError> {
+    let cfg = args
+        .config
+        .as_deref()
+        .map(Config::load)
+        .transpose()?
+        .unwrap_or_default();
     let patterns = if args.tenant_patterns.is_empty() {
-        args.config
-            .as_deref()
-            .map(Config::load)
-            .transpose()?
-            .unwrap_or_default()
-            .tenant_patterns
+        cfg.tenant_patterns
     } else {
         args.tenant_patterns.clone()
     };
-    Ok(TenantMap::new(&patterns, &[])?)
+    let fallback = args
+        .tenant_fallback
+        .or(cfg.tenant_fallback)
+        .unwrap_or_default();
+    Ok(TenantMap::new(&patterns, &[])?
+        .with_fallback(fallback)
+        .with_inference(TenantInference::Off))
 }
 
 /// What one export pass needs.

@@ -18,7 +18,7 @@ use crate::report::{
 use crate::rules::RuleSet;
 use crate::scan::{self, Analyzers, ScanSettings, TimeWindow};
 use crate::source::{Input, InputPath, ReadOptions, discover};
-use crate::tenant::TenantMap;
+use crate::tenant::{TenantInference, TenantMap};
 
 /// Default `--gap`.
 pub const DEFAULT_GAP: Span = Span::from_secs(300);
@@ -65,7 +65,14 @@ impl Scope {
             .tenant_fallback
             .or(cfg.tenant_fallback)
             .unwrap_or_default();
-        let tenants = TenantMap::new(&patterns, &excluded)?.with_fallback(fallback);
+        let inference = if args.no_tenant_inference || cfg.tenant_inference == Some(false) {
+            TenantInference::Off
+        } else {
+            TenantInference::Infer
+        };
+        let tenants = TenantMap::new(&patterns, &excluded)?
+            .with_fallback(fallback)
+            .with_inference(inference);
         let mut rules = RuleSet::builtin()?;
         for dir in cfg.rules.iter().chain(&args.rules) {
             rules = rules.with_dir(dir)?;
@@ -218,6 +225,7 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
                 gap_seconds: gap.as_secs_f64(),
                 widespread_threshold: scope.widespread,
                 tenant_patterns: scope.patterns.clone(),
+                inferred_tenant_patterns: Vec::new(), // the scan's, set by ScanReport::build
                 excluded_tenants: scope.excluded.clone(),
                 rules: scope.rules.rules().len(),
             },

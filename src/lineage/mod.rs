@@ -634,13 +634,23 @@ impl Lineage<'_> {
         };
         let k = self.key(&qualified);
         if let Some(info) = st.paths.get_mut(&k) {
-            if info.kind.is_none() {
-                info.kind = kind;
+            if info.kind.is_none()
+                && let Some(kind) = kind
+            {
+                // First seen as a request of no secret kind: the tenant comes with the kind.
+                let a = self
+                    .tenants
+                    .attribute(ns, ev.request.path, &mount_of(ev), kind);
+                info.kind = Some(kind);
+                info.tenant = a.tenant;
+                info.site = a.site;
             }
             return k;
         }
         let m = mount_of(ev);
-        let tenant = kind.and_then(|kind| self.tenants.tenant_of(ns, ev.request.path, &m, kind));
+        let attribution = kind
+            .map(|kind| self.tenants.attribute(ns, ev.request.path, &m, kind))
+            .unwrap_or_default();
         let secret = match (kind, ns) {
             (Some(kind), Some(ns)) => {
                 format!("{ns}/{}", crate::model::secret::logical_path(&m, kind))
@@ -657,7 +667,8 @@ impl Lineage<'_> {
                 namespace: ns.map(str::to_string),
                 mount_source: m.source,
                 kind,
-                tenant,
+                tenant: attribution.tenant,
+                site: attribution.site,
             },
         );
         k

@@ -182,8 +182,11 @@ pub struct PathInfo {
     pub mount_source: MountSource,
     /// The kind of access (for failures: the kind a success would have been, if any).
     pub kind: Option<SecretKind>,
-    /// The tenant.
+    /// The tenant (before layout inference).
     pub tenant: Option<String>,
+    /// Where a default-segment tenant was read, for layout inference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<crate::tenant::SegmentSite>,
 }
 
 /// A lease issued to an actor.

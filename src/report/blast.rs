@@ -54,6 +54,8 @@ pub struct BlastSettings {
     pub widespread_threshold: usize,
     /// `--tenant-pattern`s.
     pub tenant_patterns: Vec<String>,
+    /// Patterns that reproduce the tenant layout inferred without `--tenant-pattern`.
+    pub inferred_tenant_patterns: Vec<String>,
     /// `--exclude-tenant`s.
     pub excluded_tenants: Vec<String>,
 }
@@ -382,6 +384,7 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
         paint(color, &r.breach_scope.as_str().to_uppercase(), "1"),
         r.affected_tenants.len()
     )?;
+    super::text::inferred_layout(&r.settings.inferred_tenant_patterns, w)?;
     if !r.unattributed_secrets.is_empty() {
         writeln!(
             w,

@@ -79,6 +79,9 @@ pub struct Settings {
     pub widespread_threshold: usize,
     /// `--tenant-pattern`s.
     pub tenant_patterns: Vec<String>,
+    /// Patterns that reproduce the tenant layout inferred without `--tenant-pattern` (empty when
+    /// none was inferred or `--no-tenant-inference`).
+    pub inferred_tenant_patterns: Vec<String>,
     /// `--exclude-tenant`s.
     pub excluded_tenants: Vec<String>,
     /// Number of detection rules loaded.
@@ -198,7 +201,8 @@ pub fn incident_id(t: Timestamp) -> String {
 
 impl ScanReport {
     /// Builds the report from a scan.
-    pub fn build(r: ScanResult, ctx: ReportContext) -> ScanReport {
+    pub fn build(r: ScanResult, mut ctx: ReportContext) -> ScanReport {
+        ctx.settings.inferred_tenant_patterns = r.tenant_layout.patterns();
         let affected = affected_tenants(&r.tenants);
         let unattributed: Vec<String> = r
             .secrets

@@ -173,6 +173,7 @@ pub fn write_scan(r: &ScanReport, color: Color, w: &mut dyn Write) -> std::io::R
                 .join(", ")
         )?;
     }
+    inferred_layout(&r.settings.inferred_tenant_patterns, w)?;
     findings(r, color, w)?;
     gaps(r, color, w)?;
     secrets(r, color, w)?;
@@ -362,4 +363,21 @@ fn notes(r: &ScanReport, w: &mut dyn Write) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The `Layout` line: which tenant patterns were inferred, as the flags that give the same
+/// tenants (mount names come from the log: shell-quoted, then escaped for the terminal).
+pub(crate) fn inferred_layout(patterns: &[String], w: &mut dyn Write) -> std::io::Result<()> {
+    if patterns.is_empty() {
+        return Ok(());
+    }
+    let flags: Vec<String> = patterns
+        .iter()
+        .map(|p| format!("--tenant-pattern {}", crate::blast::sh(p)))
+        .collect();
+    writeln!(
+        w,
+        "Layout     tenants inferred below a constant segment, as with: {} (--no-tenant-inference keeps the first segment)",
+        t(&flags.join(" "))
+    )
 }

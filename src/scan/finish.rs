@@ -76,6 +76,8 @@ pub struct ScanResult {
     pub secrets: Vec<SecretRecord>,
     /// Tenants whose secrets were read.
     pub tenants: Vec<TenantRecord>,
+    /// The tenant layout inferred without patterns (the tenants above follow it).
+    pub tenant_layout: crate::tenant::TenantLayout,
     /// Gaps, earliest first (up to 1,000 per kind).
     pub gaps: Vec<Gap>,
     /// Gaps not listed, by kind.
@@ -335,7 +337,7 @@ pub(super) fn finish<E: Extension>(
     let mut analysis = worker.analysis;
     analysis.activity.settle();
     let findings = ctx.detector.finish(analysis.detect, &resolve);
-    let (secrets, tenants) = analysis.secrets.finish(ctx.tenants, &resolve);
+    let (secrets, tenants, tenant_layout) = analysis.secrets.finish(ctx.tenants, &resolve);
     let progress = progress(inputs, &infos, &sums);
     let input_records = input_records(inputs, infos, errors, &sums, &bounds);
     let first_event = bounds.iter().flatten().map(|b| b.2).min();
@@ -346,6 +348,7 @@ pub(super) fn finish<E: Extension>(
         findings,
         secrets,
         tenants,
+        tenant_layout,
         gaps: gaps.gaps,
         gaps_omitted: gaps.omitted,
         unexplained_gaps: gaps.unexplained,

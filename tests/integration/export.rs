@@ -293,3 +293,28 @@ fn the_time_window_limits_rows() {
             .all(|row| row["time_text"].as_str() >= "2026-11-22T08:09:16")
     );
 }
+
+#[test]
+fn tenant_fallback_none_leaves_the_tenant_column_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let (default, none) = (dir.path().join("d.parquet"), dir.path().join("n.parquet"));
+    export(&[basic().to_str().unwrap(), "-o", default.to_str().unwrap()]).success();
+    export(&[
+        basic().to_str().unwrap(),
+        "--tenant-fallback",
+        "none",
+        "-o",
+        none.to_str().unwrap(),
+    ])
+    .success();
+    let tenant_of_read = |p: &Path| {
+        rows(&read_parquet(p).0)
+            .into_iter()
+            .find(|r| r["path"] == "kv/data/tenant-a/db" && r["is_secret_read"] == "true")
+            .expect("the successful read")["tenant"]
+            .clone()
+    };
+    assert_eq!(tenant_of_read(&default), "tenant-a");
+    let empty = tenant_of_read(&none);
+    assert_eq!(empty, "<null>", "no tenant: a null cell");
+}

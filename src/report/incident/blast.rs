@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
     Chart, Event, EventKind, Fact, Incident, Line, Shade, bars, duration, finish_evidence,
-    finish_timeline, gap_shades, gaps, header, inputs_table, kebab, num, review,
+    finish_timeline, gap_shades, gaps, header, inputs_table, kebab, num, review, tenant_facts,
 };
 use crate::blast::Action;
 
@@ -159,7 +159,7 @@ impl Incident {
         for t in &r.tokens {
             *relations.entry(kebab(&t.relation)).or_default() += 1;
         }
-        let blast_radius = vec![
+        let mut blast_radius = vec![
             Fact {
                 label: "Tokens",
                 value: Line::text(format!(
@@ -205,6 +205,10 @@ impl Incident {
                 value: num(r.gaps_in_window.len()),
             },
         ];
+        blast_radius.extend(tenant_facts(
+            &r.unattributed_secrets,
+            &r.settings.inferred_tenant_patterns,
+        ));
 
         let mut timeline = Vec::new();
         let mut marks = Vec::new();

@@ -74,6 +74,40 @@ impl Fact {
     }
 }
 
+/// "Without tenant" and "Tenant layout" facts, when there is something to say: secrets no
+/// pattern or fallback gives a tenant are listed (never silently out of the scope), and an
+/// inferred layout is shown as the patterns that reproduce it.
+pub fn tenant_facts(unattributed: &[String], inferred: &[String]) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    if !unattributed.is_empty() {
+        let mut line = Line::text(format!("{} secret(s): ", unattributed.len()));
+        for (i, s) in unattributed.iter().take(MAX_ROWS).enumerate() {
+            if i > 0 {
+                line = line.t(", ");
+            }
+            line = line.c(s);
+        }
+        facts.push(Fact {
+            label: "Without tenant",
+            value: line,
+        });
+    }
+    if !inferred.is_empty() {
+        let mut line = Line::text("inferred, as ");
+        for (i, p) in inferred.iter().enumerate() {
+            if i > 0 {
+                line = line.t(" ");
+            }
+            line = line.c(format!("--tenant-pattern {}", crate::blast::sh(p)));
+        }
+        facts.push(Fact {
+            label: "Tenant layout",
+            value: line.t(" (--no-tenant-inference keeps the first segment)"),
+        });
+    }
+    facts
+}
+
 /// A table, capped at [`MAX_ROWS`] rows.
 #[derive(Clone, Debug)]
 pub struct Table {

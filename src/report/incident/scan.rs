@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use super::{
     Chart, Event, EventKind, Evidence, Fact, Incident, Line, Table, bars, code_or_dash,
-    finish_evidence, finish_timeline, gap_shades, gaps, header, inputs_table, num, review, time,
-    time_str,
+    finish_evidence, finish_timeline, gap_shades, gaps, header, inputs_table, num, review,
+    tenant_facts, time, time_str,
 };
 use crate::detect::Actor;
 use crate::report::ScanReport;
@@ -136,7 +136,7 @@ impl Incident {
 
         let by_sev =
             |s: crate::model::Severity| r.findings.iter().filter(|f| f.severity == s).count();
-        let blast_radius = vec![
+        let mut blast_radius = vec![
             Fact {
                 label: "Entries analysed",
                 value: num(r.stats.entries),
@@ -180,6 +180,10 @@ impl Incident {
                 )),
             },
         ];
+        blast_radius.extend(tenant_facts(
+            &r.unattributed_secrets,
+            &r.settings.inferred_tenant_patterns,
+        ));
 
         let mut timeline = Vec::new();
         let mut marks = Vec::new();

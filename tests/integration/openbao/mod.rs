@@ -6,7 +6,10 @@
 
 mod checks;
 mod client;
+mod database;
 mod devices;
+mod evidence;
+mod evidence_checks;
 mod fixture;
 mod live;
 mod policies;

@@ -14,6 +14,10 @@ use regex::{Regex, RegexBuilder};
 
 use crate::model::secret::{MountRef, SecretKind};
 
+mod infer;
+
+pub use infer::{InferredTenantRule, MIN_INFERRED_TENANTS, SegmentSite, TenantLayout};
+
 /// Largest compiled size accepted for a user regex (the regex crate's `size_limit`).
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -57,12 +61,32 @@ pub enum TenantFallback {
     None,
 }
 
+/// Whether the tenant layout is inferred when no pattern is given (see [`TenantLayout`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TenantInference {
+    /// Infer `tenants/<tenant>/` layouts per mount.
+    #[default]
+    Infer,
+    /// Keep the default segment (`--no-tenant-inference`).
+    Off,
+}
+
+/// A secret's tenant and, when it is the default segment, where that segment was read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Attribution {
+    /// The tenant before layout inference.
+    pub tenant: Option<String>,
+    /// Set when the tenant is the default segment and inference is on.
+    pub site: Option<SegmentSite>,
+}
+
 /// Maps secret paths to tenants and drops excluded tenants.
 #[derive(Clone, Debug, Default)]
 pub struct TenantMap {
     patterns: Vec<Regex>,
     excluded: BTreeSet<String>,
     fallback: TenantFallback,
+    inference: TenantInference,
 }
 
 impl TenantMap {
@@ -87,6 +111,7 @@ impl TenantMap {
             patterns: compiled,
             excluded: excluded.iter().cloned().collect(),
             fallback: TenantFallback::default(),
+            inference: TenantInference::default(),
         })
     }
 
@@ -94,6 +119,26 @@ impl TenantMap {
     pub fn with_fallback(mut self, fallback: TenantFallback) -> TenantMap {
         self.fallback = fallback;
         self
+    }
+
+    /// The same map with layout inference on or off.
+    pub fn with_inference(mut self, inference: TenantInference) -> TenantMap {
+        self.inference = inference;
+        self
+    }
+
+    /// True when default-segment tenants are subject to layout inference: inference is on and
+    /// no pattern was given (a pattern says the user knows the layout).
+    pub fn infers_layout(&self) -> bool {
+        self.inference == TenantInference::Infer && self.patterns.is_empty()
+    }
+
+    /// The tenant a layout rule gives `a`, else its own.
+    pub fn resolve(&self, a: Attribution, layout: &TenantLayout) -> Option<String> {
+        match a.site.as_ref().and_then(|s| layout.tenant_for(s)) {
+            Some(t) => Some(t.to_string()),
+            None => a.tenant,
+        }
     }
 
     /// True when `tenant` was excluded (test tenants and the like).
@@ -109,6 +154,17 @@ impl TenantMap {
         mount: &MountRef<'_>,
         kind: SecretKind,
     ) -> Option<String> {
+        self.attribute(ns, path, mount, kind).tenant
+    }
+
+    /// The tenant of a secret like [`TenantMap::tenant_of`], with the site inference needs.
+    pub fn attribute(
+        &self,
+        ns: Option<&str>,
+        path: &str,
+        mount: &MountRef<'_>,
+        kind: SecretKind,
+    ) -> Attribution {
         if !self.patterns.is_empty() {
             let qualified = match ns {
                 Some(ns) => format!("{}/{}", ns.trim_end_matches('/'), path),
@@ -120,29 +176,57 @@ impl TenantMap {
                     .map(|m| m.as_str().to_string())
             });
             if matched.is_some() {
-                return matched;
+                return Attribution {
+                    tenant: matched,
+                    site: None,
+                };
             }
         }
         match (self.fallback, ns) {
-            (TenantFallback::None, _) => None,
-            (TenantFallback::Namespace, Some(ns)) => Some(ns.trim_end_matches('/').to_string()),
-            _ => default_segment(mount, kind).map(str::to_string),
+            (TenantFallback::None, _) => Attribution::default(),
+            (TenantFallback::Namespace, Some(ns)) => Attribution {
+                tenant: Some(ns.trim_end_matches('/').to_string()),
+                site: None,
+            },
+            _ => match default_segment(mount, kind) {
+                None => Attribution::default(),
+                Some(seg) => Attribution {
+                    tenant: Some(seg.first.to_string()),
+                    site: seg
+                        .layout
+                        .filter(|_| self.infers_layout())
+                        .map(|l| SegmentSite {
+                            mount: match ns {
+                                Some(ns) => format!("{}/{}", ns.trim_end_matches('/'), mount.mount),
+                                None => mount.mount.to_string(),
+                            },
+                            actions: l.actions,
+                            first: seg.first.to_string(),
+                            child: l.child_dir.map(str::to_string),
+                        }),
+                },
+            },
         }
     }
 }
 
+/// The default segment and, for plain `<mount>/<actions>/<first>/<child>/...` paths, what layout
+/// inference needs.
+struct DefaultSegment<'a> {
+    first: &'a str,
+    layout: Option<SegmentLayout<'a>>,
+}
+
+struct SegmentLayout<'a> {
+    actions: u8,
+    /// The segment after `first` when the path goes on below it.
+    child_dir: Option<&'a str>,
+}
+
 /// The first segment below the mount, after the action word engines put first.
-fn default_segment<'a>(m: &MountRef<'a>, kind: SecretKind) -> Option<&'a str> {
-    let mut parts = m.rest.split('/').filter(|s| !s.is_empty());
-    let skip_action = !matches!(
-        kind,
-        SecretKind::KvV1Read | SecretKind::KvV1List | SecretKind::Cubbyhole
-    );
-    if skip_action {
-        parts.next();
-    }
-    if kind == SecretKind::TransitDatakey {
-        parts.next(); // datakey/plaintext/<key>
+fn default_segment<'a>(m: &MountRef<'a>, kind: SecretKind) -> Option<DefaultSegment<'a>> {
+    if matches!(kind, SecretKind::Unwrap | SecretKind::RawStorage) {
+        return None;
     }
     if matches!(
         kind,
@@ -150,12 +234,35 @@ fn default_segment<'a>(m: &MountRef<'a>, kind: SecretKind) -> Option<&'a str> {
     ) && m.rest.starts_with("issuer/")
     {
         // pki/issuer/<issuer>/issue/<role>: the issuer is infrastructure, the role names the user.
-        return m.rest.rsplit('/').next();
+        return m.rest.rsplit('/').next().map(|first| DefaultSegment {
+            first,
+            layout: None,
+        });
     }
-    if matches!(kind, SecretKind::Unwrap | SecretKind::RawStorage) {
-        return None;
+    let mut parts = m.rest.split('/').filter(|s| !s.is_empty());
+    let mut actions = 0u8;
+    if !matches!(
+        kind,
+        SecretKind::KvV1Read | SecretKind::KvV1List | SecretKind::Cubbyhole
+    ) {
+        parts.next();
+        actions += 1;
     }
-    parts.next()
+    if kind == SecretKind::TransitDatakey {
+        parts.next(); // datakey/plaintext/<key>
+        actions += 1;
+    }
+    let first = parts.next()?;
+    let child = parts.next();
+    // `tenants/acme/db` and the listing `tenants/acme/` put a directory below `first`.
+    let is_dir = parts.next().is_some() || m.rest.ends_with('/');
+    Some(DefaultSegment {
+        first,
+        layout: Some(SegmentLayout {
+            actions,
+            child_dir: child.filter(|_| is_dir),
+        }),
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,254 @@
+//! The runbook's database commands run: a real PostgreSQL (Debian's `postgresql` package, run as
+//! the `postgres` user since it refuses root) behind OpenBao's database secrets engine at `db/`.
+//! An attacker token reads dynamic credentials (`db/creds/app`) and static ones
+//! (`db/static-creds/report`); `rotation-list` on the log; its database commands, run with the
+//! real `bao`, must revoke the dynamic user's lease (PostgreSQL drops the role) and rotate the
+//! static role's password (the old password no longer logs in).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use super::server::{BaoServer, DEVICE};
+use super::skipped;
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+const SUPERUSER_PASSWORD: &str = "pg-root-pw";
+
+/// A PostgreSQL cluster in a temp dir, stopped (by its data dir) on drop.
+struct Postgres {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+fn as_postgres(cmd: &str) -> std::process::Output {
+    Command::new("su")
+        .args(["postgres", "-s", "/bin/sh", "-c", cmd])
+        .output()
+        .expect("su runs")
+}
+
+fn must(out: std::process::Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Postgres {
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn start() -> Postgres {
+        assert!(
+            Path::new(PG_BIN).join("initdb").is_file(),
+            "PostgreSQL 15 is not installed: apt-get install postgresql (scripts/test.sh does), \
+             or set BLASTRADIUS_SKIP_E2E=1"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let pg = Postgres {
+            port: std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port(),
+            dir,
+        };
+        let pwfile = pg.dir.path().join("pw");
+        std::fs::write(&pwfile, SUPERUSER_PASSWORD).unwrap();
+        std::fs::set_permissions(&pwfile, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::create_dir(pg.data()).unwrap();
+        must(
+            Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(pg.data())
+                .output()
+                .expect("chown"),
+            "chown",
+        );
+        must(
+            as_postgres(&format!(
+                "{PG_BIN}/initdb -D {} -U postgres --auth=scram-sha-256 --pwfile={} >/dev/null",
+                pg.data().display(),
+                pwfile.display()
+            )),
+            "initdb",
+        );
+        must(
+            as_postgres(&format!(
+                "{PG_BIN}/pg_ctl -D {d} -w -l {d}/server.log -o \"-p {p} -k {d} -c listen_addresses=127.0.0.1\" start",
+                d = pg.data().display(),
+                p = pg.port
+            )),
+            "pg_ctl start",
+        );
+        pg
+    }
+
+    /// `psql -c sql` as `user` with `password`; the output, or None when the login fails.
+    fn query(&self, user: &str, password: &str, sql: &str) -> Option<String> {
+        let out = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", user])
+            .args(["-d", "postgres", "-tAc", sql])
+            .env("PGPASSWORD", password)
+            .output()
+            .expect("psql runs");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = as_postgres(&format!(
+            "{PG_BIN}/pg_ctl -D {} -m immediate stop",
+            self.data().display()
+        ));
+    }
+}
+
+fn s(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a string: {v}"))
+        .to_string()
+}
+
+#[test]
+fn live_database_commands_revoke_the_lease_and_rotate_the_static_role() {
+    if skipped() {
+        return;
+    }
+    let pg = Postgres::start();
+    pg.query(
+        "postgres",
+        SUPERUSER_PASSWORD,
+        "CREATE ROLE report LOGIN PASSWORD 'report-initial'",
+    )
+    .expect("create the static role's user");
+    let server = BaoServer::start();
+    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
+    op.write("sys/mounts/db", json!({"type": "database"})).ok();
+    op.write(
+        "db/config/pg",
+        json!({
+            "plugin_name": "postgresql-database-plugin",
+            "connection_url": format!("postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{}/postgres?sslmode=disable", pg.port),
+            "username": "postgres",
+            "password": SUPERUSER_PASSWORD,
+            "allowed_roles": "*",
+            "verify_connection": true,
+        }),
+    )
+    .ok();
+    op.write(
+        "db/roles/app",
+        json!({
+            "db_name": "pg",
+            "creation_statements": ["CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"],
+            "default_ttl": "1h",
+        }),
+    )
+    .ok();
+    op.write(
+        "db/static-roles/report",
+        json!({"db_name": "pg", "username": "report", "rotation_period": "24h"}),
+    )
+    .ok();
+    op.write(
+        "sys/policies/acl/dbread",
+        json!({"policy": r#"path "db/creds/app" { capabilities = ["read"] }
+path "db/static-creds/report" { capabilities = ["read"] }"#}),
+    )
+    .ok();
+    let auth = op
+        .write("auth/token/create", json!({"policies": ["dbread"]}))
+        .ok()["auth"]
+        .clone();
+    let attacker = server
+        .http
+        .caller(Some(auth["client_token"].as_str().unwrap()), "203.0.113.66");
+    let dynamic = attacker.read("db/creds/app").ok();
+    let (user, password) = (
+        s(&dynamic["data"]["username"]),
+        s(&dynamic["data"]["password"]),
+    );
+    let lease = s(&dynamic["lease_id"]);
+    let leaked_static = s(&attacker.read("db/static-creds/report").ok()["data"]["password"]);
+    assert!(
+        pg.query(&user, &password, "SELECT 1").is_some(),
+        "the dynamic user logs in"
+    );
+    assert!(pg.query("report", &leaked_static, "SELECT 1").is_some());
+
+    let accessor_hmac = s(&op
+        .write(
+            &format!("sys/audit-hash/{DEVICE}"),
+            json!({"input": auth["accessor"]}),
+        )
+        .ok()["data"]["hash"]);
+    let out = super::super::util::bin()
+        .args(["rotation-list", "--accessor", &accessor_hmac, "-f", "json"])
+        .arg(server.audit_log())
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let commands: Vec<String> = plan
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| s(&t["command"]).replace("vault ", "bao "))
+        .filter(|c| c.contains("db/"))
+        .collect();
+    let joined = commands.join("\n");
+    // The lease the server minted for the attacker, revoked by its id; the static role rotated.
+    for want in [
+        format!("bao lease revoke -- {lease}"),
+        "bao write -f -- db/rotate-role/report".to_string(),
+    ] {
+        assert!(joined.contains(&want), "no `{want}` in:\n{joined}");
+    }
+    for c in &commands {
+        assert!(!c.contains('<'), "a placeholder in {c}");
+        let out = Command::new("sh")
+            .args(["-c", c])
+            .env("BAO_ADDR", &server.addr)
+            .env("BAO_TOKEN", &server.root_token)
+            .env_remove("VAULT_ADDR")
+            .output()
+            .expect("sh runs");
+        assert!(
+            out.status.success(),
+            "{c}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The lease is gone and PostgreSQL dropped the dynamic role.
+    op.write("sys/leases/lookup", json!({"lease_id": lease}))
+        .expect(400);
+    let exists = pg.query(
+        "postgres",
+        SUPERUSER_PASSWORD,
+        &format!("SELECT count(*) FROM pg_roles WHERE rolname = '{user}'"),
+    );
+    assert_eq!(exists.as_deref(), Some("0"), "{user} still exists");
+    // The leaked static password no longer logs in; the new one does.
+    assert!(
+        pg.query("report", &leaked_static, "SELECT 1").is_none(),
+        "old password still works"
+    );
+    let fresh = s(&op.read("db/static-creds/report").ok()["data"]["password"]);
+    assert_ne!(fresh, leaked_static);
+    assert!(pg.query("report", &fresh, "SELECT 1").is_some());
+}
