@@ -45,8 +45,7 @@ fn generated() -> Vec<u8> {
         shape,
         ..Options::new(log_bytes(), 1)
     };
-    generate(&options, &mut log)
-    .expect("generates into memory");
+    generate(&options, &mut log).expect("generates into memory");
     log
 }
 

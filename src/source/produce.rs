@@ -475,7 +475,11 @@ fn fill<R: Read>(
             }
         }
         let start = buf.len();
-        lengthen(buf, buf.capacity().min(want.max(start + 65536)), initialized);
+        lengthen(
+            buf,
+            buf.capacity().min(want.max(start + 65536)),
+            initialized,
+        );
         match reader.read(&mut buf[start..]) {
             Ok(0) => {
                 buf.truncate(start);

@@ -97,7 +97,9 @@ fn shape_knobs_set_cardinalities_and_pace() {
         if let Some(t) = v["auth"]["client_token"].as_str() {
             tokens.insert(t.to_string());
         }
-        if let Some(t) = v["request"]["path"].as_str().and_then(|p| p.split('/').nth(2))
+        if let Some(t) = v["request"]["path"]
+            .as_str()
+            .and_then(|p| p.split('/').nth(2))
             && t.starts_with("tenant-")
         {
             tenants.insert(t.to_string());
@@ -111,10 +113,17 @@ fn shape_knobs_set_cardinalities_and_pace() {
     assert!(tokens.len() > 400, "{} tokens", tokens.len());
     assert!(tenants.len() > 100, "{} tenants", tenants.len());
     assert!(truth.distinct_secrets > 400, "{truth:?}");
-    assert!(nanos * 2 > times.len(), "{nanos} of {} times in ns", times.len());
+    assert!(
+        nanos * 2 > times.len(),
+        "{nanos} of {} times in ns",
+        times.len()
+    );
     // Background requests at 1,000/s: the attacks' slower pace (their ~260 requests, 100 ms to
     // 3 s apart) adds about 70 s; the background adds about one second.
     let span = (times[times.len() - 1] - times[0]).num_milliseconds() as f64 / 1000.0;
     let background = truth.requests as f64 - 224.0 - 53.0 - 16.0;
-    assert!(span < background / 1_000.0 + 120.0, "{span} s for {truth:?}");
+    assert!(
+        span < background / 1_000.0 + 120.0,
+        "{span} s for {truth:?}"
+    );
 }
