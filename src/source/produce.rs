@@ -728,4 +728,77 @@ mod tests {
             info.bytes
         );
     }
+
+    /// A reader that returns at most `step` bytes per read, as pipes and decoders do.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.step).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// Recycled buffers still hold their last chunk's bytes; reading into them without zeroing
+    /// must still deliver exactly the input, with short reads and lines across chunks.
+    #[test]
+    fn recycled_buffers_with_stale_bytes_deliver_the_input_exactly() {
+        let opts = ReadOptions {
+            chunk_size: 4 << 10,
+            ..ReadOptions::default()
+        };
+        let mut data = Vec::new();
+        for i in 0..3000 {
+            data.extend_from_slice(
+                format!("{{\"line\":{i},\"pad\":\"{}\"}}\n", "y".repeat(i % 97)).as_bytes(),
+            );
+        }
+        let input = Input {
+            index: 0,
+            display: "t".into(),
+            path: InputPath::Stdin,
+            family: "t".into(),
+            resume: Default::default(),
+        };
+        // Stale buffers, as the workers give them back: full of another chunk's bytes.
+        let pool = Mutex::new((0..8).map(|_| vec![0xAAu8; 6 << 10]).collect());
+        let (tx, rx) = std::sync::mpsc::sync_channel(4096);
+        let sink = ChunkSink::new(tx, &pool);
+        let mut info = info(Compression::None, ReadPath::Stdin, None);
+        let reader = Trickle {
+            data: &data,
+            step: 1000,
+        };
+        assert!(read_loop(&input, reader, 0, &opts, &sink, &mut info).is_none());
+        drop(sink);
+        let mut got = Vec::new();
+        for c in rx.iter() {
+            got.extend_from_slice(c.data.bytes());
+        }
+        assert_eq!(got, data);
+    }
+
+    /// Lengthening keeps bytes written before instead of zeroing them again (the memset this
+    /// avoids), and zeroes only bytes never written.
+    #[test]
+    fn lengthen_zeroes_only_bytes_never_written() {
+        let mut buf = vec![7u8; 100];
+        buf.truncate(10);
+        buf.reserve_exact(0);
+        let mut initialized = 100;
+        lengthen(&mut buf, 100, &mut initialized);
+        assert_eq!(buf.len(), 100);
+        assert!(buf[10..].iter().all(|&b| b == 7), "stale bytes were zeroed");
+        let mut fresh: Vec<u8> = Vec::with_capacity(64);
+        fresh.push(1);
+        let mut initialized = 1;
+        lengthen(&mut fresh, 64, &mut initialized);
+        assert_eq!(&fresh[..2], &[1, 0]);
+        assert_eq!(initialized, 64);
+    }
 }
