@@ -21,7 +21,7 @@ use blastradius::rules::RuleSet;
 use blastradius::scan::{self, Analyzers, ScanSettings};
 use blastradius::source::discover;
 use blastradius::source::mmap::MmapChoice;
-use blastradius::synth::{Options, generate};
+use blastradius::synth::{Options, Shape, generate};
 use blastradius::tenant::TenantMap;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -36,14 +36,16 @@ fn log_bytes() -> u64 {
 
 fn generated() -> Vec<u8> {
     let mut log = Vec::new();
-    generate(
-        &Options {
-            size: log_bytes(),
-            seed: 1,
-        },
-        &mut log,
-    )
-    .expect("generates into memory");
+    // BENCH_SHAPE=busy: the busy-cluster shape (issue 18's cardinalities).
+    let shape = match std::env::var("BENCH_SHAPE").as_deref() {
+        Ok("busy") => Shape::busy(),
+        _ => Shape::default(),
+    };
+    let options = Options {
+        shape,
+        ..Options::new(log_bytes(), 1)
+    };
+    generate(&options, &mut log).expect("generates into memory");
     log
 }
 

@@ -5,18 +5,21 @@
 //! smallest locations) is both bounded and deterministic: the result does not depend on the
 //! order of insertion or on how per-thread collections are merged.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::Hash;
 
 /// Samples are offered a key on every secret read and every finding; SipHash showed up in
 /// profiles there. The keys are our own hashes or locations, not attacker-chosen collisions.
 type Hasher = foldhash::fast::FixedState;
 
-/// The `cap` smallest distinct values seen, plus how many distinct values were offered.
+/// The `cap` smallest distinct values seen.
+///
+/// A sorted vector, not a tree: `cap` is a handful (evidence lines), and one small allocation
+/// per collection matters when there is one collection per distinct secret path.
 #[derive(Clone, Debug)]
 pub struct Smallest<T: Ord> {
     cap: usize,
-    items: BTreeSet<T>,
+    items: Vec<T>,
 }
 
 impl<T: Ord> Smallest<T> {
@@ -24,16 +27,25 @@ impl<T: Ord> Smallest<T> {
     pub fn new(cap: usize) -> Self {
         Smallest {
             cap,
-            items: BTreeSet::new(),
+            items: Vec::new(),
         }
     }
 
     /// Offers a value.
     pub fn insert(&mut self, v: T) {
-        if self.items.len() < self.cap {
-            self.items.insert(v);
-        } else if self.items.last().is_some_and(|max| v < *max) && self.items.insert(v) {
-            self.items.pop_last();
+        if self.items.len() >= self.cap && self.items.last().is_none_or(|max| v >= *max) {
+            return;
+        }
+        if let Err(at) = self.items.binary_search(&v) {
+            if self.items.len() >= self.cap {
+                self.items.pop();
+            }
+            if self.items.capacity() == self.items.len() {
+                // Exact growth up to the cap: most collections hold one or two values.
+                let room = (self.items.len().max(1)).min(self.cap - self.items.len());
+                self.items.reserve_exact(room);
+            }
+            self.items.insert(at, v);
         }
     }
 
@@ -46,7 +58,7 @@ impl<T: Ord> Smallest<T> {
 
     /// The kept values in ascending order.
     pub fn into_sorted(self) -> Vec<T> {
-        self.items.into_iter().collect()
+        self.items
     }
 
     /// Restores a collection saved with [`Smallest::iter`].
@@ -74,15 +86,30 @@ impl<T: Ord> Smallest<T> {
     }
 }
 
+/// One kept key of a [`Sample`]: where it was first seen, and its value.
+#[derive(Clone, Debug)]
+struct Kept<K, P, V> {
+    key: K,
+    pos: P,
+    /// Breaks ties between equal positions: the order the key took its position in.
+    seq: u64,
+    value: V,
+}
+
 /// Up to `cap` distinct keys, those first seen at the smallest positions, each with a value;
 /// and an exact count of distinct keys up to `count_cap`.
+///
+/// The kept keys live in a small vector searched linearly (`cap` is ten or twenty). The set of
+/// distinct keys is built only once a key is seen that the vector does not hold while it is
+/// full: until then the kept keys are the distinct keys. A secret read by a few tokens (nearly
+/// every secret) costs one allocation, not a hash map, a B-tree and a hash set.
 #[derive(Clone, Debug)]
 pub struct Sample<K: Hash + Eq + Clone, P: Ord + Copy, V> {
     cap: usize,
     count_cap: usize,
-    by_key: HashMap<K, (P, V), Hasher>,
-    by_pos: BTreeMap<(P, u64), K>,
-    distinct: HashSet<K, Hasher>,
+    kept: Vec<Kept<K, P, V>>,
+    /// Every distinct key counted; `None` while they are exactly the keys of `kept`.
+    distinct: Option<HashSet<K, Hasher>>,
     saturated: bool,
     seq: u64,
 }
@@ -93,9 +120,8 @@ impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
         Sample {
             cap,
             count_cap,
-            by_key: HashMap::default(),
-            by_pos: BTreeMap::new(),
-            distinct: Default::default(),
+            kept: Vec::new(),
+            distinct: None,
             saturated: false,
             seq: 0,
         }
@@ -103,72 +129,124 @@ impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
 
     /// Records `key` seen at `pos`; `make` builds its value only if the key enters the sample.
     pub fn offer(&mut self, key: K, pos: P, make: impl FnOnce() -> V) {
-        if !self.saturated && !self.distinct.contains(&key) {
-            if self.distinct.len() >= self.count_cap {
-                self.saturated = true;
-            } else {
-                self.distinct.insert(key.clone());
+        let at = self.kept.iter().position(|k| k.key == key);
+        self.count(&key, at.is_some());
+        if let Some(i) = at {
+            if pos < self.kept[i].pos {
+                self.seq += 1;
+                self.kept[i].pos = pos;
+                self.kept[i].seq = self.seq;
             }
-        }
-        if let Some((p, _)) = self.by_key.get_mut(&key) {
-            if pos < *p {
-                let old = *p;
-                *p = pos;
-                self.reindex(&key, old, pos);
-            }
-            return;
-        }
-        let full = self.by_key.len() >= self.cap;
-        if full
-            && self
-                .by_pos
-                .last_key_value()
-                .is_none_or(|((max, _), _)| pos >= *max)
-        {
             return;
         }
         self.seq += 1;
-        self.by_pos.insert((pos, self.seq), key.clone());
-        self.by_key.insert(key, (pos, make()));
-        if self.by_key.len() > self.cap
-            && let Some((_, evicted)) = self.by_pos.pop_last()
+        let entry = |value| Kept {
+            key,
+            pos,
+            seq: self.seq,
+            value,
+        };
+        if self.kept.len() < self.cap {
+            if self.kept.capacity() == self.kept.len() {
+                let room = self.kept.len().max(1).min(self.cap - self.kept.len());
+                self.kept.reserve_exact(room);
+            }
+            self.kept.push(entry(make()));
+            return;
+        }
+        // Full: the new key replaces the latest kept one if it was seen before it.
+        let latest = self
+            .kept
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, k)| (k.pos, k.seq))
+            .map(|(i, k)| (i, k.pos));
+        if let Some((i, max)) = latest
+            && pos < max
         {
-            self.by_key.remove(&evicted);
+            self.kept[i] = entry(make());
         }
     }
 
-    fn reindex(&mut self, key: &K, old: P, new: P) {
-        let slot = self
-            .by_pos
-            .iter()
-            .find(|((p, _), k)| *p == old && *k == key)
-            .map(|(s, _)| *s);
-        if let Some(s) = slot {
-            self.by_pos.remove(&s);
-            self.seq += 1;
-            self.by_pos.insert((new, self.seq), key.clone());
+    /// Counts `key` among the distinct keys (`kept`: it is one of the kept keys).
+    fn count(&mut self, key: &K, kept: bool) {
+        if self.saturated {
+            return;
+        }
+        if self.distinct.is_none() {
+            if kept {
+                return;
+            }
+            let limit = self.cap.min(self.count_cap);
+            if self.kept.len() < limit {
+                // It will be kept: the kept keys stay the distinct keys.
+                return;
+            }
+        }
+        self.insert_distinct(key);
+    }
+
+    /// Counts `key` in the set of distinct keys, building the set first if need be.
+    fn insert_distinct(&mut self, key: &K) {
+        let kept = &self.kept;
+        let set = self
+            .distinct
+            .get_or_insert_with(|| kept.iter().map(|k| k.key.clone()).collect());
+        if !set.contains(key) {
+            if set.len() >= self.count_cap {
+                self.saturated = true;
+            } else {
+                set.insert(key.clone());
+            }
+        }
+    }
+
+    /// The distinct keys counted.
+    fn distinct_keys(&self) -> Box<dyn Iterator<Item = &K> + '_> {
+        match &self.distinct {
+            Some(set) => Box::new(set.iter()),
+            None => Box::new(self.kept.iter().map(|k| &k.key)),
         }
     }
 
     /// Merges another sample into this one.
     pub fn merge(&mut self, other: Sample<K, P, V>) {
         self.saturated |= other.saturated;
-        for k in other.distinct {
-            if self.distinct.len() >= self.count_cap {
-                self.saturated = true;
+        for k in other.distinct_keys() {
+            if self.saturated {
                 break;
             }
-            self.distinct.insert(k);
+            if self.distinct.is_none() && self.kept.iter().any(|e| e.key == *k) {
+                continue;
+            }
+            self.insert_distinct(k);
         }
-        for (k, (p, v)) in other.by_key {
-            let mut v = Some(v);
-            self.offer(k, p, || v.take().expect("value is taken once"));
+        for k in other.kept {
+            let mut v = Some(k.value);
+            self.offer_counted(k.key, k.pos, || v.take().expect("value is taken once"));
         }
+        // Back to the compact form when the distinct keys are again exactly the kept ones.
+        if let Some(set) = &self.distinct
+            && set.len() == self.kept.len()
+            && self.kept.iter().all(|k| set.contains(&k.key))
+        {
+            self.distinct = None;
+        }
+    }
+
+    /// [`Sample::offer`] for a key already counted (merging, restoring).
+    fn offer_counted(&mut self, key: K, pos: P, make: impl FnOnce() -> V) {
+        let saturated = std::mem::replace(&mut self.saturated, true);
+        self.offer(key, pos, make);
+        self.saturated = saturated;
     }
 
     /// Number of distinct keys seen (a lower bound when [`Sample::saturated`]).
     pub fn distinct(&self) -> usize {
-        self.distinct.len()
+        match &self.distinct {
+            Some(set) => set.len(),
+            None => self.kept.len(),
+        }
     }
 
     /// True when more distinct keys were seen than could be counted.
@@ -185,11 +263,11 @@ impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
             cap: self.cap,
             count_cap: self.count_cap,
             entries: self
-                .by_key
+                .kept
                 .iter()
-                .map(|(k, (p, v))| (k.clone(), *p, v.clone()))
+                .map(|k| (k.key.clone(), k.pos, k.value.clone()))
                 .collect(),
-            distinct: self.distinct.iter().cloned().collect(),
+            distinct: self.distinct_keys().cloned().collect(),
             saturated: self.saturated,
         }
     }
@@ -198,23 +276,21 @@ impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
     pub fn from_parts(parts: SampleParts<K, P, V>) -> Self {
         let mut s = Sample::new(parts.cap, parts.count_cap);
         s.saturated = parts.saturated;
-        s.distinct = parts.distinct.into_iter().collect();
+        let distinct: HashSet<K, Hasher> = parts.distinct.into_iter().collect();
+        let implicit = distinct.len() == parts.entries.len()
+            && parts.entries.iter().all(|(k, _, _)| distinct.contains(k));
+        s.distinct = (!implicit).then_some(distinct);
         for (k, p, v) in parts.entries {
             let mut v = Some(v);
-            s.offer(k, p, || v.take().expect("value is taken once"));
+            s.offer_counted(k, p, || v.take().expect("value is taken once"));
         }
         s
     }
 
     /// The sampled values, by first position.
     pub fn into_sorted(mut self) -> Vec<(P, V)> {
-        let mut out = Vec::with_capacity(self.by_key.len());
-        for (_, k) in std::mem::take(&mut self.by_pos) {
-            if let Some(pv) = self.by_key.remove(&k) {
-                out.push(pv);
-            }
-        }
-        out
+        self.kept.sort_unstable_by_key(|k| (k.pos, k.seq));
+        self.kept.into_iter().map(|k| (k.pos, k.value)).collect()
     }
 }
 
@@ -286,6 +362,41 @@ mod tests {
             a.merge(b);
             prop_assert_eq!(a.distinct(), whole.distinct());
             prop_assert_eq!(a.into_sorted(), whole.into_sorted());
+        }
+
+        /// Against a model: the kept keys are the `cap` keys with the smallest first
+        /// positions, and keys are counted exactly up to `count_cap`.
+        #[test]
+        fn sample_keeps_the_earliest_keys_and_counts_up_to_the_cap(raw in proptest::collection::vec((0u8..30, 0u32..1000), 0..200), cap in 1usize..8, count_cap in 1usize..40) {
+            let mut used = std::collections::HashSet::new();
+            let events: Vec<(u8, u32)> = raw.into_iter().filter(|(_, p)| used.insert(*p)).collect();
+            let mut s: Sample<u8, u32, u8> = Sample::new(cap, count_cap);
+            let mut first: std::collections::HashMap<u8, u32> = Default::default();
+            for (k, p) in &events {
+                s.offer(*k, *p, || *k);
+                let f = first.entry(*k).or_insert(*p);
+                *f = (*f).min(*p);
+            }
+            let mut model: Vec<(u32, u8)> = first.iter().map(|(k, p)| (*p, *k)).collect();
+            model.sort_unstable();
+            model.truncate(cap);
+            prop_assert_eq!(s.distinct(), first.len().min(count_cap));
+            prop_assert_eq!(s.saturated(), first.len() > count_cap);
+            let restored = Sample::from_parts(s.to_parts());
+            prop_assert_eq!(restored.distinct(), s.distinct());
+            prop_assert_eq!(s.into_sorted(), model.clone());
+            prop_assert_eq!(restored.into_sorted(), model);
+        }
+
+        #[test]
+        fn smallest_matches_a_sorted_model(raw in proptest::collection::vec(0u32..100, 0..100), cap in 1usize..8) {
+            let mut s = Smallest::new(cap);
+            for v in &raw { s.insert(*v); }
+            let mut model: Vec<u32> = raw.clone();
+            model.sort_unstable();
+            model.dedup();
+            model.truncate(cap);
+            prop_assert_eq!(s.into_sorted(), model);
         }
     }
 }

@@ -227,6 +227,36 @@ pub struct GenerateArgs {
     /// Also write the ground truth (counts a scan must report) as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub truth: Option<PathBuf>,
+    /// Tokens in use at once (default 48; more were issued before the log starts).
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub tokens: Option<usize>,
+    /// Tenants (default 28: 24 path tenants and 4 namespaces).
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub tenants: Option<usize>,
+    /// Distinct secret paths, about (default 444).
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub secrets: Option<usize>,
+    /// Background requests per second, e.g. `1000/s`, with nanosecond times (default: 0-40 ms
+    /// apart). A busy cluster: --tokens 20000 --tenants 2000 --secrets 16000 --rate 1000/s.
+    #[arg(long, value_name = "N/s", value_parser = parse_rate)]
+    pub rate: Option<u32>,
+}
+
+/// Parses a count of at least one.
+pub fn parse_count(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("not a count of at least 1: {s:?}")),
+    }
+}
+
+/// Parses `1000/s` or `1000` (requests per second, at least 1).
+pub fn parse_rate(s: &str) -> Result<u32, String> {
+    let num = s.trim().strip_suffix("/s").unwrap_or(s.trim());
+    match num.parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("not a rate: {s:?} (use e.g. 1000/s)")),
+    }
 }
 
 /// Parses `64M`, `1G`, `4096`, `2KiB`.
@@ -260,6 +290,14 @@ mod tests {
         assert_eq!(parse_bytes("2KiB"), Ok(2048));
         assert!(parse_bytes("x").is_err());
         assert!(parse_bytes("5Q").is_err());
+    }
+
+    #[test]
+    fn parses_rates() {
+        assert_eq!(parse_rate("1000/s"), Ok(1000));
+        assert_eq!(parse_rate("25"), Ok(25));
+        assert!(parse_rate("0/s").is_err());
+        assert!(parse_rate("fast").is_err());
     }
 }
 

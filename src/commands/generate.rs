@@ -5,13 +5,19 @@ use std::time::Instant;
 
 use super::{CommandError, Exit, Global};
 use crate::cli::GenerateArgs;
-use crate::synth::{self, Options, SynthError};
+use crate::synth::{self, Options, Shape, SynthError};
 
 /// Writes the log, reports size and speed on standard error unless `--quiet`.
 pub fn run(args: &GenerateArgs, global: Global) -> Result<Exit, CommandError> {
     let options = Options {
         size: args.size,
         seed: args.seed,
+        shape: Shape {
+            tokens: args.tokens,
+            tenants: args.tenants,
+            secrets: args.secrets,
+            rate: args.rate,
+        },
     };
     let output_error = |source: std::io::Error| CommandError::Output {
         path: args.output.clone(),

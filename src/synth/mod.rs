@@ -17,7 +17,7 @@
 //! at least `size` bytes, ending with a whole entry pair.
 //!
 //! ```no_run
-//! let options = blastradius::synth::Options { size: 1 << 20, seed: 1 };
+//! let options = blastradius::synth::Options::new(1 << 20, 1);
 //! let file = std::fs::File::create("audit.log")?;
 //! let truth = blastradius::synth::generate(&options, file)?;
 //! println!("{} secret reads", truth.secret_reads);
@@ -39,8 +39,54 @@ pub use writer::generate;
 pub struct Options {
     /// Bytes to write at least (the last entry pair is completed).
     pub size: u64,
-    /// The seed: the same seed and size give the same bytes.
+    /// The seed: the same seed, size and shape give the same bytes.
     pub seed: u64,
+    /// Cardinalities and pace; the default is the original small cluster.
+    pub shape: Shape,
+}
+
+impl Options {
+    /// `size` bytes from `seed`, in the default shape.
+    pub fn new(size: u64, seed: u64) -> Options {
+        Options {
+            size,
+            seed,
+            shape: Shape::default(),
+        }
+    }
+}
+
+/// The cardinalities and pace of the simulated cluster. `None` keeps the default shape's value
+/// (and its exact bytes): 48 tokens in use, 28 tenants (24 path tenants, 4 namespaces), 444
+/// secret paths, requests 0-40 ms apart with microsecond latencies.
+///
+/// A busy cluster, as issue 18 describes it: `tokens: Some(20_000), tenants: Some(2_000),
+/// secrets: Some(16_000), rate: Some(1_000)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Tokens in use at once. Tokens beyond the default pool were issued before the log
+    /// starts (no login line); logins still replace a random one.
+    pub tokens: Option<usize>,
+    /// Tenants in all: up to four are namespaces, the rest path segments in the root namespace.
+    pub tenants: Option<usize>,
+    /// Distinct secret paths, about (namespaces keep their nine; the rest is spread evenly
+    /// over the path tenants, at least one each).
+    pub secrets: Option<usize>,
+    /// Background requests per second; times then have nanosecond fractions.
+    pub rate: Option<u32>,
+}
+
+impl Shape {
+    /// The busy cluster of issue 18: 20,000 tokens, 2,000 tenants, 16,000 secret paths,
+    /// 1,000 requests per second.
+    pub fn busy() -> Shape {
+        Shape {
+            tokens: Some(20_000),
+            tenants: Some(2_000),
+            secrets: Some(16_000),
+            rate: Some(1_000),
+        }
+    }
 }
 
 /// Why generation failed.

@@ -5,7 +5,7 @@
 use rand_core::Rng;
 
 use super::format::{Hex64, TimeFormatter, hex64, uuid};
-use super::pick;
+use super::{Shape, pick};
 
 /// Tenants that live in the root namespace and are told apart by a path segment.
 pub(crate) const PATH_TENANTS: usize = 24;
@@ -15,8 +15,10 @@ const KV2_APPS: &[&str] = &[
     "db", "api", "payments", "config", "tls", "smtp", "redis", "s3",
 ];
 const KV1_APPS: &[&str] = &["api-key", "ldap-bind", "webhook", "license"];
-/// Active tokens kept at once; a login replaces one of them.
+/// Active tokens kept at once by default; a login replaces one of them.
 const TOKEN_POOL: usize = 48;
+/// Secrets of a path tenant in the default shape.
+const DEFAULT_TENANT_SECRETS: usize = 17;
 const APPROLES: &[&str] = &["app", "ci", "billing-svc", "batch", "web"];
 
 /// What a secret path returns, which decides its shape in the log.
@@ -50,6 +52,8 @@ pub(crate) struct Tenant {
     pub namespace: Option<(String, String)>,
     /// Its secrets, indexes into [`Estate::secrets`].
     pub secrets: Vec<usize>,
+    /// Those of shape KV v2 read (what writes and preflights touch); never empty.
+    pub kv2: Vec<usize>,
 }
 
 /// How a token came to be.
@@ -85,32 +89,39 @@ pub(crate) struct Estate {
     pub tenants: Vec<Tenant>,
     pub secrets: Vec<Secret>,
     pub tokens: Vec<Token>,
+    /// How many tokens are in use at once.
+    pub token_pool: usize,
 }
 
 impl Estate {
-    pub(crate) fn new(rng: &mut impl Rng) -> Estate {
+    pub(crate) fn new(rng: &mut impl Rng, shape: &Shape) -> Estate {
+        let token_pool = shape.tokens.unwrap_or(TOKEN_POOL);
         let mut estate = Estate {
             tenants: Vec::new(),
             secrets: Vec::new(),
-            tokens: Vec::with_capacity(TOKEN_POOL),
+            tokens: Vec::with_capacity(token_pool),
+            token_pool,
         };
-        for t in 0..PATH_TENANTS {
+        let tenants = shape.tenants.unwrap_or(PATH_TENANTS + NAMESPACES.len());
+        let namespaces = &NAMESPACES[..NAMESPACES.len().min(tenants.saturating_sub(1))];
+        let path_tenants = tenants - namespaces.len();
+        // Namespaces keep nine secrets each; the rest is spread over the path tenants.
+        let per_tenant = |t: usize| match shape.secrets {
+            None => DEFAULT_TENANT_SECRETS,
+            Some(total) => {
+                let rest = total.saturating_sub(namespaces.len() * (KV2_APPS.len() + 1));
+                (rest / path_tenants + usize::from(t < rest % path_tenants)).max(1)
+            }
+        };
+        for t in 0..path_tenants {
             let name = format!("tenant-{t:02}");
-            let mut paths = Vec::new();
-            for app in KV2_APPS {
-                paths.push((SecretShape::KvV2Read, format!("kv/data/{name}/{app}")));
-            }
-            paths.push((SecretShape::KvV2List, format!("kv/metadata/{name}/")));
-            for app in KV1_APPS {
-                paths.push((SecretShape::KvV1Read, format!("secret/{name}/{app}")));
-            }
-            paths.push((SecretShape::KvV1List, format!("secret/{name}/")));
-            paths.push((SecretShape::DatabaseCreds, format!("database/creds/{name}")));
-            paths.push((SecretShape::AwsCreds, format!("aws/creds/{name}")));
-            paths.push((SecretShape::PkiIssue, format!("pki/issue/{name}")));
+            let paths = match shape.secrets {
+                None => default_paths(&name),
+                Some(_) => mixed_paths(&name, per_tenant(t)),
+            };
             estate.add_tenant(rng, name, None, paths);
         }
-        for ns in NAMESPACES {
+        for ns in namespaces {
             let id = uuid(rng)[..5].to_string();
             let mut paths: Vec<_> = KV2_APPS
                 .iter()
@@ -131,7 +142,11 @@ impl Estate {
     ) {
         let tenant = self.tenants.len();
         let mut secrets = Vec::with_capacity(paths.len());
+        let mut kv2 = Vec::new();
         for (shape, path) in paths {
+            if shape == SecretShape::KvV2Read {
+                kv2.push(self.secrets.len());
+            }
             secrets.push(self.secrets.len());
             self.secrets.push(Secret {
                 shape,
@@ -140,11 +155,26 @@ impl Estate {
                 values: [hex64(rng), hex64(rng)],
             });
         }
+        debug_assert!(!kv2.is_empty(), "every tenant has a KV v2 secret");
         self.tenants.push(Tenant {
             name,
             namespace,
             secrets,
+            kv2,
         });
+    }
+
+    /// Fills the pool with tokens issued before the log starts (no login line), when the
+    /// shape asks for more tokens than logins would mint early on.
+    pub(crate) fn prefill(&mut self, rng: &mut impl Rng, before: u64) {
+        const MONTH: usize = 30 * 24 * 3600;
+        while self.tokens.len() < self.token_pool {
+            let issued = before - pick(rng, MONTH) as u64 * 1_000_000_000;
+            let origin = login_origin(rng);
+            let address = client_address(rng);
+            let token = self.new_token(rng, origin, issued, address);
+            self.tokens.push(token);
+        }
     }
 
     /// A new token for a tenant (busy tenants more often), issued at `now` to a client.
@@ -178,10 +208,10 @@ impl Estate {
 
     /// Adds a token to the pool, replacing a random one when the pool is full (tokens expire).
     pub(crate) fn admit(&mut self, rng: &mut impl Rng, token: Token) {
-        if self.tokens.len() < TOKEN_POOL {
+        if self.tokens.len() < self.token_pool {
             self.tokens.push(token);
         } else {
-            let i = pick(rng, TOKEN_POOL);
+            let i = pick(rng, self.token_pool);
             self.tokens[i] = token;
         }
     }
@@ -192,6 +222,41 @@ impl Estate {
             .filter(|&i| self.secrets[i].shape == SecretShape::KvV2Read)
             .collect()
     }
+}
+
+/// The default shape's seventeen secrets of a path tenant, grouped by kind.
+fn default_paths(name: &str) -> Vec<(SecretShape, String)> {
+    let mut paths = Vec::new();
+    for app in KV2_APPS {
+        paths.push((SecretShape::KvV2Read, format!("kv/data/{name}/{app}")));
+    }
+    paths.push((SecretShape::KvV2List, format!("kv/metadata/{name}/")));
+    for app in KV1_APPS {
+        paths.push((SecretShape::KvV1Read, format!("secret/{name}/{app}")));
+    }
+    paths.push((SecretShape::KvV1List, format!("secret/{name}/")));
+    paths.push((SecretShape::DatabaseCreds, format!("database/creds/{name}")));
+    paths.push((SecretShape::AwsCreds, format!("aws/creds/{name}")));
+    paths.push((SecretShape::PkiIssue, format!("pki/issue/{name}")));
+    paths
+}
+
+/// `count` secrets of a path tenant, kinds interleaved so that a few secrets still mix KV v2,
+/// KV v1 and leased credentials; beyond the seventeen kinds, more KV v2 applications.
+fn mixed_paths(name: &str, count: usize) -> Vec<(SecretShape, String)> {
+    let mut default = default_paths(name);
+    // Positions in `default_paths`: KV v2 reads 0-7, KV v2 list 8, KV v1 9-12, KV v1 list
+    // 13, database 14, AWS 15, PKI 16. The first is a KV v2 read: every tenant has one.
+    const ORDER: [usize; 17] = [0, 1, 9, 14, 2, 15, 3, 8, 16, 4, 10, 5, 13, 6, 11, 7, 12];
+    let mut paths: Vec<_> = ORDER
+        .iter()
+        .take(count)
+        .map(|&i| std::mem::replace(&mut default[i], (SecretShape::KvV2List, String::new())))
+        .collect();
+    for i in paths.len()..count {
+        paths.push((SecretShape::KvV2Read, format!("kv/data/{name}/app-{i:03}")));
+    }
+    paths
 }
 
 /// A client address from the estate's private ranges.
@@ -300,8 +365,9 @@ pub(crate) fn next_op(rng: &mut impl Rng, estate: &Estate) -> Op {
     match kind {
         Kind::Read => Op::Read { secret, token },
         Kind::Write | Kind::Preflight => {
-            // Both concern KV v2 secrets; the tenant's first secrets are KV v2 reads.
-            let kv2 = own[pick(rng, own.len().min(8))];
+            // Both concern KV v2 secrets.
+            let kv2s = &estate.tenants[estate.tokens[pool].tenant].kv2;
+            let kv2 = kv2s[pick(rng, kv2s.len())];
             if matches!(kind, Kind::Write) {
                 Op::Write { secret: kv2, token }
             } else {

@@ -4,7 +4,7 @@ use super::{GroundTruth, Options, generate};
 
 fn generated(size: u64, seed: u64) -> (Vec<u8>, GroundTruth) {
     let mut out = Vec::new();
-    let truth = generate(&Options { size, seed }, &mut out).expect("writes to memory");
+    let truth = generate(&Options::new(size, seed), &mut out).expect("writes to memory");
     (out, truth)
 }
 
@@ -68,4 +68,62 @@ fn both_attacks_are_injected_even_in_a_small_log() {
     let text = String::from_utf8(out).expect("UTF-8");
     assert!(text.contains(&truth.widespread_reader.accessor));
     assert!(text.contains("\"remote_address\":\"203.0.113.66\""));
+}
+
+/// The shape knobs change the cardinalities a scan sees: many tokens (most issued before the
+/// log starts), tenants and secret paths, requests at the asked rate with nanosecond times.
+#[test]
+fn shape_knobs_set_cardinalities_and_pace() {
+    use super::Shape;
+    use std::collections::HashSet;
+    let shape = Shape {
+        tokens: Some(600),
+        tenants: Some(120),
+        secrets: Some(900),
+        rate: Some(1_000),
+    };
+    let mut out = Vec::new();
+    let options = Options {
+        shape,
+        ..Options::new(3 << 20, 5)
+    };
+    let truth = generate(&options, &mut out).expect("writes to memory");
+    let mut tokens = HashSet::new();
+    let mut tenants = HashSet::new();
+    let mut nanos = 0;
+    let mut times = Vec::new();
+    for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let v: serde_json::Value = serde_json::from_slice(line).expect("valid JSON");
+        if let Some(t) = v["auth"]["client_token"].as_str() {
+            tokens.insert(t.to_string());
+        }
+        if let Some(t) = v["request"]["path"]
+            .as_str()
+            .and_then(|p| p.split('/').nth(2))
+            && t.starts_with("tenant-")
+        {
+            tenants.insert(t.to_string());
+        }
+        let time = v["time"].as_str().expect("time");
+        // `2026-11-02T00:00:00.123456789Z`: nine digits of fraction.
+        nanos += usize::from(time.len() == 30);
+        times.push(chrono::DateTime::parse_from_rfc3339(time).expect("RFC 3339"));
+    }
+    // ~1,000 requests over 600 tokens: most of the pool appears (the default has 48).
+    assert!(tokens.len() > 400, "{} tokens", tokens.len());
+    assert!(tenants.len() > 100, "{} tenants", tenants.len());
+    assert!(truth.distinct_secrets > 400, "{truth:?}");
+    assert!(
+        nanos * 2 > times.len(),
+        "{nanos} of {} times in ns",
+        times.len()
+    );
+    // Background requests at 1,000/s: the attacks' slower pace (their ~260 requests, 100 ms to
+    // 3 s apart) adds about 70 s; the background adds about one second.
+    let span = (times[times.len() - 1] - times[0]).num_milliseconds() as f64 / 1000.0;
+    let background = truth.requests as f64 - 224.0 - 53.0 - 16.0;
+    assert!(
+        span < background / 1_000.0 + 120.0,
+        "{span} s for {truth:?}"
+    );
 }

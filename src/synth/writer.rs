@@ -43,12 +43,21 @@ struct Generator<W: Write> {
     now: u64,
     tally: Tally,
     attacker: Option<Token>,
+    /// Background requests per second, when the shape sets a pace.
+    rate: Option<u32>,
 }
+
+/// The widespread reader reads at most this many KV v2 secrets (all of them in the default
+/// shape), spread over the tenants: a minute of reads, not hours, in a big estate.
+const MAX_READER_TARGETS: usize = 224;
 
 /// Writes a log of at least `options.size` bytes to `out`; returns what it contains.
 pub fn generate<W: Write>(options: &Options, out: W) -> Result<GroundTruth, SynthError> {
     let mut rng = rng(options.seed);
-    let estate = Estate::new(&mut rng);
+    let mut estate = Estate::new(&mut rng, &options.shape);
+    if options.shape.tokens.is_some() {
+        estate.prefill(&mut rng, START);
+    }
     let tally = Tally::new(options.seed, &estate);
     let mut g = Generator {
         rng,
@@ -60,6 +69,7 @@ pub fn generate<W: Write>(options: &Options, out: W) -> Result<GroundTruth, Synt
         now: START,
         tally,
         attacker: None,
+        rate: options.shape.rate,
     };
     for _ in 0..BOOTSTRAP_LOGINS {
         let plan = LoginPlan {
@@ -111,7 +121,10 @@ impl<W: Write> Generator<W> {
             }),
             _ => None,
         };
-        let gap = pick(&mut self.rng, 40) as u64 * MILLI;
+        let gap = match self.rate {
+            None => pick(&mut self.rng, 40) as u64 * MILLI,
+            Some(rate) => pick(&mut self.rng, period(rate)) as u64,
+        };
         self.run(op, plan, gap)
     }
 
@@ -127,7 +140,14 @@ impl<W: Write> Generator<W> {
             500 * MILLI,
             Keep::Attacker,
         )?;
-        let targets = self.estate.kv2_reads();
+        let all = self.estate.kv2_reads();
+        let targets: Vec<usize> = if all.len() <= MAX_READER_TARGETS {
+            all
+        } else {
+            (0..MAX_READER_TARGETS)
+                .map(|i| all[i * all.len() / MAX_READER_TARGETS])
+                .collect()
+        };
         for &secret in &targets {
             let gap = (50 + pick(&mut self.rng, 100) as u64) * MILLI;
             let op = Op::Read {
@@ -203,7 +223,11 @@ impl<W: Write> Generator<W> {
             attacker: self.attacker.as_ref(),
         };
         let outcome = build(&mut self.entry, &mut self.rng, &actors, op, login, self.now);
-        let latency = (200 + pick(&mut self.rng, 2800) as u64) * 1000;
+        let latency = match self.rate {
+            None => (200 + pick(&mut self.rng, 2800) as u64) * 1000,
+            // A quarter to three quarters of the mean period, to the nanosecond.
+            Some(rate) => (period(rate) / 4 + pick(&mut self.rng, period(rate) / 2)) as u64,
+        };
         let request_at = self.now;
         let response_at = request_at + latency;
         self.line.clear();
@@ -220,4 +244,11 @@ impl<W: Write> Generator<W> {
         }
         Ok(())
     }
+}
+
+/// The mean time between requests at `rate` per second, in nanoseconds: the gap after a
+/// response is drawn from `0..period` and the latency from a quarter to three quarters of it,
+/// so a request starts every `period` on average.
+fn period(rate: u32) -> usize {
+    (1_000_000_000 / u64::from(rate)).max(4) as usize
 }
