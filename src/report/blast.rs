@@ -429,7 +429,7 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
         ]);
         for x in &r.tokens {
             tb.add_row(vec![
-                format!("{:?}", x.relation).to_lowercase(),
+                crate::report::incident::kebab(&x.relation),
                 x.depth.to_string(),
                 short(&x.accessor),
                 x.created_by
