@@ -447,6 +447,7 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
                 time(x.last_use),
             ]);
         }
+        crate::report::text::keep_whole(&mut tb, &[0, 7]);
         writeln!(w, "{tb}")?;
     }
     if !r.secrets_read.is_empty() {
@@ -472,6 +473,7 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
                 time(x.first_read),
             ]);
         }
+        crate::report::text::keep_whole(&mut tb, &[4]);
         writeln!(w, "{tb}")?;
         let unknown = r
             .secrets_read

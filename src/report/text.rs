@@ -71,6 +71,15 @@ pub(crate) fn time(t: Option<Timestamp>) -> String {
     }
 }
 
+/// Keeps the time columns `cols` on one line: their cells are never wrapped.
+pub(crate) fn keep_whole(tb: &mut Table, cols: &[usize]) {
+    for &i in cols {
+        if let Some(c) = tb.column_mut(i) {
+            c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+        }
+    }
+}
+
 /// A correlation group for the WHO column: the value, not the field name.
 fn group_who(group: &[(String, String)]) -> String {
     group
@@ -241,6 +250,7 @@ fn findings(r: &ScanReport, color: Color, w: &mut dyn Write) -> std::io::Result<
             Cell::new(who),
         ]);
     }
+    keep_whole(&mut tb, &[3, 4]);
     writeln!(w, "{tb}")?;
     if r.findings.len() > MAX_FINDINGS {
         writeln!(
@@ -288,6 +298,7 @@ fn gaps(r: &ScanReport, color: Color, w: &mut dyn Write) -> std::io::Result<()> 
             Cell::new(at),
         ]);
     }
+    keep_whole(&mut tb, &[1, 2]);
     writeln!(w, "{tb}")?;
     if r.gaps.len() > MAX_GAPS {
         writeln!(
@@ -331,6 +342,7 @@ fn secrets(r: &ScanReport, color: Color, w: &mut dyn Write) -> std::io::Result<(
             time(s.last_read),
         ]);
     }
+    keep_whole(&mut tb, &[5]);
     writeln!(w, "{tb}")?;
     if r.secrets.len() > MAX_SECRETS {
         writeln!(

@@ -260,7 +260,21 @@ fn suspect(
         entity_id: s(t.and_then(|t| t.entity_id)),
         root_policy: a.root_policy,
         login_address: s(a.login_address),
-        addresses: a.addresses.iter().map(|k| st.str(*k).to_string()).collect(),
+        // The root token's own addresses first: they say where the credential was used.
+        addresses: t
+            .map(|t| t.addresses.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .chain(a.addresses.iter().copied())
+            .fold(Vec::new(), |mut v: Vec<Key>, k| {
+                if !v.contains(&k) {
+                    v.push(k);
+                }
+                v
+            })
+            .into_iter()
+            .map(|k| st.str(k).to_string())
+            .collect(),
         created_at: a.created_at,
         first_seen: a.first_seen,
         last_seen: a.last_seen,
