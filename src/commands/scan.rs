@@ -11,7 +11,7 @@ use crate::cli::time::{parse_span, parse_time_arg};
 use crate::cli::{ColorChoice, InputArgs, ScanArgs, ScopeArgs, TimeArgs};
 use crate::config::Config;
 use crate::detect::{Caps, Detector};
-use crate::lineage::Lineage;
+use crate::lineage::{Devices, Lineage};
 use crate::model::{Span, Timestamp};
 use crate::report::{
     self, Format, ReportContext, ScanReport, Settings, Window, alerts, text::Color,
@@ -220,7 +220,13 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
             Vec::new(),
             &scope.tenants,
             session.seed().unwrap_or_else(super::blast::rand_seed),
-        ),
+        )
+        // The same identity joins as `blast`, so a suspect's blast command finds what it found.
+        .across(if inputs.len() > 1 {
+            Devices::Several
+        } else {
+            Devices::One
+        }),
     };
     let progress = Progress::start(total_bytes(&inputs), global.quiet);
     let (result, watched, next) = scan::run(
@@ -235,7 +241,7 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
         incremental,
     )?;
     drop(progress);
-    let suspects = suspects::rank(&watched, &scope.tenants, &blast_command(args));
+    let suspects = suspects::rank(watched, &scope.tenants, &blast_command(args));
     let file_progress = result.progress.clone();
     let report = ScanReport::build(
         result,

@@ -473,7 +473,8 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
                 time(x.first_read),
             ]);
         }
-        crate::report::text::keep_whole(&mut tb, &[4]);
+        // Paths whole: a wrapped path cannot be copied, and wrapping can split an escape.
+        crate::report::text::keep_whole(&mut tb, &[0, 5]);
         writeln!(w, "{tb}")?;
         let unknown = r
             .secrets_read
@@ -506,6 +507,8 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
                 Cell::new(t(&x.command)),
             ]);
         }
+        // Commands whole, so they can be copied into a shell.
+        crate::report::text::keep_whole(&mut tb, &[4]);
         writeln!(w, "{tb}")?;
     }
     for u in &r.pivots.unmatched {

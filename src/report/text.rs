@@ -71,7 +71,7 @@ pub(crate) fn time(t: Option<Timestamp>) -> String {
     }
 }
 
-/// Keeps the time columns `cols` on one line: their cells are never wrapped.
+/// Keeps the columns `cols` (times, paths, commands) on one line: their cells are never wrapped.
 pub(crate) fn keep_whole(tb: &mut Table, cols: &[usize]) {
     for &i in cols {
         if let Some(c) = tb.column_mut(i) {
@@ -342,7 +342,8 @@ fn secrets(r: &ScanReport, color: Color, w: &mut dyn Write) -> std::io::Result<(
             time(s.last_read),
         ]);
     }
-    keep_whole(&mut tb, &[5]);
+    // Paths whole: a wrapped path cannot be copied, and wrapping can split an escape.
+    keep_whole(&mut tb, &[0, 5]);
     writeln!(w, "{tb}")?;
     if r.secrets.len() > MAX_SECRETS {
         writeln!(

@@ -106,6 +106,14 @@ impl RootActor {
             .collect()
     }
 
+    /// Every client address of the lineage, in text order (keys are seeded hashes: their
+    /// order changes from run to run).
+    pub fn addresses_by_text(&self, st: &LineageState) -> Vec<Key> {
+        let mut v: Vec<Key> = self.addresses.iter().copied().collect();
+        v.sort_by_key(|k| st.str(*k));
+        v
+    }
+
     /// Kinds of control-plane request the lineage made, succeeded or not.
     pub fn touched(&self) -> Vec<Touched> {
         TOUCHED
@@ -212,7 +220,13 @@ pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<
         }
     }
     let mut out: Vec<RootActor> = by_root.into_values().collect();
-    out.sort_by_key(|a| (a.created_at, a.first_seen, a.root));
+    out.sort_by(|x, y| {
+        (x.created_at, x.first_seen, st.str(x.root)).cmp(&(
+            y.created_at,
+            y.first_seen,
+            st.str(y.root),
+        ))
+    });
     out
 }
 

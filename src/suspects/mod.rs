@@ -21,7 +21,7 @@ pub use actors::Identity;
 pub use score::touched_name;
 pub use watch::{Touched, Watch, WatchState};
 
-use crate::lineage::{Key, LineageState};
+use crate::lineage::{Key, LineageState, canonicalize};
 use crate::model::Timestamp;
 use crate::tenant::TenantMap;
 
@@ -72,8 +72,6 @@ pub struct Suspect {
     pub score: u32,
     /// The lineage root's accessor (HMAC unless the device logs accessors in clear).
     pub accessor: String,
-    /// The root token's HMAC as logged (redacted if the log holds it in clear).
-    pub token_hmac: Option<String>,
     /// `display_name` of the root token.
     pub display_name: Option<String>,
     /// The auth mount of the login (`auth/approle/`), if it was a login.
@@ -172,9 +170,14 @@ fn label(id: &Identity) -> String {
 }
 
 /// Ranks the lineage roots of a scan.
-pub fn rank(state: &WatchState, tenants: &TenantMap, command: &BlastCommand) -> Suspects {
-    let st = &state.lineage;
-    let roots = actors::gather(st, &state.signals, tenants);
+///
+/// The lineage is first joined into identities as `blast` does ([`canonicalize`]): the raw
+/// per-form records depend on how the log was cut into chunks and runs, the joined ones do not.
+pub fn rank(state: WatchState, tenants: &TenantMap, command: &BlastCommand) -> Suspects {
+    let (lineage, joined) = canonicalize(state.lineage);
+    let signals = state.signals.rekeyed(&joined);
+    let st = &lineage;
+    let roots = actors::gather(st, &signals, tenants);
     let ids: Vec<Identity> = roots.iter().map(|a| actors::identity(st, a)).collect();
     let mut by_id: HashMap<&Identity, Vec<usize>> = HashMap::new();
     for (i, id) in ids.iter().enumerate() {
@@ -195,11 +198,11 @@ pub fn rank(state: &WatchState, tenants: &TenantMap, command: &BlastCommand) -> 
             secrets: others().flat_map(|o| o.secrets()).collect(),
             exist: others().next().is_some(),
             earlier_addresses: others()
-                .filter(|o| (o.created_at, o.root) < (a.created_at, a.root))
+                .filter(|o| (o.created_at, st.str(o.root)) < (a.created_at, st.str(a.root)))
                 .filter_map(|o| o.login_address)
                 .collect(),
         };
-        let reasons = score::reasons(a, &peers, st, &state.signals, &label(&ids[i]));
+        let reasons = score::reasons(a, &peers, st, &signals, &label(&ids[i]));
         let score: u32 = reasons.iter().map(|r| r.points).sum();
         if score == 0 {
             continue;
@@ -217,8 +220,7 @@ pub fn rank(state: &WatchState, tenants: &TenantMap, command: &BlastCommand) -> 
     for (i, s) in list.iter_mut().enumerate() {
         s.rank = i + 1;
     }
-    let root_generation_requests = state
-        .signals
+    let root_generation_requests = signals
         .actors
         .values()
         .map(|s| u64::from(s.ok(Touched::RootGeneration) + s.failed(Touched::RootGeneration)))
@@ -251,8 +253,6 @@ fn suspect(
         score,
         blast_command: command.for_accessor(&accessor),
         accessor,
-        token_hmac: s(t.and_then(|t| t.client_token))
-            .map(|h| crate::redact::token(&h).into_owned()),
         display_name: s(t.and_then(|t| t.display_name)),
         auth_mount: s(t.and_then(|t| t.created.as_ref()).and_then(|c| c.mount)),
         role,
@@ -265,7 +265,7 @@ fn suspect(
             .map(|t| t.addresses.clone())
             .unwrap_or_default()
             .into_iter()
-            .chain(a.addresses.iter().copied())
+            .chain(a.addresses_by_text(st))
             .fold(Vec::new(), |mut v: Vec<Key>, k| {
                 if !v.contains(&k) {
                     v.push(k);

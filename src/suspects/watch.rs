@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 
-use crate::lineage::{Failure, Key, Lineage, LineageState, NO_TOKEN, earlier, failure_of, later};
+use crate::lineage::{
+    Failure, Identities, Key, Lineage, LineageState, NO_TOKEN, earlier, failure_of, later,
+};
 use crate::model::{Event, Loc, Operation, Timestamp};
 use crate::scan::Extension;
 
@@ -134,6 +136,25 @@ pub struct Signals {
     pub login_failures: Map<Key, LoginFailures>,
 }
 
+impl Signals {
+    /// The signals keyed on joined identities ([`Identities`]), as the canonical lineage is.
+    pub fn rekeyed(self, ids: &Identities) -> Signals {
+        let mut actors: Map<Key, ActorSignals> = Map::default();
+        for (k, s) in self.actors {
+            let id = if k == NO_TOKEN {
+                k
+            } else {
+                ids.of(k).unwrap_or(k)
+            };
+            actors.entry(id).or_default().merge(&s);
+        }
+        Signals {
+            actors,
+            login_failures: self.login_failures,
+        }
+    }
+}
+
 /// Lineage plus signals: the scan's extension.
 pub struct Watch<'a> {
     /// The lineage extension (shared with `blast`).
@@ -199,6 +220,17 @@ impl Extension for Watch<'_> {
     fn logical(&self, st: &mut WatchState, ev: &Event<'_>, loc: Loc) {
         self.lineage.logical(&mut st.lineage, ev, loc);
         self.signal(&mut st.signals, ev);
+    }
+
+    // Forwarded so the lineage is the one `blast` builds: which copy of an event counts, and
+    // which goes unanswered, depends on how the log was cut into chunks; the lineage's
+    // handling of both makes its result independent of that.
+    fn duplicate(&self, st: &mut WatchState, ev: &Event<'_>, loc: Loc) {
+        self.lineage.duplicate(&mut st.lineage, ev, loc);
+    }
+
+    fn unanswered(&self, st: &mut WatchState, ev: &Event<'_>, loc: Loc) {
+        self.lineage.unanswered(&mut st.lineage, ev, loc);
     }
 
     fn merge(&self, into: &mut WatchState, o: WatchState) {
