@@ -164,7 +164,7 @@ fn label(id: &Identity) -> String {
         Identity::Role { role, .. } => format!("role {role}"),
         Identity::User { user, .. } => format!("user {user}"),
         Identity::Entity(e) => format!("entity {e}"),
-        Identity::DisplayName(d) => format!("{d}"),
+        Identity::DisplayName(d) => d.to_string(),
         Identity::Unknown => "this identity".to_string(),
     }
 }
