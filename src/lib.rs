@@ -29,5 +29,6 @@ pub mod scope;
 pub mod source;
 pub mod sql;
 pub mod state;
+pub mod suspects;
 pub mod synth;
 pub mod tenant;

@@ -118,6 +118,7 @@ pub enum Command {
     /// Write a synthetic OpenBao audit log (deterministic for a seed and size), for
     /// benchmarks and tests.
     #[command(
+        override_usage = "blastradius generate [--size <BYTES>] [--seed <N>] [--truth <FILE>] --output <FILE|->",
         after_help = "Examples:\n  blastradius generate --size 100MiB --seed 1 -o bench.log\n  blastradius generate --size 20M --truth truth.json -o small.log"
     )]
     Generate(GenerateArgs),

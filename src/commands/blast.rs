@@ -59,7 +59,7 @@ fn pivots(args: &BlastArgs) -> Result<Pivots, CommandError> {
 }
 
 /// A seed nobody can predict from the log (hash keys must not be collidable by log content).
-fn rand_seed() -> u64 {
+pub(crate) fn rand_seed() -> u64 {
     use std::hash::BuildHasher;
     foldhash::quality::RandomState::default().hash_one(std::time::SystemTime::now())
 }

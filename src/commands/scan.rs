@@ -11,6 +11,7 @@ use crate::cli::time::{parse_span, parse_time_arg};
 use crate::cli::{ColorChoice, InputArgs, ScanArgs, ScopeArgs, TimeArgs};
 use crate::config::Config;
 use crate::detect::{Caps, Detector};
+use crate::lineage::{Devices, Lineage};
 use crate::model::{Span, Timestamp};
 use crate::report::{
     self, Format, ReportContext, ScanReport, Settings, Window, alerts, text::Color,
@@ -18,6 +19,7 @@ use crate::report::{
 use crate::rules::RuleSet;
 use crate::scan::{self, Analyzers, ScanSettings, TimeWindow};
 use crate::source::{Input, InputPath, ReadOptions, discover};
+use crate::suspects::{self, BlastCommand, Watch};
 use crate::tenant::{TenantInference, TenantMap};
 
 /// Default `--gap`.
@@ -155,6 +157,33 @@ pub fn color(choice: ColorChoice, out: &Output) -> Color {
     }
 }
 
+/// The options of a scan that shape a blast radius, for the suspects' `blast` commands.
+fn blast_command(args: &ScanArgs) -> BlastCommand {
+    let mut options = Vec::new();
+    let scope = &args.scope;
+    if let Some(c) = &scope.config {
+        options.extend(["--config".to_string(), c.display().to_string()]);
+    }
+    for p in &scope.tenant_patterns {
+        options.extend(["--tenant-pattern".to_string(), p.clone()]);
+    }
+    for e in &scope.exclude_tenants {
+        options.extend(["--exclude-tenant".to_string(), e.clone()]);
+    }
+    if let Some(n) = scope.widespread_threshold {
+        options.extend(["--widespread-threshold".to_string(), n.to_string()]);
+    }
+    for (flag, v) in [("--since", &args.time.since), ("--until", &args.time.until)] {
+        if let Some(v) = v {
+            options.extend([flag.to_string(), v.clone()]);
+        }
+    }
+    BlastCommand {
+        options,
+        paths: args.paths.clone(),
+    }
+}
+
 /// Runs `scan`.
 pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
     let now = super::now();
@@ -199,19 +228,33 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
     let (mut session, inputs, incremental) =
         Session::begin(args.incremental.state.as_deref(), "scan", now, inputs)?;
     let detector = Detector::new(&scope.rules, settings.caps);
+    let watch = Watch {
+        lineage: Lineage::new(
+            Vec::new(),
+            &scope.tenants,
+            session.seed().unwrap_or_else(super::blast::rand_seed),
+        )
+        // The same identity joins as `blast`, so a suspect's blast command finds what it found.
+        .across(if inputs.len() > 1 {
+            Devices::Several
+        } else {
+            Devices::One
+        }),
+    };
     let progress = Progress::start(total_bytes(&inputs), global.quiet);
-    let (result, (), next) = scan::run(
+    let (result, watched, next) = scan::run(
         &inputs,
         &settings,
         Analyzers {
             detector: &detector,
             tenants: &scope.tenants,
-            ext: &(),
+            ext: &watch,
             progress: Some(&progress.counter),
         },
         incremental,
     )?;
     drop(progress);
+    let suspects = suspects::rank(watched, &scope.tenants, &blast_command(args));
     let file_progress = result.progress.clone();
     let report = ScanReport::build(
         result,
@@ -231,6 +274,7 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
             },
             max_malformed: args.input.max_malformed,
             incremental: session.info(),
+            suspects,
         },
     );
     let mut out = Output::open(args.output.output.as_deref())?;

@@ -287,7 +287,17 @@ impl Extension for Lineage<'_> {
     fn merge(&self, into: &mut LineageState, o: LineageState) {
         into.strings.extend(o.strings);
         for (k, v) in o.paths {
-            into.paths.entry(k).or_insert(v);
+            // Whichever thread saw the path with a kind describes it, whatever the merge order.
+            match into.paths.entry(k) {
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(v);
+                }
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    if e.get().kind.is_none() && v.kind.is_some() {
+                        e.insert(v);
+                    }
+                }
+            }
         }
         for (k, t) in o.tokens {
             match into.tokens.get_mut(&k) {
@@ -633,19 +643,11 @@ impl Lineage<'_> {
             None => ev.request.path.to_string(),
         };
         let k = self.key(&qualified);
-        if let Some(info) = st.paths.get_mut(&k) {
-            if info.kind.is_none()
-                && let Some(kind) = kind
-            {
-                // First seen as a request of no secret kind: the tenant comes with the kind.
-                let a = self
-                    .tenants
-                    .attribute(ns, ev.request.path, &mount_of(ev), kind);
-                info.kind = Some(kind);
-                info.tenant = a.tenant;
-                info.site = a.site;
-            }
-            return k;
+        // A path first seen failing has no kind, hence no tenant or logical name: the first
+        // access with a kind describes it fully (the tenant and name follow from the kind).
+        match st.paths.get(&k) {
+            Some(info) if info.kind.is_some() || kind.is_none() => return k,
+            _ => {}
         }
         let m = mount_of(ev);
         let attribution = kind

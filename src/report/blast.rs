@@ -432,7 +432,7 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
         ]);
         for x in &r.tokens {
             tb.add_row(vec![
-                format!("{:?}", x.relation).to_lowercase(),
+                crate::report::incident::kebab(&x.relation),
                 x.depth.to_string(),
                 short(&x.accessor),
                 x.created_by
@@ -450,6 +450,7 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
                 time(x.last_use),
             ]);
         }
+        crate::report::text::keep_whole(&mut tb, &[0, 7]);
         writeln!(w, "{tb}")?;
     }
     if !r.secrets_read.is_empty() {
@@ -475,6 +476,8 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
                 time(x.first_read),
             ]);
         }
+        // Paths whole: a wrapped path cannot be copied, and wrapping can split an escape.
+        crate::report::text::keep_whole(&mut tb, &[0, 5]);
         writeln!(w, "{tb}")?;
         let unknown = r
             .secrets_read
@@ -507,6 +510,8 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
                 Cell::new(t(&x.command)),
             ]);
         }
+        // Commands whole, so they can be copied into a shell.
+        crate::report::text::keep_whole(&mut tb, &[4]);
         writeln!(w, "{tb}")?;
     }
     for u in &r.pivots.unmatched {

@@ -13,6 +13,7 @@ pub mod json;
 pub mod markdown;
 pub mod ndjson;
 pub mod sanitize;
+pub mod suspects;
 pub mod table;
 pub mod text;
 
@@ -136,6 +137,12 @@ pub struct ScanReport {
     pub secrets: Vec<SecretRecord>,
     /// Tenants, by name.
     pub tenants: Vec<TenantRecord>,
+    /// Who to follow first: lineage roots ranked by the evidence against them (at most 20).
+    pub suspects: Vec<crate::suspects::Suspect>,
+    /// Scoring actors before capping.
+    pub suspects_total: usize,
+    /// Root-generation or rekey requests seen (unauthenticated ones included).
+    pub root_generation_requests: u64,
     /// Gaps, earliest first.
     pub gaps: Vec<Gap>,
     /// Gaps nothing in the log explains (listed or not).
@@ -188,6 +195,8 @@ pub struct ReportContext {
     pub max_malformed: u64,
     /// For `--state` runs.
     pub incremental: Option<IncrementalInfo>,
+    /// The ranked suspects.
+    pub suspects: crate::suspects::Suspects,
 }
 
 /// `INC-YYYYMMDD-HHMMSS` for a time.
@@ -239,6 +248,9 @@ impl ScanReport {
             findings: r.findings,
             secrets: r.secrets,
             tenants: r.tenants,
+            suspects: ctx.suspects.list,
+            suspects_total: ctx.suspects.total,
+            root_generation_requests: ctx.suspects.root_generation_requests,
             unexplained_gaps: r.unexplained_gaps,
             gaps_omitted: r.gaps_omitted,
             gaps: r.gaps,

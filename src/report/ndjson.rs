@@ -48,12 +48,17 @@ struct Summary<'a> {
     severity: Option<crate::model::Severity>,
     response_time: Option<&'a str>,
     findings: usize,
+    suspects_total: usize,
+    root_generation_requests: u64,
     gaps: usize,
     unexplained_gaps: usize,
 }
 
 /// Writes a scan report as NDJSON.
 pub fn write_scan(r: &ScanReport, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    for s in &r.suspects {
+        record("suspect", s, w)?;
+    }
     for f in &r.findings {
         record("finding", f, w)?;
     }
@@ -89,6 +94,8 @@ pub fn write_scan(r: &ScanReport, w: &mut dyn std::io::Write) -> std::io::Result
         severity: r.severity,
         response_time: r.response_time,
         findings: r.findings.len(),
+        suspects_total: r.suspects_total,
+        root_generation_requests: r.root_generation_requests,
         gaps: r.gaps.len(),
         unexplained_gaps: r.unexplained_gaps,
     };

@@ -24,10 +24,17 @@ const MAX_GAPS: usize = 10;
 const MAX_SECRETS: usize = 10;
 const MAX_TENANTS_INLINE: usize = 12;
 
+/// Table width when the terminal's is unknown or 0 (output piped, `script`, some CI consoles):
+/// without it comfy-table squeezes every column to one character.
+pub const FALLBACK_WIDTH: u16 = 100;
+
 pub(crate) fn table(color: Color) -> Table {
     let mut tb = Table::new();
+    // Asked before `force_no_tty`, which hides the terminal's width.
+    let width = tb.width().filter(|w| *w > 0).unwrap_or(FALLBACK_WIDTH);
     tb.load_style(presets::UTF8_BORDERS_ONLY)
-        .set_content_arrangement(ContentArrangement::Dynamic);
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width);
     match color {
         Color::On => tb.enforce_styling(),
         Color::Off => tb.force_no_tty(),
@@ -51,8 +58,38 @@ pub(crate) fn paint(color: Color, s: &str, code: &str) -> String {
     }
 }
 
+/// A time for a table cell: UTC to the millisecond, on one line (`2026-11-27 12:20:28.279Z`).
+/// The JSON report keeps Vault's nanoseconds.
 pub(crate) fn time(t: Option<Timestamp>) -> String {
-    t.map_or_else(|| "-".to_string(), |t| t.to_rfc3339())
+    let Some(t) = t else {
+        return "-".to_string();
+    };
+    let nanos = t.0.rem_euclid(1_000_000_000) as u32;
+    match chrono::DateTime::from_timestamp(t.seconds(), nanos) {
+        Some(dt) => dt.format("%Y-%m-%d %H:%M:%S%.3fZ").to_string(),
+        None => t.to_rfc3339(),
+    }
+}
+
+/// Keeps the columns `cols` (times, paths, commands) on one line: their cells are never wrapped.
+pub(crate) fn keep_whole(tb: &mut Table, cols: &[usize]) {
+    for &i in cols {
+        if let Some(c) = tb.column_mut(i) {
+            c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+        }
+    }
+}
+
+/// A correlation group for the WHO column: the value, not the field name.
+fn group_who(group: &[(String, String)]) -> String {
+    group
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "request.remote_address" => format!("from {}", t(v)),
+            _ => t(v).into_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn actor(a: &Actor) -> String {
@@ -174,6 +211,7 @@ pub fn write_scan(r: &ScanReport, color: Color, w: &mut dyn Write) -> std::io::R
         )?;
     }
     inferred_layout(&r.settings.inferred_tenant_patterns, w)?;
+    super::suspects::write_text(&r.suspects, color, w)?;
     findings(r, color, w)?;
     gaps(r, color, w)?;
     secrets(r, color, w)?;
@@ -202,11 +240,7 @@ fn findings(r: &ScanReport, color: Color, w: &mut dyn Write) -> std::io::Result<
             }
             s.join(", ")
         } else {
-            f.group
-                .iter()
-                .map(|(k, v)| format!("{}={}", t(k), t(v)))
-                .collect::<Vec<_>>()
-                .join(" ")
+            group_who(&f.group)
         };
         tb.add_row(vec![
             Cell::new(f.severity.as_str()).fg(sev_color(f.severity)),
@@ -217,6 +251,7 @@ fn findings(r: &ScanReport, color: Color, w: &mut dyn Write) -> std::io::Result<
             Cell::new(who),
         ]);
     }
+    keep_whole(&mut tb, &[3, 4]);
     writeln!(w, "{tb}")?;
     if r.findings.len() > MAX_FINDINGS {
         writeln!(
@@ -264,6 +299,7 @@ fn gaps(r: &ScanReport, color: Color, w: &mut dyn Write) -> std::io::Result<()> 
             Cell::new(at),
         ]);
     }
+    keep_whole(&mut tb, &[1, 2]);
     writeln!(w, "{tb}")?;
     if r.gaps.len() > MAX_GAPS {
         writeln!(
@@ -307,6 +343,8 @@ fn secrets(r: &ScanReport, color: Color, w: &mut dyn Write) -> std::io::Result<(
             time(s.last_read),
         ]);
     }
+    // Paths whole: a wrapped path cannot be copied, and wrapping can split an escape.
+    keep_whole(&mut tb, &[0, 5]);
     writeln!(w, "{tb}")?;
     if r.secrets.len() > MAX_SECRETS {
         writeln!(

@@ -44,3 +44,4 @@ mod schema;
 mod spark;
 /// SQL hunts on DuckDB, sqlglot and the embedded engine.
 mod sql;
+mod suspects;

@@ -92,12 +92,13 @@ impl Incident {
             },
         ];
 
-        let mut actions = vec![
+        let mut actions = super::containment::actions(&containment_evidence(r));
+        actions.extend([
             Line::text("Assign an incident commander and set the time of the next update"),
             Line::text(
                 "Preserve the inputs listed below read-only (copy them and record their SHA-256) before anything rotates them",
             ),
-        ];
+        ]);
         let count = |a: Action| r.rotation_targets.iter().filter(|t| t.action == a).count();
         for (a, what) in [
             (
@@ -352,5 +353,38 @@ impl Incident {
             },
             generator: format!("{} {}", r.tool.name, r.tool.version),
         }
+    }
+}
+
+/// Containment for a blast radius: the auth methods its tokens logged in through, root policy
+/// among its tokens, denied attempts on audit devices or root generation.
+fn containment_evidence(r: &BlastReport) -> super::containment::ContainmentEvidence {
+    use super::containment::LoginMethod;
+    let denied = |prefixes: &[&str]| {
+        r.denied
+            .iter()
+            .any(|d| prefixes.iter().any(|p| d.path.starts_with(p)))
+    };
+    super::containment::ContainmentEvidence {
+        logins: r
+            .tokens
+            .iter()
+            .filter_map(|t| {
+                t.auth_mount.as_ref().map(|m| LoginMethod {
+                    mount: m.clone(),
+                    role: t.role.clone(),
+                    user: t.user.clone(),
+                })
+            })
+            .collect(),
+        root_touched: r
+            .tokens
+            .iter()
+            .any(|t| t.policies.iter().any(|p| p == "root")),
+        audit_touched: r
+            .denied
+            .iter()
+            .any(|d| d.path.starts_with("sys/audit") && !d.path.starts_with("sys/audit-hash")),
+        root_generation: denied(&["sys/generate-root", "sys/rekey"]),
     }
 }

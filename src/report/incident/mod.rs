@@ -6,6 +6,7 @@
 //! them literally; everything else is [`Part::Text`].
 
 mod blast;
+pub mod containment;
 mod gaps;
 mod scan;
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use super::containment::{self, ContainmentEvidence, LoginMethod};
 use super::{
     Chart, Event, EventKind, Evidence, Fact, Incident, Line, Table, bars, code_or_dash,
     finish_evidence, finish_timeline, gap_shades, gaps, header, inputs_table, num, review,
@@ -79,12 +80,23 @@ impl Incident {
             },
         ];
 
-        let mut actions = vec![
+        let mut actions = containment::actions(&containment_evidence(r));
+        actions.extend([
             Line::text("Assign an incident commander and set the time of the next update"),
             Line::text(
                 "Preserve the inputs listed below read-only (copy them and record their SHA-256) before anything rotates them",
             ),
-        ];
+        ]);
+        if let Some(s) = r.suspects.first() {
+            actions.push(
+                Line::text(format!(
+                    "Follow the first suspect ({}, score {}): ",
+                    crate::report::suspects::who(s),
+                    s.score
+                ))
+                .c(&s.blast_command),
+            );
+        }
         for f in r.findings.iter().take(5) {
             actions.push(Line::text(format!(
                 "Triage {} finding \"{}\" ({} match(es)); evidence below",
@@ -383,7 +395,17 @@ impl Incident {
             blast_radius,
             timeline,
             timeline_total,
-            tables: vec![tenants, findings, secrets],
+            tables: {
+                let mut t = Vec::new();
+                if !r.suspects.is_empty() {
+                    t.push(crate::report::suspects::table(
+                        &r.suspects,
+                        r.suspects_total,
+                    ));
+                }
+                t.extend([tenants, findings, secrets]);
+                t
+            },
             rotation: None,
             gaps: gaps::sections(&r.gaps, &r.gaps_omitted),
             evidence,
@@ -400,5 +422,33 @@ impl Incident {
             },
             generator: format!("{} {}", r.tool.name, r.tool.version),
         }
+    }
+}
+
+/// The leading suspects (at least half the first one's score, at most three) decide containment.
+fn containment_evidence(r: &ScanReport) -> ContainmentEvidence {
+    let top = r.suspects.first().map_or(0, |s| s.score);
+    let leading: Vec<_> = r
+        .suspects
+        .iter()
+        .take(3)
+        .filter(|s| s.score * 2 >= top)
+        .collect();
+    let touched = |t| leading.iter().any(|s| s.touched.contains(&t));
+    ContainmentEvidence {
+        logins: leading
+            .iter()
+            .filter_map(|s| {
+                s.auth_mount.as_ref().map(|m| LoginMethod {
+                    mount: m.clone(),
+                    role: s.role.clone(),
+                    user: s.user.clone(),
+                })
+            })
+            .collect(),
+        root_touched: leading.iter().any(|s| s.root_policy),
+        audit_touched: touched(crate::suspects::Touched::AuditDevice),
+        root_generation: r.root_generation_requests > 0
+            || touched(crate::suspects::Touched::RootGeneration),
     }
 }

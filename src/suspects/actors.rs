@@ -1,0 +1,262 @@
+//! Lineage roots and what each one's whole lineage did, gathered from the pass's state.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::watch::{ActorSignals, Signals, TOUCHED, Touched};
+use crate::lineage::{CreatedVia, Failure, Key, LineageState, NO_TOKEN, earlier, later};
+use crate::model::Timestamp;
+use crate::tenant::TenantMap;
+
+/// Who an actor is, as far as logins tell: what makes two lineage roots the "same" credential.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Identity {
+    /// An auth role (AppRole, Kubernetes, JWT) on a mount.
+    Role {
+        /// The auth mount.
+        mount: String,
+        /// The role name.
+        role: String,
+    },
+    /// A user (userpass, LDAP ...) on a mount.
+    User {
+        /// The auth mount.
+        mount: String,
+        /// The user name.
+        user: String,
+    },
+    /// An identity entity.
+    Entity(String),
+    /// Only a display name (root, tokens created outside the log).
+    DisplayName(String),
+    /// Nothing known.
+    Unknown,
+}
+
+/// One lineage root and everything its lineage did.
+#[derive(Clone, Debug, Default)]
+pub struct RootActor {
+    /// The root token's accessor key.
+    pub root: Key,
+    /// Tokens in the lineage (root first).
+    pub tokens: Vec<Key>,
+    /// When the root was issued (login), if the log shows it.
+    pub created_at: Option<Timestamp>,
+    /// How the root was issued.
+    pub via: Option<CreatedVia>,
+    /// The login's client address.
+    pub login_address: Option<Key>,
+    /// The login path (`auth/userpass/login/dana`).
+    pub login_path: Option<Key>,
+    /// Every client address of the lineage.
+    pub addresses: BTreeSet<Key>,
+    /// Secret path keys read, with their tenant (non-excluded) and whether it was a listing.
+    pub reads: BTreeMap<Key, Read>,
+    /// Successful reads.
+    pub read_count: u64,
+    /// Permission-denied requests.
+    pub denied: u64,
+    /// Control-plane attempts of the whole lineage.
+    pub signals: ActorSignals,
+    /// Tokens created below the root.
+    pub descendants: usize,
+    /// Descendants used from an address the root's login did not come from.
+    pub descendants_elsewhere: usize,
+    /// True when some token of the lineage carries the `root` policy.
+    pub root_policy: bool,
+    /// First request of the lineage.
+    pub first_seen: Option<Timestamp>,
+    /// Last request of the lineage.
+    pub last_seen: Option<Timestamp>,
+}
+
+/// A secret path read by a lineage.
+#[derive(Clone, Debug)]
+pub struct Read {
+    /// The tenant, unless excluded or unknown.
+    pub tenant: Option<String>,
+    /// True for listings (enumeration of a tenant's secrets).
+    pub listing: bool,
+}
+
+impl RootActor {
+    /// Tenants whose secrets (not listings) were read.
+    pub fn tenants(&self) -> BTreeSet<&str> {
+        self.reads
+            .values()
+            .filter(|r| !r.listing)
+            .filter_map(|r| r.tenant.as_deref())
+            .collect()
+    }
+
+    /// Tenants whose secrets were listed.
+    pub fn listed_tenants(&self) -> BTreeSet<&str> {
+        self.reads
+            .values()
+            .filter(|r| r.listing)
+            .filter_map(|r| r.tenant.as_deref())
+            .collect()
+    }
+
+    /// Secret paths read (not listed).
+    pub fn secrets(&self) -> BTreeSet<Key> {
+        self.reads
+            .iter()
+            .filter(|(_, r)| !r.listing)
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// Every client address of the lineage, in text order (keys are seeded hashes: their
+    /// order changes from run to run).
+    pub fn addresses_by_text(&self, st: &LineageState) -> Vec<Key> {
+        let mut v: Vec<Key> = self.addresses.iter().copied().collect();
+        v.sort_by_key(|k| st.str(*k));
+        v
+    }
+
+    /// Kinds of control-plane request the lineage made, succeeded or not.
+    pub fn touched(&self) -> Vec<Touched> {
+        TOUCHED
+            .into_iter()
+            .filter(|t| self.signals.ok(*t) + self.signals.failed(*t) > 0)
+            .collect()
+    }
+}
+
+/// The root of every token: follows `created.parent` up (cycles and very deep chains stop).
+fn roots(st: &LineageState) -> HashMap<Key, Key> {
+    let mut out = HashMap::with_capacity(st.tokens.len());
+    for &k in st.tokens.keys() {
+        let mut cur = k;
+        for _ in 0..64 {
+            match st
+                .tokens
+                .get(&cur)
+                .and_then(|t| t.created.as_ref())
+                .and_then(|c| c.parent)
+            {
+                Some(p) if p != cur && st.tokens.contains_key(&p) => cur = p,
+                _ => break,
+            }
+        }
+        out.insert(k, cur);
+    }
+    out
+}
+
+/// Every lineage root with its lineage's activity.
+pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<RootActor> {
+    let root_of = roots(st);
+    let mut by_root: HashMap<Key, RootActor> = HashMap::new();
+    for (&k, t) in &st.tokens {
+        let root = root_of[&k];
+        let a = by_root.entry(root).or_insert_with(|| RootActor {
+            root,
+            ..RootActor::default()
+        });
+        if k == root {
+            a.tokens.insert(0, k);
+            if let Some(c) = &t.created {
+                a.created_at = c.at;
+                a.via = Some(c.via);
+                a.login_address = c.remote_address;
+                a.login_path = (c.via == CreatedVia::Login).then_some(c.path);
+            }
+        } else {
+            a.tokens.push(k);
+            a.descendants += 1;
+        }
+        a.addresses.extend(t.addresses.iter().copied());
+        a.first_seen = earlier(a.first_seen, t.first_use);
+        a.last_seen = later(a.last_seen, t.last_use);
+        a.root_policy |= t
+            .policies
+            .is_some_and(|p| st.str(p).split(',').any(|x| x == "root"));
+    }
+    for a in by_root.values_mut() {
+        let home = a.login_address.or_else(|| {
+            st.tokens
+                .get(&a.root)
+                .and_then(|t| t.addresses.first().copied())
+        });
+        a.descendants_elsewhere = a.tokens[1.min(a.tokens.len())..]
+            .iter()
+            .filter(|k| {
+                st.tokens
+                    .get(k)
+                    .is_some_and(|t| t.addresses.iter().any(|x| Some(*x) != home))
+            })
+            .count();
+    }
+    for (&(actor, path), r) in &st.reads {
+        let Some(a) = root_of.get(&actor).and_then(|r| by_root.get_mut(r)) else {
+            continue;
+        };
+        let info = st.paths.get(&path);
+        let tenant = info
+            .and_then(|p| p.tenant.clone())
+            .filter(|t| !tenants.is_excluded(t));
+        let listing = info.and_then(|p| p.kind).is_some_and(|k| k.is_listing());
+        a.reads.insert(path, Read { tenant, listing });
+        a.read_count += r.reads;
+    }
+    for (&(actor, _), f) in &st.failures {
+        if actor == NO_TOKEN || f.reason != Failure::PermissionDenied {
+            continue;
+        }
+        if let Some(a) = root_of.get(&actor).and_then(|r| by_root.get_mut(r)) {
+            a.denied += f.count;
+        }
+    }
+    for (actor, s) in &signals.actors {
+        if let Some(a) = root_of.get(actor).and_then(|r| by_root.get_mut(r)) {
+            let mut m = a.signals;
+            for i in 0..m.ok.len() {
+                m.ok[i] += s.ok[i];
+                m.failed[i] += s.failed[i];
+            }
+            m.first = earlier(m.first, s.first);
+            a.signals = m;
+        }
+    }
+    let mut out: Vec<RootActor> = by_root.into_values().collect();
+    out.sort_by(|x, y| {
+        (x.created_at, x.first_seen, st.str(x.root)).cmp(&(
+            y.created_at,
+            y.first_seen,
+            st.str(y.root),
+        ))
+    });
+    out
+}
+
+/// The identity of a root.
+pub fn identity(st: &LineageState, a: &RootActor) -> Identity {
+    let Some(t) = st.tokens.get(&a.root) else {
+        return Identity::Unknown;
+    };
+    let created = t.created.as_ref();
+    let mount = created
+        .and_then(|c| c.mount)
+        .map(|m| st.str(m).to_string())
+        .unwrap_or_default();
+    if let Some(role) = created.and_then(|c| c.role) {
+        return Identity::Role {
+            mount,
+            role: st.str(role).to_string(),
+        };
+    }
+    if let Some(user) = created.and_then(|c| c.user) {
+        return Identity::User {
+            mount,
+            user: st.str(user).to_string(),
+        };
+    }
+    if let Some(e) = t.entity_id {
+        return Identity::Entity(st.str(e).to_string());
+    }
+    match t.display_name {
+        Some(d) => Identity::DisplayName(st.str(d).to_string()),
+        None => Identity::Unknown,
+    }
+}

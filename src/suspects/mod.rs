@@ -1,0 +1,289 @@
+//! Who to follow first: lineage roots ranked by the evidence against them.
+//!
+//! An analyst runs `scan` before knowing which credential leaked. Per-token rules miss an
+//! attacker who spreads reads over child tokens, and the loudest actor in a log is usually the
+//! administrator. This stage scores each *lineage root* (a login, or a token whose creation the
+//! log does not show) on what its whole lineage did, compared with other logins of the same
+//! identity, and names the exact `blastradius blast` command that follows it.
+//!
+//! Fed by the scan pass's [`watch::Watch`] extension: the same token lineage `blast` rebuilds,
+//! plus a few counters; no second read of the input.
+
+mod actors;
+mod score;
+pub mod watch;
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::Serialize;
+
+pub use actors::Identity;
+pub use score::touched_name;
+pub use watch::{Touched, Watch, WatchState};
+
+use crate::lineage::{Key, LineageState, canonicalize};
+use crate::model::Timestamp;
+use crate::tenant::TenantMap;
+
+/// Suspects kept in the report.
+pub const MAX_SUSPECTS: usize = 20;
+
+/// Why a suspect scores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReasonKind {
+    /// A login from an address new for its role, user or entity.
+    NewAddress,
+    /// Reads of tenants other logins of the same identity never read.
+    NewTenants,
+    /// Failed control-plane attempts (audit devices, policies, auth methods, root generation).
+    ControlPlaneDenied,
+    /// Requests denied by policy.
+    Denials,
+    /// Failed logins from the login's address before it.
+    FailedLogins,
+    /// Listings across tenants, token accessor or lease enumeration.
+    Enumeration,
+    /// Tenants and secrets read by the whole lineage.
+    Breadth,
+    /// Child tokens used from other addresses.
+    Spread,
+    /// Successful configuration changes.
+    ControlPlane,
+}
+
+/// One scored reason.
+#[derive(Clone, Debug, Serialize)]
+pub struct Reason {
+    /// What kind of evidence.
+    pub kind: ReasonKind,
+    /// Its points.
+    pub points: u32,
+    /// The evidence in words.
+    pub text: String,
+}
+
+/// A ranked actor.
+#[derive(Clone, Debug, Serialize)]
+pub struct Suspect {
+    /// 1 for the first suspect.
+    pub rank: usize,
+    /// The sum of the reasons' points.
+    pub score: u32,
+    /// The lineage root's accessor (HMAC unless the device logs accessors in clear).
+    pub accessor: String,
+    /// `display_name` of the root token.
+    pub display_name: Option<String>,
+    /// The auth mount of the login (`auth/approle/`), if it was a login.
+    pub auth_mount: Option<String>,
+    /// The role of the login (AppRole, Kubernetes, JWT).
+    pub role: Option<String>,
+    /// The user of the login (userpass, LDAP ...).
+    pub user: Option<String>,
+    /// The identity entity.
+    pub entity_id: Option<String>,
+    /// True when a token of the lineage has the `root` policy.
+    pub root_policy: bool,
+    /// The login's client address.
+    pub login_address: Option<String>,
+    /// Every client address of the lineage.
+    pub addresses: Vec<String>,
+    /// When the root token was issued, if the log shows it.
+    pub created_at: Option<Timestamp>,
+    /// First request of the lineage.
+    pub first_seen: Option<Timestamp>,
+    /// Last request of the lineage.
+    pub last_seen: Option<Timestamp>,
+    /// Tokens in the lineage.
+    pub tokens: usize,
+    /// Tenants whose secrets the lineage read (excluded tenants left out).
+    pub tenants: Vec<String>,
+    /// Distinct secret paths read.
+    pub secrets: usize,
+    /// Successful reads.
+    pub reads: u64,
+    /// Requests denied by policy.
+    pub denied: u64,
+    /// Control-plane areas the lineage made requests to.
+    pub touched: Vec<Touched>,
+    /// The evidence, highest points first.
+    pub reasons: Vec<Reason>,
+    /// The command that follows this actor: its blast radius and rotation plan.
+    pub blast_command: String,
+}
+
+/// The suspects of a scan.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Suspects {
+    /// Highest score first, at most [`MAX_SUSPECTS`].
+    pub list: Vec<Suspect>,
+    /// Scoring actors before capping.
+    pub total: usize,
+    /// Root-generation or rekey requests by anyone (unauthenticated ones included).
+    pub root_generation_requests: u64,
+}
+
+/// How the `blast` command for a suspect is spelled: everything but the pivot.
+#[derive(Clone, Debug, Default)]
+pub struct BlastCommand {
+    /// Options that shape the blast radius, as given (`--tenant-pattern`, `--config` ...).
+    pub options: Vec<String>,
+    /// The inputs, as given.
+    pub paths: Vec<String>,
+}
+
+impl BlastCommand {
+    /// `blastradius blast --accessor <accessor> <options> <paths>`, shell-quoted.
+    pub fn for_accessor(&self, accessor: &str) -> String {
+        let mut words = vec![
+            "blastradius".to_string(),
+            "blast".to_string(),
+            "--accessor".to_string(),
+            shell_quote(accessor),
+        ];
+        words.extend(self.options.iter().map(|o| shell_quote(o)));
+        words.extend(self.paths.iter().map(|p| shell_quote(p)));
+        words.join(" ")
+    }
+}
+
+/// A word for POSIX shells: bare when safe, otherwise in single quotes.
+pub fn shell_quote(s: &str) -> String {
+    let safe = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
+    if safe {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+fn label(id: &Identity) -> String {
+    match id {
+        Identity::Role { role, .. } => format!("role {role}"),
+        Identity::User { user, .. } => format!("user {user}"),
+        Identity::Entity(e) => format!("entity {e}"),
+        Identity::DisplayName(d) => d.to_string(),
+        Identity::Unknown => "this identity".to_string(),
+    }
+}
+
+/// Ranks the lineage roots of a scan.
+///
+/// The lineage is first joined into identities as `blast` does ([`canonicalize`]): the raw
+/// per-form records depend on how the log was cut into chunks and runs, the joined ones do not.
+pub fn rank(state: WatchState, tenants: &TenantMap, command: &BlastCommand) -> Suspects {
+    let (lineage, joined) = canonicalize(state.lineage);
+    let signals = state.signals.rekeyed(&joined);
+    let st = &lineage;
+    let roots = actors::gather(st, &signals, tenants);
+    let ids: Vec<Identity> = roots.iter().map(|a| actors::identity(st, a)).collect();
+    let mut by_id: HashMap<&Identity, Vec<usize>> = HashMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        by_id.entry(id).or_default().push(i);
+    }
+    let mut list: Vec<Suspect> = Vec::new();
+    for (i, a) in roots.iter().enumerate() {
+        let known = ids[i] != Identity::Unknown;
+        let peer_idx: Vec<usize> = by_id[&ids[i]]
+            .iter()
+            .copied()
+            .filter(|&j| j != i && known)
+            .collect();
+        let others = || peer_idx.iter().map(|&j| &roots[j]);
+        let tenant_sets: Vec<BTreeSet<&str>> = others().map(|o| o.tenants()).collect();
+        let peers = score::Peers {
+            tenants: tenant_sets.into_iter().flatten().collect(),
+            secrets: others().flat_map(|o| o.secrets()).collect(),
+            exist: others().next().is_some(),
+            earlier_addresses: others()
+                .filter(|o| (o.created_at, st.str(o.root)) < (a.created_at, st.str(a.root)))
+                .filter_map(|o| o.login_address)
+                .collect(),
+        };
+        let reasons = score::reasons(a, &peers, st, &signals, &label(&ids[i]));
+        let score: u32 = reasons.iter().map(|r| r.points).sum();
+        if score == 0 {
+            continue;
+        }
+        list.push(suspect(st, a, &ids[i], reasons, score, command));
+    }
+    list.sort_by(|x, y| {
+        y.score
+            .cmp(&x.score)
+            .then(x.first_seen.cmp(&y.first_seen))
+            .then(x.accessor.cmp(&y.accessor))
+    });
+    let total = list.len();
+    list.truncate(MAX_SUSPECTS);
+    for (i, s) in list.iter_mut().enumerate() {
+        s.rank = i + 1;
+    }
+    let root_generation_requests = signals
+        .actors
+        .values()
+        .map(|s| u64::from(s.ok(Touched::RootGeneration) + s.failed(Touched::RootGeneration)))
+        .sum();
+    Suspects {
+        list,
+        total,
+        root_generation_requests,
+    }
+}
+
+fn suspect(
+    st: &LineageState,
+    a: &actors::RootActor,
+    id: &Identity,
+    reasons: Vec<Reason>,
+    score: u32,
+    command: &BlastCommand,
+) -> Suspect {
+    let s = |k: Option<Key>| k.map(|k| st.str(k).to_string());
+    let t = st.tokens.get(&a.root);
+    let accessor = st.str(a.root).to_string();
+    let (role, user) = match id {
+        Identity::Role { role, .. } => (Some(role.clone()), None),
+        Identity::User { user, .. } => (None, Some(user.clone())),
+        _ => (None, None),
+    };
+    Suspect {
+        rank: 0,
+        score,
+        blast_command: command.for_accessor(&accessor),
+        accessor,
+        display_name: s(t.and_then(|t| t.display_name)),
+        auth_mount: s(t.and_then(|t| t.created.as_ref()).and_then(|c| c.mount)),
+        role,
+        user,
+        entity_id: s(t.and_then(|t| t.entity_id)),
+        root_policy: a.root_policy,
+        login_address: s(a.login_address),
+        // The root token's own addresses first: they say where the credential was used.
+        addresses: t
+            .map(|t| t.addresses.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .chain(a.addresses_by_text(st))
+            .fold(Vec::new(), |mut v: Vec<Key>, k| {
+                if !v.contains(&k) {
+                    v.push(k);
+                }
+                v
+            })
+            .into_iter()
+            .map(|k| st.str(k).to_string())
+            .collect(),
+        created_at: a.created_at,
+        first_seen: a.first_seen,
+        last_seen: a.last_seen,
+        tokens: a.tokens.len(),
+        tenants: a.tenants().into_iter().map(String::from).collect(),
+        secrets: a.secrets().len(),
+        reads: a.read_count,
+        denied: a.denied,
+        touched: a.touched(),
+        reasons,
+    }
+}

@@ -1,0 +1,273 @@
+//! The evidence against one lineage root, as scored reasons in words.
+//!
+//! Weights favour what separates an attacker from routine traffic: a credential used from an
+//! address its identity never used before, reads outside the tenants its peers (other logins of
+//! the same role or user) read, denials, failed logins, enumeration and control-plane attempts
+//! that failed. Configuration changes that succeed earn little: administrators make them every
+//! day, and set-up traffic must not outrank the breach.
+
+use std::collections::BTreeSet;
+
+use super::actors::RootActor;
+use super::watch::{Signals, Touched};
+use super::{Reason, ReasonKind};
+use crate::lineage::{Key, LineageState};
+
+/// Points per tenant read (half for tenants the identity's peers read too), at most.
+const TENANT_POINTS: u32 = 2;
+const TENANT_CAP: u32 = 30;
+/// Points per secret no peer read, at most.
+const SECRET_CAP: u32 = 15;
+/// Points per tenant outside the peers' tenants, at most.
+const NEW_TENANT_POINTS: u32 = 4;
+const NEW_TENANT_CAP: u32 = 20;
+/// A login from an address no earlier login of the same identity came from.
+const NEW_ADDRESS_POINTS: u32 = 15;
+/// Points per permission-denied request, at most.
+const DENIED_POINTS: u32 = 4;
+const DENIED_CAP: u32 = 20;
+/// Points per failed login from the login's address before it, at most.
+const FAILED_LOGIN_POINTS: u32 = 3;
+const FAILED_LOGIN_CAP: u32 = 15;
+/// Points per tenant whose secrets were listed, when more than one was.
+const LISTED_TENANT_POINTS: u32 = 5;
+const ENUMERATION_CAP: u32 = 15;
+/// Failed control-plane attempts (audit devices, policies, auth methods, root generation).
+const CONTROL_DENIED_POINTS: u32 = 8;
+const CONTROL_DENIED_CAP: u32 = 24;
+/// Successful control-plane changes: routine for administrators, so worth little.
+const CONTROL_OK_CAP: u32 = 8;
+/// Successful audit-device or root-generation requests by a token without the root policy.
+const CRITICAL_OK_POINTS: u32 = 6;
+/// Descendants used from another address than the root's login.
+const SPREAD_POINTS: u32 = 3;
+const SPREAD_CAP: u32 = 9;
+
+/// What scoring needs about the other roots.
+pub struct Peers<'a> {
+    /// Tenants read by other roots of the same identity (empty when it has no peers).
+    pub tenants: BTreeSet<&'a str>,
+    /// Secret paths read by other roots of the same identity.
+    pub secrets: BTreeSet<Key>,
+    /// True when the identity has other roots at all.
+    pub exist: bool,
+    /// Login addresses of roots of the same identity issued before this one.
+    pub earlier_addresses: BTreeSet<Key>,
+}
+
+fn capped(points: u64, cap: u32) -> u32 {
+    u32::try_from(points).unwrap_or(u32::MAX).min(cap)
+}
+
+fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Scores one root; reasons with zero points are left out.
+pub fn reasons(
+    a: &RootActor,
+    peers: &Peers<'_>,
+    st: &LineageState,
+    signals: &Signals,
+    identity_label: &str,
+) -> Vec<Reason> {
+    let mut out = Vec::new();
+    let mut push = |kind, points: u32, text: String| {
+        if points > 0 {
+            out.push(Reason { kind, points, text });
+        }
+    };
+    let tenants = a.tenants();
+    let usual = tenants
+        .iter()
+        .filter(|t| peers.tenants.contains(*t))
+        .count() as u64;
+    let unusual = tenants.len() as u64 - usual;
+    let secrets = a.secrets();
+    let fresh_secrets = secrets.difference(&peers.secrets).count() as u64;
+    let breadth = capped(
+        unusual * u64::from(TENANT_POINTS) + usual * u64::from(TENANT_POINTS / 2),
+        TENANT_CAP,
+    ) + capped(fresh_secrets, SECRET_CAP);
+    push(
+        ReasonKind::Breadth,
+        breadth,
+        format!(
+            "its lineage ({}) read {} of {}",
+            plural(a.tokens.len() as u64, "token", "tokens"),
+            plural(secrets.len() as u64, "secret", "secrets"),
+            plural(tenants.len() as u64, "tenant", "tenants"),
+        ),
+    );
+    if peers.exist && !peers.tenants.is_empty() {
+        let outside: Vec<&str> = tenants
+            .iter()
+            .filter(|t| !peers.tenants.contains(*t))
+            .copied()
+            .collect();
+        push(
+            ReasonKind::NewTenants,
+            capped(
+                outside.len() as u64 * u64::from(NEW_TENANT_POINTS),
+                NEW_TENANT_CAP,
+            ),
+            format!(
+                "read {} that other logins of {identity_label} never read ({})",
+                plural(outside.len() as u64, "tenant", "tenants"),
+                shorten(&outside, 5)
+            ),
+        );
+    }
+    if let Some(addr) = a.login_address
+        && !peers.earlier_addresses.is_empty()
+        && !peers.earlier_addresses.contains(&addr)
+    {
+        push(
+            ReasonKind::NewAddress,
+            NEW_ADDRESS_POINTS,
+            format!(
+                "logged in from {}, an address no earlier login of {identity_label} came from",
+                st.str(addr)
+            ),
+        );
+    }
+    push(
+        ReasonKind::Denials,
+        capped(a.denied * u64::from(DENIED_POINTS), DENIED_CAP),
+        format!(
+            "{} denied by policy",
+            plural(a.denied, "request", "requests")
+        ),
+    );
+    if let Some(addr) = a.login_address
+        && let Some(f) = signals.login_failures.get(&addr)
+        && f.first.is_some_and(|t| a.created_at.is_none_or(|c| t <= c))
+    {
+        push(
+            ReasonKind::FailedLogins,
+            capped(f.count * u64::from(FAILED_LOGIN_POINTS), FAILED_LOGIN_CAP),
+            format!(
+                "{} from {} (the login's address)",
+                plural(f.count, "failed login", "failed logins"),
+                st.str(addr)
+            ),
+        );
+    }
+    enumeration(a, &mut push);
+    control_plane(a, &mut push);
+    push(
+        ReasonKind::Spread,
+        capped(
+            a.descendants_elsewhere as u64 * u64::from(SPREAD_POINTS),
+            SPREAD_CAP,
+        ),
+        format!(
+            "{} created from it and used from other addresses",
+            plural(a.descendants_elsewhere as u64, "token", "tokens")
+        ),
+    );
+    out.sort_by(|x, y| y.points.cmp(&x.points).then(x.kind.cmp(&y.kind)));
+    out
+}
+
+fn enumeration(a: &RootActor, push: &mut impl FnMut(ReasonKind, u32, String)) {
+    let listed = a.listed_tenants();
+    let calls = a.signals.ok(Touched::Enumeration) + a.signals.failed(Touched::Enumeration);
+    let listed_points = if listed.len() > 1 {
+        listed.len() as u64 * u64::from(LISTED_TENANT_POINTS)
+    } else {
+        0
+    };
+    let points = capped(listed_points + u64::from(calls) * 5, ENUMERATION_CAP);
+    let mut what = Vec::new();
+    if listed.len() > 1 {
+        what.push(format!(
+            "listed the secrets of {}",
+            plural(listed.len() as u64, "tenant", "tenants")
+        ));
+    }
+    if calls > 0 {
+        what.push(format!(
+            "{} (token accessors, leases ...)",
+            plural(calls, "enumeration request", "enumeration requests")
+        ));
+    }
+    push(ReasonKind::Enumeration, points, what.join("; "));
+}
+
+fn control_plane(a: &RootActor, push: &mut impl FnMut(ReasonKind, u32, String)) {
+    let critical = [
+        Touched::AuditDevice,
+        Touched::Policy,
+        Touched::AuthMethod,
+        Touched::Mount,
+        Touched::RootGeneration,
+        Touched::Seal,
+    ];
+    let failed: u64 = critical
+        .iter()
+        .map(|t| u64::from(a.signals.failed(*t)))
+        .sum();
+    let ok: u64 = critical.iter().map(|t| u64::from(a.signals.ok(*t))).sum();
+    let names = |pick: &dyn Fn(Touched) -> u32| {
+        critical
+            .iter()
+            .filter(|t| pick(**t) > 0)
+            .map(|t| touched_name(*t))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    push(
+        ReasonKind::ControlPlaneDenied,
+        capped(
+            failed * u64::from(CONTROL_DENIED_POINTS),
+            CONTROL_DENIED_CAP,
+        ),
+        format!(
+            "{} on {}",
+            plural(failed, "failed attempt", "failed attempts"),
+            names(&|t| a.signals.failed(t))
+        ),
+    );
+    let critical_ok = if a.root_policy {
+        0
+    } else {
+        u64::from(a.signals.ok(Touched::AuditDevice) + a.signals.ok(Touched::RootGeneration))
+    };
+    push(
+        ReasonKind::ControlPlane,
+        capped(ok, CONTROL_OK_CAP) + capped(critical_ok * u64::from(CRITICAL_OK_POINTS), 18),
+        format!(
+            "{} to {}{}",
+            plural(ok, "configuration request", "configuration requests"),
+            names(&|t| a.signals.ok(t)),
+            if a.root_policy {
+                " with the root policy"
+            } else {
+                ""
+            }
+        ),
+    );
+}
+
+/// A control-plane kind in words.
+pub fn touched_name(t: Touched) -> &'static str {
+    match t {
+        Touched::AuditDevice => "audit devices",
+        Touched::Policy => "policies",
+        Touched::AuthMethod => "auth methods",
+        Touched::Mount => "secrets engines",
+        Touched::RootGeneration => "root generation or rekey",
+        Touched::Seal => "seal",
+        Touched::Enumeration => "enumeration",
+    }
+}
+
+fn shorten(items: &[&str], n: usize) -> String {
+    let mut s = items.iter().take(n).copied().collect::<Vec<_>>().join(", ");
+    if items.len() > n {
+        s.push_str(&format!(" +{} more", items.len() - n));
+    }
+    s
+}
