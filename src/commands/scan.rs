@@ -178,10 +178,14 @@ fn blast_command(args: &ScanArgs) -> BlastCommand {
             options.extend([flag.to_string(), v.clone()]);
         }
     }
-    BlastCommand {
-        options,
-        paths: args.paths.clone(),
+    for d in &args.devices {
+        options.extend(["--device".to_string(), format!("{}={}", d.name, d.pattern)]);
     }
+    // Sorted like the inputs: `blast` reads them in path order anyway, and the report must not
+    // depend on the order they were given in.
+    let mut paths = args.paths.clone();
+    paths.sort();
+    BlastCommand { options, paths }
 }
 
 /// Runs `scan`.

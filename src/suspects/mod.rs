@@ -128,7 +128,7 @@ pub struct Suspects {
 pub struct BlastCommand {
     /// Options that shape the blast radius, as given (`--tenant-pattern`, `--config` ...).
     pub options: Vec<String>,
-    /// The inputs, as given.
+    /// The inputs as given, in path order.
     pub paths: Vec<String>,
 }
 
