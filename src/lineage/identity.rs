@@ -9,7 +9,8 @@
 //! Memory is `k` words per distinct form, not per event. Within one copy, a token's HMAC and
 //! its accessor are joined too. Lineage and pivots then run on the joined identities.
 
-use std::collections::HashMap;
+/// Keys are already hashes: a fast hasher is enough.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use super::{
     Creation, Key, LeaseRec, LineageState, Map, NO_TOKEN, TokenAgg, merge_fail, merge_read,
@@ -125,14 +126,14 @@ impl UnionFind {
 /// Joins forms into identities and re-keys the state on them.
 pub fn canonicalize(st: LineageState) -> (LineageState, Identities) {
     let mut uf = UnionFind {
-        parent: HashMap::new(),
+        parent: HashMap::default(),
     };
     for k in st.tokens.keys().chain(st.forms.keys()) {
         uf.find(*k);
     }
     // A token HMAC joins its accessor only when no other token logged it: OpenBao 2.7 logs the
     // same `auth.client_token` HMAC in every login response, so a shared one names no token.
-    let mut holders: HashMap<Key, u32> = HashMap::new();
+    let mut holders: HashMap<Key, u32> = HashMap::default();
     for t in st.tokens.values() {
         if let Some(tok) = t.client_token {
             *holders.entry(tok).or_default() += 1;
@@ -143,7 +144,7 @@ pub fn canonicalize(st: LineageState) -> (LineageState, Identities) {
             uf.union(*k, tok);
         }
     }
-    let mut by_anchor: HashMap<u64, Key> = HashMap::new();
+    let mut by_anchor: HashMap<u64, Key> = HashMap::default();
     let mut anchored: Vec<(&Key, &Anchors)> = st.anchors.iter().collect();
     anchored.sort_unstable_by_key(|(k, _)| **k);
     for (form, anchors) in anchored {
@@ -156,7 +157,7 @@ pub fn canonicalize(st: LineageState) -> (LineageState, Identities) {
             }
         }
     }
-    let mut members: HashMap<Key, Vec<Key>> = HashMap::new();
+    let mut members: HashMap<Key, Vec<Key>> = HashMap::default();
     let all: Vec<Key> = uf.parent.keys().copied().collect();
     for k in all {
         if k != NO_TOKEN {

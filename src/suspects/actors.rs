@@ -1,6 +1,8 @@
 //! Lineage roots and what each one's whole lineage did, gathered from the pass's state.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+/// Keys are already hashes: a fast hasher is enough.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use super::watch::{ActorSignals, Signals, TOUCHED, Touched};
 use crate::lineage::{CreatedVia, Failure, Key, LineageState, NO_TOKEN, earlier, later};
@@ -125,7 +127,7 @@ impl RootActor {
 
 /// The root of every token: follows `created.parent` up (cycles and very deep chains stop).
 fn roots(st: &LineageState) -> HashMap<Key, Key> {
-    let mut out = HashMap::with_capacity(st.tokens.len());
+    let mut out = HashMap::with_capacity_and_hasher(st.tokens.len(), Default::default());
     for &k in st.tokens.keys() {
         let mut cur = k;
         for _ in 0..64 {
@@ -147,7 +149,7 @@ fn roots(st: &LineageState) -> HashMap<Key, Key> {
 /// Every lineage root with its lineage's activity.
 pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<RootActor> {
     let root_of = roots(st);
-    let mut by_root: HashMap<Key, RootActor> = HashMap::new();
+    let mut by_root: HashMap<Key, RootActor> = HashMap::default();
     for (&k, t) in &st.tokens {
         let root = root_of[&k];
         let a = by_root.entry(root).or_insert_with(|| RootActor {

@@ -13,7 +13,8 @@ mod actors;
 mod score;
 pub mod watch;
 
-use std::collections::{BTreeSet, HashMap};
+/// Keys are already hashes: a fast hasher is enough.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use serde::Serialize;
 
@@ -179,44 +180,76 @@ pub fn rank(state: WatchState, tenants: &TenantMap, command: &BlastCommand) -> S
     let st = &lineage;
     let roots = actors::gather(st, &signals, tenants);
     let ids: Vec<Identity> = roots.iter().map(|a| actors::identity(st, a)).collect();
-    let mut by_id: HashMap<&Identity, Vec<usize>> = HashMap::new();
+    let mut by_id: HashMap<&Identity, Vec<usize>> = HashMap::default();
     for (i, id) in ids.iter().enumerate() {
-        by_id.entry(id).or_default().push(i);
-    }
-    let mut list: Vec<Suspect> = Vec::new();
-    for (i, a) in roots.iter().enumerate() {
-        let known = ids[i] != Identity::Unknown;
-        let peer_idx: Vec<usize> = by_id[&ids[i]]
-            .iter()
-            .copied()
-            .filter(|&j| j != i && known)
-            .collect();
-        let others = || peer_idx.iter().map(|&j| &roots[j]);
-        let tenant_sets: Vec<BTreeSet<&str>> = others().map(|o| o.tenants()).collect();
-        let peers = score::Peers {
-            tenants: tenant_sets.into_iter().flatten().collect(),
-            secrets: others().flat_map(|o| o.secrets()).collect(),
-            exist: others().next().is_some(),
-            earlier_addresses: others()
-                .filter(|o| (o.created_at, st.str(o.root)) < (a.created_at, st.str(a.root)))
-                .filter_map(|o| o.login_address)
-                .collect(),
-        };
-        let reasons = score::reasons(a, &peers, st, &signals, &label(&ids[i]));
-        let score: u32 = reasons.iter().map(|r| r.points).sum();
-        if score == 0 {
-            continue;
+        if *id != Identity::Unknown {
+            by_id.entry(id).or_default().push(i);
         }
-        list.push(suspect(st, a, &ids[i], reasons, score, command));
     }
-    list.sort_by(|x, y| {
+    // Each identity's roots in creation order (then accessor text): a root's position in it says
+    // which logins were earlier.
+    let mut position = vec![0; roots.len()];
+    let mut groups: HashMap<&Identity, score::Group> = HashMap::default();
+    for (id, members) in &mut by_id {
+        members.sort_by(|&x, &y| {
+            let key = |i: usize| (roots[i].created_at, st.str(roots[i].root));
+            key(x).cmp(&key(y))
+        });
+        let group = groups.entry(*id).or_default();
+        for (p, &i) in members.iter().enumerate() {
+            position[i] = p;
+            group.add(&roots[i], p);
+        }
+    }
+    let mut scored: Vec<Scored> = Vec::new();
+    for (i, a) in roots.iter().enumerate() {
+        let peers = score::Peers {
+            group: groups.get(&ids[i]),
+            position: position[i],
+        };
+        let reasons = score::reasons(
+            a,
+            &peers,
+            st,
+            &signals,
+            &label(&ids[i]),
+            score::Wording::PointsOnly,
+        );
+        let score: u32 = reasons.iter().map(|r| r.points).sum();
+        if score > 0 {
+            scored.push(Scored {
+                root: i,
+                score,
+                peers,
+            });
+        }
+    }
+    // Highest score first, then the earliest, then by accessor: only the kept few become
+    // full suspects (their addresses and commands cost more than their scores).
+    scored.sort_by(|x, y| {
+        let (ax, ay) = (&roots[x.root], &roots[y.root]);
         y.score
             .cmp(&x.score)
-            .then(x.first_seen.cmp(&y.first_seen))
-            .then(x.accessor.cmp(&y.accessor))
+            .then(ax.first_seen.cmp(&ay.first_seen))
+            .then(st.str(ax.root).cmp(st.str(ay.root)))
     });
-    let total = list.len();
-    list.truncate(MAX_SUSPECTS);
+    let total = scored.len();
+    scored.truncate(MAX_SUSPECTS);
+    let mut list: Vec<Suspect> = scored
+        .into_iter()
+        .map(|c| {
+            let i = c.root;
+            let reasons = score::reasons(
+                &roots[i],
+                &c.peers,
+                st,
+                &signals,
+                &label(&ids[i]),
+                score::Wording::Text,
+            );
+            suspect(st, &roots[i], &ids[i], reasons, c.score, command)
+        })
+        .collect();
     for (i, s) in list.iter_mut().enumerate() {
         s.rank = i + 1;
     }
@@ -230,6 +263,15 @@ pub fn rank(state: WatchState, tenants: &TenantMap, command: &BlastCommand) -> S
         total,
         root_generation_requests,
     }
+}
+
+/// A root with a score, before it becomes a [`Suspect`].
+struct Scored<'g, 'a> {
+    /// Index in the roots.
+    root: usize,
+    score: u32,
+    /// What its identity's other roots did, to word its reasons once it is kept.
+    peers: score::Peers<'g, 'a>,
 }
 
 fn suspect(

@@ -7,6 +7,8 @@
 //! day, and set-up traffic must not outrank the breach.
 
 use std::collections::BTreeSet;
+/// Keys are already hashes: a fast hasher is enough.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use super::actors::RootActor;
 use super::watch::{Signals, Touched};
@@ -43,16 +45,88 @@ const CRITICAL_OK_POINTS: u32 = 6;
 const SPREAD_POINTS: u32 = 3;
 const SPREAD_CAP: u32 = 9;
 
-/// What scoring needs about the other roots.
-pub struct Peers<'a> {
-    /// Tenants read by other roots of the same identity (empty when it has no peers).
-    pub tenants: BTreeSet<&'a str>,
-    /// Secret paths read by other roots of the same identity.
-    pub secrets: BTreeSet<Key>,
-    /// True when the identity has other roots at all.
-    pub exist: bool,
-    /// Login addresses of roots of the same identity issued before this one.
-    pub earlier_addresses: BTreeSet<Key>,
+/// What the roots of one identity did, counted once for the whole identity so that scoring a
+/// root costs the size of its own lineage, not the size of its identity (a role with 20,000
+/// logins would otherwise be quadratic).
+#[derive(Default)]
+pub struct Group<'a> {
+    /// Per tenant, how many roots of the identity read it.
+    tenants: HashMap<&'a str, u32>,
+    /// Per secret path, how many roots of the identity read it.
+    secrets: HashMap<Key, u32>,
+    /// Roots of the identity.
+    size: usize,
+    /// Per login address, the earliest position (by creation, then accessor) of a root that
+    /// logged in from it.
+    first_login_from: HashMap<Key, usize>,
+    /// The earliest position of a root with any login address.
+    first_login: Option<usize>,
+}
+
+impl<'a> Group<'a> {
+    /// Adds a root at `position` in the identity's creation order.
+    pub fn add(&mut self, a: &'a RootActor, position: usize) {
+        self.size += 1;
+        for t in a.tenants() {
+            *self.tenants.entry(t).or_default() += 1;
+        }
+        for k in a.secrets() {
+            *self.secrets.entry(k).or_default() += 1;
+        }
+        if let Some(addr) = a.login_address {
+            let first = self.first_login_from.entry(addr).or_insert(position);
+            *first = (*first).min(position);
+            self.first_login = Some(self.first_login.map_or(position, |p| p.min(position)));
+        }
+    }
+}
+
+/// What scoring needs about the other roots of a root's identity.
+pub struct Peers<'g, 'a> {
+    /// The identity's roots; `None` when the identity is unknown (no peers at all).
+    pub group: Option<&'g Group<'a>>,
+    /// The root's position in its identity's creation order.
+    pub position: usize,
+}
+
+impl Peers<'_, '_> {
+    /// True when another root of the identity read tenant `t` (`own`: this root read it).
+    fn read_tenant(&self, t: &str, own: bool) -> bool {
+        self.group
+            .is_some_and(|g| g.tenants.get(t).copied().unwrap_or(0) > u32::from(own))
+    }
+
+    /// True when another root of the identity read secret `k` (`own`: this root read it).
+    fn read_secret(&self, k: Key, own: bool) -> bool {
+        self.group
+            .is_some_and(|g| g.secrets.get(&k).copied().unwrap_or(0) > u32::from(own))
+    }
+
+    /// True when other roots of the identity read any tenant; `own` are this root's tenants.
+    fn read_any_tenant(&self, own: &BTreeSet<&str>) -> bool {
+        self.group.is_some_and(|g| {
+            let only_own = own.iter().filter(|t| g.tenants.get(*t) == Some(&1)).count();
+            g.tenants.len() > only_own
+        })
+    }
+
+    /// True when the identity has other roots.
+    fn exist(&self) -> bool {
+        self.group.is_some_and(|g| g.size > 1)
+    }
+
+    /// `Some(true)` when an earlier root of the identity logged in from `addr`, `Some(false)`
+    /// when earlier roots logged in only from elsewhere, `None` when no earlier root has a
+    /// login address.
+    fn earlier_login_from(&self, addr: Key) -> Option<bool> {
+        let g = self.group?;
+        g.first_login.filter(|&p| p < self.position)?;
+        Some(
+            g.first_login_from
+                .get(&addr)
+                .is_some_and(|&p| p < self.position),
+        )
+    }
 }
 
 fn capped(points: u64, cap: u32) -> u32 {
@@ -64,46 +138,62 @@ fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Whether reasons are worded: ranking needs only the points of every root, the report needs
+/// the words of the few it keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wording {
+    /// Points only (`text` left empty).
+    PointsOnly,
+    /// Points and the sentence that explains them.
+    Text,
+}
+
 /// Scores one root; reasons with zero points are left out.
 pub fn reasons(
     a: &RootActor,
-    peers: &Peers<'_>,
+    peers: &Peers<'_, '_>,
     st: &LineageState,
     signals: &Signals,
     identity_label: &str,
+    wording: Wording,
 ) -> Vec<Reason> {
     let mut out = Vec::new();
-    let mut push = |kind, points: u32, text: String| {
+    let mut push = |kind, points: u32, text: &dyn Fn() -> String| {
         if points > 0 {
+            let text = match wording {
+                Wording::Text => text(),
+                Wording::PointsOnly => String::new(),
+            };
             out.push(Reason { kind, points, text });
         }
     };
     let tenants = a.tenants();
     let usual = tenants
         .iter()
-        .filter(|t| peers.tenants.contains(*t))
+        .filter(|t| peers.read_tenant(t, true))
         .count() as u64;
     let unusual = tenants.len() as u64 - usual;
     let secrets = a.secrets();
-    let fresh_secrets = secrets.difference(&peers.secrets).count() as u64;
+    let fresh_secrets = secrets
+        .iter()
+        .filter(|k| !peers.read_secret(**k, true))
+        .count() as u64;
     let breadth = capped(
         unusual * u64::from(TENANT_POINTS) + usual * u64::from(TENANT_POINTS / 2),
         TENANT_CAP,
     ) + capped(fresh_secrets, SECRET_CAP);
-    push(
-        ReasonKind::Breadth,
-        breadth,
+    push(ReasonKind::Breadth, breadth, &|| {
         format!(
             "its lineage ({}) read {} of {}",
             plural(a.tokens.len() as u64, "token", "tokens"),
             plural(secrets.len() as u64, "secret", "secrets"),
             plural(tenants.len() as u64, "tenant", "tenants"),
-        ),
-    );
-    if peers.exist && !peers.tenants.is_empty() {
+        )
+    });
+    if peers.exist() && peers.read_any_tenant(&tenants) {
         let outside: Vec<&str> = tenants
             .iter()
-            .filter(|t| !peers.tenants.contains(*t))
+            .filter(|t| !peers.read_tenant(t, true))
             .copied()
             .collect();
         push(
@@ -112,33 +202,34 @@ pub fn reasons(
                 outside.len() as u64 * u64::from(NEW_TENANT_POINTS),
                 NEW_TENANT_CAP,
             ),
-            format!(
-                "read {} that other logins of {identity_label} never read ({})",
-                plural(outside.len() as u64, "tenant", "tenants"),
-                shorten(&outside, 5)
-            ),
+            &|| {
+                format!(
+                    "read {} that other logins of {identity_label} never read ({})",
+                    plural(outside.len() as u64, "tenant", "tenants"),
+                    shorten(&outside, 5)
+                )
+            },
         );
     }
     if let Some(addr) = a.login_address
-        && !peers.earlier_addresses.is_empty()
-        && !peers.earlier_addresses.contains(&addr)
+        && peers.earlier_login_from(addr) == Some(false)
     {
-        push(
-            ReasonKind::NewAddress,
-            NEW_ADDRESS_POINTS,
+        push(ReasonKind::NewAddress, NEW_ADDRESS_POINTS, &|| {
             format!(
                 "logged in from {}, an address no earlier login of {identity_label} came from",
                 st.str(addr)
-            ),
-        );
+            )
+        });
     }
     push(
         ReasonKind::Denials,
         capped(a.denied * u64::from(DENIED_POINTS), DENIED_CAP),
-        format!(
-            "{} denied by policy",
-            plural(a.denied, "request", "requests")
-        ),
+        &|| {
+            format!(
+                "{} denied by policy",
+                plural(a.denied, "request", "requests")
+            )
+        },
     );
     if let Some(addr) = a.login_address
         && let Some(f) = signals.login_failures.get(&addr)
@@ -147,11 +238,13 @@ pub fn reasons(
         push(
             ReasonKind::FailedLogins,
             capped(f.count * u64::from(FAILED_LOGIN_POINTS), FAILED_LOGIN_CAP),
-            format!(
-                "{} from {} (the login's address)",
-                plural(f.count, "failed login", "failed logins"),
-                st.str(addr)
-            ),
+            &|| {
+                format!(
+                    "{} from {} (the login's address)",
+                    plural(f.count, "failed login", "failed logins"),
+                    st.str(addr)
+                )
+            },
         );
     }
     enumeration(a, &mut push);
@@ -162,16 +255,18 @@ pub fn reasons(
             a.descendants_elsewhere as u64 * u64::from(SPREAD_POINTS),
             SPREAD_CAP,
         ),
-        format!(
-            "{} created from it and used from other addresses",
-            plural(a.descendants_elsewhere as u64, "token", "tokens")
-        ),
+        &|| {
+            format!(
+                "{} created from it and used from other addresses",
+                plural(a.descendants_elsewhere as u64, "token", "tokens")
+            )
+        },
     );
     out.sort_by(|x, y| y.points.cmp(&x.points).then(x.kind.cmp(&y.kind)));
     out
 }
 
-fn enumeration(a: &RootActor, push: &mut impl FnMut(ReasonKind, u32, String)) {
+fn enumeration(a: &RootActor, push: &mut impl FnMut(ReasonKind, u32, &dyn Fn() -> String)) {
     let listed = a.listed_tenants();
     let calls = a.signals.ok(Touched::Enumeration) + a.signals.failed(Touched::Enumeration);
     let listed_points = if listed.len() > 1 {
@@ -193,10 +288,10 @@ fn enumeration(a: &RootActor, push: &mut impl FnMut(ReasonKind, u32, String)) {
             plural(calls, "enumeration request", "enumeration requests")
         ));
     }
-    push(ReasonKind::Enumeration, points, what.join("; "));
+    push(ReasonKind::Enumeration, points, &|| what.join("; "));
 }
 
-fn control_plane(a: &RootActor, push: &mut impl FnMut(ReasonKind, u32, String)) {
+fn control_plane(a: &RootActor, push: &mut impl FnMut(ReasonKind, u32, &dyn Fn() -> String)) {
     let critical = [
         Touched::AuditDevice,
         Touched::Policy,
@@ -224,11 +319,13 @@ fn control_plane(a: &RootActor, push: &mut impl FnMut(ReasonKind, u32, String)) 
             failed * u64::from(CONTROL_DENIED_POINTS),
             CONTROL_DENIED_CAP,
         ),
-        format!(
-            "{} on {}",
-            plural(failed, "failed attempt", "failed attempts"),
-            names(&|t| a.signals.failed(t))
-        ),
+        &|| {
+            format!(
+                "{} on {}",
+                plural(failed, "failed attempt", "failed attempts"),
+                names(&|t| a.signals.failed(t))
+            )
+        },
     );
     let critical_ok = if a.root_policy {
         0
@@ -238,16 +335,18 @@ fn control_plane(a: &RootActor, push: &mut impl FnMut(ReasonKind, u32, String)) 
     push(
         ReasonKind::ControlPlane,
         capped(ok, CONTROL_OK_CAP) + capped(critical_ok * u64::from(CRITICAL_OK_POINTS), 18),
-        format!(
-            "{} to {}{}",
-            plural(ok, "configuration request", "configuration requests"),
-            names(&|t| a.signals.ok(t)),
-            if a.root_policy {
-                " with the root policy"
-            } else {
-                ""
-            }
-        ),
+        &|| {
+            format!(
+                "{} to {}{}",
+                plural(ok, "configuration request", "configuration requests"),
+                names(&|t| a.signals.ok(t)),
+                if a.root_policy {
+                    " with the root policy"
+                } else {
+                    ""
+                }
+            )
+        },
     );
 }
 
