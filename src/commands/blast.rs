@@ -15,6 +15,7 @@ use crate::report::Window;
 use crate::report::blast::{
     BlastContext, BlastFormat, BlastReport, BlastSettings, ListFormat, render, render_list,
 };
+use crate::report::devices::device_records;
 use crate::rules::RuleSet;
 use crate::scan::{self, Analyzers, ScanSettings};
 use crate::source::{DeviceMap, discover};
@@ -110,19 +111,18 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
     // Detection rules do not shape the blast radius; an empty set keeps the pass lean.
     let no_rules = RuleSet::from_sources(&[])?;
     let detector = Detector::new(&no_rules, Caps::default());
+    let device_map = DeviceMap::assign(&inputs, &args.devices);
     let lineage = Lineage::new(
         pivots.ips.clone(),
         &scope.tenants,
         session.seed().unwrap_or_else(rand_seed),
     )
     // Rotated files of one device hold one form per token; only several devices need joining.
-    .across(
-        if DeviceMap::assign(&inputs, &args.devices).devices.len() > 1 {
-            Devices::Several
-        } else {
-            Devices::One
-        },
-    );
+    .across(if device_map.devices.len() > 1 {
+        Devices::Several
+    } else {
+        Devices::One
+    });
     let progress = Progress::start(total_bytes(&inputs), global.quiet);
     let (result, state, next) = scan::run(
         &inputs,
@@ -155,6 +155,7 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
     );
     let targets = blast::rotation_targets(&bscope, &rotation);
     let inferred_tenant_patterns = bscope.tenant_layout.patterns();
+    let devices = device_records(&device_map, &inputs, &result.inputs, Some(&state));
     let report = BlastReport::build(
         result,
         bscope,
@@ -172,6 +173,7 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
                 excluded_tenants: scope.excluded.clone(),
             },
             max_malformed: args.input.max_malformed,
+            devices,
         },
     );
     let mut out = Output::open(args.output.as_deref())?;

@@ -81,6 +81,8 @@ pub struct BlastReport {
     pub settings: BlastSettings,
     /// Inputs.
     pub inputs: Vec<InputRecord>,
+    /// The audit devices the inputs belong to, in name order.
+    pub devices: Vec<super::devices::DeviceRecord>,
     /// What was pivoted on, and what matched nothing.
     pub pivots: PivotEcho,
     /// Tokens in the blast radius.
@@ -123,6 +125,8 @@ pub struct BlastContext {
     pub settings: BlastSettings,
     /// `--max-malformed`.
     pub max_malformed: u64,
+    /// The audit devices of the inputs.
+    pub devices: Vec<super::devices::DeviceRecord>,
 }
 
 impl BlastReport {
@@ -184,6 +188,7 @@ impl BlastReport {
             unattributed_secrets: unattributed,
             settings: ctx.settings,
             inputs: scan.inputs,
+            devices: ctx.devices,
             pivots: scope.pivots,
             tokens: scope.tokens,
             secrets_read: scope.secrets_read,
@@ -327,6 +332,56 @@ fn short(s: &str) -> String {
     }
 }
 
+/// `Devices    primary.log (2 inputs, 1,204 entries, accessors hmac); clear.log (...)`, when the
+/// inputs came from more than one device.
+fn devices_line(
+    devices: &[super::devices::DeviceRecord],
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
+    if devices.len() < 2 {
+        return Ok(());
+    }
+    let list: Vec<String> = devices
+        .iter()
+        .map(|d| {
+            let accessors = match d.accessors {
+                Some(super::devices::AccessorLogging::Clear) => ", accessors in clear",
+                Some(super::devices::AccessorLogging::Hmac) => ", accessors hmac",
+                None => "",
+            };
+            format!(
+                "{} ({} input(s), {} entries{accessors})",
+                t(&d.name),
+                d.inputs.len(),
+                d.entries
+            )
+        })
+        .collect();
+    writeln!(w, "Devices    {}", list.join("; "))
+}
+
+/// Every form of each token the devices logged, when a token has more than one: a pivot in
+/// any of them matches, and `sys/audit-hash/<device>` gives the one to search for.
+fn token_forms(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Result<()> {
+    let several: Vec<&crate::blast::TokenRecord> =
+        r.tokens.iter().filter(|x| x.forms.len() > 1).collect();
+    if several.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "\n{}",
+        paint(color, "TOKEN FORMS (one per audit device)", "1")
+    )?;
+    for x in several {
+        writeln!(w, "{}", t(&x.accessor))?;
+        for f in &x.forms {
+            writeln!(w, "  {}", t(f))?;
+        }
+    }
+    Ok(())
+}
+
 fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         w,
@@ -359,6 +414,7 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
         r.inputs.len(),
         bytes_label(bytes_read)
     )?;
+    devices_line(&r.devices, w)?;
     match r.exposure_window {
         Some(x) => writeln!(
             w,
@@ -452,6 +508,7 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
         }
         crate::report::text::keep_whole(&mut tb, &[0, 7]);
         writeln!(w, "{tb}")?;
+        token_forms(r, color, w)?;
     }
     if !r.secrets_read.is_empty() {
         writeln!(w, "\n{}", paint(color, "SECRETS READ", "1"))?;

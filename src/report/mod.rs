@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod blast;
+pub mod devices;
 pub mod html;
 pub mod incident;
 pub mod json;

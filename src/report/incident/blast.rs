@@ -64,7 +64,7 @@ impl Incident {
             )),
             None => Line::text("no activity in scope"),
         };
-        let specific = vec![
+        let mut specific = vec![
             Fact::secret_types(kinds),
             Fact {
                 label: "Exposure vector",
@@ -91,6 +91,9 @@ impl Incident {
                 value: window,
             },
         ];
+        if r.devices.len() > 1 {
+            specific.push(devices_fact(&r.devices));
+        }
 
         let mut actions = super::containment::actions(&containment_evidence(r));
         actions.extend([
@@ -386,5 +389,31 @@ fn containment_evidence(r: &BlastReport) -> super::containment::ContainmentEvide
             .iter()
             .any(|d| d.path.starts_with("sys/audit") && !d.path.starts_with("sys/audit-hash")),
         root_generation: denied(&["sys/generate-root", "sys/rekey"]),
+    }
+}
+
+/// "Audit devices": each device with its inputs' count and how it logs accessors; a token has
+/// one form per device, listed in the JSON report's `tokens[].forms`.
+fn devices_fact(devices: &[crate::report::devices::DeviceRecord]) -> Fact {
+    use crate::report::devices::AccessorLogging;
+    let list: Vec<String> = devices
+        .iter()
+        .map(|d| {
+            let accessors = match d.accessors {
+                Some(AccessorLogging::Clear) => ", accessors in clear",
+                Some(AccessorLogging::Hmac) => ", accessors as HMACs",
+                None => "",
+            };
+            format!(
+                "{} ({} input(s), {} entries{accessors})",
+                d.name,
+                d.inputs.len(),
+                d.entries
+            )
+        })
+        .collect();
+    Fact {
+        label: "Audit devices",
+        value: Line::text(list.join("; ")),
     }
 }

@@ -652,3 +652,70 @@ fn scan_counts_shared_events_from_the_first_device_by_name() {
         "{primary_first}"
     );
 }
+
+/// `blast` over both devices lists them: each device's file, its entry count (the file's lines,
+/// one entry each) and how it logs accessors, from the server configuration the recording used
+/// (`hmac_accessor = "false"` on one device); text and Markdown name them and every form of
+/// the pivot.
+#[test]
+fn blast_lists_the_devices_and_the_forms_of_each_token() {
+    let dir = crate::util::fixture("openbao-2.7/devices");
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("ground-truth.json")).expect("ground truth"),
+    )
+    .expect("json");
+    let (primary, clear) = (dir.join("primary.log"), dir.join("clear.log"));
+    let logs = [primary.as_path(), clear.as_path()];
+    let attacker = truth["tokens"]["attacker"]["accessor"].as_str().unwrap();
+    let r = blast(&logs, &["--accessor", attacker], "2");
+    let devices = r["devices"].as_array().expect("devices[]");
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    for (name, d) in truth["devices"].as_object().unwrap() {
+        let file = d["file"].as_str().unwrap();
+        let got = devices
+            .iter()
+            .find(|x| x["inputs"][0].as_str().is_some_and(|p| p.ends_with(file)))
+            .unwrap_or_else(|| panic!("device of {file} ({name}) not listed: {devices:?}"));
+        let lines = std::fs::read_to_string(dir.join(file))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count() as u64;
+        assert_eq!(got["entries"].as_u64(), Some(lines), "{file}");
+        let expected = if d["options"]["hmac_accessor"] == "false" {
+            "clear"
+        } else {
+            "hmac"
+        };
+        assert_eq!(got["accessors"], expected, "{file}");
+    }
+    let run = |format: &str| -> String {
+        let out = assert_cmd::Command::cargo_bin("blastradius")
+            .expect("binary")
+            .env("BLASTRADIUS_NOW", "2026-12-02T12:00:00Z")
+            .arg("--quiet")
+            .arg("blast")
+            .args(logs)
+            .args(["--accessor", attacker, "--format", format])
+            .output()
+            .expect("blastradius runs");
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let text = run("text");
+    assert!(text.contains("Devices    clear.log"), "{text}");
+    assert!(text.contains("accessors in clear"), "{text}");
+    let primary_hmac = truth["tokens"]["attacker"]["accessor_hmac"]["primary"]
+        .as_str()
+        .unwrap();
+    let forms = text
+        .split("TOKEN FORMS")
+        .nth(1)
+        .expect("a TOKEN FORMS section");
+    assert!(
+        forms.contains(attacker) && forms.contains(primary_hmac),
+        "{forms}"
+    );
+    let markdown = run("markdown");
+    assert!(markdown.contains("Audit devices"), "{markdown}");
+    assert!(markdown.contains("accessors in clear"), "{markdown}");
+}
