@@ -332,8 +332,8 @@ fn short(s: &str) -> String {
     }
 }
 
-/// `Devices    primary.log (2 inputs, 1,204 entries, accessors hmac); clear.log (...)`, when the
-/// inputs came from more than one device.
+/// `Devices    primary.log (...); clear.log (...)`, when the inputs came from more than one
+/// device.
 fn devices_line(
     devices: &[super::devices::DeviceRecord],
     w: &mut dyn Write,
@@ -343,19 +343,7 @@ fn devices_line(
     }
     let list: Vec<String> = devices
         .iter()
-        .map(|d| {
-            let accessors = match d.accessors {
-                Some(super::devices::AccessorLogging::Clear) => ", accessors in clear",
-                Some(super::devices::AccessorLogging::Hmac) => ", accessors hmac",
-                None => "",
-            };
-            format!(
-                "{} ({} input(s), {} entries{accessors})",
-                t(&d.name),
-                d.inputs.len(),
-                d.entries
-            )
-        })
+        .map(|d| t(&d.summary()).into_owned())
         .collect();
     writeln!(w, "Devices    {}", list.join("; "))
 }

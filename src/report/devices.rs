@@ -36,6 +36,24 @@ pub struct DeviceRecord {
     pub accessors: Option<AccessorLogging>,
 }
 
+impl DeviceRecord {
+    /// `primary.log (2 input(s), 1204 entries, accessors as HMACs)`: plain text, to be escaped
+    /// by the renderer (the name comes from a path or a rule).
+    pub fn summary(&self) -> String {
+        let accessors = match self.accessors {
+            Some(AccessorLogging::Clear) => ", accessors in clear",
+            Some(AccessorLogging::Hmac) => ", accessors as HMACs",
+            None => "",
+        };
+        format!(
+            "{} ({} input(s), {} entries{accessors})",
+            self.name,
+            self.inputs.len(),
+            self.entries
+        )
+    }
+}
+
 /// The devices of `inputs`, in name order, with entry counts from `records` and accessor
 /// logging from the forms the lineage learnt (only recorded when there are several devices).
 pub fn device_records(

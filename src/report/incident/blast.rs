@@ -395,23 +395,7 @@ fn containment_evidence(r: &BlastReport) -> super::containment::ContainmentEvide
 /// "Audit devices": each device with its inputs' count and how it logs accessors; a token has
 /// one form per device, listed in the JSON report's `tokens[].forms`.
 fn devices_fact(devices: &[crate::report::devices::DeviceRecord]) -> Fact {
-    use crate::report::devices::AccessorLogging;
-    let list: Vec<String> = devices
-        .iter()
-        .map(|d| {
-            let accessors = match d.accessors {
-                Some(AccessorLogging::Clear) => ", accessors in clear",
-                Some(AccessorLogging::Hmac) => ", accessors as HMACs",
-                None => "",
-            };
-            format!(
-                "{} ({} input(s), {} entries{accessors})",
-                d.name,
-                d.inputs.len(),
-                d.entries
-            )
-        })
-        .collect();
+    let list: Vec<String> = devices.iter().map(|d| d.summary()).collect();
     Fact {
         label: "Audit devices",
         value: Line::text(list.join("; ")),
