@@ -298,22 +298,31 @@ fn record_devices_fixture() {
 
 /// What the checks read from a `blast` JSON report.
 fn blast(logs: &[&std::path::Path], pivot: &[&str], threads: &str) -> Value {
-    let out = assert_cmd::Command::cargo_bin("blastradius")
-        .expect("binary")
-        .env("BLASTRADIUS_NOW", "2026-12-02T12:00:00Z")
-        .arg("--quiet")
-        .arg("blast")
-        .args(logs)
-        .args(pivot)
-        .args(["--threads", threads, "--format", "json"])
-        .output()
-        .expect("blastradius runs");
+    let out = blast_output(logs, pivot, &["--threads", threads, "--format", "json"]);
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "blast {pivot:?}: {e}: {}",
             String::from_utf8_lossy(&out.stderr)
         )
     })
+}
+
+/// `blastradius blast <logs> <pivot> <options>` at a fixed time.
+fn blast_output(
+    logs: &[&std::path::Path],
+    pivot: &[&str],
+    options: &[&str],
+) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("blastradius")
+        .expect("binary")
+        .env("BLASTRADIUS_NOW", "2026-12-02T12:00:00Z")
+        .arg("--quiet")
+        .arg("blast")
+        .args(logs)
+        .args(pivot)
+        .args(options)
+        .output()
+        .expect("blastradius runs")
 }
 
 fn strs(r: &Value, list: &str, key: &str) -> Vec<String> {
@@ -690,15 +699,7 @@ fn blast_lists_the_devices_and_the_forms_of_each_token() {
         assert_eq!(got["accessors"], expected, "{file}");
     }
     let run = |format: &str| -> String {
-        let out = assert_cmd::Command::cargo_bin("blastradius")
-            .expect("binary")
-            .env("BLASTRADIUS_NOW", "2026-12-02T12:00:00Z")
-            .arg("--quiet")
-            .arg("blast")
-            .args(logs)
-            .args(["--accessor", attacker, "--format", format])
-            .output()
-            .expect("blastradius runs");
+        let out = blast_output(&logs, &["--accessor", attacker], &["--format", format]);
         String::from_utf8(out.stdout).expect("utf-8")
     };
     let text = run("text");
