@@ -29,7 +29,8 @@ pub struct DeviceRecord {
     pub assigned: Assignment,
     /// Its inputs, as reported in `inputs[].path`.
     pub inputs: Vec<String>,
-    /// Audit entries parsed from its inputs (copies of events other devices also hold included).
+    /// Audit entries parsed from its inputs in this run, like `inputs[].events` (copies of events
+    /// other devices also hold included).
     pub entries: u64,
     /// How it logs accessors; null when the report did not learn it (one device, or no
     /// accessor of it in the lineage).

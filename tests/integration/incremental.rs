@@ -46,6 +46,15 @@ fn essence(mut r: Value) -> Value {
     for k in ["generated_at", "incident_id", "inputs", "incremental"] {
         o.remove(k);
     }
+    // Entry counts are of this run's reading, like `inputs[]`; the devices themselves are not.
+    for d in o
+        .get_mut("devices")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        d.as_object_mut().unwrap().remove("entries");
+    }
     r
 }
 
