@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::output::{Output, write_result};
 use super::progress::Progress;
-use super::scan::{color, read_options, total_bytes, window};
+use super::scan::{TenantRules, color, read_options, total_bytes, window};
 use super::{CommandError, Exit, Global};
 use crate::cli::{EventsArgs, ExportArgs, QueryArgs, TenantArgs, TimeArgs};
 use crate::config::Config;
@@ -33,15 +33,8 @@ fn tenant_map(args: &TenantArgs) -> Result<TenantMap, CommandError> {
         .map(Config::load)
         .transpose()?
         .unwrap_or_default();
-    let patterns = if args.tenant_patterns.is_empty() {
-        cfg.tenant_patterns
-    } else {
-        args.tenant_patterns.clone()
-    };
-    let fallback = args
-        .tenant_fallback
-        .or(cfg.tenant_fallback)
-        .unwrap_or_default();
+    let TenantRules { patterns, fallback } =
+        TenantRules::resolve(&cfg, &args.tenant_patterns, args.tenant_fallback);
     Ok(TenantMap::new(&patterns, &[])?
         .with_fallback(fallback)
         .with_inference(TenantInference::Off))

@@ -20,7 +20,7 @@ use crate::rules::RuleSet;
 use crate::scan::{self, Analyzers, ScanSettings, TimeWindow};
 use crate::source::{Input, InputPath, ReadOptions, discover};
 use crate::suspects::{self, BlastCommand, Watch};
-use crate::tenant::{TenantInference, TenantMap};
+use crate::tenant::{TenantFallback, TenantInference, TenantMap};
 
 /// Default `--gap`.
 pub const DEFAULT_GAP: Span = Span::from_secs(300);
@@ -45,6 +45,30 @@ pub struct Scope {
     pub rotation: Vec<crate::blast::TierRuleConfig>,
 }
 
+/// Tenant patterns and fallback, the command line winning over the config file; shared by every
+/// command with a tenant column or scope.
+pub(super) struct TenantRules {
+    pub patterns: Vec<String>,
+    pub fallback: TenantFallback,
+}
+
+impl TenantRules {
+    pub(super) fn resolve(
+        cfg: &Config,
+        patterns: &[String],
+        fallback: Option<TenantFallback>,
+    ) -> TenantRules {
+        TenantRules {
+            patterns: if patterns.is_empty() {
+                cfg.tenant_patterns.clone()
+            } else {
+                patterns.to_vec()
+            },
+            fallback: fallback.or(cfg.tenant_fallback).unwrap_or_default(),
+        }
+    }
+}
+
 impl Scope {
     /// Resolves `ScopeArgs` (command line wins; exclusions and rule directories combine).
     pub fn resolve(args: &ScopeArgs) -> Result<Scope, CommandError> {
@@ -54,19 +78,12 @@ impl Scope {
             .map(Config::load)
             .transpose()?
             .unwrap_or_default();
-        let patterns = if args.tenant_patterns.is_empty() {
-            cfg.tenant_patterns
-        } else {
-            args.tenant_patterns.clone()
-        };
+        let TenantRules { patterns, fallback } =
+            TenantRules::resolve(&cfg, &args.tenant_patterns, args.tenant_fallback);
         let mut excluded = cfg.exclude_tenants;
         excluded.extend(args.exclude_tenants.iter().cloned());
         excluded.sort();
         excluded.dedup();
-        let fallback = args
-            .tenant_fallback
-            .or(cfg.tenant_fallback)
-            .unwrap_or_default();
         let inference = if args.no_tenant_inference || cfg.tenant_inference == Some(false) {
             TenantInference::Off
         } else {
