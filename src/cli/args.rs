@@ -192,6 +192,11 @@ pub struct InputArgs {
     /// Stop decompressing when output exceeds input by more than this ratio.
     #[arg(long, value_name = "RATIO", default_value_t = 1000)]
     pub max_gzip_ratio: u64,
+    /// Parse every entry in full with simd-json, request entries included, instead of the
+    /// fast path that validates request entries without building a tape (slower; the same
+    /// report, see docs/performance.md).
+    #[arg(long)]
+    pub strict: bool,
     /// Target chunk size for parallel parsing.
     #[arg(long, value_name = "BYTES", default_value = "4M", value_parser = parse_bytes, hide = true)]
     pub chunk_size: u64,

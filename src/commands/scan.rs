@@ -18,6 +18,7 @@ use crate::report::{
 };
 use crate::rules::RuleSet;
 use crate::scan::{self, Analyzers, ScanSettings, TimeWindow};
+use crate::parse::Validation;
 use crate::source::{Input, InputPath, ReadOptions, discover};
 use crate::suspects::{self, BlastCommand, Watch};
 use crate::tenant::{TenantFallback, TenantInference, TenantMap};
@@ -147,6 +148,11 @@ pub fn read_options(args: &InputArgs) -> Result<ReadOptions, CommandError> {
         mmap: args.mmap,
         max_decompressed_bytes: args.max_decompressed_bytes,
         max_gzip_ratio: args.max_gzip_ratio.max(1),
+        validation: if args.strict {
+            Validation::Full
+        } else {
+            Validation::Fast
+        },
         ..ReadOptions::default()
     })
 }

@@ -12,8 +12,28 @@
 //! 1.15+). In both, the raw bytes `"request":{` cannot occur inside a JSON string (every quote in
 //! a string is escaped) nor inside `auth` (whose nested values are string maps), so the first
 //! occurrence is the request object. Strings with escapes are left to the full parser.
-//! Entries read this way are checked for valid UTF-8 and framing; their content is analysed
-//! from the response, and from a full parse when no response exists.
+//! Their content is analysed from the response, and from a full parse when no response exists.
+//!
+//! An entry this path takes must be one the full parser accepts with the same fields (the
+//! differential tests in `tests/integration/differential.rs` check it on mutated real lines),
+//! so that every malformed line is reported whichever path read it. What it checks:
+//!
+//! - the whole entry: valid UTF-8, `{`/`}` and `[`/`]` balanced, no byte below 0x20;
+//! - the objects whose keys the analyses read (the root, `auth`, `auth.policy_results`,
+//!   `request`, `request.namespace`): the JSON grammar key by key, each read key at most once
+//!   and of the type Vault writes (as [`super::extract`] checks on the tape);
+//! - every value below them that no analysis reads (`request.data`, `auth.metadata`, ...),
+//!   skipped but validated: the grammar of objects and arrays (`"key":value` pairs, `,` between
+//!   members, nothing after the last), strings closed with only JSON's escapes, the literals
+//!   `true`, `false` and `null`, and numbers of the JSON grammar;
+//! - it declines (the full parser decides) on: whitespace between tokens, key strings with
+//!   escapes, `\u` escapes in `D000`-`DFFF` (surrogates), numbers with an exponent or more than
+//!   18 digits, nesting deeper than 64 below a read key, a `response` object, and any layout
+//!   other than the two above.
+//!
+//! Not checked in skipped subtrees: duplicate keys (JSON allows them and the full parser does
+//! not look there either). `scan --strict` ([`super::Validation::Full`]) parses every entry
+//! with simd-json instead.
 
 use memchr::memmem;
 
@@ -76,17 +96,39 @@ fn request_finder() -> &'static memmem::Finder<'static> {
     &FINDER
 }
 
-/// True when `{`/`}` and `[`/`]` occur equally often. A line cut short is never balanced; a
-/// string that contains a brace may make a whole line look unbalanced, and then the full
-/// parser decides.
+/// True when `{`/`}` and `[`/`]` occur equally often and no byte is a control character
+/// (below 0x20: JSON allows none inside strings, and compact JSON has no whitespace between
+/// tokens). A line cut short is never balanced; a string that contains a brace may make a whole
+/// line look unbalanced, and then the full parser decides.
 pub fn balanced(b: &[u8]) -> bool {
-    let (curly, square) = bracket_counts(b);
-    curly == 0 && square == 0
+    bracket_counts(b) == Counts::default()
 }
 
-/// (`{` minus `}`, `[` minus `]`) over `b`.
+/// What [`bracket_counts`] counts over a byte string.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Counts {
+    /// `{` minus `}`.
+    curly: i64,
+    /// `[` minus `]`.
+    square: i64,
+    /// Bytes below 0x20.
+    controls: i64,
+}
+
+impl std::ops::Add for Counts {
+    type Output = Counts;
+    fn add(self, o: Counts) -> Counts {
+        Counts {
+            curly: self.curly + o.curly,
+            square: self.square + o.square,
+            controls: self.controls + o.controls,
+        }
+    }
+}
+
+/// The [`Counts`] of `b`.
 #[cfg(target_arch = "x86_64")]
-fn bracket_counts(b: &[u8]) -> (i64, i64) {
+fn bracket_counts(b: &[u8]) -> Counts {
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
         unsafe { bracket_counts_avx2(b) }
@@ -98,18 +140,18 @@ fn bracket_counts(b: &[u8]) -> (i64, i64) {
 /// [`bracket_counts_sse2`] 32 bytes at a time.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn bracket_counts_avx2(b: &[u8]) -> (i64, i64) {
+fn bracket_counts_avx2(b: &[u8]) -> Counts {
     use std::arch::x86_64::{
         __m256i, _mm_add_epi64, _mm_cvtsi128_si64, _mm_srli_si128, _mm256_castsi256_si128,
-        _mm256_cmpeq_epi8, _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_sad_epu8,
-        _mm256_set1_epi8, _mm256_setzero_si256, _mm256_sub_epi8,
+        _mm256_cmpeq_epi8, _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_min_epu8,
+        _mm256_sad_epu8, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_sub_epi8,
     };
     let whole = b.len() / 32 * 32;
     let (body, tail) = b.split_at(whole);
-    let (mut curly, mut square) = (0i64, 0i64);
+    let mut sum = Counts::default();
     for batch in body.chunks(32 * 255) {
         let zero = _mm256_setzero_si256();
-        let (mut a, mut c, mut d, mut e) = (zero, zero, zero, zero);
+        let (mut a, mut c, mut d, mut e, mut k) = (zero, zero, zero, zero, zero);
         for block in batch.chunks_exact(32) {
             // SAFETY: `block` holds exactly 32 readable bytes; the load has no alignment
             // requirement.
@@ -118,73 +160,86 @@ fn bracket_counts_avx2(b: &[u8]) -> (i64, i64) {
             c = _mm256_sub_epi8(c, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'}' as i8)));
             d = _mm256_sub_epi8(d, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'[' as i8)));
             e = _mm256_sub_epi8(e, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b']' as i8)));
+            // v <= 0x1f (unsigned): the minimum with 0x1f is v itself.
+            let low = _mm256_min_epu8(v, _mm256_set1_epi8(0x1f));
+            k = _mm256_sub_epi8(k, _mm256_cmpeq_epi8(low, v));
         }
         let total = |x: __m256i| {
             let s = _mm256_sad_epu8(x, zero);
             let s = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s));
             _mm_cvtsi128_si64(s) + _mm_cvtsi128_si64(_mm_srli_si128::<8>(s))
         };
-        curly += total(a) - total(c);
-        square += total(d) - total(e);
+        sum = sum
+            + Counts {
+                curly: total(a) - total(c),
+                square: total(d) - total(e),
+                controls: total(k),
+            };
     }
-    let (c2, s2) = bracket_counts_sse2(tail);
-    (curly + c2, square + s2)
+    sum + bracket_counts_sse2(tail)
 }
 
-/// (`{` minus `}`, `[` minus `]`) over `b`, 16 bytes at a time with baseline SSE2.
+/// The [`Counts`] of `b`, 16 bytes at a time with baseline SSE2.
 #[cfg(target_arch = "x86_64")]
-fn bracket_counts_sse2(b: &[u8]) -> (i64, i64) {
+fn bracket_counts_sse2(b: &[u8]) -> Counts {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_cvtsi128_si64, _mm_loadu_si128, _mm_sad_epu8, _mm_set1_epi8,
-        _mm_setzero_si128, _mm_srli_si128, _mm_sub_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_cvtsi128_si64, _mm_loadu_si128, _mm_min_epu8, _mm_sad_epu8,
+        _mm_set1_epi8, _mm_setzero_si128, _mm_srli_si128, _mm_sub_epi8,
     };
     // Matches accumulate as +1 per byte lane (a compare yields 0xFF = -1, subtracted); a lane
     // holds at most 255, so lanes are summed every 255 blocks. Baseline x86_64 has no POPCNT,
     // and counting mask bits one block at a time cost more than the whole parse saved.
     let whole = b.len() / 16 * 16;
     let (body, tail) = b.split_at(whole);
-    let (mut open_c, mut close_c, mut open_s, mut close_s) = (0i64, 0i64, 0i64, 0i64);
+    let mut sum = Counts::default();
     for batch in body.chunks(16 * 255) {
         // SAFETY: SSE2 is part of the x86_64 baseline; every load reads exactly 16 bytes that
         // `batch` holds (batches are whole multiples of 16 bytes), with no alignment requirement.
         let sums = unsafe {
             let zero = _mm_setzero_si128();
-            let (mut a, mut c, mut d, mut e) = (zero, zero, zero, zero);
+            let (mut a, mut c, mut d, mut e, mut k) = (zero, zero, zero, zero, zero);
             for block in batch.chunks_exact(16) {
                 let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
                 a = _mm_sub_epi8(a, _mm_cmpeq_epi8(v, _mm_set1_epi8(b'{' as i8)));
                 c = _mm_sub_epi8(c, _mm_cmpeq_epi8(v, _mm_set1_epi8(b'}' as i8)));
                 d = _mm_sub_epi8(d, _mm_cmpeq_epi8(v, _mm_set1_epi8(b'[' as i8)));
                 e = _mm_sub_epi8(e, _mm_cmpeq_epi8(v, _mm_set1_epi8(b']' as i8)));
+                let low = _mm_min_epu8(v, _mm_set1_epi8(0x1f));
+                k = _mm_sub_epi8(k, _mm_cmpeq_epi8(low, v));
             }
             let total = |x: __m128i| {
                 let s = _mm_sad_epu8(x, zero);
                 _mm_cvtsi128_si64(s) + _mm_cvtsi128_si64(_mm_srli_si128::<8>(s))
             };
-            (total(a), total(c), total(d), total(e))
+            Counts {
+                curly: total(a) - total(c),
+                square: total(d) - total(e),
+                controls: total(k),
+            }
         };
-        open_c += sums.0;
-        close_c += sums.1;
-        open_s += sums.2;
-        close_s += sums.3;
+        sum = sum + sums;
     }
-    let (c2, s2) = bracket_counts_scalar(tail);
-    (open_c - close_c + c2, open_s - close_s + s2)
+    sum + bracket_counts_scalar(tail)
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn bracket_counts(b: &[u8]) -> (i64, i64) {
+fn bracket_counts(b: &[u8]) -> Counts {
     bracket_counts_scalar(b)
 }
 
-fn bracket_counts_scalar(b: &[u8]) -> (i64, i64) {
-    b.iter().fold((0, 0), |(c, s), &x| match x {
-        b'{' => (c + 1, s),
-        b'}' => (c - 1, s),
-        b'[' => (c, s + 1),
-        b']' => (c, s - 1),
-        _ => (c, s),
-    })
+fn bracket_counts_scalar(b: &[u8]) -> Counts {
+    let mut n = Counts::default();
+    for &x in b {
+        match x {
+            b'{' => n.curly += 1,
+            b'}' => n.curly -= 1,
+            b'[' => n.square += 1,
+            b']' => n.square -= 1,
+            0..0x20 => n.controls += 1,
+            _ => {}
+        }
+    }
+    n
 }
 
 /// The objects whose keys the analyses read, as in [`super::extract`].
@@ -339,44 +394,119 @@ fn request_id(mut b: &[u8]) -> Option<Option<&str>> {
     }
 }
 
-/// Length of the JSON value at the start of `b` (no whitespace: Vault writes compact JSON).
+/// Containers nested deeper than this below a key the fast path reads are left to the full
+/// parser (which accepts up to [`super::MAX_DEPTH`]); Vault's own nesting is about 6.
+const SKIP_DEPTH: usize = 64;
+
+/// Length of the JSON value at the start of `b`, which must be valid compact JSON (Vault writes
+/// no whitespace between tokens); `None` when it is not, or when this path is unsure (see the
+/// module documentation for what is checked).
 fn skip_value(b: &[u8]) -> Option<usize> {
+    skip_nested(b, 0)
+}
+
+fn skip_nested(b: &[u8], depth: usize) -> Option<usize> {
     match *b.first()? {
         b'"' => string_end(b, 1),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut i = 0;
-            while i < b.len() {
-                match b[i] {
-                    b'"' => {
-                        i = string_end(b, i + 1)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(i + 1);
-                        }
-                    }
-                    _ => {}
+        b'{' => {
+            if depth >= SKIP_DEPTH {
+                return None;
+            }
+            if b.get(1) == Some(&b'}') {
+                return Some(2);
+            }
+            let mut i = 1;
+            loop {
+                if *b.get(i)? != b'"' {
+                    return None;
+                }
+                i = string_end(b, i + 1)?;
+                if *b.get(i)? != b':' {
+                    return None;
                 }
                 i += 1;
+                i += skip_nested(&b[i..], depth + 1)?;
+                match *b.get(i)? {
+                    b',' => i += 1,
+                    b'}' => return Some(i + 1),
+                    _ => return None,
+                }
             }
-            None
         }
-        _ => memchr::memchr3(b',', b'}', b']', b),
+        b'[' => {
+            if depth >= SKIP_DEPTH {
+                return None;
+            }
+            if b.get(1) == Some(&b']') {
+                return Some(2);
+            }
+            let mut i = 1;
+            loop {
+                i += skip_nested(b.get(i..)?, depth + 1)?;
+                match *b.get(i)? {
+                    b',' => i += 1,
+                    b']' => return Some(i + 1),
+                    _ => return None,
+                }
+            }
+        }
+        b't' => b.starts_with(b"true").then_some(4),
+        b'f' => b.starts_with(b"false").then_some(5),
+        b'n' => b.starts_with(b"null").then_some(4),
+        b'-' | b'0'..=b'9' => number_len(b),
+        _ => None,
     }
 }
 
-/// Index just past the closing quote of the string whose content starts at `from`.
+/// Length of the JSON number at the start of `b`: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, at most
+/// [`NUMBER_DIGITS`] digits. Exponents and longer numbers are left to the full parser, whose
+/// range and precision rules decide them.
+fn number_len(b: &[u8]) -> Option<usize> {
+    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let int = digits(i);
+    if int == 0 || (int > 1 && b[i] == b'0') {
+        return None;
+    }
+    i += int;
+    let mut total = int;
+    if b.get(i) == Some(&b'.') {
+        let frac = digits(i + 1);
+        if frac == 0 {
+            return None;
+        }
+        i += 1 + frac;
+        total += frac;
+    }
+    if total > NUMBER_DIGITS || matches!(b.get(i), Some(b'e' | b'E')) {
+        return None;
+    }
+    Some(i)
+}
+
+/// Digits of the longest number the fast path reads itself: every such integer fits `i64`.
+const NUMBER_DIGITS: usize = 18;
+
+/// Index just past the closing quote of the string whose content starts at `from`. Escapes
+/// must be JSON's (`\"` `\\` `\/` `\b` `\f` `\n` `\r` `\t` `\uXXXX`); a `\u` escape of a
+/// surrogate is left to the full parser. Control bytes inside strings are ruled out for the
+/// whole entry by [`request_header`] before any string is read.
 fn string_end(b: &[u8], mut from: usize) -> Option<usize> {
     loop {
-        let k = from + memchr::memchr2(b'"', b'\\', &b[from..])?;
-        if b[k] == b'\\' {
-            from = k + 2;
-        } else {
+        let k = from + memchr::memchr2(b'"', b'\\', b.get(from..)?)?;
+        if b[k] == b'"' {
             return Some(k + 1);
+        }
+        match *b.get(k + 1)? {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => from = k + 2,
+            b'u' => {
+                let hex = b.get(k + 2..k + 6)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) || matches!(hex[0], b'd' | b'D') {
+                    return None;
+                }
+                from = k + 6;
+            }
+            _ => return None,
         }
     }
 }
@@ -389,11 +519,11 @@ mod tests {
     fn bracket_counting_agrees_with_the_scalar_count() {
         // Longer than one batch of 255 blocks, so lane sums are flushed more than once.
         let long: Vec<u8> = (0..100_000u32)
-            .map(|i| b"{}[]x\""[(i * 7 % 13 % 6) as usize])
+            .map(|i| b"{}[]x\"\x01"[(i * 7 % 13 % 7) as usize])
             .collect();
         let samples: [&[u8]; 5] = [
             b"{}",
-            b"{\"a\":[1,{\"b\":[]}]}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{",
+            b"{\"a\":[1,{\"b\":[]}]}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{\x1f\x00 \x7f\x80\xff\t",
             b"",
             b"[[[[[[[[[[[[[[[[[[[[[[[[[]",
             &long,
@@ -405,6 +535,7 @@ mod tests {
         }
         assert!(balanced(b"{\"a\":[{}]}"));
         assert!(!balanced(b"{\"a\":[{}]"));
+        assert!(!balanced(b"{\"a\":\"\x01\"}"));
     }
 
     #[test]

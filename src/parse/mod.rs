@@ -26,6 +26,17 @@ use crate::model::Event;
 /// Deepest nesting accepted. Vault entries are about 6 deep; request data can add user nesting.
 pub const MAX_DEPTH: usize = 256;
 
+/// How much of each entry is validated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Validation {
+    /// Request entries in Vault's layouts are read by the fast path ([`fast`]), which validates
+    /// them without building a tape; every other entry is parsed in full.
+    #[default]
+    Fast,
+    /// Every entry is parsed in full by simd-json (`--strict`).
+    Full,
+}
+
 /// Why an entry could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ParseErrorKind {

@@ -315,6 +315,7 @@ impl<'c, E: Extension> Worker<'c, E> {
         } = self;
         let end = start + json.len();
         if !ctx.ext.wants_requests()
+            && ctx.settings.read.validation == crate::parse::Validation::Fast
             && let Some(h) = crate::parse::fast::request_header(json)
         {
             let time = crate::model::Timestamp::parse(h.time);

@@ -105,6 +105,8 @@ pub struct ReadOptions {
     pub max_gzip_ratio: u64,
     /// Largest input framed as a stream of (pretty-printed) objects, which is read whole.
     pub max_stream_bytes: u64,
+    /// Whether request entries may take the parser's fast path (`--strict`: no).
+    pub validation: crate::parse::Validation,
 }
 
 impl Default for ReadOptions {
@@ -116,6 +118,7 @@ impl Default for ReadOptions {
             max_decompressed_bytes: 1 << 40,
             max_gzip_ratio: 1000,
             max_stream_bytes: 1 << 30,
+            validation: crate::parse::Validation::Fast,
         }
     }
 }
