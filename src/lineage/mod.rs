@@ -153,6 +153,9 @@ pub struct LineageState {
     pub anchors: Map<Key, Anchors>,
     /// Token roles by name: the last `orphan` setting written.
     pub role_orphan: Map<Key, RoleSetting>,
+    /// Reused to build a string to look up (a qualified path, joined policies), so that an
+    /// entry whose values are already known allocates nothing.
+    scratch: String,
 }
 
 /// A token role's `orphan` setting as last written in the log.
@@ -170,6 +173,20 @@ impl LineageState {
     fn intern(&mut self, ext: &Lineage<'_>, s: &str) -> Key {
         let k = ext.key(s);
         self.strings.entry(k).or_insert_with(|| s.into());
+        k
+    }
+
+    /// Interns `parts` joined by `sep`, built in the scratch buffer.
+    fn intern_joined<'s>(
+        &mut self,
+        ext: &Lineage<'_>,
+        parts: impl Iterator<Item = &'s str>,
+        sep: &str,
+    ) -> Key {
+        let mut buf = std::mem::take(&mut self.scratch);
+        join_into(&mut buf, parts, sep);
+        let k = self.intern(ext, &buf);
+        self.scratch = buf;
         k
     }
 
@@ -347,6 +364,17 @@ impl Extension for Lineage<'_> {
     }
 }
 
+/// `parts` joined by `sep`, written over `buf`.
+fn join_into<'s>(buf: &mut String, parts: impl Iterator<Item = &'s str>, sep: &str) {
+    buf.clear();
+    for (i, p) in parts.enumerate() {
+        if i > 0 {
+            buf.push_str(sep);
+        }
+        buf.push_str(p);
+    }
+}
+
 fn merge_role(e: std::collections::hash_map::Entry<'_, Key, RoleSetting>, r: RoleSetting) {
     let m = e.or_insert(r);
     // The last write is in force; ties by place, whatever the merge order.
@@ -516,10 +544,8 @@ impl Lineage<'_> {
         let display = tok.display_name.map(|s| st.intern(self, s));
         let entity = tok.entity_id.map(|s| st.intern(self, s));
         let ttype = tok.token_type.map(|s| st.intern(self, s));
-        let policies = (!tok.policies.is_empty()).then(|| {
-            let joined = tok.policies.strs().collect::<Vec<_>>().join(",");
-            st.intern(self, &joined)
-        });
+        let policies =
+            (!tok.policies.is_empty()).then(|| st.intern_joined(self, tok.policies.strs(), ","));
         let addr = ev.request.remote_address.map(|a| st.intern(self, a));
         let t = st.tokens.entry(actor).or_default();
         t.requests += copy.count();
@@ -582,10 +608,8 @@ impl Lineage<'_> {
         let display = new.display_name.map(|s| st.intern(self, s));
         let entity = new.entity_id.map(|s| st.intern(self, s));
         let ttype = new.token_type.map(|s| st.intern(self, s));
-        let policies = (!new.policies.is_empty()).then(|| {
-            let joined = new.policies.strs().collect::<Vec<_>>().join(",");
-            st.intern(self, &joined)
-        });
+        let policies =
+            (!new.policies.is_empty()).then(|| st.intern_joined(self, new.policies.strs(), ","));
         let t = st.tokens.entry(child).or_default();
         t.client_token = client_token.or(t.client_token);
         t.display_name = display.or(t.display_name);
@@ -638,16 +662,16 @@ impl Lineage<'_> {
         kind: Option<crate::model::secret::SecretKind>,
     ) -> Key {
         let ns = ev.request.namespace();
-        let qualified = match ns {
-            Some(ns) => format!("{ns}/{}", ev.request.path),
-            None => ev.request.path.to_string(),
-        };
-        let k = self.key(&qualified);
+        let mut buf = std::mem::take(&mut st.scratch);
+        join_into(&mut buf, ns.into_iter().chain([ev.request.path]), "/");
+        let k = self.key(&buf);
         // A path first seen failing has no kind, hence no tenant or logical name: the first
         // access with a kind describes it fully (the tenant and name follow from the kind).
-        match st.paths.get(&k) {
-            Some(info) if info.kind.is_some() || kind.is_none() => return k,
-            _ => {}
+        let known = matches!(st.paths.get(&k), Some(info) if info.kind.is_some() || kind.is_none());
+        let qualified = if known { String::new() } else { buf.clone() };
+        st.scratch = buf;
+        if known {
+            return k;
         }
         let m = mount_of(ev);
         let attribution = kind
