@@ -88,7 +88,12 @@ fn write_copies(dir: &Path, block: &[String], copies: i32) -> PathBuf {
             let shifted =
                 (time_of(l) + span * c).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
             let old = format!("\"time\":\"{}\"", raw_time(l));
-            writeln!(f, "{}", l.replacen(&old, &format!("\"time\":\"{shifted}\""), 1)).unwrap();
+            writeln!(
+                f,
+                "{}",
+                l.replacen(&old, &format!("\"time\":\"{shifted}\""), 1)
+            )
+            .unwrap();
         }
     }
     f.flush().unwrap();

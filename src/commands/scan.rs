@@ -13,12 +13,12 @@ use crate::config::Config;
 use crate::detect::{Caps, Detector};
 use crate::lineage::{Devices, Lineage};
 use crate::model::{Span, Timestamp};
+use crate::parse::Validation;
 use crate::report::{
     self, Format, ReportContext, ScanReport, Settings, Window, alerts, text::Color,
 };
 use crate::rules::RuleSet;
 use crate::scan::{self, Analyzers, ScanSettings, TimeWindow};
-use crate::parse::Validation;
 use crate::source::{Input, InputPath, ReadOptions, discover};
 use crate::suspects::{self, BlastCommand, Watch};
 use crate::tenant::{TenantFallback, TenantInference, TenantMap};

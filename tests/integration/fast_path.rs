@@ -169,7 +169,11 @@ enum Mutation {
     Insert(usize, u8),
     Delete(usize),
     /// Copies `len` bytes from one place to another (duplicated keys, values, brackets).
-    Splice { from: usize, len: usize, to: usize },
+    Splice {
+        from: usize,
+        len: usize,
+        to: usize,
+    },
     Truncate(usize),
 }
 
@@ -182,7 +186,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (at.clone(), byte()).prop_map(|(i, b)| Mutation::Replace(i.index(usize::MAX), b)),
         (at.clone(), byte()).prop_map(|(i, b)| Mutation::Insert(i.index(usize::MAX), b)),
-        at.clone().prop_map(|i| Mutation::Delete(i.index(usize::MAX))),
+        at.clone()
+            .prop_map(|i| Mutation::Delete(i.index(usize::MAX))),
         (at.clone(), 1usize..40, at.clone()).prop_map(|(f, len, t)| Mutation::Splice {
             from: f.index(usize::MAX),
             len,
@@ -257,7 +262,15 @@ fn scan_strict_and_the_fast_path_give_the_same_report_on_mutated_lines() {
     std::fs::write(&path, &log).unwrap();
     let report = |strict: bool| {
         let mut c = bin();
-        c.args(["scan", "-f", "json", "--max-malformed", "1000000", "--threads", "1"]);
+        c.args([
+            "scan",
+            "-f",
+            "json",
+            "--max-malformed",
+            "1000000",
+            "--threads",
+            "1",
+        ]);
         if strict {
             c.arg("--strict");
         }
@@ -268,7 +281,9 @@ fn scan_strict_and_the_fast_path_give_the_same_report_on_mutated_lines() {
     let (fast_code, fast) = report(false);
     let (strict_code, strict) = report(true);
     assert_eq!(fast_code, strict_code);
-    let malformed = fast.pointer("/stats/malformed_lines").and_then(Value::as_u64);
+    let malformed = fast
+        .pointer("/stats/malformed_lines")
+        .and_then(Value::as_u64);
     assert!(
         malformed.is_some_and(|n| n > 50),
         "the mutations made too few malformed lines: {malformed:?}"

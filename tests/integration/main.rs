@@ -16,10 +16,10 @@ mod corpus;
 mod differential;
 /// `export`: Parquet and Arrow events tables.
 mod export;
-/// The request fast path agrees with the full parser on mutated real lines; `scan --strict`.
-mod fast_path;
 /// `export`'s lineage columns (creator, role, user, wrapping, secret, device).
 mod export_lineage;
+/// The request fast path agrees with the full parser on mutated real lines; `scan --strict`.
+mod fast_path;
 /// The fuzz corpus replayed.
 mod fuzz_corpus;
 /// `generate`: determinism, and scans report the generator's ground truth.
