@@ -502,3 +502,44 @@ fn as_read_record(s: &ReachableSecret) -> SecretReadRecord {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_need_a_source_and_a_token() {
+        let none = |_: &str| None;
+        assert!(options(None, None, None, &none).unwrap().is_none());
+        let inv = std::path::Path::new("inventory.txt");
+        assert!(matches!(
+            options(None, None, Some(inv), &none),
+            Err(ReachError::InventoryWithoutPolicies)
+        ));
+        assert!(matches!(
+            options(None, Some("http://127.0.0.1:8200"), None, &none),
+            Err(ReachError::NoToken)
+        ));
+        let env = |k: &str| match k {
+            "VAULT_TOKEN" => Some("s.x".to_string()),
+            "VAULT_NAMESPACE" => Some("team-a".to_string()),
+            _ => None,
+        };
+        let Some(ReachOptions {
+            source: PolicySource::Server(s),
+            ..
+        }) = options(None, Some("http://h:8200"), None, &env).unwrap()
+        else {
+            panic!("server source");
+        };
+        assert_eq!((s.token.as_str(), s.namespace.as_str()), ("s.x", "team-a"));
+    }
+
+    #[test]
+    fn writes_return_transit_pki_and_ssh_secrets() {
+        assert_eq!(needed(Some(SecretKind::KvV2Read)), Capability::Read);
+        assert_eq!(needed(Some(SecretKind::TransitDecrypt)), Capability::Update);
+        assert_eq!(needed(Some(SecretKind::PkiIssue)), Capability::Update);
+        assert_eq!(needed(None), Capability::Read);
+    }
+}

@@ -161,6 +161,15 @@ fn run(args: &[&str], token: &str, log: &std::path::Path) -> std::process::Outpu
         .expect("blastradius runs")
 }
 
+/// The report's reach fields match docs/schema/blast-reach.schema.json.
+fn assert_matches_schema(report: &Value) {
+    let path = super::super::util::root().join("docs/schema/blast-reach.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let v = jsonschema::draft202012::new(&schema).expect("schema compiles");
+    let errors: Vec<String> = v.iter_errors(report).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
 /// The logical name the rotation plan gives a KV v2 API path (`kv/data/x` → `kv/x`).
 fn logical(path: &str) -> String {
     path.replacen("kv/data/", "kv/", 1)
@@ -210,6 +219,7 @@ fn live_reach_equals_the_servers_capabilities_path_by_path() {
     let report: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
 
+    assert_matches_schema(&report);
     let reach: BTreeMap<String, &Value> = report["reachable_secrets"]
         .as_array()
         .expect("reachable_secrets")
@@ -250,7 +260,10 @@ fn live_reach_equals_the_servers_capabilities_path_by_path() {
     }
     // The comparison covers grants, list-only paths, a deny and a templated path.
     assert!(granted >= 8, "{granted} grants");
-    eprintln!("compared {} paths x 2 tokens, {granted} grants", catalogue.len());
+    eprintln!(
+        "compared {} paths x 2 tokens, {granted} grants",
+        catalogue.len()
+    );
     let templated = catalogue.iter().find(|p| p.contains(&t.entity)).unwrap();
     assert_eq!(reach[templated]["readable"], true);
     assert_eq!(
