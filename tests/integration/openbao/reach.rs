@@ -347,3 +347,93 @@ fn live_reach_equals_the_servers_capabilities_path_by_path() {
     assert!(err.contains("lacks `read` on sys/policies/acl/"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+/// The shipped recording with the leaked role's policy as a file: the attack's lineage read 11
+/// tenants' `billing`; the policy (`kv/data/+/billing`) reaches all 12 that the operator wrote,
+/// so the twelfth (oscorp, read only by the billing service) is the one precautionary target.
+/// `default` is not in the directory: reported by name. Every renderer shows the section.
+#[test]
+fn fixture_policies_dir_reaches_the_unread_tenant_in_every_format() {
+    use super::scenario::{C_READS, G_READS, LEAKED_ROLE, P_READS, TENANTS};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(format!("{LEAKED_ROLE}.hcl")),
+        r#"path "kv/data/+/billing" { capabilities = ["read"] }
+path "auth/token/create" { capabilities = ["update"] }
+path "pki/issue/acme" { capabilities = ["update"] }"#,
+    )
+    .unwrap();
+    let inventory = dir.path().join("inventory.txt");
+    let written: Vec<String> = TENANTS.iter().map(|t| format!("kv/{t}/billing")).collect();
+    std::fs::write(&inventory, written.join("\n")).unwrap();
+    let log = super::super::util::fixture("incident/audit.log");
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(super::super::util::fixture("incident/ground-truth.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let token = s(&truth["attacker_token_hmac"]);
+    let pol = dir.path().to_str().unwrap();
+    let inv = inventory.to_str().unwrap();
+    let common = ["--token", &token, "--policies", pol, "--inventory", inv];
+    let render = |cmd: &[&str]| {
+        let out = run(&[cmd, &common[..]].concat(), "", &log);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let read: BTreeSet<&str> = P_READS
+        .iter()
+        .chain(&C_READS)
+        .chain(&G_READS)
+        .copied()
+        .collect();
+    let unread: Vec<String> = TENANTS
+        .iter()
+        .filter(|t| !read.contains(*t))
+        .map(|t| format!("kv/{t}/billing"))
+        .collect();
+    assert_eq!(unread, ["kv/oscorp/billing"]);
+    let plan: Vec<Value> = serde_json::from_str(&render(&[
+        "rotation-list",
+        "-f",
+        "json",
+        "--scope",
+        "reachable",
+    ]))
+    .unwrap();
+    let precautionary: Vec<String> = plan
+        .iter()
+        .filter(|x| x["exposure"] == "reachable")
+        .map(|x| s(&x["target"]))
+        .collect();
+    assert_eq!(precautionary, unread);
+    let report: Value = serde_json::from_str(&render(&["blast", "-f", "json"])).unwrap();
+    assert_matches_schema(&report);
+    let readable = report["reachable_secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["readable"] == true && s(&r["path"]).ends_with("/billing"))
+        .count();
+    assert_eq!(readable, TENANTS.len());
+    assert_eq!(report["reachable_tenants"], json!(["oscorp"]));
+    let missing: Vec<String> = report["policy_coverage"]["missing_policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| s(&m["name"]))
+        .collect();
+    assert_eq!(missing, ["default"]);
+    let text = render(&["blast", "-f", "text"]);
+    assert!(text.contains("REACHABLE SECRETS (by policy)"), "{text}");
+    assert!(text.contains("warning: policy default"), "{text}");
+    let md = render(&["blast", "-f", "markdown"]);
+    assert!(md.contains("Reachable secrets"), "{md}");
+    assert!(md.contains("kv/data/oscorp/billing"));
+    let html = render(&["blast", "-f", "html"]);
+    assert!(html.contains("<h2>Reachable secrets</h2>"));
+}
