@@ -166,6 +166,10 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
         .transpose()?;
     if let Some(r) = &reach {
         blast::add_precautionary(&mut targets, r, &rotation);
+    } else if matches!(mode, Mode::List(_, blast::Exposure::Reachable)) {
+        eprintln!(
+            "blastradius: warning: --scope reachable without --policies or --vault-addr lists the read targets only"
+        );
     }
     let inferred_tenant_patterns = bscope.tenant_layout.patterns();
     let devices = device_records(&device_map, &inputs, &result.inputs, Some(&state));
