@@ -29,6 +29,9 @@ pub enum Refusal {
     /// The request path does not start with the namespace and mount the log gave for it.
     #[error("the path does not start with its namespace and mount")]
     PathOutsideMount,
+    /// An inventory path on a mount the log shows no secret read from: its engine is unknown.
+    #[error("its engine is unknown (no read on its mount in the log)")]
+    UnknownEngine,
 }
 
 /// One `vault` invocation: subcommand, flags, then `--` and the positional arguments.

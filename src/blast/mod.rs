@@ -5,15 +5,22 @@
 //! excluded). The scope is everything those tokens did, plus, for address pivots, requests made
 //! from the address by any other token or by nobody (failed logins).
 
+mod catalogue;
 mod command;
+mod reach;
 mod rotation;
 mod runbook;
 mod scope;
 
+pub use catalogue::{CatalogueEntry, CatalogueSource, InventoryError, read_inventory};
 pub(crate) use command::sh;
 pub use command::{CLI, Refusal};
+pub use reach::{
+    Grant, MissingPolicy, PolicyCoverage, Reach, ReachError, ReachOptions, ReachableSecret,
+    TokenReach, UnresolvedGrant, add_precautionary, assess, needed, options as reach_options,
+};
 pub use rotation::{
-    Action, RotationRules, RotationTarget, TierRule, TierRuleConfig, rotation_targets,
+    Action, Exposure, RotationRules, RotationTarget, TierRule, TierRuleConfig, rotation_targets,
 };
 pub use scope::{
     BlastScope, DeniedRecord, LeaseRecord, PivotEcho, ReadOutcome, Relation, SecretReadRecord,

@@ -42,6 +42,19 @@ impl Action {
     }
 }
 
+/// Why a target is on the plan, and which `rotation-list --scope` includes it.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Exposure {
+    /// The log shows it exposed: read, issued, or a token in the blast radius.
+    #[default]
+    Read,
+    /// Its policies let the blast radius read it, the log does not show a read: precautionary.
+    Reachable,
+}
+
 /// One line of the rotation plan.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RotationTarget {
@@ -64,6 +77,8 @@ pub struct RotationTarget {
     pub tenant: Option<String>,
     /// When it was first exposed.
     pub first_exposure: Option<Timestamp>,
+    /// `read` (the log shows it) or `reachable` (precautionary, after every `read` target).
+    pub exposure: Exposure,
 }
 
 /// A classification rule: secrets whose path matches (and kind, if given) go to `tier`.
@@ -284,6 +299,7 @@ pub fn rotation_targets(scope: &BlastScope, rules: &RotationRules) -> Vec<Rotati
                 reason,
                 tenant,
                 first_exposure: first,
+                exposure: Exposure::Read,
             },
         });
     };

@@ -98,6 +98,27 @@ pub struct BlastArgs {
     /// Output file.
     #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
     pub output: Option<std::path::PathBuf>,
+    /// What the tokens could read by their policies.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// Policy-aware reach: the secrets the blast radius's tokens could read (docs/policy.md).
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Policies (what the tokens could read)")]
+pub struct PolicyArgs {
+    /// ACL policies as files: DIR/NAME.hcl (as `vault policy read NAME > DIR/NAME.hcl` writes
+    /// them), DIR/<namespace>/NAME.hcl for a namespace's.
+    #[arg(long, value_name = "DIR", conflicts_with = "vault_addr")]
+    pub policies: Option<PathBuf>,
+    /// Read the policies from this server with GET sys/policies/acl/<name> only (never writes);
+    /// token from VAULT_TOKEN, namespace from VAULT_NAMESPACE.
+    #[arg(long, value_name = "URL")]
+    pub vault_addr: Option<String>,
+    /// More secret paths for the catalogue, one a line (API paths, namespace first:
+    /// `team-a/kv/data/app/db`); needs --policies or --vault-addr.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
 }
 
 /// Pivots: at least one.

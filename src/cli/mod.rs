@@ -102,6 +102,10 @@ pub enum Command {
         /// Output format.
         #[arg(long, short = 'f', value_enum, default_value_t = crate::report::blast::ListFormat::Csv, help_heading = "Output")]
         format: crate::report::blast::ListFormat,
+        /// `read`: what the log shows exposed; `reachable`: also the secrets the tokens' policies
+        /// let them read (needs --policies or --vault-addr), after the read ones.
+        #[arg(long, value_enum, default_value_t = crate::blast::Exposure::Read, help_heading = "Output")]
+        scope: crate::blast::Exposure,
     },
     /// Write every entry as a row of a flat `events` table (Parquet or Arrow) for SQL engines.
     #[command(after_help = EXPORT_EXAMPLES)]

@@ -25,8 +25,8 @@ use crate::source::{DeviceMap, discover};
 pub enum Mode {
     /// The full report (`blast`).
     Report(Option<BlastFormat>),
-    /// The rotation plan only (`rotation-list`).
-    List(ListFormat),
+    /// The rotation plan only (`rotation-list`), read targets or also reachable ones.
+    List(ListFormat, blast::Exposure),
 }
 
 /// The most address pivots one pass tracks.
@@ -74,6 +74,13 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
         message,
     })?;
     let pivots = pivots(args)?;
+    let p = &args.policy;
+    let reach_options = blast::reach_options(
+        p.policies.as_deref(),
+        p.vault_addr.as_deref(),
+        p.inventory.as_deref(),
+        &|k| std::env::var(k).ok(),
+    )?;
     let window = window(&args.time, now)?;
     let gap = args
         .time
@@ -153,7 +160,17 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
         &scope.tenants,
         &|l| locator.resolve(l),
     );
-    let targets = blast::rotation_targets(&bscope, &rotation);
+    let mut targets = blast::rotation_targets(&bscope, &rotation);
+    let reach = reach_options
+        .map(|o| blast::assess(&state, &bscope, &scope.tenants, &o))
+        .transpose()?;
+    if let Some(r) = &reach {
+        blast::add_precautionary(&mut targets, r, &rotation);
+    } else if matches!(mode, Mode::List(_, blast::Exposure::Reachable)) {
+        eprintln!(
+            "blastradius: warning: --scope reachable without --policies or --vault-addr lists the read targets only"
+        );
+    }
     let inferred_tenant_patterns = bscope.tenant_layout.patterns();
     let devices = device_records(&device_map, &inputs, &result.inputs, Some(&state));
     let report = BlastReport::build(
@@ -174,6 +191,7 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
             },
             max_malformed: args.input.max_malformed,
             devices,
+            reach,
         },
     );
     let mut out = Output::open(args.output.as_deref())?;
@@ -191,7 +209,15 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
             let color = color(global.color, &out);
             render(&report, format, color, out.writer())
         }
-        Mode::List(format) => render_list(&report.rotation_targets, format, out.writer()),
+        Mode::List(format, scope) => {
+            let targets: Vec<_> = report
+                .rotation_targets
+                .iter()
+                .filter(|t| t.exposure <= scope)
+                .cloned()
+                .collect();
+            render_list(&targets, format, out.writer())
+        }
     };
     write_result(written, &dest)?;
     out.finish()?;

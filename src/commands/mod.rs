@@ -64,6 +64,9 @@ pub enum CommandError {
     /// The scan could not run.
     #[error(transparent)]
     Scan(#[from] crate::scan::ScanError),
+    /// Policies or the inventory could not be read.
+    #[error(transparent)]
+    Reach(#[from] crate::blast::ReachError),
     /// The state file cannot be used.
     #[error(transparent)]
     State(#[from] crate::state::StateError),
@@ -111,9 +114,11 @@ pub fn run(cli: Cli) -> Result<Exit, CommandError> {
     match cli.command {
         Command::Scan(args) => scan::run(&args, global),
         Command::Blast { args, format } => blast::run(&args, blast::Mode::Report(format), global),
-        Command::RotationList { args, format } => {
-            blast::run(&args, blast::Mode::List(format), global)
-        }
+        Command::RotationList {
+            args,
+            format,
+            scope,
+        } => blast::run(&args, blast::Mode::List(format, scope), global),
         Command::Export(args) => export::run_export(&args, global),
         Command::Query(args) => export::run_query(&args, global),
         Command::Rules(crate::cli::RulesCommand::List { rules, json }) => rules::list(&rules, json),

@@ -93,6 +93,13 @@ pub struct BlastReport {
     pub denied: Vec<DeniedRecord>,
     /// Tenants whose secrets were read (excluded tenants removed), sorted.
     pub affected_tenants: Vec<String>,
+    /// Tenants whose secrets the tokens' policies let them read, none of which was read
+    /// (excluded tenants removed); empty without `--policies`/`--vault-addr`.
+    pub reachable_tenants: Vec<String>,
+    /// Catalogue secrets the tokens hold a capability on, by path (`--policies`/`--vault-addr`).
+    pub reachable_secrets: Vec<crate::blast::ReachableSecret>,
+    /// What the policy analysis saw; null without `--policies`/`--vault-addr`.
+    pub policy_coverage: Option<crate::blast::PolicyCoverage>,
     /// Secrets in scope (not listings) with no tenant; they keep the scope at least `limited`.
     pub unattributed_secrets: Vec<String>,
     /// Leases issued.
@@ -127,6 +134,8 @@ pub struct BlastContext {
     pub max_malformed: u64,
     /// The audit devices of the inputs.
     pub devices: Vec<super::devices::DeviceRecord>,
+    /// Policy-aware reach, with `--policies`/`--vault-addr`.
+    pub reach: Option<crate::blast::Reach>,
 }
 
 impl BlastReport {
@@ -141,10 +150,12 @@ impl BlastReport {
         let exposed_tier = targets
             .iter()
             .filter(|r| {
-                matches!(
-                    r.action,
-                    crate::blast::Action::RotateSecret | crate::blast::Action::RevokeLease
-                )
+                // Precautionary targets were not read: they do not raise the severity.
+                r.exposure == crate::blast::Exposure::Read
+                    && matches!(
+                        r.action,
+                        crate::blast::Action::RotateSecret | crate::blast::Action::RevokeLease
+                    )
             })
             .map(|r| r.tier)
             .min();
@@ -194,6 +205,17 @@ impl BlastReport {
             secrets_read: scope.secrets_read,
             denied: scope.denied,
             affected_tenants: scope.affected_tenants,
+            reachable_tenants: ctx
+                .reach
+                .as_ref()
+                .map(|r| r.reachable_tenants.clone())
+                .unwrap_or_default(),
+            reachable_secrets: ctx
+                .reach
+                .as_ref()
+                .map(|r| r.secrets.clone())
+                .unwrap_or_default(),
+            policy_coverage: ctx.reach.map(|r| r.coverage),
             leases: scope.leases,
             rotation_targets: targets,
             exposure_window: scope.exposure_window,
@@ -370,6 +392,94 @@ fn token_forms(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Res
     Ok(())
 }
 
+/// `REACHABLE SECRETS`: what the tokens' policies let them read, with the granting stanza, and
+/// what the policy analysis could not see.
+fn reachable_section(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Result<()> {
+    let Some(cov) = &r.policy_coverage else {
+        return Ok(());
+    };
+    let readable: Vec<_> = r.reachable_secrets.iter().filter(|s| s.readable).collect();
+    let not_read = readable.iter().filter(|s| !s.read_in_window).count();
+    writeln!(
+        w,
+        "\n{}",
+        paint(color, "REACHABLE SECRETS (by policy)", "1")
+    )?;
+    writeln!(
+        w,
+        "{} of {} catalogued secret(s) readable ({} not read in the log: precautionary rotation); policies from {} {}",
+        readable.len(),
+        cov.catalogue_from_log + cov.catalogue_from_inventory,
+        not_read,
+        cov.source,
+        t(&cov.location)
+    )?;
+    if !r.reachable_tenants.is_empty() {
+        let list: Vec<String> = r
+            .reachable_tenants
+            .iter()
+            .map(|x| t(x).into_owned())
+            .collect();
+        writeln!(w, "Tenants reachable, none read: {}", list.join(", "))?;
+    }
+    if !r.reachable_secrets.is_empty() {
+        let mut tb = table(color);
+        tb.set_header(vec![
+            "SECRET",
+            "TENANT",
+            "CAPABILITIES",
+            "GRANTED BY",
+            "READ",
+        ]);
+        for x in &r.reachable_secrets {
+            let granted: std::collections::BTreeSet<String> = x
+                .granted_by
+                .iter()
+                .map(|g| format!("{}{}: {}", t(&g.namespace), t(&g.policy), t(&g.rule)))
+                .collect();
+            let granted: Vec<String> = granted.into_iter().collect();
+            tb.add_row(vec![
+                t(&x.path).into_owned(),
+                x.tenant
+                    .as_deref()
+                    .map_or("(none)".into(), |c| t(c).into_owned()),
+                x.capabilities.join(","),
+                if granted.is_empty() {
+                    "-".to_string()
+                } else {
+                    granted.join("; ")
+                },
+                if x.read_in_window { "yes" } else { "no" }.to_string(),
+            ]);
+        }
+        crate::report::text::keep_whole(&mut tb, &[0]);
+        writeln!(w, "{tb}")?;
+    }
+    for m in &cov.missing_policies {
+        let name = match &m.namespace {
+            Some(ns) => format!("{}/{}", t(ns), t(&m.name)),
+            None => t(&m.name).into_owned(),
+        };
+        writeln!(
+            w,
+            "warning: policy {name} (held by {} token(s)) not found: their reach is a lower bound",
+            m.tokens.len()
+        )?;
+    }
+    let unresolved = r
+        .reachable_secrets
+        .iter()
+        .filter(|s| !s.unresolved.is_empty())
+        .count();
+    if unresolved > 0 {
+        writeln!(
+            w,
+            "note: {unresolved} secret(s) may also be granted by templated stanzas whose placeholders the log does not tell (unresolved in the JSON report)"
+        )?;
+    }
+    Ok(())
+}
+
 fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         w,
@@ -536,6 +646,7 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
             )?;
         }
     }
+    reachable_section(r, color, w)?;
     if !r.rotation_targets.is_empty() {
         writeln!(w, "\n{}", paint(color, "ROTATION PLAN (in order)", "1"))?;
         let mut tb = table(color);

@@ -102,7 +102,12 @@ impl Incident {
                 "Preserve the inputs listed below read-only (copy them and record their SHA-256) before anything rotates them",
             ),
         ]);
-        let count = |a: Action| r.rotation_targets.iter().filter(|t| t.action == a).count();
+        let count = |a: Action| {
+            r.rotation_targets
+                .iter()
+                .filter(|t| t.action == a && t.exposure == crate::blast::Exposure::Read)
+                .count()
+        };
         for (a, what) in [
             (
                 Action::RevokeToken,
@@ -122,6 +127,16 @@ impl Incident {
             if n > 0 {
                 actions.push(Line::text(what.replace("{}", &n.to_string())));
             }
+        }
+        let precautionary = r
+            .rotation_targets
+            .iter()
+            .filter(|t| t.exposure == crate::blast::Exposure::Reachable)
+            .count();
+        if precautionary > 0 {
+            actions.push(Line::text(format!(
+                "Then rotate, as a precaution, the {precautionary} secret(s) the tokens' policies let them read that the log does not show read"
+            )));
         }
         if !r.affected_tenants.is_empty() {
             actions.push(Line::text(format!(
@@ -191,6 +206,14 @@ impl Incident {
                     r.affected_tenants.len(),
                     r.breach_scope.as_str()
                 )),
+            },
+            Fact {
+                label: "Reachable tenants (not read)",
+                value: if r.policy_coverage.is_some() {
+                    num(r.reachable_tenants.len())
+                } else {
+                    Line::text("not assessed (no --policies or --vault-addr)")
+                },
             },
             Fact {
                 label: "Leases issued",

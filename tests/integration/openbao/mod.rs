@@ -13,6 +13,7 @@ mod evidence_checks;
 mod fixture;
 mod live;
 mod policies;
+mod reach;
 mod runbook;
 mod scenario;
 mod server;

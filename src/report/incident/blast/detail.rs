@@ -20,7 +20,7 @@ pub fn tables(r: &BlastReport) -> Vec<Table> {
             };
         }
     }
-    vec![
+    let mut out = vec![
         Table::new(
             "Affected tenants",
             vec!["Tenant", "Secrets", "Reads", "First read"],
@@ -116,7 +116,68 @@ pub fn tables(r: &BlastReport) -> Vec<Table> {
                 })
                 .collect(),
         ),
-    ]
+    ];
+    out.extend(reachable(r));
+    out
+}
+
+/// "Reachable secrets": what the tokens' policies let them read, with the granting stanza
+/// (only with `--policies`/`--vault-addr`).
+fn reachable(r: &BlastReport) -> Option<Table> {
+    let cov = r.policy_coverage.as_ref()?;
+    let rows = r
+        .reachable_secrets
+        .iter()
+        .map(|s| {
+            let mut granted = Line::default();
+            let stanzas: std::collections::BTreeSet<(String, &str)> = s
+                .granted_by
+                .iter()
+                .map(|g| (format!("{}{}", g.namespace, g.policy), g.rule.as_str()))
+                .collect();
+            for (i, (policy, rule)) in stanzas.into_iter().enumerate() {
+                if i > 0 {
+                    granted = granted.t(", ");
+                }
+                granted = granted.c(policy).t(" ").c(rule);
+            }
+            vec![
+                Line::default().c(&s.path),
+                code_or_dash(s.tenant.as_deref()),
+                Line::text(s.capabilities.join(", ")),
+                granted,
+                Line::text(if s.read_in_window { "yes" } else { "no" }),
+            ]
+        })
+        .collect();
+    let mut caption = format!(
+        "Secrets of the catalogue ({} from the log, {} from the inventory) the tokens hold a capability on, by their policies ({} {}). Readable ones not read are precautionary rotation targets.",
+        cov.catalogue_from_log, cov.catalogue_from_inventory, cov.source, cov.location
+    );
+    if !r.reachable_tenants.is_empty() {
+        caption.push_str(&format!(
+            " Tenants reachable but not read: {}.",
+            r.reachable_tenants.join(", ")
+        ));
+    }
+    for m in &cov.missing_policies {
+        caption.push_str(&format!(
+            " Policy {}{} was not found: the reach of its {} token(s) is a lower bound.",
+            m.namespace
+                .as_deref()
+                .map_or(String::new(), |n| format!("{n}/")),
+            m.name,
+            m.tokens.len()
+        ));
+    }
+    Some(
+        Table::new(
+            "Reachable secrets",
+            vec!["Secret", "Tenant", "Capabilities", "Granted by", "Read"],
+            rows,
+        )
+        .caption(caption),
+    )
 }
 
 /// The rotation plan, in the order the report gives it (tier 1 first).

@@ -1,0 +1,439 @@
+//! `blast --vault-addr`: the reach of a leaked credential by its policies, against the live
+//! server's own `sys/capabilities`, token by token and path by path.
+//!
+//! Policies with globs, `+`, a denied subpath, list-only paths and a templated path in the root
+//! namespace, another in namespace `team-a`; a userpass token (with an entity) and a `team-a`
+//! token; secrets written by the operator; the attack reads some of them with both tokens. The
+//! ground truth is what this script wrote and what the server answers.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use super::client::Caller;
+use super::server::{BaoServer, DEVICE};
+use super::skipped;
+
+const ROOT_POLICIES: &[(&str, &str)] = &[
+    (
+        "reach-app",
+        r#"
+path "kv/data/app/*" { capabilities = ["read", "list"] }
+path "kv/data/app/admin" { capabilities = ["deny"] }
+path "kv/data/+/shared" { capabilities = ["read"] }
+path "kv/data/users/{{identity.entity.id}}/*" { capabilities = ["read", "update"] }
+"#,
+    ),
+    (
+        "reach-list",
+        r#"path "kv/metadata/*" { capabilities = ["list"] }
+path "kv/data/listed/*" { capabilities = ["list"] }"#,
+    ),
+];
+
+/// Namespace `team-a`'s policy of the second token.
+const NS_POLICY: &str = r#"
+path "kv/data/web/*" { capabilities = ["read"] }
+path "kv/data/web/secret" { capabilities = ["deny"] }
+path "kv/data/+/pw" { capabilities = ["read", "create"] }
+"#;
+
+/// Written by the operator (ENTITY is the userpass entity), API paths.
+const SECRETS: &[&str] = &[
+    "kv/data/app/db",
+    "kv/data/app/cache",
+    "kv/data/app/admin",
+    "kv/data/app/nested/key",
+    "kv/data/red/shared",
+    "kv/data/blue/shared",
+    "kv/data/red/private",
+    "kv/data/listed/one",
+    "kv/data/users/ENTITY/key",
+    "kv/data/users/someone-else/key",
+    "team-a/kv/data/web/api",
+    "team-a/kv/data/web/secret",
+    "team-a/kv/data/web/extra",
+    "team-a/kv/data/db/pw",
+    "team-a/kv/data/other",
+];
+
+/// What the attack reads with the userpass token, then with the `team-a` token.
+const READ_BY_USER: &[&str] = &["kv/data/app/db", "kv/data/red/shared"];
+const READ_BY_NS: &[&str] = &["team-a/kv/data/web/api"];
+
+fn s(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a string: {v}"))
+        .to_string()
+}
+
+fn hmac(op: &Caller<'_>, input: &str) -> String {
+    s(&op
+        .write(&format!("sys/audit-hash/{DEVICE}"), json!({"input": input}))
+        .ok()["data"]["hash"])
+}
+
+fn server_caps(op: &Caller<'_>, token: &str, path: &str) -> Vec<String> {
+    let v = op
+        .write("sys/capabilities", json!({"token": token, "paths": [path]}))
+        .ok();
+    let mut c: Vec<String> = v[path]
+        .as_array()
+        .unwrap_or_else(|| panic!("capabilities of {path}: {v}"))
+        .iter()
+        .map(s)
+        .collect();
+    c.sort();
+    c
+}
+
+struct Tokens {
+    user: String,
+    entity: String,
+    ns: String,
+}
+
+fn provision(server: &BaoServer) -> Tokens {
+    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
+    let kv2 = json!({"type": "kv", "options": {"version": "2"}});
+    op.write("sys/mounts/kv", kv2.clone()).ok();
+    op.write("sys/namespaces/team-a", json!({})).ok();
+    op.write("team-a/sys/mounts/kv", kv2).ok();
+    for (name, text) in ROOT_POLICIES {
+        op.write(&format!("sys/policies/acl/{name}"), json!({"policy": text}))
+            .ok();
+    }
+    op.write(
+        "team-a/sys/policies/acl/reach-ns",
+        json!({"policy": NS_POLICY}),
+    )
+    .ok();
+    op.write("sys/auth/userpass", json!({"type": "userpass"}))
+        .ok();
+    op.write(
+        "auth/userpass/users/erin",
+        json!({"password": "pw", "token_policies": "reach-app,reach-list"}),
+    )
+    .ok();
+    let login = server
+        .http
+        .caller(None, "203.0.113.7")
+        .write("auth/userpass/login/erin", json!({"password": "pw"}))
+        .ok();
+    let ns = op
+        .write(
+            "team-a/auth/token/create",
+            json!({"policies": ["reach-ns"], "no_default_policy": true}),
+        )
+        .ok();
+    let entity = s(&login["auth"]["entity_id"]);
+    for p in SECRETS {
+        let p = p.replace("ENTITY", &entity);
+        op.write(&p, json!({"data": {"value": "v-7f3a"}})).ok();
+    }
+    Tokens {
+        user: s(&login["auth"]["client_token"]),
+        entity,
+        ns: s(&ns["auth"]["client_token"]),
+    }
+}
+
+fn attack(server: &BaoServer, t: &Tokens) {
+    let user = server.http.caller(Some(&t.user), "203.0.113.7");
+    for p in READ_BY_USER {
+        user.read(p).ok();
+    }
+    user.read("kv/data/app/admin").expect(403);
+    let ns = server.http.caller(Some(&t.ns), "203.0.113.7");
+    for p in READ_BY_NS {
+        ns.read(p).ok();
+    }
+}
+
+fn run(args: &[&str], token: &str, log: &std::path::Path) -> std::process::Output {
+    super::super::util::bin()
+        .arg("--quiet")
+        .args(args)
+        .arg(log)
+        .env("VAULT_TOKEN", token)
+        .env_remove("VAULT_NAMESPACE")
+        .output()
+        .expect("blastradius runs")
+}
+
+/// The report's reach fields match docs/schema/blast-reach.schema.json.
+fn assert_matches_schema(report: &Value) {
+    let path = super::super::util::root().join("docs/schema/blast-reach.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let v = jsonschema::draft202012::new(&schema).expect("schema compiles");
+    let errors: Vec<String> = v.iter_errors(report).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+/// The logical name the rotation plan gives a KV v2 API path (`kv/data/x` → `kv/x`).
+fn logical(path: &str) -> String {
+    path.replacen("kv/data/", "kv/", 1)
+}
+
+#[test]
+fn live_reach_equals_the_servers_capabilities_path_by_path() {
+    if skipped() {
+        return;
+    }
+    let server = BaoServer::start();
+    let t = provision(&server);
+    attack(&server, &t);
+    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
+    let user_hmac = hmac(&op, &t.user);
+    let ns_hmac = hmac(&op, &t.ns);
+    let lookup = |tok: &str| {
+        let v = op.write("auth/token/lookup", json!({"token": tok})).ok();
+        hmac(&op, &s(&v["data"]["accessor"]))
+    };
+    let accessors = [
+        (lookup(&t.user), t.user.clone()),
+        (lookup(&t.ns), t.ns.clone()),
+    ];
+    let catalogue: Vec<String> = SECRETS
+        .iter()
+        .map(|p| p.replace("ENTITY", &t.entity))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.txt");
+    std::fs::write(&inventory, catalogue.join("\n") + "\n").unwrap();
+    let log = server.audit_log();
+    let inv = inventory.to_str().unwrap();
+    let pivots = ["--token", &user_hmac, "--token", &ns_hmac];
+    let addr = server.addr.as_str();
+    let mut args = vec![
+        "blast",
+        "-f",
+        "json",
+        "--vault-addr",
+        addr,
+        "--inventory",
+        inv,
+    ];
+    args.extend(pivots);
+    let out = run(&args, &server.root_token, &log);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+
+    assert_matches_schema(&report);
+    let reach: BTreeMap<String, &Value> = report["reachable_secrets"]
+        .as_array()
+        .expect("reachable_secrets")
+        .iter()
+        .map(|r| (s(&r["path"]), r))
+        .collect();
+    let read: BTreeSet<&str> = READ_BY_USER.iter().chain(READ_BY_NS).copied().collect();
+    let mut expected_precautionary = BTreeSet::new();
+    let mut granted = 0;
+    for path in &catalogue {
+        let mut readable = false;
+        for (accessor, token) in &accessors {
+            let theirs = server_caps(&op, token, path);
+            let ours: Vec<String> = reach
+                .get(path)
+                .and_then(|r| r["tokens"].as_array())
+                .and_then(|ts| ts.iter().find(|x| s(&x["accessor"]) == *accessor))
+                .map(|x| {
+                    x["capabilities"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(s)
+                        .collect()
+                })
+                .unwrap_or_else(|| vec!["deny".to_string()]);
+            assert_eq!(ours, theirs, "{path} for token {accessor}");
+            readable |= theirs.iter().any(|c| c == "read" || c == "root");
+            granted += usize::from(theirs != ["deny"]);
+        }
+        if let Some(r) = reach.get(path) {
+            assert_eq!(r["readable"], readable, "{path}");
+            assert_eq!(r["read_in_window"], read.contains(path.as_str()), "{path}");
+        }
+        if readable && !read.contains(path.as_str()) {
+            expected_precautionary.insert(logical(path));
+        }
+    }
+    // The comparison covers grants, list-only paths, a deny and a templated path.
+    assert!(granted >= 8, "{granted} grants");
+    eprintln!(
+        "compared {} paths x 2 tokens, {granted} grants",
+        catalogue.len()
+    );
+    let templated = catalogue.iter().find(|p| p.contains(&t.entity)).unwrap();
+    assert_eq!(reach[templated]["readable"], true);
+    assert_eq!(
+        s(&reach["kv/data/listed/one"]["capabilities"][0]),
+        "list",
+        "list-only"
+    );
+    assert!(!reach.contains_key("team-a/kv/data/web/secret"));
+    // Tenants split: `red` was read, `blue` only reachable.
+    let reachable_tenants: Vec<String> = report["reachable_tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(s)
+        .collect();
+    assert!(
+        reachable_tenants.contains(&"blue".to_string()),
+        "{reachable_tenants:?}"
+    );
+    assert!(!reachable_tenants.contains(&"red".to_string()));
+    let affected: Vec<String> = report["affected_tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(s)
+        .collect();
+    assert!(affected.contains(&"red".to_string()), "{affected:?}");
+    assert!(
+        report["policy_coverage"]["missing_policies"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{}",
+        report["policy_coverage"]
+    );
+    // Precautionary targets: exactly the readable, unread secrets, after every read target.
+    let mut list_args = vec![
+        "rotation-list",
+        "-f",
+        "json",
+        "--scope",
+        "reachable",
+        "--vault-addr",
+        addr,
+        "--inventory",
+        inv,
+    ];
+    list_args.extend(pivots);
+    let out = run(&list_args, &server.root_token, &log);
+    let plan: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let split = plan
+        .iter()
+        .position(|x| x["exposure"] == "reachable")
+        .expect("precautionary targets");
+    assert!(plan[..split].iter().all(|x| x["exposure"] == "read"));
+    assert!(plan[split..].iter().all(|x| x["exposure"] == "reachable"));
+    let got: BTreeSet<String> = plan[split..].iter().map(|x| s(&x["target"])).collect();
+    assert_eq!(got, expected_precautionary);
+    let read_targets: BTreeSet<String> = plan[..split]
+        .iter()
+        .filter(|x| x["action"] == "rotate-secret")
+        .map(|x| s(&x["target"]))
+        .collect();
+    let read_logical: BTreeSet<String> = read.iter().map(|p| logical(p)).collect();
+    assert_eq!(read_targets, read_logical);
+    // The default scope leaves them out.
+    let default_args: Vec<&str> = list_args
+        .iter()
+        .copied()
+        .filter(|a| *a != "--scope" && *a != "reachable")
+        .collect();
+    let out = run(&default_args, &server.root_token, &log);
+    let plan_read: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan_read.len(), split);
+
+    // A token without read on sys/policies/acl is refused with a clear message, nothing printed.
+    let out = run(&args, &t.ns, &log);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("lacks `read` on sys/policies/acl/"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+/// The shipped recording with the leaked role's policy as a file: the attack's lineage read 11
+/// tenants' `billing`; the policy (`kv/data/+/billing`) reaches all 12 that the operator wrote,
+/// so the twelfth (oscorp, read only by the billing service) is the one precautionary target.
+/// `default` is not in the directory: reported by name. Every renderer shows the section.
+#[test]
+fn fixture_policies_dir_reaches_the_unread_tenant_in_every_format() {
+    use super::scenario::{C_READS, G_READS, LEAKED_ROLE, P_READS, TENANTS};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(format!("{LEAKED_ROLE}.hcl")),
+        r#"path "kv/data/+/billing" { capabilities = ["read"] }
+path "auth/token/create" { capabilities = ["update"] }
+path "pki/issue/acme" { capabilities = ["update"] }"#,
+    )
+    .unwrap();
+    let inventory = dir.path().join("inventory.txt");
+    let written: Vec<String> = TENANTS.iter().map(|t| format!("kv/{t}/billing")).collect();
+    std::fs::write(&inventory, written.join("\n")).unwrap();
+    let log = super::super::util::fixture("incident/audit.log");
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(super::super::util::fixture("incident/ground-truth.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let token = s(&truth["attacker_token_hmac"]);
+    let pol = dir.path().to_str().unwrap();
+    let inv = inventory.to_str().unwrap();
+    let common = ["--token", &token, "--policies", pol, "--inventory", inv];
+    let render = |cmd: &[&str]| {
+        let out = run(&[cmd, &common[..]].concat(), "", &log);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let read: BTreeSet<&str> = P_READS
+        .iter()
+        .chain(&C_READS)
+        .chain(&G_READS)
+        .copied()
+        .collect();
+    let unread: Vec<String> = TENANTS
+        .iter()
+        .filter(|t| !read.contains(*t))
+        .map(|t| format!("kv/{t}/billing"))
+        .collect();
+    assert_eq!(unread, ["kv/oscorp/billing"]);
+    let plan: Vec<Value> = serde_json::from_str(&render(&[
+        "rotation-list",
+        "-f",
+        "json",
+        "--scope",
+        "reachable",
+    ]))
+    .unwrap();
+    let precautionary: Vec<String> = plan
+        .iter()
+        .filter(|x| x["exposure"] == "reachable")
+        .map(|x| s(&x["target"]))
+        .collect();
+    assert_eq!(precautionary, unread);
+    let report: Value = serde_json::from_str(&render(&["blast", "-f", "json"])).unwrap();
+    assert_matches_schema(&report);
+    let readable = report["reachable_secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["readable"] == true && s(&r["path"]).ends_with("/billing"))
+        .count();
+    assert_eq!(readable, TENANTS.len());
+    assert_eq!(report["reachable_tenants"], json!(["oscorp"]));
+    let missing: Vec<String> = report["policy_coverage"]["missing_policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| s(&m["name"]))
+        .collect();
+    assert_eq!(missing, ["default"]);
+    let text = render(&["blast", "-f", "text"]);
+    assert!(text.contains("REACHABLE SECRETS (by policy)"), "{text}");
+    assert!(text.contains("warning: policy default"), "{text}");
+    let md = render(&["blast", "-f", "markdown"]);
+    assert!(md.contains("Reachable secrets"), "{md}");
+    assert!(md.contains("kv/data/oscorp/billing"));
+    let html = render(&["blast", "-f", "html"]);
+    assert!(html.contains("<h2>Reachable secrets</h2>"));
+}
