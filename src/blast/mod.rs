@@ -7,6 +7,7 @@
 
 mod command;
 mod rotation;
+mod rotation_root;
 mod runbook;
 mod scope;
 
@@ -15,6 +16,7 @@ pub use command::{CLI, Refusal};
 pub use rotation::{
     Action, RotationRules, RotationTarget, TierRule, TierRuleConfig, rotation_targets,
 };
+pub use rotation_root::ConfigWriteRecord;
 pub use scope::{
     BlastScope, DeniedRecord, LeaseRecord, PivotEcho, ReadOutcome, Relation, SecretReadRecord,
     TokenRecord, Window, resolve,

@@ -51,17 +51,26 @@ pub fn first_suspect_is_the_attacker_and_its_blast_matches(log: &Path, truth: &V
         .output()
         .expect("runs");
     let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("scan: not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "scan: not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
     });
     let attacker = &truth["attacker"];
     let suspects = r["suspects"].as_array().expect("suspects");
     let first = &suspects[0];
     let ranked: Vec<String> = suspects
         .iter()
-        .map(|s| format!("{} {} {} {}", s["rank"], s["score"], s["accessor"], s["reasons"]))
+        .map(|s| {
+            format!(
+                "{} {} {} {}",
+                s["rank"], s["score"], s["accessor"], s["reasons"]
+            )
+        })
         .collect();
     assert_eq!(
-        first["accessor"], attacker["accessor_hmac"],
+        first["accessor"],
+        attacker["accessor_hmac"],
         "{log:?}: suspects\n{}",
         ranked.join("\n")
     );

@@ -69,7 +69,12 @@ fn hash(op: &Caller<'_>, input: &str) -> String {
 /// The token and accessor of a login or token-create response.
 fn token_of(reply: &Value) -> (String, String) {
     let auth = &reply["auth"];
-    let s = |k: &str| auth[k].as_str().unwrap_or_else(|| panic!("no {k}")).to_string();
+    let s = |k: &str| {
+        auth[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {k}"))
+            .to_string()
+    };
     (s("client_token"), s("accessor"))
 }
 
@@ -85,8 +90,8 @@ fn approle(op: &Caller<'_>, role: &str, policies: &[&str]) -> Value {
         json!({"token_policies": policies, "token_ttl": "1h"}),
     )
     .ok();
-    let role_id = op.read(&format!("auth/approle/role/{role}/role-id")).ok()["data"]["role_id"]
-        .clone();
+    let role_id =
+        op.read(&format!("auth/approle/role/{role}/role-id")).ok()["data"]["role_id"].clone();
     let secret_id = op
         .write(&format!("auth/approle/role/{role}/secret-id"), json!({}))
         .ok()["data"]["secret_id"]
@@ -100,7 +105,10 @@ fn approle_login<'h>(
     creds: &Value,
     from: &'static str,
 ) -> (Caller<'h>, String) {
-    let reply = http.caller(None, from).write("auth/approle/login", creds.clone()).ok();
+    let reply = http
+        .caller(None, from)
+        .write("auth/approle/login", creds.clone())
+        .ok();
     let (token, accessor) = token_of(&reply);
     (http.caller(Some(&token), from), accessor)
 }
@@ -139,7 +147,8 @@ fn quiet_reader() -> Recording {
         json!({"type": "kv", "options": {"version": "2"}}),
     )
     .ok();
-    op.write("sys/auth/approle", json!({"type": "approle"})).ok();
+    op.write("sys/auth/approle", json!({"type": "approle"}))
+        .ok();
     for i in 1..=12 {
         op.write(
             &format!("kv/data/{}/api", tenant(i)),
@@ -147,8 +156,16 @@ fn quiet_reader() -> Recording {
         )
         .ok();
     }
-    policy(&op, "reporting", r#"path "kv/data/+/api" { capabilities = ["read"] }"#);
-    policy(&op, "app", r#"path "kv/data/+/api" { capabilities = ["read"] }"#);
+    policy(
+        &op,
+        "reporting",
+        r#"path "kv/data/+/api" { capabilities = ["read"] }"#,
+    );
+    policy(
+        &op,
+        "app",
+        r#"path "kv/data/+/api" { capabilities = ["read"] }"#,
+    );
     let creds = approle(&op, "reporting", &["reporting"]);
     let apps: Vec<(String, &'static str, String)> = [(11, "10.0.1.11"), (12, "10.0.1.12")]
         .into_iter()
@@ -246,8 +263,10 @@ fn noisy_admins() -> Recording {
         json!({"type": "kv", "options": {"version": "2"}}),
     )
     .ok();
-    op.write("sys/auth/approle", json!({"type": "approle"})).ok();
-    op.write("sys/auth/userpass", json!({"type": "userpass"})).ok();
+    op.write("sys/auth/approle", json!({"type": "approle"}))
+        .ok();
+    op.write("sys/auth/userpass", json!({"type": "userpass"}))
+        .ok();
     policy(
         &op,
         "admin",
@@ -255,8 +274,12 @@ fn noisy_admins() -> Recording {
 path "sys/policies/acl/*" { capabilities = ["create", "read", "update", "list"] }
 path "sys/mounts" { capabilities = ["read"] }"#,
     );
-    policy(&op, "ci", r#"path "kv/data/+/api" { capabilities = ["read"] }
-path "auth/token/create" { capabilities = ["update"] }"#);
+    policy(
+        &op,
+        "ci",
+        r#"path "kv/data/+/api" { capabilities = ["read"] }
+path "auth/token/create" { capabilities = ["update"] }"#,
+    );
     for user in ["alice", "bob"] {
         op.write(
             &format!("auth/userpass/users/{user}"),
@@ -296,7 +319,10 @@ path "auth/token/create" { capabilities = ["update"] }"#);
     for guess in 0..3 {
         let wrong = json!({"role_id": creds["role_id"], "secret_id": format!("00000000-0000-0000-0000-00000000000{guess}")});
         let status = anon.write("auth/approle/login", wrong).status;
-        assert!((400..500).contains(&status), "a wrong secret_id fails: {status}");
+        assert!(
+            (400..500).contains(&status),
+            "a wrong secret_id fails: {status}"
+        );
     }
     let (p, accessor) = approle_login(http, &creds, NOISY_ATTACKER_IP);
     p.list("auth/token/accessors").expect(403);
@@ -311,7 +337,10 @@ path "auth/token/create" { capabilities = ["update"] }"#);
         tenants.push(tenant(i));
     }
     let child = p
-        .write("auth/token/create", json!({"policies": ["ci"], "ttl": "1h"}))
+        .write(
+            "auth/token/create",
+            json!({"policies": ["ci"], "ttl": "1h"}),
+        )
         .ok();
     let c = http.caller(Some(&token_of(&child).0), RELAY_IP);
     for i in 22..=23 {

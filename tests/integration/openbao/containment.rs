@@ -1,7 +1,9 @@
-//! The containment command of an incident report runs: `blast` on an AppRole login prints
-//! `vault token revoke -mode=path auth/approle/` first among its actions; run with the real
+//! The containment commands of an incident report run: `blast` on an AppRole login prints
+//! `vault token revoke -mode=path -- auth/approle/` first among its actions; run with the real
 //! `bao` against the server that wrote the log, it revokes every token issued through AppRole
 //! and no other (a userpass login's token, a token created by root and root itself still work).
+//! The next step, bound CIDRs on the role (placeholder filled), refuses the leaked secret_id from
+//! the attacker's address and still lets the service in; the last disables the method.
 
 use std::process::Command;
 
@@ -13,7 +15,12 @@ use crate::util::bin;
 
 fn token_of(reply: &serde_json::Value) -> (String, String) {
     let auth = &reply["auth"];
-    let s = |k: &str| auth[k].as_str().unwrap_or_else(|| panic!("no {k}")).to_string();
+    let s = |k: &str| {
+        auth[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {k}"))
+            .to_string()
+    };
     (s("client_token"), s("accessor"))
 }
 
@@ -36,15 +43,17 @@ fn live_containment_revokes_the_approle_tokens_and_only_those() {
     let server = BaoServer::start();
     let http = &server.http;
     let op = http.caller(Some(&server.root_token), "10.0.9.10");
-    op.write("sys/auth/approle", json!({"type": "approle"})).ok();
-    op.write("sys/auth/userpass", json!({"type": "userpass"})).ok();
+    op.write("sys/auth/approle", json!({"type": "approle"}))
+        .ok();
+    op.write("sys/auth/userpass", json!({"type": "userpass"}))
+        .ok();
     op.write("auth/approle/role/svc", json!({"token_ttl": "1h"}))
         .ok();
     let role_id = op.read("auth/approle/role/svc/role-id").ok()["data"]["role_id"].clone();
-    let secret_id = op.write("auth/approle/role/svc/secret-id", json!({})).ok()["data"]
-        ["secret_id"]
-        .clone();
+    let secret_id =
+        op.write("auth/approle/role/svc/secret-id", json!({})).ok()["data"]["secret_id"].clone();
     let creds = json!({"role_id": role_id, "secret_id": secret_id});
+    let creds = &creds;
     op.write("auth/userpass/users/erin", json!({"password": "erin-pw"}))
         .ok();
     let (service, _) = token_of(
@@ -56,7 +65,7 @@ fn live_containment_revokes_the_approle_tokens_and_only_those() {
     let (attacker, accessor) = token_of(
         &http
             .caller(None, "203.0.113.66")
-            .write("auth/approle/login", creds)
+            .write("auth/approle/login", creds.clone())
             .ok(),
     );
     let (human, _) = token_of(
@@ -92,7 +101,43 @@ fn live_containment_revokes_the_approle_tokens_and_only_those() {
     );
     let md = String::from_utf8(out.stdout).expect("UTF-8");
     let command = command_in(&md, "vault token revoke -mode=path ");
-    assert_eq!(command, "vault token revoke -mode=path auth/approle/");
+    assert_eq!(command, "vault token revoke -mode=path -- auth/approle/");
+    run_bao(&server, &command);
+    // Both AppRole tokens are gone, the attacker's and the legitimate service's (the trade-off
+    // the report states); every other token still works.
+    for t in [&service, &attacker] {
+        http.caller(Some(t), "10.0.1.1")
+            .read("auth/token/lookup-self")
+            .expect(403);
+    }
+    for t in [&human, &app, &server.root_token] {
+        http.caller(Some(t), "10.0.1.1")
+            .read("auth/token/lookup-self")
+            .ok();
+    }
+    let bind = command_in(&md, "vault write -- auth/approle/role/");
+    assert!(bind.contains("<TRUSTED_CIDRS>"), "{bind}");
+    run_bao(&server, &bind.replace("<TRUSTED_CIDRS>", "10.0.4.20/32"));
+    let login = |from: &'static str| {
+        http.caller(None, from)
+            .write("auth/approle/login", creds.clone())
+            .status
+    };
+    assert!(
+        (400..500).contains(&login("203.0.113.66")),
+        "the leaked secret_id still logs in"
+    );
+    assert_eq!(login("10.0.4.20"), 200);
+    let disable = command_in(&md, "vault auth disable ");
+    assert_eq!(disable, "vault auth disable -- approle/");
+    run_bao(&server, &disable);
+    let methods = op.read("sys/auth").ok();
+    assert!(methods["data"].get("approle/").is_none(), "{methods}");
+    assert!(methods["data"].get("userpass/").is_some(), "{methods}");
+}
+
+/// Runs a printed `vault ...` command as `bao ...` against the server, as root; it must succeed.
+fn run_bao(server: &BaoServer, command: &str) {
     let bao = command.replacen("vault ", "bao ", 1);
     let ran = Command::new("sh")
         .args(["-c", &bao])
@@ -106,16 +151,4 @@ fn live_containment_revokes_the_approle_tokens_and_only_those() {
         "{bao}: {}",
         String::from_utf8_lossy(&ran.stderr)
     );
-    // Both AppRole tokens are gone, the attacker's and the legitimate service's (the trade-off
-    // the report states); every other token still works.
-    for t in [&service, &attacker] {
-        http.caller(Some(t), "10.0.1.1")
-            .read("auth/token/lookup-self")
-            .expect(403);
-    }
-    for t in [&human, &app, &server.root_token] {
-        http.caller(Some(t), "10.0.1.1")
-            .read("auth/token/lookup-self")
-            .ok();
-    }
 }
