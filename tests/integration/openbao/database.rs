@@ -217,6 +217,20 @@ path "db/config/pg" { capabilities = ["update"] }"#}),
         String::from_utf8_lossy(&out.stderr)
     );
     let plan: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    // The two configuration writes (root's and the attacker's) are no secret reads: scan counts
+    // the attacker's two credential reads and nothing else.
+    let scan = super::super::util::bin()
+        .args(["scan", "-f", "json"])
+        .arg(server.audit_log())
+        .output()
+        .expect("runs");
+    let scan: Value = serde_json::from_slice(&scan.stdout).expect("JSON");
+    assert_eq!(scan["stats"]["secret_reads"], 2, "{:#}", scan["stats"]);
+    assert_eq!(
+        scan["accessed_secrets"], 2,
+        "{:#}",
+        scan["accessed_secrets"]
+    );
     let commands: Vec<String> = plan
         .as_array()
         .unwrap()
