@@ -9,6 +9,7 @@ mod catalogue;
 mod command;
 mod reach;
 mod rotation;
+mod rotation_root;
 mod runbook;
 mod scope;
 
@@ -22,6 +23,7 @@ pub use reach::{
 pub use rotation::{
     Action, Exposure, RotationRules, RotationTarget, TierRule, TierRuleConfig, rotation_targets,
 };
+pub use rotation_root::ConfigWriteRecord;
 pub use scope::{
     BlastScope, DeniedRecord, LeaseRecord, PivotEcho, ReadOutcome, Relation, SecretReadRecord,
     TokenRecord, Window, resolve,

@@ -10,6 +10,7 @@
 use regex::{Regex, RegexBuilder};
 
 use super::command::Refusal;
+use super::rotation_root::{self, rotate_root_command};
 use super::runbook::{auth_credential, lease_command, revoke_token_command, secret_command};
 use super::scope::{BlastScope, ReadOutcome, Relation, TokenRecord};
 use crate::model::Timestamp;
@@ -332,6 +333,19 @@ pub fn rotation_targets(scope: &BlastScope, rules: &RotationRules) -> Vec<Rotati
             reason,
             s.tenant.clone(),
             s.first_read,
+        );
+    }
+    // A database root credential is infrastructure (tier 1) whatever the connection is called.
+    for c in &scope.database_config_writes {
+        push(
+            1,
+            "database-root-credential".into(),
+            c.path.clone(),
+            Action::RotateSecret,
+            rotate_root_command(c),
+            rotation_root::reason(c),
+            None,
+            c.first_write,
         );
     }
     for l in &scope.leases {

@@ -240,6 +240,8 @@ pub struct BlastScope {
     pub exposure_window: Option<Window>,
     /// The tenant layout inferred from every secret path of the log (the tenants follow it).
     pub tenant_layout: TenantLayout,
+    /// Database connection configurations written (their root credential to rotate).
+    pub database_config_writes: Vec<super::ConfigWriteRecord>,
 }
 
 /// Resolves pivots and lineage into the blast radius.
@@ -280,6 +282,7 @@ pub fn resolve(
     scope.secrets_read = reads(st, &selected, loc, tenants, &scope.tenant_layout);
     scope.denied = failures(st, &selected, loc);
     scope.leases = leases(st, &selected, loc);
+    scope.database_config_writes = super::rotation_root::config_writes(st, &selected, loc);
     let affected: BTreeSet<String> = scope
         .secrets_read
         .iter()

@@ -248,6 +248,9 @@ fn rekey(st: LineageState, ids: &Identities) -> LineageState {
     for ((a, p), r) in st.unanswered {
         merge_read(out.unanswered.entry((id(a), p)), r);
     }
+    for ((a, p), r) in st.config_writes {
+        merge_read(out.config_writes.entry((id(a), p)), r);
+    }
     for ((a, p), f) in st.failures {
         merge_fail(out.failures.entry((id(a), p)), f);
     }

@@ -16,7 +16,9 @@ use std::hash::BuildHasher;
 
 use crate::detect::actor::{is_login_path, login_user};
 use crate::model::cidr::Cidr;
-use crate::model::secret::{mount_of, secret_access, secret_target, succeeded};
+use crate::model::secret::{
+    database_config_write, mount_of, secret_access, secret_target, succeeded,
+};
 use crate::model::{Event, Loc, Timestamp};
 use crate::scan::Extension;
 use crate::tenant::TenantMap;
@@ -156,6 +158,10 @@ pub struct LineageState {
     /// Reused to build a string to look up (a qualified path, joined policies), so that an
     /// entry whose values are already known allocates nothing.
     scratch: String,
+    /// Successful writes of database connection configurations (`<mount>/config/<name>`) by
+    /// (actor, path): the writer may know the engine's root credential. Kept apart from
+    /// `reads`: a write returns no secret, so read counts stay what they were.
+    pub config_writes: Map<(Key, Key), ReadAgg>,
 }
 
 /// A token role's `orphan` setting as last written in the log.
@@ -361,6 +367,9 @@ impl Extension for Lineage<'_> {
         for (k, r) in o.role_orphan {
             merge_role(into.role_orphan.entry(k), r);
         }
+        for (k, r) in o.config_writes {
+            merge_read(into.config_writes.entry(k), r);
+        }
     }
 }
 
@@ -431,6 +440,16 @@ impl Lineage<'_> {
         }
         if ev.is_response() && succeeded(ev) {
             self.role_setting(st, ev, loc);
+        }
+        if database_config_write(ev).is_some() {
+            let pk = self.path_key(st, ev, None);
+            add_read(
+                st.config_writes.entry((actor, pk)),
+                ev.time,
+                loc,
+                copy,
+                false,
+            );
         }
         // An unwrap returns what the wrapped read returned: that read already counts.
         let access = secret_access(ev).filter(|_| !ev.request.path.starts_with("sys/wrapping/"));
@@ -721,6 +740,8 @@ struct LineageSnapshot {
     forms: Vec<(Key, FormInfo)>,
     #[serde(default)]
     role_orphan: Vec<(Key, RoleSetting)>,
+    #[serde(default)]
+    config_writes: Vec<(Key, Key, ReadAgg)>,
 }
 
 impl LineageSnapshot {
@@ -788,6 +809,11 @@ impl LineageSnapshot {
                 .map(|((a, p), r)| (*a, *p, read(r)))
                 .collect(),
             forms: st.forms.iter().map(|(k, f)| (*k, *f)).collect(),
+            config_writes: st
+                .config_writes
+                .iter()
+                .map(|((a, p), r)| (*a, *p, read(r)))
+                .collect(),
             role_orphan: st
                 .role_orphan
                 .iter()
@@ -827,6 +853,8 @@ impl LineageSnapshot {
             .extend(self.failures.into_iter().map(|(a, p, f)| ((a, p), f)));
         st.unanswered
             .extend(self.unanswered.into_iter().map(|(a, p, r)| ((a, p), r)));
+        st.config_writes
+            .extend(self.config_writes.into_iter().map(|(a, p, r)| ((a, p), r)));
         if same_pivots {
             st.ip_reads
                 .extend(self.ip_reads.into_iter().map(|(i, a, p, r)| ((i, a, p), r)));

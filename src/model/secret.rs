@@ -303,6 +303,41 @@ pub fn secret_access<'a>(ev: &Event<'a>) -> Option<SecretAccess<'a>> {
     Some(SecretAccess { kind, mount: m })
 }
 
+/// A successful write of a database secrets engine's connection configuration
+/// (`<mount>/config/<connection>`, create, update or patch). The writer chose, or could have
+/// chosen, the root credential the engine connects with (and where it connects), so it may know
+/// it: responders rotate it (`<mount>/rotate-root/<connection>`). Not a [`SecretKind`]: nothing
+/// is returned to the caller, and every count of secrets read stays what it was.
+#[derive(Clone, Copy, Debug)]
+pub struct DatabaseConfigWrite<'a> {
+    /// The database mount and the path below it.
+    pub mount: MountRef<'a>,
+    /// The connection's name.
+    pub connection: &'a str,
+}
+
+/// Classifies a response entry as a successful database connection-configuration write.
+pub fn database_config_write<'a>(ev: &Event<'a>) -> Option<DatabaseConfigWrite<'a>> {
+    // Cheap tests first: this runs on every answered request.
+    let op = ev.request.operation;
+    if !ev.is_response()
+        || !matches!(op, Operation::Create | Operation::Update | Operation::Patch)
+        || !ev.request.path.contains("config/")
+        || !succeeded(ev)
+    {
+        return None;
+    }
+    let m = mount_of(ev);
+    if m.engine != Engine::Database {
+        return None;
+    }
+    let connection = m.rest.strip_prefix("config/")?;
+    (!connection.is_empty() && !connection.contains('/')).then_some(DatabaseConfigWrite {
+        mount: m,
+        connection,
+    })
+}
+
 /// What secret an entry targets, whatever its outcome (denied reads included).
 pub fn secret_target<'a>(ev: &Event<'a>) -> Option<SecretAccess<'a>> {
     let m = mount_of(ev);
@@ -394,4 +429,68 @@ pub fn logical_path(m: &MountRef<'_>, kind: SecretKind) -> String {
         _ => m.rest,
     };
     format!("{}{}", m.mount, rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A response entry of OpenBao's shape: `op` on `path` in mount `db/` (type `mount_type`).
+    fn response(op: &str, path: &str, mount_type: &str, error: Option<&str>) -> String {
+        let error = error.map_or(String::new(), |e| format!(r#","error":"{e}""#));
+        format!(
+            r#"{{"time":"2026-12-02T10:00:00Z","type":"response","auth":{{"accessor":"hmac-sha256:aa"}},"request":{{"id":"r1","operation":"{op}","mount_point":"db/","mount_type":"{mount_type}","path":"{path}"}},"response":{{"mount_type":"{mount_type}"}}{error}}}"#
+        )
+    }
+
+    /// `(connection, is a secret access)` of an entry.
+    fn classify_line(line: &str) -> (Option<String>, bool) {
+        let mut p = crate::parse::Parser::new();
+        p.parse_one(line.as_bytes(), |r| {
+            let ev = r.expect("parses");
+            (
+                database_config_write(&ev).map(|w| w.connection.to_string()),
+                secret_access(&ev).is_some(),
+            )
+        })
+    }
+
+    #[test]
+    fn database_config_writes_are_classified_apart_from_reads() {
+        for op in ["create", "update", "patch"] {
+            assert_eq!(
+                classify_line(&response(op, "db/config/pg", "database", None)),
+                (Some("pg".to_string()), false),
+                "{op}"
+            );
+        }
+        // Reading the configuration returns no password; deleting it exposes nothing.
+        for op in ["read", "delete", "list"] {
+            assert_eq!(
+                classify_line(&response(op, "db/config/pg", "database", None)).0,
+                None,
+                "{op}"
+            );
+        }
+        // Denied, below the connection, other engines, other endpoints.
+        let denied = response(
+            "update",
+            "db/config/pg",
+            "database",
+            Some("permission denied"),
+        );
+        assert_eq!(classify_line(&denied).0, None);
+        assert_eq!(
+            classify_line(&response("update", "db/config/pg/x", "database", None)).0,
+            None
+        );
+        assert_eq!(
+            classify_line(&response("update", "db/config/pg", "kv", None)).0,
+            None
+        );
+        assert_eq!(
+            classify_line(&response("update", "db/rotate-root/pg", "database", None)).0,
+            None
+        );
+    }
 }

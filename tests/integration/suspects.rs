@@ -199,7 +199,7 @@ fn incident_actions_begin_with_containment_for_the_method_used() {
         .expect("actions");
     let first = actions.lines().find(|l| l.starts_with("- [ ]")).unwrap();
     assert!(
-        first.contains("vault token revoke -mode=path auth/approle/"),
+        first.contains("vault token revoke -mode=path -- auth/approle/"),
         "{first}"
     );
     assert!(first.contains("Trade-off"), "{first}");
@@ -207,7 +207,7 @@ fn incident_actions_begin_with_containment_for_the_method_used() {
     assert!(!actions.contains("vault operator seal"), "{actions}");
     let blast = stdout(&["blast", "--ip", "203.0.113.66", "-f", "markdown", INCIDENT]);
     assert!(
-        blast.contains("vault token revoke -mode=path auth/userpass/"),
+        blast.contains("vault token revoke -mode=path -- auth/userpass/"),
         "{blast}"
     );
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::Line;
+use crate::blast::sh;
 
 /// An auth method a suspect or the blast radius logged in through.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,7 +41,9 @@ fn method_path(mount: &str) -> &str {
     mount.strip_prefix("auth/").unwrap_or(mount)
 }
 
-/// The containment steps, in the order to take them.
+/// The containment steps, in the order to take them. Mounts, roles and users come from the log:
+/// each is quoted into one shell word and put after `--`, where the CLI stops reading flags
+/// (a mount logged as `-address=https://evil.example/` is sent as a path).
 pub fn actions(e: &ContainmentEvidence) -> Vec<Line> {
     let mut out = Vec::new();
     if e.root_generation {
@@ -70,19 +73,19 @@ pub fn actions(e: &ContainmentEvidence) -> Vec<Line> {
         let method = method_path(&m.mount);
         out.push(step(
             &format!("revoke every token issued through {}", m.mount),
-            &format!("vault token revoke -mode=path {}", m.mount),
+            &format!("vault token revoke -mode=path -- {}", sh(&m.mount)),
             "breaks every legitimate client of this method too; they must log in again",
         ));
         let tune = match (&m.role, &m.user) {
             (Some(role), _) if method.starts_with("approle") => format!(
-                "vault write {}role/{role} secret_id_bound_cidrs=<trusted CIDRs> token_bound_cidrs=<trusted CIDRs>",
-                m.mount
+                "vault write -- {} secret_id_bound_cidrs=<TRUSTED_CIDRS> token_bound_cidrs=<TRUSTED_CIDRS>",
+                sh(&format!("{}role/{role}", m.mount))
             ),
             (_, Some(user)) => format!(
-                "vault write {}users/{user} token_bound_cidrs=<trusted CIDRs>",
-                m.mount
+                "vault write -- {} token_bound_cidrs=<TRUSTED_CIDRS>",
+                sh(&format!("{}users/{user}", m.mount))
             ),
-            _ => format!("vault auth tune -max-lease-ttl=15m {method}"),
+            _ => format!("vault auth tune -max-lease-ttl=15m -- {}", sh(method)),
         };
         out.push(step(
             &format!("stop new logins through {} from unknown addresses", m.mount),
@@ -91,7 +94,7 @@ pub fn actions(e: &ContainmentEvidence) -> Vec<Line> {
         ));
         out.push(step(
             &format!("or disable {} outright", m.mount),
-            &format!("vault auth disable {method}"),
+            &format!("vault auth disable -- {}", sh(method)),
             "deletes the method's roles, users and secret IDs and revokes all its tokens and leases: re-enabling means provisioning every client again",
         ));
     }
@@ -111,6 +114,27 @@ mod tests {
     }
 
     #[test]
+    fn log_values_are_one_word_after_the_terminator() {
+        let mut e = ContainmentEvidence::default();
+        e.logins.insert(LoginMethod {
+            mount: "auth/-address=https://evil.example/;rm -rf ~/".into(),
+            role: Some("r'x".into()),
+            user: None,
+        });
+        let a: Vec<String> = actions(&e).iter().map(text).collect();
+        assert!(
+            a[0].contains(
+                "vault token revoke -mode=path -- 'auth/-address=https://evil.example/;rm -rf ~/'"
+            ),
+            "{a:?}"
+        );
+        assert!(
+            a[2].contains("vault auth disable -- '-address=https://evil.example/;rm -rf ~/'"),
+            "{a:?}"
+        );
+    }
+
+    #[test]
     fn containment_follows_the_evidence() {
         assert!(actions(&ContainmentEvidence::default()).is_empty());
         let mut e = ContainmentEvidence::default();
@@ -121,12 +145,12 @@ mod tests {
         });
         let a: Vec<String> = actions(&e).iter().map(text).collect();
         assert!(
-            a[0].contains("vault token revoke -mode=path auth/approle/"),
+            a[0].contains("vault token revoke -mode=path -- auth/approle/"),
             "{a:?}"
         );
         assert!(a[0].contains("Trade-off: breaks every legitimate client"));
         assert!(a[1].contains("auth/approle/role/billing-sync"));
-        assert!(a[2].contains("vault auth disable approle/"));
+        assert!(a[2].contains("vault auth disable -- approle/"));
         assert!(!a.iter().any(|s| s.contains("seal") || s.contains("rekey")));
         e.audit_touched = true;
         e.root_generation = true;

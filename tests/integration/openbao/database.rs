@@ -1,9 +1,12 @@
 //! The runbook's database commands run: a real PostgreSQL (Debian's `postgresql` package, run as
 //! the `postgres` user since it refuses root) behind OpenBao's database secrets engine at `db/`.
-//! An attacker token reads dynamic credentials (`db/creds/app`) and static ones
+//! An attacker token rewrites the connection configuration (`db/config/pg`, with the root
+//! password it knows), reads dynamic credentials (`db/creds/app`) and static ones
 //! (`db/static-creds/report`); `rotation-list` on the log; its database commands, run with the
-//! real `bao`, must revoke the dynamic user's lease (PostgreSQL drops the role) and rotate the
-//! static role's password (the old password no longer logs in).
+//! real `bao`, must rotate the connection's root credential (the password the attacker sent no
+//! longer logs in, and OpenBao still connects with the new one), revoke the dynamic user's lease
+//! (PostgreSQL drops the role) and rotate the static role's password (the old password no longer
+//! logs in).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,10 @@ use super::skipped;
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 const SUPERUSER_PASSWORD: &str = "pg-root-pw";
+/// The superuser OpenBao connects as: the connection's root credential, which `rotate-root`
+/// changes (the test keeps `postgres` for its own checks).
+const VAULT_ADMIN: &str = "vaultadmin";
+const VAULT_ADMIN_PASSWORD: &str = "vault-admin-initial";
 
 /// A PostgreSQL cluster in a temp dir, stopped (by its data dir) on drop.
 struct Postgres {
@@ -121,7 +128,7 @@ fn s(v: &Value) -> String {
 }
 
 #[test]
-fn live_database_commands_revoke_the_lease_and_rotate_the_static_role() {
+fn live_database_commands_rotate_the_root_revoke_the_lease_and_rotate_the_static_role() {
     if skipped() {
         return;
     }
@@ -132,21 +139,24 @@ fn live_database_commands_revoke_the_lease_and_rotate_the_static_role() {
         "CREATE ROLE report LOGIN PASSWORD 'report-initial'",
     )
     .expect("create the static role's user");
+    pg.query(
+        "postgres",
+        SUPERUSER_PASSWORD,
+        &format!("CREATE ROLE {VAULT_ADMIN} SUPERUSER LOGIN PASSWORD '{VAULT_ADMIN_PASSWORD}'"),
+    )
+    .expect("create OpenBao's superuser");
     let server = BaoServer::start();
     let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
     op.write("sys/mounts/db", json!({"type": "database"})).ok();
-    op.write(
-        "db/config/pg",
-        json!({
-            "plugin_name": "postgresql-database-plugin",
-            "connection_url": format!("postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{}/postgres?sslmode=disable", pg.port),
-            "username": "postgres",
-            "password": SUPERUSER_PASSWORD,
-            "allowed_roles": "*",
-            "verify_connection": true,
-        }),
-    )
-    .ok();
+    let config = json!({
+        "plugin_name": "postgresql-database-plugin",
+        "connection_url": format!("postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{}/postgres?sslmode=disable", pg.port),
+        "username": VAULT_ADMIN,
+        "password": VAULT_ADMIN_PASSWORD,
+        "allowed_roles": "*",
+        "verify_connection": true,
+    });
+    op.write("db/config/pg", config.clone()).ok();
     op.write(
         "db/roles/app",
         json!({
@@ -164,7 +174,8 @@ fn live_database_commands_revoke_the_lease_and_rotate_the_static_role() {
     op.write(
         "sys/policies/acl/dbread",
         json!({"policy": r#"path "db/creds/app" { capabilities = ["read"] }
-path "db/static-creds/report" { capabilities = ["read"] }"#}),
+path "db/static-creds/report" { capabilities = ["read"] }
+path "db/config/pg" { capabilities = ["update"] }"#}),
     )
     .ok();
     let auth = op
@@ -174,6 +185,8 @@ path "db/static-creds/report" { capabilities = ["read"] }"#}),
     let attacker = server
         .http
         .caller(Some(auth["client_token"].as_str().unwrap()), "203.0.113.66");
+    // The attacker sets the root credential to one it knows (here: the one it learned).
+    attacker.write("db/config/pg", config).ok();
     let dynamic = attacker.read("db/creds/app").ok();
     let (user, password) = (
         s(&dynamic["data"]["username"]),
@@ -204,6 +217,20 @@ path "db/static-creds/report" { capabilities = ["read"] }"#}),
         String::from_utf8_lossy(&out.stderr)
     );
     let plan: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    // The two configuration writes (root's and the attacker's) are no secret reads: scan counts
+    // the attacker's two credential reads and nothing else.
+    let scan = super::super::util::bin()
+        .args(["scan", "-f", "json"])
+        .arg(server.audit_log())
+        .output()
+        .expect("runs");
+    let scan: Value = serde_json::from_slice(&scan.stdout).expect("JSON");
+    assert_eq!(scan["stats"]["secret_reads"], 2, "{:#}", scan["stats"]);
+    assert_eq!(
+        scan["accessed_secrets"], 2,
+        "{:#}",
+        scan["accessed_secrets"]
+    );
     let commands: Vec<String> = plan
         .as_array()
         .unwrap()
@@ -212,8 +239,10 @@ path "db/static-creds/report" { capabilities = ["read"] }"#}),
         .filter(|c| c.contains("db/"))
         .collect();
     let joined = commands.join("\n");
-    // The lease the server minted for the attacker, revoked by its id; the static role rotated.
+    // The root credential the attacker set, rotated; the lease the server minted for the
+    // attacker, revoked by its id; the static role rotated.
     for want in [
+        "bao write -f -- db/rotate-root/pg".to_string(),
         format!("bao lease revoke -- {lease}"),
         "bao write -f -- db/rotate-role/report".to_string(),
     ] {
@@ -234,6 +263,23 @@ path "db/static-creds/report" { capabilities = ["read"] }"#}),
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // The root password the attacker sent no longer logs in; OpenBao connects with the new one
+    // (it issues working credentials).
+    assert!(
+        pg.query(VAULT_ADMIN, VAULT_ADMIN_PASSWORD, "SELECT 1")
+            .is_none(),
+        "the root password the attacker knew still works"
+    );
+    let fresh_user = op.read("db/creds/app").ok();
+    assert!(
+        pg.query(
+            &s(&fresh_user["data"]["username"]),
+            &s(&fresh_user["data"]["password"]),
+            "SELECT 1"
+        )
+        .is_some(),
+        "OpenBao lost its connection after rotate-root"
+    );
     // The lease is gone and PostgreSQL dropped the dynamic role.
     op.write("sys/leases/lookup", json!({"lease_id": lease}))
         .expect(400);

@@ -4,8 +4,11 @@
 //! One server per test run: the first live test starts it, plays the incident, asks the
 //! device for HMACs, copies the log and stops the server; the others read the copy.
 
+mod attacker_checks;
+mod attackers;
 mod checks;
 mod client;
+mod containment;
 mod database;
 mod devices;
 mod evidence;
