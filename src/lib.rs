@@ -32,3 +32,4 @@ pub mod state;
 pub mod suspects;
 pub mod synth;
 pub mod tenant;
+pub mod write_target;

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::time::Instant;
 
+use super::output::Output;
 use super::{CommandError, Exit, Global};
 use crate::cli::GenerateArgs;
 use crate::synth::{self, Options, Shape, SynthError};
@@ -27,21 +28,27 @@ pub fn run(args: &GenerateArgs, global: Global) -> Result<Exit, CommandError> {
     let result = if args.output == "-" {
         synth::generate(&options, std::io::stdout().lock())
     } else {
-        let file = std::fs::File::create(&args.output).map_err(output_error)?;
-        synth::generate(&options, file)
+        let mut out = Output::open(Some(std::path::Path::new(&args.output)))?;
+        let truth = synth::generate(&options, out.writer());
+        // Dropped unfinished on failure, the temporary file goes and the target is untouched.
+        if truth.is_ok() {
+            out.finish()?;
+        }
+        truth
     };
     let truth = result.map_err(|SynthError::Write(e)| output_error(e))?;
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(path) = &args.truth {
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(path)?;
-            serde_json::to_writer_pretty(&mut f, &truth)?;
-            f.write_all(b"\n")
+        let mut out = Output::open(Some(path))?;
+        let write = |w: &mut dyn Write| -> std::io::Result<()> {
+            serde_json::to_writer_pretty(&mut *w, &truth)?;
+            w.write_all(b"\n")
         };
-        write().map_err(|source| CommandError::Output {
+        write(out.writer()).map_err(|source| CommandError::Output {
             path: path.display().to_string(),
             source,
         })?;
+        out.finish()?;
     }
     if !global.quiet {
         eprintln!(

@@ -1,32 +1,23 @@
-//! Where reports go: standard output, or a file created 0600 and replaced atomically.
-//!
-//! Replacing by rename is only right for regular files. An existing device, pipe or socket
-//! (`-o /dev/null`, `-o /dev/stdout`, a FIFO a log shipper reads) is written in place: renaming
-//! over it would put a regular file where the device was (as root, `/dev/null` itself). A symbolic
-//! link is followed, so the link stays and the file it names is replaced.
+//! Where reports go: standard output, or a file opened under the rules of
+//! [`crate::write_target`] (links followed only when the invoking user or root owns them, created
+//! 0600 and replaced atomically; devices, pipes and sockets written in place).
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use super::CommandError;
+use crate::write_target::{self, Commit, Parents};
 
 /// An output destination.
 pub enum Output {
     /// Standard output, buffered.
     Stdout(BufWriter<io::Stdout>),
-    /// A temporary file in the target's directory, renamed over the target on `finish`.
+    /// A file, or a device written in place, put into place on `finish`.
     File {
-        /// The temporary file.
-        tmp: BufWriter<tempfile::NamedTempFile>,
-        /// The final path.
-        path: std::path::PathBuf,
-    },
-    /// An existing device, pipe or socket, written in place.
-    Special {
-        /// The open device.
+        /// Where the bytes go.
         file: BufWriter<std::fs::File>,
-        /// Its path, for errors.
-        path: std::path::PathBuf,
+        /// How it gets into place.
+        commit: Commit,
     },
 }
 
@@ -39,40 +30,16 @@ impl Output {
                 io::stdout(),
             )));
         };
-        let err = |source| CommandError::Output {
-            path: path.display().to_string(),
-            source,
-        };
-        if let Ok(meta) = std::fs::metadata(path)
-            && !meta.is_file()
-            && !meta.is_dir()
-        {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .map_err(err)?;
-            return Ok(Output::Special {
-                file: BufWriter::new(file),
-                path: path.to_path_buf(),
-            });
-        }
-        let path = if path.is_symlink() {
-            std::fs::canonicalize(path).map_err(err)?
-        } else {
-            path.to_path_buf()
-        };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        // tempfile creates the file with mode 0600, which the rename keeps: reports name secrets.
-        let tmp = tempfile::Builder::new()
-            .prefix(".blastradius-")
-            .tempfile_in(dir)
-            .map_err(err)?;
+        let staged =
+            write_target::open(path, ".blastradius-", Parents::MustExist).map_err(|source| {
+                CommandError::Output {
+                    path: path.display().to_string(),
+                    source,
+                }
+            })?;
         Ok(Output::File {
-            tmp: BufWriter::new(tmp),
-            path,
+            file: BufWriter::with_capacity(1 << 16, staged.file),
+            commit: staged.commit,
         })
     }
 
@@ -85,8 +52,7 @@ impl Output {
     pub fn writer(&mut self) -> &mut dyn Write {
         match self {
             Output::Stdout(w) => w,
-            Output::File { tmp, .. } => tmp,
-            Output::Special { file, .. } => file,
+            Output::File { file, .. } => file,
         }
     }
 
@@ -94,18 +60,22 @@ impl Output {
     pub fn finish(self) -> Result<(), CommandError> {
         match self {
             Output::Stdout(mut w) => write_result(w.flush(), "-"),
-            Output::File { tmp, path } => {
+            Output::File { file, commit } => {
+                let path = commit.path().display().to_string();
                 let err = |source| CommandError::Output {
-                    path: path.display().to_string(),
+                    path: path.clone(),
                     source,
                 };
-                let tmp = tmp.into_inner().map_err(|e| err(e.into_error()))?;
-                tmp.as_file().sync_all().map_err(err)?;
-                tmp.persist(&path).map_err(|e| err(e.error))?;
+                let file = match file.into_inner() {
+                    Ok(f) => f,
+                    // A pipe whose reader left, as for standard output.
+                    Err(e) if matches!(commit, Commit::InPlace { .. }) => {
+                        return write_result(Err(e.into_error()), &path);
+                    }
+                    Err(e) => return Err(err(e.into_error())),
+                };
+                commit.finish(file).map_err(err)?;
                 Ok(())
-            }
-            Output::Special { mut file, path } => {
-                write_result(file.flush(), &path.display().to_string())
             }
         }
     }

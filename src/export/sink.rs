@@ -2,12 +2,13 @@
 //!
 //! Every file is written under a temporary name in its final directory and renamed into place
 //! when complete, so readers never see a half-written file (Spark, Trino and DuckDB skip names
-//! that start with `.`).
+//! that start with `.`); links, modes and devices follow the rules for every output
+//! ([`crate::write_target`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use arrow::array::{Array, RecordBatch, TimestampMicrosecondArray, UInt32Array};
 use arrow::compute::take_record_batch;
@@ -16,10 +17,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
-use tempfile::TempPath;
 
 use super::ExportError;
 use super::schema::{SCHEMA_VERSION, SCHEMA_VERSION_KEY, schema};
+use crate::write_target::{self, Commit, Parents};
 
 /// File format of an export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -66,21 +67,16 @@ enum Encoder {
 /// One file being written.
 struct Part {
     encoder: Encoder,
-    tmp: TempPath,
+    commit: Commit,
     path: PathBuf,
     last_write: u64,
 }
 
 impl Part {
     fn create(format: ExportFormat, path: PathBuf) -> Result<Part, ExportError> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| ExportError::io(dir, e))?;
-        let (file, tmp) = tempfile::Builder::new()
-            .prefix(".blastradius-")
-            .tempfile_in(dir)
-            .map_err(|e| ExportError::io(dir, e))?
-            .into_parts();
-        let out = BufWriter::with_capacity(1 << 20, file);
+        let staged = write_target::open(&path, ".blastradius-", Parents::Create)
+            .map_err(|e| ExportError::io(&path, e))?;
+        let out = BufWriter::with_capacity(1 << 20, staged.file);
         let encoder = match format {
             ExportFormat::Parquet => {
                 let props = WriterProperties::builder()
@@ -97,7 +93,7 @@ impl Part {
         };
         Ok(Part {
             encoder,
-            tmp,
+            commit: staged.commit,
             path,
             last_write: 0,
         })
@@ -116,11 +112,12 @@ impl Part {
             Encoder::Parquet(w) => w.into_inner()?,
             Encoder::Arrow(w) => w.into_inner()?,
         };
-        out.into_inner()
+        let file = out
+            .into_inner()
             .map_err(|e| ExportError::io(&self.path, e.into_error()))?;
-        self.tmp
-            .persist(&self.path)
-            .map_err(|e| ExportError::io(&self.path, e.error))?;
+        self.commit
+            .finish(file)
+            .map_err(|e| ExportError::io(&self.path, e))?;
         Ok(self.path)
     }
 }

@@ -3,8 +3,9 @@
 //! A run reads the state, resumes every input it recognises after the last line it consumed,
 //! merges what the analyses carried over, writes its outputs, and only then replaces the state:
 //! a crash before the state is written replays the run instead of skipping data. The state is
-//! replaced atomically (temporary file in the same directory, fsync, rename, fsync of the
-//! directory) and a lock file keeps two runs from interleaving. A state file that does not parse,
+//! replaced atomically under the rules for every output ([`crate::write_target`]: temporary
+//! 0600 file in the same directory, fsync, rename, fsync of the directory; a symbolic link only
+//! when the invoking user or root owns it) and a lock file keeps two runs from interleaving. A state file that does not parse,
 //! or that another tool or version wrote, is an error and is left untouched.
 //!
 //! Rotation: a renamed input is recognised by the hash of its first bytes and finished; a new
@@ -17,6 +18,7 @@ mod plan;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 pub use fingerprint::{Fingerprint, HEAD_BYTES};
@@ -162,16 +164,25 @@ impl State {
 
 /// Locks and reads the state at `path` (a fresh state if the file does not exist yet).
 pub fn open(path: &Path, command: &str, now: Timestamp) -> Result<Locked, StateError> {
+    let io = |source| StateError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    // The state, its lock and its replacement all follow the one rule for outputs: a link the
+    // invoking user does not own is refused before anything is created.
+    let path = crate::write_target::resolve(path).map_err(io)?;
     let display = path.display().to_string();
     let io = |source| StateError::Io {
         path: display.clone(),
         source,
     };
-    let lock_path = PathBuf::from(format!("{display}.lock"));
+    let lock_path =
+        crate::write_target::resolve(Path::new(&format!("{display}.lock"))).map_err(io)?;
     let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(&lock_path)
         .map_err(io)?;
     match lock.try_lock() {
@@ -179,13 +190,13 @@ pub fn open(path: &Path, command: &str, now: Timestamp) -> Result<Locked, StateE
         Err(std::fs::TryLockError::WouldBlock) => return Err(StateError::Locked(display)),
         Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
     }
-    let state = match std::fs::read(path) {
+    let state = match std::fs::read(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::fresh(command, now),
         Err(e) => return Err(io(e)),
         Ok(bytes) => parse(&bytes, &display, command)?,
     };
     Ok(Locked {
-        path: path.to_path_buf(),
+        path,
         _lock: lock,
         state,
     })
@@ -232,20 +243,17 @@ impl Locked {
             path: display.clone(),
             source,
         };
-        let dir = match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".blastradius-state-")
-            .tempfile_in(&dir)
-            .map_err(io)?;
-        serde_json::to_writer(&mut tmp, &self.state).map_err(|e| io(e.into()))?;
-        tmp.write_all(b"\n").map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(&self.path).map_err(|e| io(e.error))?;
-        // Without this, a crash could lose the rename itself (the new directory entry).
-        File::open(&dir).and_then(|d| d.sync_all()).map_err(io)?;
+        let staged = crate::write_target::open(
+            &self.path,
+            ".blastradius-state-",
+            crate::write_target::Parents::MustExist,
+        )
+        .map_err(io)?;
+        let mut out = std::io::BufWriter::new(staged.file);
+        serde_json::to_writer(&mut out, &self.state).map_err(|e| io(e.into()))?;
+        out.write_all(b"\n").map_err(io)?;
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        staged.commit.finish(file).map_err(io)?;
         Ok(())
     }
 }
