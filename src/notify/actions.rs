@@ -67,10 +67,7 @@ pub fn split(
 
 fn own_row_text(r: &TargetIn) -> String {
     match r.action.as_str() {
-        "revoke-lease" => format!(
-            "Lease revoked: the {} credential it stands for no longer works",
-            clean(&r.kind)
-        ),
+        "revoke-lease" => "Lease revoked: the credential it stands for no longer works".into(),
         "revoke-token" => "Token revoked, with the tokens created from it".into(),
         _ => format!("{} ({})", clean(&r.action), clean(&r.kind)),
     }
