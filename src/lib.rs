@@ -19,6 +19,7 @@ pub mod export;
 pub mod gaps;
 pub mod lineage;
 pub mod model;
+pub mod notify;
 pub mod parse;
 pub mod policy;
 pub mod redact;

@@ -410,3 +410,43 @@ pub struct QueryArgs {
     #[command(flatten)]
     pub events: EventsArgs,
 }
+
+/// `blastradius notify`: the inputs and pivots of `blast`, or `--report`.
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("paths", |a| a.required(false)),
+    mut_group("PivotArgs", |g| g.required(false)),
+    mut_arg("output", |a| a.conflicts_with("dir"))
+)]
+pub struct NotifyArgs {
+    /// A `blast` or `scan` JSON report written before (`-f json`), instead of audit logs and
+    /// pivots. A scan report notifies every tenant whose secrets anyone read in its window.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "PivotArgs", "state"])]
+    pub report: Option<PathBuf>,
+    /// Audit logs and pivots, as for `blast`.
+    #[command(flatten)]
+    pub blast: BlastArgs,
+    /// The incident id in every notice [default: INC-<first exposure>-<hash of the exposure>].
+    #[arg(long, value_name = "ID", help_heading = "Notices")]
+    pub incident_id: Option<String>,
+    /// A statement of what the operators did, listed first under "actions taken" in every
+    /// notice. Repeatable.
+    #[arg(long = "action-taken", value_name = "TEXT", help_heading = "Notices")]
+    pub actions_taken: Vec<String>,
+    /// Notices as JSON objects, to -o or standard output [default: ndjson].
+    #[arg(
+        long,
+        short = 'f',
+        value_enum,
+        help_heading = "Output",
+        conflicts_with = "dir"
+    )]
+    pub format: Option<crate::notify::NoticeFormat>,
+    /// Write one Markdown notice per tenant (`notice-<tenant>.md`) and `index.md` to DIR.
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub dir: Option<PathBuf>,
+    /// A minijinja template for the Markdown notices instead of the built-in one
+    /// (variables: docs/notify.md).
+    #[arg(long, value_name = "FILE", help_heading = "Output", requires = "dir")]
+    pub template: Option<PathBuf>,
+}

@@ -62,6 +62,15 @@ const ROTATION_LIST_EXAMPLES: &str = concat!(
     "  blastradius rotation-list --token hmac-sha256:5f1e... -f json /var/log/vault/"
 );
 
+const NOTIFY_EXAMPLES: &str = "\
+Examples:
+  blastradius notify --token hmac-sha256:5f1e... --dir notices/ audit.log   # Markdown + index.md
+  blastradius notify --ip 203.0.113.66 -f ndjson -o notices.ndjson audit.log*
+  blastradius notify --report blast.json --incident-id INC-4711 --dir notices/
+  blastradius notify --report blast.json --dir notices/ --template my-notice.md.j2
+
+Fields and template variables: docs/notify.md.";
+
 /// Breach scope, token lineage, rotation lists and audit-gap evidence from Vault and OpenBao
 /// audit logs.
 #[derive(Debug, Parser)]
@@ -107,6 +116,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = crate::blast::Exposure::Read, help_heading = "Output")]
         scope: crate::blast::Exposure,
     },
+    /// One notice per affected tenant: its exposed secrets, actions taken and required.
+    #[command(after_help = NOTIFY_EXAMPLES)]
+    Notify(Box<NotifyArgs>),
     /// Write every entry as a row of a flat `events` table (Parquet or Arrow) for SQL engines.
     #[command(after_help = EXPORT_EXAMPLES)]
     Export(Box<ExportArgs>),

@@ -65,9 +65,76 @@ pub(crate) fn rand_seed() -> u64 {
     foldhash::quality::RandomState::default().hash_one(std::time::SystemTime::now())
 }
 
+/// A blast report built, with the `--state` session to commit once every output is written.
+pub(crate) struct Analysis {
+    /// The report.
+    pub report: BlastReport,
+    session: Session,
+    next: Option<crate::scan::Carry>,
+    file_progress: Vec<crate::scan::FileProgress>,
+}
+
+impl Analysis {
+    /// Saves the `--state` file (a no-op without one).
+    pub fn commit(self, now: crate::model::Timestamp) -> Result<(), CommandError> {
+        self.session
+            .commit(self.next, &self.file_progress, Default::default(), now)
+    }
+}
+
 /// Runs `blast` or `rotation-list`.
 pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, CommandError> {
     let now = super::now();
+    let Analysis {
+        report,
+        session,
+        next,
+        file_progress,
+    } = analyse(args, global, now)?;
+    let mut out = Output::open(args.output.as_deref())?;
+    let dest = args
+        .output
+        .as_ref()
+        .map_or_else(|| "-".to_string(), |p| p.display().to_string());
+    let written = match mode {
+        Mode::Report(format) => {
+            let format = format.unwrap_or(if out.is_terminal() {
+                BlastFormat::Text
+            } else {
+                BlastFormat::Json
+            });
+            let color = color(global.color, &out);
+            render(&report, format, color, out.writer())
+        }
+        Mode::List(format, scope) => {
+            let targets: Vec<_> = report
+                .rotation_targets
+                .iter()
+                .filter(|t| t.exposure <= scope)
+                .cloned()
+                .collect();
+            render_list(&targets, format, out.writer())
+        }
+    };
+    write_result(written, &dest)?;
+    out.finish()?;
+    session.commit(next, &file_progress, Default::default(), now)?;
+    for u in &report.pivots.unmatched {
+        eprintln!("blastradius: warning: {u} matched nothing in the log");
+    }
+    Ok(if report.complete {
+        Exit::Clean
+    } else {
+        Exit::Incomplete
+    })
+}
+
+/// One pass with token lineage over the inputs of `args`, and the blast report of its pivots.
+pub(crate) fn analyse(
+    args: &BlastArgs,
+    global: Global,
+    now: crate::model::Timestamp,
+) -> Result<Analysis, CommandError> {
     let scope = Scope::resolve(&args.scope)?;
     let rotation = RotationRules::new(&scope.rotation).map_err(|message| CommandError::Arg {
         flag: "--config",
@@ -194,40 +261,10 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
             reach,
         },
     );
-    let mut out = Output::open(args.output.as_deref())?;
-    let dest = args
-        .output
-        .as_ref()
-        .map_or_else(|| "-".to_string(), |p| p.display().to_string());
-    let written = match mode {
-        Mode::Report(format) => {
-            let format = format.unwrap_or(if out.is_terminal() {
-                BlastFormat::Text
-            } else {
-                BlastFormat::Json
-            });
-            let color = color(global.color, &out);
-            render(&report, format, color, out.writer())
-        }
-        Mode::List(format, scope) => {
-            let targets: Vec<_> = report
-                .rotation_targets
-                .iter()
-                .filter(|t| t.exposure <= scope)
-                .cloned()
-                .collect();
-            render_list(&targets, format, out.writer())
-        }
-    };
-    write_result(written, &dest)?;
-    out.finish()?;
-    session.commit(next, &file_progress, Default::default(), now)?;
-    for u in &report.pivots.unmatched {
-        eprintln!("blastradius: warning: {u} matched nothing in the log");
-    }
-    Ok(if report.complete {
-        Exit::Clean
-    } else {
-        Exit::Incomplete
+    Ok(Analysis {
+        report,
+        session,
+        next,
+        file_progress,
     })
 }

@@ -4,6 +4,7 @@ pub mod blast;
 pub mod export;
 pub mod generate;
 mod incremental;
+pub mod notify;
 mod output;
 mod progress;
 pub mod rules;
@@ -70,6 +71,9 @@ pub enum CommandError {
     /// The state file cannot be used.
     #[error(transparent)]
     State(#[from] crate::state::StateError),
+    /// Notices could not be made.
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
     /// Writing the output failed.
     #[error("cannot write {path}: {source}")]
     Output {
@@ -87,6 +91,7 @@ impl CommandError {
         use crate::state::StateError;
         match self {
             CommandError::Scan(_) | CommandError::Output { .. } => Exit::Fatal,
+            CommandError::Notify(crate::notify::NotifyError::Io { .. }) => Exit::Fatal,
             CommandError::Export(crate::export::ExportError::NotEmpty(_)) => Exit::Usage,
             CommandError::Export(_) => Exit::Fatal,
             // Another run holding the lock, or a disk error: worth retrying.
@@ -119,6 +124,7 @@ pub fn run(cli: Cli) -> Result<Exit, CommandError> {
             format,
             scope,
         } => blast::run(&args, blast::Mode::List(format, scope), global),
+        Command::Notify(args) => notify::run(&args, global),
         Command::Export(args) => export::run_export(&args, global),
         Command::Query(args) => export::run_query(&args, global),
         Command::Rules(crate::cli::RulesCommand::List { rules, json }) => rules::list(&rules, json),

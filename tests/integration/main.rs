@@ -32,6 +32,8 @@ mod hostile_input;
 mod hostile_output;
 /// `--state`: incremental runs, rotation, alerts.
 mod incremental;
+/// `notify`: tenant notices hold only their tenant's paths; files, templates.
+mod notify;
 /// A real OpenBao server, a scripted incident, and the committed recording of it.
 mod openbao;
 /// `-o` through symbolic links and into FIFOs.
