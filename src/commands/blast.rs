@@ -44,9 +44,9 @@ fn pivots(args: &BlastArgs) -> Result<Pivots, CommandError> {
         .ips
         .iter()
         .map(|s| {
-            IpPivot::parse(s).map_err(|message| CommandError::Arg {
+            IpPivot::parse(s).map_err(|e| CommandError::Arg {
                 flag: "--ip",
-                message,
+                message: e.to_string(),
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -69,9 +69,9 @@ pub(crate) fn rand_seed() -> u64 {
 pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, CommandError> {
     let now = super::now();
     let scope = Scope::resolve(&args.scope)?;
-    let rotation = RotationRules::new(&scope.rotation).map_err(|message| CommandError::Arg {
+    let rotation = RotationRules::new(&scope.rotation).map_err(|e| CommandError::Arg {
         flag: "--config",
-        message,
+        message: e.to_string(),
     })?;
     let pivots = pivots(args)?;
     let window = window(&args.time, now)?;

@@ -226,64 +226,68 @@ pub(super) fn finish<E: Extension>(
     let mut carried_stats = worker.analysis.stats.clone();
     carried_stats.lines -= pending_tails;
     carried_stats.partial_last_lines -= pending_tails;
-    let next = stateful.then(|| Carry {
-        files: (0..n as u32)
-            .filter(|id| !names[*id as usize].is_empty())
-            .map(|id| CarriedFile {
-                id,
-                display: names[id as usize].clone(),
-                family: families[id as usize].clone(),
-            })
-            .collect(),
-        stats: carried_stats,
-        secrets: worker.analysis.secrets.snapshot(&abs),
-        detect: ctx.detector.snapshot(&worker.analysis.detect, &abs),
-        ext: ctx.ext.save(&worker.ext, &abs),
-        markers: worker
-            .analysis
-            .markers
-            .iter()
-            .map(|m| crate::gaps::Marker {
-                at: abs_point(m.at, &abs),
-                kind: m.kind,
-            })
-            .collect(),
-        timelines: carry_timelines(&timelines, &bounds, ctx, &abs),
-        open_requests: in_flight
-            .iter()
-            .filter_map(|r| match &r.detail {
-                OpenDetail::Raw(raw) => Some(CarriedRequest {
-                    id: r.id,
-                    loc: abs(r.loc),
-                    raw: String::from_utf8_lossy(raw).into_owned(),
-                }),
-                OpenDetail::Analysed { .. } => None,
-            })
-            .collect(),
-        orphans: orphans
-            .iter()
-            .map(|o| crate::gaps::OrphanResponse {
-                at: o.at.map(|p| abs_point(p, &abs)),
-                loc: abs(o.loc),
-                ..o.clone()
-            })
-            .collect(),
-        unanswered: unanswered
-            .iter()
-            .map(|u| UnansweredRequest {
-                at: u.at.map(|p| abs_point(p, &abs)),
-                loc: abs(u.loc),
-                ..u.clone()
-            })
-            .collect(),
-        runs: runs.clone(),
-        malformed: samples.clone(),
-        notices: carry.notices.clone(),
-        activity: {
-            worker.analysis.activity.settle();
-            worker.analysis.activity.clone()
-        },
-    });
+    let next = if !stateful {
+        None
+    } else {
+        Some(Carry {
+            files: (0..n as u32)
+                .filter(|id| !names[*id as usize].is_empty())
+                .map(|id| CarriedFile {
+                    id,
+                    display: names[id as usize].clone(),
+                    family: families[id as usize].clone(),
+                })
+                .collect(),
+            stats: carried_stats,
+            secrets: worker.analysis.secrets.snapshot(&abs),
+            detect: ctx.detector.snapshot(&worker.analysis.detect, &abs)?,
+            ext: ctx.ext.save(&worker.ext, &abs)?,
+            markers: worker
+                .analysis
+                .markers
+                .iter()
+                .map(|m| crate::gaps::Marker {
+                    at: abs_point(m.at, &abs),
+                    kind: m.kind,
+                })
+                .collect(),
+            timelines: carry_timelines(&timelines, &bounds, ctx, &abs),
+            open_requests: in_flight
+                .iter()
+                .filter_map(|r| match &r.detail {
+                    OpenDetail::Raw(raw) => Some(CarriedRequest {
+                        id: r.id,
+                        loc: abs(r.loc),
+                        raw: String::from_utf8_lossy(raw).into_owned(),
+                    }),
+                    OpenDetail::Analysed { .. } => None,
+                })
+                .collect(),
+            orphans: orphans
+                .iter()
+                .map(|o| crate::gaps::OrphanResponse {
+                    at: o.at.map(|p| abs_point(p, &abs)),
+                    loc: abs(o.loc),
+                    ..o.clone()
+                })
+                .collect(),
+            unanswered: unanswered
+                .iter()
+                .map(|u| UnansweredRequest {
+                    at: u.at.map(|p| abs_point(p, &abs)),
+                    loc: abs(u.loc),
+                    ..u.clone()
+                })
+                .collect(),
+            runs: runs.clone(),
+            malformed: samples.clone(),
+            notices: carry.notices.clone(),
+            activity: {
+                worker.analysis.activity.settle();
+                worker.analysis.activity.clone()
+            },
+        })
+    };
 
     // Requests still in flight count in this report as if the log ended here; an incremental
     // run carries them (above) so the next run can still pair them.
@@ -374,12 +378,9 @@ fn restore<E: Extension>(
         .analysis
         .secrets
         .merge(SecretTable::restore(carry.secrets.clone()));
-    let detect = ctx
-        .detector
-        .restore(carry.detect.clone())
-        .map_err(|e| ScanError::State(e.to_string()))?;
+    let detect = ctx.detector.restore(carry.detect.clone())?;
     worker.analysis.detect.merge(detect);
-    let ext = ctx.ext.load(carry.ext.clone()).map_err(ScanError::State)?;
+    let ext = ctx.ext.load(carry.ext.clone())?;
     ctx.ext.merge(&mut worker.ext, ext);
     worker
         .analysis

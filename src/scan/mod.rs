@@ -26,6 +26,7 @@ pub use finish::{InputRecord, Locator, MalformedRecord, ScanResult};
 
 use crate::detect::Detector;
 use crate::model::{Event, Loc, Span, Timestamp};
+use crate::persist::PersistError;
 use crate::source::{ChunkSink, Input, Opened, ReadOptions, SourceError, produce};
 use crate::tenant::TenantMap;
 use dedup::Dedup;
@@ -122,8 +123,12 @@ pub trait Extension: Sync {
     /// Merges two threads' states.
     fn merge(&self, into: &mut Self::State, other: Self::State);
     /// Saves the merged state for the next incremental run; `absolute` rewrites locations.
-    fn save(&self, _state: &Self::State, _absolute: &dyn Fn(Loc) -> Loc) -> serde_json::Value {
-        serde_json::Value::Null
+    fn save(
+        &self,
+        _state: &Self::State,
+        _absolute: &dyn Fn(Loc) -> Loc,
+    ) -> Result<serde_json::Value, PersistError> {
+        Ok(serde_json::Value::Null)
     }
     /// True when [`Extension::entry`] must see request entries fully parsed. Otherwise request
     /// entries take the fast path (time and id only) and `entry` sees responses and others.
@@ -131,7 +136,7 @@ pub trait Extension: Sync {
         false
     }
     /// Restores state saved by [`Extension::save`].
-    fn load(&self, _saved: serde_json::Value) -> Result<Self::State, String> {
+    fn load(&self, _saved: serde_json::Value) -> Result<Self::State, PersistError> {
         Ok(self.new_state())
     }
 }
@@ -174,7 +179,7 @@ pub enum ScanError {
     Threads(#[from] rayon::ThreadPoolBuildError),
     /// The carried state of an incremental scan cannot be used.
     #[error("incremental state: {0}")]
-    State(String),
+    State(#[from] PersistError),
 }
 
 /// What an incremental scan brings from earlier runs.
