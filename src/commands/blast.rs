@@ -124,7 +124,11 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
         Devices::One
     });
     let progress = Progress::start(total_bytes(&inputs), global.quiet);
-    let (result, state, next) = scan::run(
+    let scan::Scanned {
+        result,
+        ext: state,
+        carry: next,
+    } = scan::run(
         &inputs,
         &settings,
         Analyzers {

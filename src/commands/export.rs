@@ -94,9 +94,9 @@ impl Pass<'_> {
                 None,
             );
             // Every sender must be gone before the writer can see the end of the stream.
-            let scanned = scanned.map(|(result, state, _)| {
-                drop(state);
-                result
+            let scanned = scanned.map(|scanned| {
+                drop(scanned.ext);
+                scanned.result
             });
             drop(exporter);
             let written = writer

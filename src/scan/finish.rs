@@ -146,8 +146,18 @@ impl Locator {
     }
 }
 
-/// Per input: first and last entry in file order, and earliest and latest time.
-type Bounds = Option<(Point, Point, Timestamp, Timestamp)>;
+/// Where one input's entries start and end.
+#[derive(Clone, Copy, Debug)]
+struct Bounds {
+    /// The first entry in file order.
+    first: Point,
+    /// The last entry in file order.
+    last: Point,
+    /// The earliest entry time.
+    earliest: Timestamp,
+    /// The latest entry time.
+    latest: Timestamp,
+}
 
 pub(super) fn finish<E: Extension>(
     ctx: &Context<'_, E>,
@@ -156,7 +166,7 @@ pub(super) fn finish<E: Extension>(
     errors: Vec<(u32, SourceError)>,
     mut worker: Worker<'_, E>,
     carry: Option<Carry>,
-) -> Result<(ScanResult, E::State, Option<Carry>), ScanError> {
+) -> Result<super::Scanned<E::State>, ScanError> {
     let stateful = carry.is_some();
     let carry = carry.unwrap_or_default();
     let n = inputs
@@ -317,7 +327,7 @@ pub(super) fn finish<E: Extension>(
             families,
             file_bounds: bounds
                 .iter()
-                .map(|b| b.map(|(first, last, _, _)| (first, last)))
+                .map(|b| b.map(|b| (b.first, b.last)))
                 .collect(),
             notices: carry.notices,
         },
@@ -344,8 +354,8 @@ pub(super) fn finish<E: Extension>(
     let (secrets, tenants, tenant_layout) = analysis.secrets.finish(ctx.tenants, &resolve);
     let progress = progress(inputs, &infos, &sums);
     let input_records = input_records(inputs, infos, errors, &sums, &bounds);
-    let first_event = bounds.iter().flatten().map(|b| b.2).min();
-    let last_event = bounds.iter().flatten().map(|b| b.3).max();
+    let first_event = bounds.iter().flatten().map(|b| b.earliest).min();
+    let last_event = bounds.iter().flatten().map(|b| b.latest).max();
     let result = ScanResult {
         inputs: input_records,
         stats: analysis.stats,
@@ -363,7 +373,11 @@ pub(super) fn finish<E: Extension>(
         progress,
         activity: analysis.activity,
     };
-    Ok((result, worker.ext, next))
+    Ok(super::Scanned {
+        result,
+        ext: worker.ext,
+        carry: next,
+    })
 }
 
 /// Merges the carried accumulators into this run's.
@@ -421,12 +435,26 @@ fn line_index(n: usize, inputs: &[Input], sums: &[ChunkSummary], names: Vec<Stri
     Locator { starts, names }
 }
 
-fn file_bounds(n: usize, carried: &[CarriedTimeline], sums: &[ChunkSummary]) -> Vec<Bounds> {
-    let mut out: Vec<Bounds> = vec![None; n];
+fn file_bounds(
+    n: usize,
+    carried: &[CarriedTimeline],
+    sums: &[ChunkSummary],
+) -> Vec<Option<Bounds>> {
+    let mut out: Vec<Option<Bounds>> = vec![None; n];
     let mut add = |file: usize, first: Point, last: Point, lo: Timestamp, hi: Timestamp| {
         out[file] = Some(match out[file] {
-            None => (first, last, lo, hi),
-            Some((f, _, l, h)) => (f, last, l.min(lo), h.max(hi)),
+            None => Bounds {
+                first,
+                last,
+                earliest: lo,
+                latest: hi,
+            },
+            Some(b) => Bounds {
+                first: b.first,
+                last,
+                earliest: b.earliest.min(lo),
+                latest: b.latest.max(hi),
+            },
         });
     };
     for t in carried {
@@ -457,13 +485,13 @@ fn file_bounds(n: usize, carried: &[CarriedTimeline], sums: &[ChunkSummary]) -> 
 /// Per input, everything the gap analysis needs next time, merged and absolute.
 fn carry_timelines<E: Extension>(
     timelines: &[(u32, &Timeline)],
-    bounds: &[Bounds],
+    bounds: &[Option<Bounds>],
     ctx: &Context<'_, E>,
     abs: &dyn Fn(Loc) -> Loc,
 ) -> Vec<CarriedTimeline> {
     let mut out = Vec::new();
     for (file, b) in bounds.iter().enumerate() {
-        let Some((first, last, lo, hi)) = b else {
+        let Some(b) = b else {
             continue;
         };
         let mine: Vec<(u32, &Timeline)> = timelines
@@ -486,10 +514,10 @@ fn carry_timelines<E: Extension>(
         regressions.truncate(gaps::GAPS_PER_KIND);
         out.push(CarriedTimeline {
             file: file as u32,
-            first: abs_point(*first, abs),
-            last: abs_point(*last, abs),
-            lo: *lo,
-            hi: *hi,
+            first: abs_point(b.first, abs),
+            last: abs_point(b.last, abs),
+            lo: b.earliest,
+            hi: b.latest,
             intervals: merge_intervals(intervals, ctx.settings.gap),
             regressions,
             regression_count: count,
@@ -517,7 +545,7 @@ fn pair_across_chunks<E: Extension>(
     worker: &mut Worker<'_, E>,
     sums: &mut [ChunkSummary],
     carried: Vec<OpenRequest>,
-    bounds: &[Bounds],
+    bounds: &[Option<Bounds>],
 ) -> Pairing {
     let mut open: HashMap<u64, Vec<OpenRequest>> = HashMap::new();
     for r in carried.into_iter().chain(
@@ -546,7 +574,7 @@ fn pair_across_chunks<E: Extension>(
             .get(r.loc.file as usize)
             .copied()
             .flatten()
-            .map(|b| b.1.time);
+            .map(|b| b.last.time);
         let (time, path, operation) = match &r.detail {
             OpenDetail::Raw(raw) => {
                 let seen = parser.parse_one(raw, |res| {
@@ -672,7 +700,7 @@ fn input_records(
     mut infos: Vec<Option<InputInfo>>,
     errors: Vec<(u32, SourceError)>,
     sums: &[ChunkSummary],
-    bounds: &[Bounds],
+    bounds: &[Option<Bounds>],
 ) -> Vec<InputRecord> {
     let mut recs: Vec<InputRecord> = inputs
         .iter()
@@ -692,8 +720,8 @@ fn input_records(
                 lines: 0,
                 events: 0,
                 malformed: 0,
-                first_event: b.map(|b| b.2),
-                last_event: b.map(|b| b.3),
+                first_event: b.map(|b| b.earliest),
+                last_event: b.map(|b| b.latest),
                 error: None,
             }
         })

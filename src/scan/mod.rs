@@ -202,6 +202,16 @@ pub struct Analyzers<'a, E: Extension> {
     pub progress: Option<&'a AtomicU64>,
 }
 
+/// What one scan returns.
+pub struct Scanned<S> {
+    /// What the scan established.
+    pub result: ScanResult,
+    /// The extension's state, merged over all threads (and the earlier runs' state).
+    pub ext: S,
+    /// The carry for the next incremental run (`None` unless the scan is incremental).
+    pub carry: Option<Carry>,
+}
+
 /// Scans `inputs` as one log. With `incremental`, the earlier runs' carry is merged in and the
 /// carry for the next run is returned.
 pub fn run<E: Extension>(
@@ -209,7 +219,7 @@ pub fn run<E: Extension>(
     settings: &ScanSettings,
     az: Analyzers<'_, E>,
     incremental: Option<Incremental>,
-) -> Result<(ScanResult, E::State, Option<Carry>), ScanError> {
+) -> Result<Scanned<E::State>, ScanError> {
     use std::hash::BuildHasher;
     let seed = incremental.as_ref().map_or_else(
         || foldhash::quality::RandomState::default().hash_one(std::time::SystemTime::now()),
