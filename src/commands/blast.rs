@@ -68,6 +68,15 @@ pub(crate) fn rand_seed() -> u64 {
 /// Runs `blast` or `rotation-list`.
 pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, CommandError> {
     let now = super::now();
+    if !args.scope.rules.is_empty() {
+        // The pass runs no detection rules (see below): accepting `--rules` would ignore it.
+        return Err(CommandError::Arg {
+            flag: "--rules",
+            message: "blast and rotation-list run no detection rules; the blast radius follows \
+                      the pivots. Run `blastradius scan --rules DIR` for findings"
+                .into(),
+        });
+    }
     let scope = Scope::resolve(&args.scope)?;
     let rotation = RotationRules::new(&scope.rotation).map_err(|e| CommandError::Arg {
         flag: "--config",

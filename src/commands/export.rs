@@ -190,6 +190,10 @@ pub fn run_query(args: &QueryArgs, global: Global) -> Result<Exit, CommandError>
         return Ok(Exit::Clean);
     }
     let (sql, paths) = query_text(args)?;
+    // Say so before reading and exporting every input for an engine that is not there.
+    if !crate::sql::ENGINE {
+        return Err(crate::sql::SqlError::NotBuilt.into());
+    }
     if paths.is_empty() {
         return Err(CommandError::Arg {
             flag: "PATH",
