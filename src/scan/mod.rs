@@ -15,6 +15,8 @@ mod analysis;
 pub mod carry;
 mod dedup;
 mod finish;
+mod pairing;
+pub mod result;
 mod worker;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -22,7 +24,7 @@ use std::sync::{Mutex, mpsc};
 
 pub use analysis::Stats;
 pub use carry::{Carry, FileProgress};
-pub use finish::{InputRecord, Locator, MalformedRecord, ScanResult};
+pub use result::{InputRecord, Locator, MalformedRecord, ScanResult};
 
 use crate::detect::Detector;
 use crate::model::{Event, Loc, Span, Timestamp};
