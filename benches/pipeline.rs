@@ -165,9 +165,9 @@ fn stages(c: &mut Criterion) {
                 ext: &(),
                 progress: None,
             };
-            let (result, (), _) =
-                scan::run(black_box(&inputs), &settings, analyzers, None).expect("scan runs");
-            result
+            scan::run(black_box(&inputs), &settings, analyzers, None)
+                .expect("scan runs")
+                .result
         })
     });
     group.finish();

@@ -21,6 +21,7 @@ pub mod lineage;
 pub mod model;
 pub mod notify;
 pub mod parse;
+pub mod persist;
 pub mod policy;
 pub mod redact;
 pub mod report;

@@ -101,6 +101,34 @@ pub struct RotationRules {
     rules: Vec<TierRule>,
 }
 
+/// Why a `[[rotation]]` rule from the config file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RotationRuleError {
+    /// The tier is not 1 to 4.
+    #[error("rotation rule {pattern:?}: tier must be 1 to 4")]
+    Tier {
+        /// The rule's pattern.
+        pattern: String,
+    },
+    /// The kind names no secret kind.
+    #[error("rotation rule {pattern:?}: unknown kind {kind:?}")]
+    Kind {
+        /// The rule's pattern.
+        pattern: String,
+        /// The kind as given.
+        kind: String,
+    },
+    /// The pattern is not a regular expression (or too large).
+    #[error("rotation rule {pattern:?}: {source}")]
+    Pattern {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        #[source]
+        source: regex::Error,
+    },
+}
+
 /// A rule from the config file: `[[rotation]] pattern = "...", tier = 1, label = "..."`.
 #[derive(Clone, Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -161,22 +189,21 @@ const BUILTIN: &[(&str, u8, &str)] = &[
 
 impl RotationRules {
     /// Built-in rules after the user's (`TierRuleConfig`s from the config file).
-    pub fn new(user: &[TierRuleConfig]) -> Result<RotationRules, String> {
+    pub fn new(user: &[TierRuleConfig]) -> Result<RotationRules, RotationRuleError> {
         let mut rules = Vec::new();
         for r in user {
             if !(1..=4).contains(&r.tier) {
-                return Err(format!(
-                    "rotation rule {:?}: tier must be 1 to 4",
-                    r.pattern
-                ));
+                return Err(RotationRuleError::Tier {
+                    pattern: r.pattern.clone(),
+                });
             }
-            let kind =
-                match &r.kind {
-                    Some(k) => Some(parse_kind(k).ok_or_else(|| {
-                        format!("rotation rule {:?}: unknown kind {k:?}", r.pattern)
-                    })?),
-                    None => None,
-                };
+            let kind = match &r.kind {
+                Some(k) => Some(parse_kind(k).ok_or_else(|| RotationRuleError::Kind {
+                    pattern: r.pattern.clone(),
+                    kind: k.clone(),
+                })?),
+                None => None,
+            };
             rules.push(TierRule {
                 pattern: compile(&r.pattern)?,
                 kind,
@@ -226,12 +253,15 @@ impl Default for RotationRules {
     }
 }
 
-fn compile(p: &str) -> Result<Regex, String> {
+fn compile(p: &str) -> Result<Regex, RotationRuleError> {
     RegexBuilder::new(p)
         .case_insensitive(true)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .map_err(|e| format!("rotation rule {p:?}: {e}"))
+        .map_err(|source| RotationRuleError::Pattern {
+            pattern: p.to_string(),
+            source,
+        })
 }
 
 fn parse_kind(s: &str) -> Option<SecretKind> {
@@ -504,6 +534,28 @@ mod tests {
             tier: 9,
             label: None,
         }];
-        assert!(RotationRules::new(&bad).is_err());
+        let err = RotationRules::new(&bad).unwrap_err();
+        assert!(matches!(&err, RotationRuleError::Tier { pattern } if pattern == "x"));
+        assert_eq!(err.to_string(), "rotation rule \"x\": tier must be 1 to 4");
+        let unknown = [TierRuleConfig {
+            pattern: "x".into(),
+            kind: Some("kv-v9".into()),
+            tier: 1,
+            label: None,
+        }];
+        assert!(matches!(
+            RotationRules::new(&unknown),
+            Err(RotationRuleError::Kind { kind, .. }) if kind == "kv-v9"
+        ));
+        let broken = [TierRuleConfig {
+            pattern: "(".into(),
+            kind: None,
+            tier: 1,
+            label: None,
+        }];
+        assert!(matches!(
+            RotationRules::new(&broken),
+            Err(RotationRuleError::Pattern { .. })
+        ));
     }
 }

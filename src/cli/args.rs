@@ -193,8 +193,8 @@ pub struct TimeArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
-    /// Memory-map inputs: `auto` maps up to 10 named plain files that have not changed for a
-    /// minute; `always` maps every plain file (a file truncated while mapped, e.g. by logrotate
+    /// Memory-map inputs: `auto` maps nothing and reads every input; `always` maps every plain
+    /// file, named or found under a directory (a file truncated while mapped, e.g. by logrotate
     /// copytruncate, kills the process with SIGBUS); `never` always reads.
     #[arg(long, value_enum, default_value_t = MmapChoice::Auto)]
     pub mmap: MmapChoice,

@@ -44,9 +44,9 @@ fn pivots(args: &BlastArgs) -> Result<Pivots, CommandError> {
         .ips
         .iter()
         .map(|s| {
-            IpPivot::parse(s).map_err(|message| CommandError::Arg {
+            IpPivot::parse(s).map_err(|e| CommandError::Arg {
                 flag: "--ip",
-                message,
+                message: e.to_string(),
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -135,10 +135,19 @@ pub(crate) fn analyse(
     global: Global,
     now: crate::model::Timestamp,
 ) -> Result<Analysis, CommandError> {
+    if !args.scope.rules.is_empty() {
+        // The pass runs no detection rules (see below): accepting `--rules` would ignore it.
+        return Err(CommandError::Arg {
+            flag: "--rules",
+            message: "blast and rotation-list run no detection rules; the blast radius follows \
+                      the pivots. Run `blastradius scan --rules DIR` for findings"
+                .into(),
+        });
+    }
     let scope = Scope::resolve(&args.scope)?;
-    let rotation = RotationRules::new(&scope.rotation).map_err(|message| CommandError::Arg {
+    let rotation = RotationRules::new(&scope.rotation).map_err(|e| CommandError::Arg {
         flag: "--config",
-        message,
+        message: e.to_string(),
     })?;
     let pivots = pivots(args)?;
     let p = &args.policy;
@@ -198,7 +207,11 @@ pub(crate) fn analyse(
         Devices::One
     });
     let progress = Progress::start(total_bytes(&inputs), global.quiet);
-    let (result, state, next) = scan::run(
+    let scan::Scanned {
+        result,
+        ext: state,
+        carry: next,
+    } = scan::run(
         &inputs,
         &settings,
         Analyzers {

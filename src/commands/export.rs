@@ -94,9 +94,9 @@ impl Pass<'_> {
                 None,
             );
             // Every sender must be gone before the writer can see the end of the stream.
-            let scanned = scanned.map(|(result, state, _)| {
-                drop(state);
-                result
+            let scanned = scanned.map(|scanned| {
+                drop(scanned.ext);
+                scanned.result
             });
             drop(exporter);
             let written = writer
@@ -190,6 +190,10 @@ pub fn run_query(args: &QueryArgs, global: Global) -> Result<Exit, CommandError>
         return Ok(Exit::Clean);
     }
     let (sql, paths) = query_text(args)?;
+    // Say so before reading and exporting every input for an engine that is not there.
+    if !crate::sql::ENGINE {
+        return Err(crate::sql::SqlError::NotBuilt.into());
+    }
     if paths.is_empty() {
         return Err(CommandError::Arg {
             flag: "PATH",

@@ -87,9 +87,12 @@ pub fn lint_paths(paths: &[PathBuf], deny_warnings: bool) -> Result<Exit, Comman
 }
 
 fn collect(p: &Path, out: &mut Vec<(String, String)>) -> Result<(), CommandError> {
-    let io = |source| CommandError::Output {
-        path: p.display().to_string(),
-        source,
+    // Reading a rule file is input, not output: a usage error (exit 2) like `--rules`.
+    let io = |source| {
+        CommandError::Rules(crate::rules::RuleError::Io {
+            path: p.to_path_buf(),
+            source,
+        })
     };
     if p.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(p)

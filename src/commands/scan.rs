@@ -269,7 +269,11 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
         }),
     };
     let progress = Progress::start(total_bytes(&inputs), global.quiet);
-    let (result, watched, next) = scan::run(
+    let scan::Scanned {
+        result,
+        ext: watched,
+        carry: next,
+    } = scan::run(
         &inputs,
         &settings,
         Analyzers {

@@ -186,7 +186,11 @@ impl<'r> Detector<'r> {
     }
 
     /// Saves `st`; `absolute` rewrites locations to absolute ones.
-    pub fn snapshot(&self, st: &DetectState, absolute: &dyn Fn(Loc) -> Loc) -> DetectSnapshot {
+    pub fn snapshot(
+        &self,
+        st: &DetectState,
+        absolute: &dyn Fn(Loc) -> Loc,
+    ) -> Result<DetectSnapshot, crate::persist::PersistError> {
         let metas = self.rules.rules();
         let findings = st
             .findings
@@ -206,15 +210,18 @@ impl<'r> Detector<'r> {
                 })
             })
             .collect();
-        DetectSnapshot {
+        Ok(DetectSnapshot {
             findings,
-            rules: self.rules.save_state(&st.rules, absolute),
-        }
+            rules: self.rules.save_state(&st.rules, absolute)?,
+        })
     }
 
     /// Restores state saved with [`Detector::snapshot`]; findings of rules no longer loaded are
     /// dropped.
-    pub fn restore(&self, snap: DetectSnapshot) -> Result<DetectState, crate::rules::RuleError> {
+    pub fn restore(
+        &self,
+        snap: DetectSnapshot,
+    ) -> Result<DetectState, crate::persist::PersistError> {
         let mut st = self.new_state();
         st.rules = self.rules.load_state(snap.rules)?;
         let metas = self.rules.rules();

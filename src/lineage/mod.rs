@@ -20,6 +20,7 @@ use crate::model::secret::{
     database_config_write, mount_of, secret_access, secret_target, succeeded,
 };
 use crate::model::{Event, Loc, Timestamp};
+use crate::persist::PersistError;
 use crate::scan::Extension;
 use crate::tenant::TenantMap;
 pub use identity::{FormInfo, FormKind, Identities, canonicalize};
@@ -40,7 +41,7 @@ pub struct IpPivot {
 
 impl IpPivot {
     /// Parses `203.0.113.66`, `203.0.113.0/24` or an IPv6 address or block.
-    pub fn parse(s: &str) -> Result<IpPivot, String> {
+    pub fn parse(s: &str) -> Result<IpPivot, crate::model::cidr::CidrError> {
         Ok(IpPivot {
             text: s.to_string(),
             block: Cidr::parse(s)?,
@@ -293,17 +294,19 @@ impl Extension for Lineage<'_> {
         );
     }
 
-    fn save(&self, st: &LineageState, absolute: &dyn Fn(Loc) -> Loc) -> serde_json::Value {
-        serde_json::to_value(LineageSnapshot::of(st, self, absolute))
-            .unwrap_or(serde_json::Value::Null)
+    fn save(
+        &self,
+        st: &LineageState,
+        absolute: &dyn Fn(Loc) -> Loc,
+    ) -> Result<serde_json::Value, PersistError> {
+        crate::persist::save("lineage", &LineageSnapshot::of(st, self, absolute))
     }
 
-    fn load(&self, saved: serde_json::Value) -> Result<LineageState, String> {
+    fn load(&self, saved: serde_json::Value) -> Result<LineageState, PersistError> {
         if saved.is_null() {
             return Ok(LineageState::default());
         }
-        let snap: LineageSnapshot =
-            serde_json::from_value(saved).map_err(|e| format!("lineage state: {e}"))?;
+        let snap: LineageSnapshot = crate::persist::restore("lineage", saved)?;
         Ok(snap.into_state(self))
     }
 

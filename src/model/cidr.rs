@@ -8,6 +8,22 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
+/// Why a text is not an address block.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CidrError {
+    /// The part before any `/` is not an IP address.
+    #[error("{0:?} is not an IP address or range such as 10.0.0.0/8 or fd00::/8")]
+    Address(String),
+    /// The prefix length is not a number up to the address width.
+    #[error("bad prefix length in {text:?} (at most /{max})")]
+    Prefix {
+        /// The text as given.
+        text: String,
+        /// 32 for IPv4, 128 for IPv6.
+        max: u8,
+    },
+}
+
 /// An IPv4 or IPv6 address block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cidr {
@@ -19,25 +35,30 @@ pub struct Cidr {
 
 impl Cidr {
     /// Parses `203.0.113.66`, `203.0.113.0/24`, `2001:db8::/32` or `[2001:db8::1]`.
-    pub fn parse(s: &str) -> Result<Cidr, String> {
+    pub fn parse(s: &str) -> Result<Cidr, CidrError> {
         let t = s.trim();
         let (addr, bits) = match t.split_once('/') {
             Some((a, b)) => (a, Some(b)),
             None => (t, None),
         };
-        let ip: IpAddr = addr.trim_matches(['[', ']']).parse().map_err(|_| {
-            format!("{s:?} is not an IP address or range such as 10.0.0.0/8 or fd00::/8")
-        })?;
+        let ip: IpAddr = addr
+            .trim_matches(['[', ']'])
+            .parse()
+            .map_err(|_| CidrError::Address(s.to_string()))?;
         let (net, max, offset) = match ip {
             IpAddr::V4(v4) => (u128::from(v4.to_ipv6_mapped()), 32u8, 96u8),
             IpAddr::V6(v6) => (u128::from(v6), 128, 0),
         };
         let bits = match bits {
-            Some(b) => b
-                .parse::<u8>()
-                .ok()
-                .filter(|b| *b <= max)
-                .ok_or_else(|| format!("bad prefix length in {s:?} (at most /{max})"))?,
+            Some(b) => {
+                b.parse::<u8>()
+                    .ok()
+                    .filter(|b| *b <= max)
+                    .ok_or_else(|| CidrError::Prefix {
+                        text: s.to_string(),
+                        max,
+                    })?
+            }
             None => max,
         };
         Ok(Cidr {
@@ -123,7 +144,21 @@ mod tests {
         assert!(one.contains("203.0.113.66") && !one.contains("203.0.113.67"));
         assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("::ffff:1.2.3.4"));
         assert!(!Cidr::parse("0.0.0.0/0").unwrap().contains("2001:db8::1"));
-        assert!(Cidr::parse("nope").is_err() && Cidr::parse("10.0.0.0/33").is_err());
-        assert!(Cidr::parse("::/129").is_err());
+        assert_eq!(Cidr::parse("nope"), Err(CidrError::Address("nope".into())));
+        assert_eq!(
+            Cidr::parse("10.0.0.0/33"),
+            Err(CidrError::Prefix {
+                text: "10.0.0.0/33".into(),
+                max: 32
+            })
+        );
+        assert!(matches!(
+            Cidr::parse("::/129"),
+            Err(CidrError::Prefix { max: 128, .. })
+        ));
+        assert_eq!(
+            CidrError::Address("nope".into()).to_string(),
+            "\"nope\" is not an IP address or range such as 10.0.0.0/8 or fd00::/8"
+        );
     }
 }

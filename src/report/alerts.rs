@@ -125,8 +125,8 @@ struct Parts {
     detail: Value,
 }
 
-fn parts(a: &Alert<'_>) -> Parts {
-    match a {
+fn parts(a: &Alert<'_>) -> serde_json::Result<Parts> {
+    Ok(match a {
         Alert::Finding {
             finding: f,
             new_matches,
@@ -140,7 +140,7 @@ fn parts(a: &Alert<'_>) -> Parts {
             count: *new_matches,
             rule_id: f.rule_id.clone(),
             evidence: json!(f.evidence),
-            detail: serde_json::to_value(f).unwrap_or(Value::Null),
+            detail: serde_json::to_value(f)?,
         },
         Alert::Gap(g) => Parts {
             uid: gap_key(g),
@@ -152,7 +152,7 @@ fn parts(a: &Alert<'_>) -> Parts {
             count: 1,
             rule_id: format!("audit-gap/{}", g.kind.as_str()),
             evidence: json!(g.evidence),
-            detail: serde_json::to_value(g).unwrap_or(Value::Null),
+            detail: serde_json::to_value(g)?,
         },
         Alert::GapsOmitted { kind, new } => Parts {
             uid: format!("gaps-omitted|{kind}"),
@@ -166,7 +166,7 @@ fn parts(a: &Alert<'_>) -> Parts {
             evidence: json!([]),
             detail: json!({"kind": kind, "new": new}),
         },
-    }
+    })
 }
 
 /// Writes alerts, one per line.
@@ -177,7 +177,7 @@ pub fn write(
     w: &mut dyn Write,
 ) -> std::io::Result<()> {
     for a in alerts {
-        let p = parts(a);
+        let p = parts(a)?;
         let v = match format {
             AlertFormat::Ndjson => json!({
                 "type": "alert",

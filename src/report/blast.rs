@@ -16,7 +16,7 @@ use crate::blast::{
 use crate::gaps::Gap;
 use crate::model::secret::SecretKind;
 use crate::model::{Severity, Timestamp};
-use crate::scan::{InputRecord, ScanResult};
+use crate::scan::result::{InputRecord, ScanResult};
 use crate::scope::BreachScope;
 
 /// Formats of `blast`.
@@ -119,7 +119,7 @@ pub struct BlastReport {
     pub gaps_in_window: Vec<Gap>,
     /// Activity over time, for the incident report's chart (not part of the JSON contract).
     #[serde(skip)]
-    pub activity: crate::scan::activity::Activity,
+    pub activity: crate::scan::result::Activity,
 }
 
 /// What goes into a blast report besides the scope.

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::lineage::{FormKind, LineageState};
-use crate::scan::InputRecord;
+use crate::scan::result::InputRecord;
 use crate::source::device::Assignment;
 use crate::source::{DeviceMap, Input};
 

@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::detect::Finding;
 use crate::gaps::Gap;
 use crate::model::{Severity, Timestamp};
-use crate::scan::{InputRecord, MalformedRecord, ScanResult, Stats};
+use crate::scan::result::{InputRecord, MalformedRecord, ScanResult, Stats};
 use crate::scope::{BreachScope, SecretRecord, TenantRecord, affected_tenants};
 
 /// Version of the JSON report contract. Bumped on any incompatible change.
@@ -157,7 +157,7 @@ pub struct ScanReport {
     pub incremental: Option<IncrementalInfo>,
     /// Activity over time, for the incident report's chart (not part of the JSON contract).
     #[serde(skip)]
-    pub activity: crate::scan::activity::Activity,
+    pub activity: crate::scan::result::Activity,
 }
 
 /// What an incremental run did.

@@ -90,7 +90,9 @@ impl Matcher {
                 .get(value, mods.re_flags)
                 .map(Matcher::Regex)
                 .map_err(|e| format!("invalid regular expression: {e}")),
-            Some(Kind::Cidr) => Cidr::parse(value).map(Matcher::Cidr),
+            Some(Kind::Cidr) => Cidr::parse(value)
+                .map(Matcher::Cidr)
+                .map_err(|e| e.to_string()),
             Some(Kind::Num(op)) => value
                 .trim()
                 .parse::<f64>()

@@ -47,6 +47,7 @@ use matcher::{RegexCaches, Regexes};
 use program::Program;
 
 use crate::model::{Event, Loc, Severity};
+use crate::persist::PersistError;
 
 /// Index of a rule in [`RuleSet::rules`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -290,23 +291,13 @@ impl RuleSet {
         &self,
         state: &RuleState,
         absolute: &dyn Fn(Loc) -> Loc,
-    ) -> serde_json::Value {
+    ) -> Result<serde_json::Value, PersistError> {
         state.save(&self.correlations, &|id| self.rule(id).id.clone(), absolute)
     }
 
     /// Restores correlation state saved by [`RuleSet::save_state`].
-    pub fn load_state(&self, saved: serde_json::Value) -> Result<RuleState, RuleError> {
-        RuleState::load(saved, &self.correlations, &|id| self.rule(id).id.clone()).map_err(
-            |message| {
-                RuleError::Invalid(vec![Diagnostic {
-                    file: "<state>".into(),
-                    line: 0,
-                    column: 0,
-                    level: DiagnosticLevel::Error,
-                    message,
-                }])
-            },
-        )
+    pub fn load_state(&self, saved: serde_json::Value) -> Result<RuleState, PersistError> {
+        RuleState::load(saved, &self.correlations, &|id| self.rule(id).id.clone())
     }
 
     fn build(layers: Vec<Vec<(String, String)>>) -> Result<RuleSet, RuleError> {

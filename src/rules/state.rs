@@ -13,6 +13,7 @@ use super::correlation::{Correlation, Counted, MAX_EVENTS_PER_GROUP, MAX_EVIDENC
 use super::field::Field;
 use super::matcher::{RegexCaches, render};
 use crate::model::{Event, Loc, Span, Timestamp};
+use crate::persist::PersistError;
 
 /// Separates group values in the scratch key; never appears in a rendered value we compare.
 const SEP: char = '\u{1f}';
@@ -451,7 +452,7 @@ impl RuleState {
         correlations: &[Correlation],
         ids: &dyn Fn(RuleId) -> String,
         absolute: &dyn Fn(Loc) -> Loc,
-    ) -> serde_json::Value {
+    ) -> Result<serde_json::Value, PersistError> {
         let mut saved: Vec<SavedGroup> = Vec::new();
         for ((c, _), groups) in &self.groups {
             let Some(corr) = correlations.get(*c as usize) else {
@@ -469,7 +470,7 @@ impl RuleState {
             }
         }
         saved.sort_by(|a, b| (&a.rule, &a.values).cmp(&(&b.rule, &b.values)));
-        serde_json::to_value(saved).unwrap_or(serde_json::Value::Null)
+        crate::persist::save("correlation", &saved)
     }
 
     /// Restores state saved by [`RuleState::save`]; groups of correlations no longer loaded are dropped.
@@ -477,13 +478,12 @@ impl RuleState {
         v: serde_json::Value,
         correlations: &[Correlation],
         ids: &dyn Fn(RuleId) -> String,
-    ) -> Result<RuleState, String> {
+    ) -> Result<RuleState, PersistError> {
         let mut st = RuleState::new(correlations.len());
         if v.is_null() {
             return Ok(st);
         }
-        let saved: Vec<SavedGroup> =
-            serde_json::from_value(v).map_err(|e| format!("correlation state: {e}"))?;
+        let saved: Vec<SavedGroup> = crate::persist::restore("correlation", v)?;
         for g in saved {
             let Some(c) = correlations
                 .iter()

@@ -61,30 +61,55 @@ pub struct Stats {
 impl Stats {
     /// Adds another thread's counts.
     pub fn merge(&mut self, o: &Stats) {
-        self.lines += o.lines;
-        self.blank_lines += o.blank_lines;
-        self.entries += o.entries;
-        self.requests += o.requests;
-        self.responses += o.responses;
-        self.other_entries += o.other_entries;
-        self.outside_window += o.outside_window;
-        self.untimed_entries += o.untimed_entries;
-        self.duplicates += o.duplicates;
-        self.prefixed_lines += o.prefixed_lines;
-        self.malformed_lines += o.malformed_lines;
-        for (k, v) in &o.malformed_by_kind {
+        // No `..`: a new counter must be merged here (or the compiler says so).
+        let Stats {
+            lines,
+            blank_lines,
+            entries,
+            requests,
+            responses,
+            other_entries,
+            outside_window,
+            untimed_entries,
+            duplicates,
+            prefixed_lines,
+            malformed_lines,
+            malformed_by_kind,
+            partial_last_lines,
+            paired_requests,
+            unanswered_requests,
+            in_flight_requests,
+            orphan_responses,
+            secret_reads,
+            evaluated,
+            suspicious_events,
+            early_analysed_requests,
+            pairing_overflow,
+        } = o;
+        self.lines += lines;
+        self.blank_lines += blank_lines;
+        self.entries += entries;
+        self.requests += requests;
+        self.responses += responses;
+        self.other_entries += other_entries;
+        self.outside_window += outside_window;
+        self.untimed_entries += untimed_entries;
+        self.duplicates += duplicates;
+        self.prefixed_lines += prefixed_lines;
+        self.malformed_lines += malformed_lines;
+        for (k, v) in malformed_by_kind {
             *self.malformed_by_kind.entry(k.clone()).or_default() += v;
         }
-        self.partial_last_lines += o.partial_last_lines;
-        self.paired_requests += o.paired_requests;
-        self.unanswered_requests += o.unanswered_requests;
-        self.in_flight_requests += o.in_flight_requests;
-        self.orphan_responses += o.orphan_responses;
-        self.secret_reads += o.secret_reads;
-        self.evaluated += o.evaluated;
-        self.suspicious_events += o.suspicious_events;
-        self.early_analysed_requests += o.early_analysed_requests;
-        self.pairing_overflow += o.pairing_overflow;
+        self.partial_last_lines += partial_last_lines;
+        self.paired_requests += paired_requests;
+        self.unanswered_requests += unanswered_requests;
+        self.in_flight_requests += in_flight_requests;
+        self.orphan_responses += orphan_responses;
+        self.secret_reads += secret_reads;
+        self.evaluated += evaluated;
+        self.suspicious_events += suspicious_events;
+        self.early_analysed_requests += early_analysed_requests;
+        self.pairing_overflow += pairing_overflow;
     }
 }
 

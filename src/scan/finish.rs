@@ -7,147 +7,30 @@ use super::carry::{
     CarriedFile, CarriedMalformed, CarriedRequest, CarriedTimeline, Carry, FileProgress,
     abs_interval, abs_point, abs_regression,
 };
+use super::pairing::{Pairing, pair_across_chunks};
+use super::result::{InputRecord, Locator, MalformedRecord, ScanResult};
 use super::worker::{ChunkSummary, OpenDetail, OpenRequest, Worker, analyse};
-use super::{Context, Extension, ScanError, Stats};
-use crate::detect::Finding;
+use super::{Context, Extension, ScanError};
 use crate::gaps::{
-    self, Gap, GapInputs, GapSettings, MalformedRun, Point, Timeline, UnansweredRequest,
-    merge_intervals,
+    self, GapInputs, GapSettings, MalformedRun, Point, Timeline, UnansweredRequest, merge_intervals,
 };
-use crate::model::{Loc, Location, Operation, Timestamp};
+use crate::model::{Loc, Timestamp};
 use crate::parse::Parser;
-use crate::scope::{SecretRecord, SecretTable, TenantRecord};
-use crate::source::{Compression, Input, InputInfo, ReadPath, SourceError};
+use crate::scope::SecretTable;
+use crate::source::{Input, InputInfo, SourceError};
 
-/// One input in the report.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct InputRecord {
-    /// The path (`-` for stdin).
-    pub path: String,
-    /// The log it belongs to (path without rotation suffixes).
-    pub family: String,
-    /// Bytes read (decompressed).
-    pub bytes: u64,
-    /// Bytes on disk, when known.
-    pub stored_bytes: Option<u64>,
-    /// Compression, recognised by magic bytes.
-    pub compression: Option<Compression>,
-    /// How it was read.
-    pub read_path: Option<ReadPath>,
-    /// True when framed as pretty-printed/concatenated JSON.
-    pub pretty: bool,
-    /// Where reading started (non-zero when an incremental scan resumed).
-    pub resumed_at: u64,
-    /// Lines read.
-    pub lines: u64,
-    /// Audit entries parsed.
-    pub events: u64,
-    /// Lines that are not audit entries.
-    pub malformed: u64,
-    /// Earliest entry time.
-    pub first_event: Option<Timestamp>,
-    /// Latest entry time.
-    pub last_event: Option<Timestamp>,
-    /// Why reading stopped early, if it did (the input is incomplete).
-    pub error: Option<String>,
+/// Where one input's entries start and end.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Bounds {
+    /// The first entry in file order.
+    pub(super) first: Point,
+    /// The last entry in file order.
+    pub(super) last: Point,
+    /// The earliest entry time.
+    pub(super) earliest: Timestamp,
+    /// The latest entry time.
+    pub(super) latest: Timestamp,
 }
-
-/// A malformed line in the report.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct MalformedRecord {
-    /// Where.
-    #[serde(flatten)]
-    pub location: Location,
-    /// Stable reason code (`invalid-json`, `not-json`, `line-too-long` ...).
-    pub kind: String,
-    /// The parser's message.
-    pub message: String,
-}
-
-/// Everything one scan established.
-pub struct ScanResult {
-    /// Per input.
-    pub inputs: Vec<InputRecord>,
-    /// Counts.
-    pub stats: Stats,
-    /// Findings, most severe first.
-    pub findings: Vec<Finding>,
-    /// Secrets read, by path.
-    pub secrets: Vec<SecretRecord>,
-    /// Tenants whose secrets were read.
-    pub tenants: Vec<TenantRecord>,
-    /// The tenant layout inferred without patterns (the tenants above follow it).
-    pub tenant_layout: crate::tenant::TenantLayout,
-    /// Gaps, earliest first (up to 1,000 per kind).
-    pub gaps: Vec<Gap>,
-    /// Gaps not listed, by kind.
-    pub gaps_omitted: std::collections::BTreeMap<crate::gaps::GapKind, u64>,
-    /// Gaps nothing explains, listed or not.
-    pub unexplained_gaps: usize,
-    /// Malformed lines (capped, earliest first).
-    pub malformed: Vec<MalformedRecord>,
-    /// Earliest entry time over all inputs.
-    pub first_event: Option<Timestamp>,
-    /// Latest entry time over all inputs.
-    pub last_event: Option<Timestamp>,
-    /// Resolves locations recorded during the scan (e.g. by extensions).
-    pub locator: Locator,
-    /// Where each input stands, for the next incremental run.
-    pub progress: Vec<FileProgress>,
-    /// Requests, secret reads and suspicious entries over time.
-    pub activity: super::activity::Activity,
-}
-
-impl ScanResult {
-    /// True when some input could not be read completely.
-    pub fn input_incomplete(&self) -> bool {
-        self.inputs.iter().any(|i| i.error.is_some())
-    }
-}
-
-/// Turns scan-time locations into file, line and byte offset.
-#[derive(Clone, Debug)]
-pub struct Locator {
-    starts: Vec<Vec<u64>>,
-    names: Vec<String>,
-}
-
-impl Locator {
-    /// The zero-based line of `loc` in its file.
-    pub fn line0(&self, loc: Loc) -> u64 {
-        if loc.chunk == Loc::ABSOLUTE {
-            return loc.line_in_chunk;
-        }
-        let base = self
-            .starts
-            .get(loc.file as usize)
-            .and_then(|s| s.get(loc.chunk as usize))
-            .copied()
-            .unwrap_or(0);
-        base + loc.line_in_chunk
-    }
-
-    /// The same place as an absolute location (valid in later runs).
-    pub fn absolute(&self, loc: Loc) -> Loc {
-        Loc::absolute(loc.file, self.line0(loc), loc.offset)
-    }
-
-    /// The file, one-based line and byte offset of `loc`.
-    pub fn resolve(&self, loc: Loc) -> Location {
-        Location {
-            file: self
-                .names
-                .get(loc.file as usize)
-                .cloned()
-                .unwrap_or_default(),
-            line: self.line0(loc) + 1,
-            offset: loc.offset,
-        }
-    }
-}
-
-/// Per input: first and last entry in file order, and earliest and latest time.
-type Bounds = Option<(Point, Point, Timestamp, Timestamp)>;
 
 pub(super) fn finish<E: Extension>(
     ctx: &Context<'_, E>,
@@ -156,7 +39,7 @@ pub(super) fn finish<E: Extension>(
     errors: Vec<(u32, SourceError)>,
     mut worker: Worker<'_, E>,
     carry: Option<Carry>,
-) -> Result<(ScanResult, E::State, Option<Carry>), ScanError> {
+) -> Result<super::Scanned<E::State>, ScanError> {
     let stateful = carry.is_some();
     let carry = carry.unwrap_or_default();
     let n = inputs
@@ -226,64 +109,68 @@ pub(super) fn finish<E: Extension>(
     let mut carried_stats = worker.analysis.stats.clone();
     carried_stats.lines -= pending_tails;
     carried_stats.partial_last_lines -= pending_tails;
-    let next = stateful.then(|| Carry {
-        files: (0..n as u32)
-            .filter(|id| !names[*id as usize].is_empty())
-            .map(|id| CarriedFile {
-                id,
-                display: names[id as usize].clone(),
-                family: families[id as usize].clone(),
-            })
-            .collect(),
-        stats: carried_stats,
-        secrets: worker.analysis.secrets.snapshot(&abs),
-        detect: ctx.detector.snapshot(&worker.analysis.detect, &abs),
-        ext: ctx.ext.save(&worker.ext, &abs),
-        markers: worker
-            .analysis
-            .markers
-            .iter()
-            .map(|m| crate::gaps::Marker {
-                at: abs_point(m.at, &abs),
-                kind: m.kind,
-            })
-            .collect(),
-        timelines: carry_timelines(&timelines, &bounds, ctx, &abs),
-        open_requests: in_flight
-            .iter()
-            .filter_map(|r| match &r.detail {
-                OpenDetail::Raw(raw) => Some(CarriedRequest {
-                    id: r.id,
-                    loc: abs(r.loc),
-                    raw: String::from_utf8_lossy(raw).into_owned(),
-                }),
-                OpenDetail::Analysed { .. } => None,
-            })
-            .collect(),
-        orphans: orphans
-            .iter()
-            .map(|o| crate::gaps::OrphanResponse {
-                at: o.at.map(|p| abs_point(p, &abs)),
-                loc: abs(o.loc),
-                ..o.clone()
-            })
-            .collect(),
-        unanswered: unanswered
-            .iter()
-            .map(|u| UnansweredRequest {
-                at: u.at.map(|p| abs_point(p, &abs)),
-                loc: abs(u.loc),
-                ..u.clone()
-            })
-            .collect(),
-        runs: runs.clone(),
-        malformed: samples.clone(),
-        notices: carry.notices.clone(),
-        activity: {
-            worker.analysis.activity.settle();
-            worker.analysis.activity.clone()
-        },
-    });
+    let next = if !stateful {
+        None
+    } else {
+        Some(Carry {
+            files: (0..n as u32)
+                .filter(|id| !names[*id as usize].is_empty())
+                .map(|id| CarriedFile {
+                    id,
+                    display: names[id as usize].clone(),
+                    family: families[id as usize].clone(),
+                })
+                .collect(),
+            stats: carried_stats,
+            secrets: worker.analysis.secrets.snapshot(&abs),
+            detect: ctx.detector.snapshot(&worker.analysis.detect, &abs)?,
+            ext: ctx.ext.save(&worker.ext, &abs)?,
+            markers: worker
+                .analysis
+                .markers
+                .iter()
+                .map(|m| crate::gaps::Marker {
+                    at: abs_point(m.at, &abs),
+                    kind: m.kind,
+                })
+                .collect(),
+            timelines: carry_timelines(&timelines, &bounds, ctx, &abs),
+            open_requests: in_flight
+                .iter()
+                .filter_map(|r| match &r.detail {
+                    OpenDetail::Raw(raw) => Some(CarriedRequest {
+                        id: r.id,
+                        loc: abs(r.loc),
+                        raw: String::from_utf8_lossy(raw).into_owned(),
+                    }),
+                    OpenDetail::Analysed { .. } => None,
+                })
+                .collect(),
+            orphans: orphans
+                .iter()
+                .map(|o| crate::gaps::OrphanResponse {
+                    at: o.at.map(|p| abs_point(p, &abs)),
+                    loc: abs(o.loc),
+                    ..o.clone()
+                })
+                .collect(),
+            unanswered: unanswered
+                .iter()
+                .map(|u| UnansweredRequest {
+                    at: u.at.map(|p| abs_point(p, &abs)),
+                    loc: abs(u.loc),
+                    ..u.clone()
+                })
+                .collect(),
+            runs: runs.clone(),
+            malformed: samples.clone(),
+            notices: carry.notices.clone(),
+            activity: {
+                worker.analysis.activity.settle();
+                worker.analysis.activity.clone()
+            },
+        })
+    };
 
     // Requests still in flight count in this report as if the log ended here; an incremental
     // run carries them (above) so the next run can still pair them.
@@ -313,7 +200,7 @@ pub(super) fn finish<E: Extension>(
             families,
             file_bounds: bounds
                 .iter()
-                .map(|b| b.map(|(first, last, _, _)| (first, last)))
+                .map(|b| b.map(|b| (b.first, b.last)))
                 .collect(),
             notices: carry.notices,
         },
@@ -340,8 +227,8 @@ pub(super) fn finish<E: Extension>(
     let (secrets, tenants, tenant_layout) = analysis.secrets.finish(ctx.tenants, &resolve);
     let progress = progress(inputs, &infos, &sums);
     let input_records = input_records(inputs, infos, errors, &sums, &bounds);
-    let first_event = bounds.iter().flatten().map(|b| b.2).min();
-    let last_event = bounds.iter().flatten().map(|b| b.3).max();
+    let first_event = bounds.iter().flatten().map(|b| b.earliest).min();
+    let last_event = bounds.iter().flatten().map(|b| b.latest).max();
     let result = ScanResult {
         inputs: input_records,
         stats: analysis.stats,
@@ -359,7 +246,11 @@ pub(super) fn finish<E: Extension>(
         progress,
         activity: analysis.activity,
     };
-    Ok((result, worker.ext, next))
+    Ok(super::Scanned {
+        result,
+        ext: worker.ext,
+        carry: next,
+    })
 }
 
 /// Merges the carried accumulators into this run's.
@@ -374,12 +265,9 @@ fn restore<E: Extension>(
         .analysis
         .secrets
         .merge(SecretTable::restore(carry.secrets.clone()));
-    let detect = ctx
-        .detector
-        .restore(carry.detect.clone())
-        .map_err(|e| ScanError::State(e.to_string()))?;
+    let detect = ctx.detector.restore(carry.detect.clone())?;
     worker.analysis.detect.merge(detect);
-    let ext = ctx.ext.load(carry.ext.clone()).map_err(ScanError::State)?;
+    let ext = ctx.ext.load(carry.ext.clone())?;
     ctx.ext.merge(&mut worker.ext, ext);
     worker
         .analysis
@@ -417,15 +305,29 @@ fn line_index(n: usize, inputs: &[Input], sums: &[ChunkSummary], names: Vec<Stri
         let next = v.last().copied().unwrap_or(0);
         v.push(next + u64::from(s.lines));
     }
-    Locator { starts, names }
+    Locator::new(starts, names)
 }
 
-fn file_bounds(n: usize, carried: &[CarriedTimeline], sums: &[ChunkSummary]) -> Vec<Bounds> {
-    let mut out: Vec<Bounds> = vec![None; n];
+fn file_bounds(
+    n: usize,
+    carried: &[CarriedTimeline],
+    sums: &[ChunkSummary],
+) -> Vec<Option<Bounds>> {
+    let mut out: Vec<Option<Bounds>> = vec![None; n];
     let mut add = |file: usize, first: Point, last: Point, lo: Timestamp, hi: Timestamp| {
         out[file] = Some(match out[file] {
-            None => (first, last, lo, hi),
-            Some((f, _, l, h)) => (f, last, l.min(lo), h.max(hi)),
+            None => Bounds {
+                first,
+                last,
+                earliest: lo,
+                latest: hi,
+            },
+            Some(b) => Bounds {
+                first: b.first,
+                last,
+                earliest: b.earliest.min(lo),
+                latest: b.latest.max(hi),
+            },
         });
     };
     for t in carried {
@@ -456,13 +358,13 @@ fn file_bounds(n: usize, carried: &[CarriedTimeline], sums: &[ChunkSummary]) -> 
 /// Per input, everything the gap analysis needs next time, merged and absolute.
 fn carry_timelines<E: Extension>(
     timelines: &[(u32, &Timeline)],
-    bounds: &[Bounds],
+    bounds: &[Option<Bounds>],
     ctx: &Context<'_, E>,
     abs: &dyn Fn(Loc) -> Loc,
 ) -> Vec<CarriedTimeline> {
     let mut out = Vec::new();
     for (file, b) in bounds.iter().enumerate() {
-        let Some((first, last, lo, hi)) = b else {
+        let Some(b) = b else {
             continue;
         };
         let mine: Vec<(u32, &Timeline)> = timelines
@@ -485,129 +387,16 @@ fn carry_timelines<E: Extension>(
         regressions.truncate(gaps::GAPS_PER_KIND);
         out.push(CarriedTimeline {
             file: file as u32,
-            first: abs_point(*first, abs),
-            last: abs_point(*last, abs),
-            lo: *lo,
-            hi: *hi,
+            first: abs_point(b.first, abs),
+            last: abs_point(b.last, abs),
+            lo: b.earliest,
+            hi: b.latest,
             intervals: merge_intervals(intervals, ctx.settings.gap),
             regressions,
             regression_count: count,
         });
     }
     out
-}
-
-/// What pairing across chunks leaves unanswered.
-#[derive(Default)]
-struct Pairing {
-    /// Requests past the response grace with no response (already analysed), carried as such.
-    unanswered: Vec<UnansweredRequest>,
-    /// Requests within the response grace of their input's end, kept raw for the next run.
-    in_flight: Vec<OpenRequest>,
-    /// The same requests as listed in this report.
-    in_flight_listed: Vec<UnansweredRequest>,
-}
-
-/// Matches requests left open (in a chunk, or by an earlier run) with responses that were
-/// orphans in another chunk, then analyses the requests that have no response and are past
-/// the response grace. Every unanswered request is listed, except those Vault never answers.
-fn pair_across_chunks<E: Extension>(
-    ctx: &Context<'_, E>,
-    worker: &mut Worker<'_, E>,
-    sums: &mut [ChunkSummary],
-    carried: Vec<OpenRequest>,
-    bounds: &[Bounds],
-) -> Pairing {
-    let mut open: HashMap<u64, Vec<OpenRequest>> = HashMap::new();
-    for r in carried.into_iter().chain(
-        sums.iter_mut()
-            .flat_map(|s| std::mem::take(&mut s.open_requests)),
-    ) {
-        open.entry(r.id).or_default().push(r);
-    }
-    let stats = &mut worker.analysis.stats;
-    for s in sums.iter_mut() {
-        s.orphans
-            .retain(|o| match open.get_mut(&o.id).and_then(|v| v.pop()) {
-                Some(_) => {
-                    stats.paired_requests += 1;
-                    false
-                }
-                None => true,
-            });
-    }
-    let mut rest: Vec<OpenRequest> = open.into_values().flatten().collect();
-    rest.sort_by_key(|r| r.loc);
-    let mut parser = Parser::new();
-    let mut out = Pairing::default();
-    for r in rest {
-        let last = bounds
-            .get(r.loc.file as usize)
-            .copied()
-            .flatten()
-            .map(|b| b.1.time);
-        let (time, path, operation) = match &r.detail {
-            OpenDetail::Raw(raw) => {
-                let seen = parser.parse_one(raw, |res| {
-                    res.ok().map(|ev| {
-                        (
-                            ev.time,
-                            Some(ev.request.path.to_string()),
-                            ev.request.operation,
-                        )
-                    })
-                });
-                let Some(seen) = seen else { continue };
-                seen
-            }
-            OpenDetail::Analysed {
-                at,
-                path,
-                operation,
-            } => (at.map(|p| p.time), path.clone(), *operation),
-        };
-        let flying =
-            matches!((time, last), (Some(t), Some(l)) if t >= l.minus(ctx.settings.response_grace));
-        let by_design = path
-            .as_deref()
-            .is_some_and(|p| p == "sys/audit/test" || is_request_only(p, operation));
-        let listed = (!by_design).then(|| UnansweredRequest {
-            at: time.map(|time| Point { time, loc: r.loc }),
-            loc: r.loc,
-            path,
-            operation,
-        });
-        if flying && matches!(r.detail, OpenDetail::Raw(_)) {
-            // Carried (raw) to the next incremental run, which may still see its response;
-            // this report lists it all the same.
-            out.in_flight_listed.extend(listed);
-            out.in_flight.push(r);
-            continue;
-        }
-        worker.analysis.stats.unanswered_requests += 1;
-        if let OpenDetail::Raw(raw) = &r.detail {
-            let (an, ext) = (&mut worker.analysis, &mut worker.ext);
-            parser.parse_one(raw, |res| {
-                if let Ok(ev) = res {
-                    analyse(ctx, an, ext, &ev, r.loc);
-                    ctx.ext.unanswered(ext, &ev, r.loc);
-                }
-            });
-        }
-        if flying {
-            worker.analysis.stats.in_flight_requests += 1;
-        }
-        out.unanswered.extend(listed);
-    }
-    out
-}
-
-/// Requests Vault logs without a response by design.
-fn is_request_only(path: &str, op: Operation) -> bool {
-    // Disabling a device deregisters it before the response would be written to it; sealing
-    // tears down every device before the response (OpenBao 2.7 logs the `sys/seal` request
-    // only; the quiet period that follows is explained by the seal).
-    (path.starts_with("sys/audit/") && op == Operation::Delete) || path == "sys/seal"
 }
 
 /// Runs of malformed lines, joined across chunk (and run) boundaries, with absolute locations.
@@ -671,7 +460,7 @@ fn input_records(
     mut infos: Vec<Option<InputInfo>>,
     errors: Vec<(u32, SourceError)>,
     sums: &[ChunkSummary],
-    bounds: &[Bounds],
+    bounds: &[Option<Bounds>],
 ) -> Vec<InputRecord> {
     let mut recs: Vec<InputRecord> = inputs
         .iter()
@@ -691,8 +480,8 @@ fn input_records(
                 lines: 0,
                 events: 0,
                 malformed: 0,
-                first_event: b.map(|b| b.2),
-                last_event: b.map(|b| b.3),
+                first_event: b.map(|b| b.earliest),
+                last_event: b.map(|b| b.latest),
                 error: None,
             }
         })
@@ -720,18 +509,4 @@ fn input_records(
         });
     }
     recs
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seals_and_device_disables_have_no_response_by_design() {
-        assert!(is_request_only("sys/seal", Operation::Update));
-        assert!(is_request_only("sys/audit/file", Operation::Delete));
-        assert!(!is_request_only("sys/audit/file", Operation::Update));
-        assert!(!is_request_only("sys/unseal", Operation::Update));
-        assert!(!is_request_only("sys/seal-status", Operation::Read));
-    }
 }

@@ -15,6 +15,8 @@ mod analysis;
 pub mod carry;
 mod dedup;
 mod finish;
+mod pairing;
+pub mod result;
 mod worker;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -22,10 +24,11 @@ use std::sync::{Mutex, mpsc};
 
 pub use analysis::Stats;
 pub use carry::{Carry, FileProgress};
-pub use finish::{InputRecord, Locator, MalformedRecord, ScanResult};
+pub use result::{InputRecord, Locator, MalformedRecord, ScanResult};
 
 use crate::detect::Detector;
 use crate::model::{Event, Loc, Span, Timestamp};
+use crate::persist::PersistError;
 use crate::source::{ChunkSink, Input, Opened, ReadOptions, SourceError, produce};
 use crate::tenant::TenantMap;
 use dedup::Dedup;
@@ -122,8 +125,12 @@ pub trait Extension: Sync {
     /// Merges two threads' states.
     fn merge(&self, into: &mut Self::State, other: Self::State);
     /// Saves the merged state for the next incremental run; `absolute` rewrites locations.
-    fn save(&self, _state: &Self::State, _absolute: &dyn Fn(Loc) -> Loc) -> serde_json::Value {
-        serde_json::Value::Null
+    fn save(
+        &self,
+        _state: &Self::State,
+        _absolute: &dyn Fn(Loc) -> Loc,
+    ) -> Result<serde_json::Value, PersistError> {
+        Ok(serde_json::Value::Null)
     }
     /// True when [`Extension::entry`] must see request entries fully parsed. Otherwise request
     /// entries take the fast path (time and id only) and `entry` sees responses and others.
@@ -131,7 +138,7 @@ pub trait Extension: Sync {
         false
     }
     /// Restores state saved by [`Extension::save`].
-    fn load(&self, _saved: serde_json::Value) -> Result<Self::State, String> {
+    fn load(&self, _saved: serde_json::Value) -> Result<Self::State, PersistError> {
         Ok(self.new_state())
     }
 }
@@ -174,7 +181,7 @@ pub enum ScanError {
     Threads(#[from] rayon::ThreadPoolBuildError),
     /// The carried state of an incremental scan cannot be used.
     #[error("incremental state: {0}")]
-    State(String),
+    State(#[from] PersistError),
 }
 
 /// What an incremental scan brings from earlier runs.
@@ -197,6 +204,16 @@ pub struct Analyzers<'a, E: Extension> {
     pub progress: Option<&'a AtomicU64>,
 }
 
+/// What one scan returns.
+pub struct Scanned<S> {
+    /// What the scan established.
+    pub result: ScanResult,
+    /// The extension's state, merged over all threads (and the earlier runs' state).
+    pub ext: S,
+    /// The carry for the next incremental run (`None` unless the scan is incremental).
+    pub carry: Option<Carry>,
+}
+
 /// Scans `inputs` as one log. With `incremental`, the earlier runs' carry is merged in and the
 /// carry for the next run is returned.
 pub fn run<E: Extension>(
@@ -204,7 +221,7 @@ pub fn run<E: Extension>(
     settings: &ScanSettings,
     az: Analyzers<'_, E>,
     incremental: Option<Incremental>,
-) -> Result<(ScanResult, E::State, Option<Carry>), ScanError> {
+) -> Result<Scanned<E::State>, ScanError> {
     use std::hash::BuildHasher;
     let seed = incremental.as_ref().map_or_else(
         || foldhash::quality::RandomState::default().hash_one(std::time::SystemTime::now()),

@@ -49,9 +49,9 @@ impl MmapChoice {
 /// Maps `file` read-only, or `None` (the caller then reads it) if mapping fails.
 pub fn map(file: &File) -> Option<Mmap> {
     // SAFETY: memmap2 requires that the file is not modified while mapped; truncation would make
-    // page accesses raise SIGBUS. `MmapChoice::wants_map` only approves files the user named that
-    // are quiescent (auto) or that the user explicitly asked to map (`--mmap always`), and the
-    // documentation of `--mmap` states the risk. Appends do not invalidate the mapped range.
+    // page accesses raise SIGBUS. `MmapChoice::wants_map` approves files only when the user
+    // explicitly asked to map (`--mmap always`; `auto` maps nothing), and the documentation of
+    // `--mmap` states the risk. Appends do not invalidate the mapped range.
     let map = unsafe { Mmap::map(file) }.ok()?;
     #[cfg(unix)]
     {

@@ -64,6 +64,9 @@ pub enum SqlError {
     Result(#[from] arrow::error::ArrowError),
 }
 
+/// True when this build has an SQL engine (the `sql` cargo feature).
+pub const ENGINE: bool = cfg!(feature = "sql");
+
 /// Runs `sql` over the Arrow IPC file `table` registered as `events`.
 #[cfg(feature = "sql")]
 pub fn execute(table: &Path, sql: &str) -> Result<Vec<RecordBatch>, SqlError> {

@@ -11,6 +11,7 @@ use crate::lineage::{
     Failure, Identities, Key, Lineage, LineageState, NO_TOKEN, earlier, failure_of, later,
 };
 use crate::model::{Event, Loc, Operation, Timestamp};
+use crate::persist::PersistError;
 use crate::scan::Extension;
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -246,9 +247,13 @@ impl Extension for Watch<'_> {
         }
     }
 
-    fn save(&self, st: &WatchState, absolute: &dyn Fn(Loc) -> Loc) -> serde_json::Value {
+    fn save(
+        &self,
+        st: &WatchState,
+        absolute: &dyn Fn(Loc) -> Loc,
+    ) -> Result<serde_json::Value, PersistError> {
         let saved = Saved {
-            lineage: self.lineage.save(&st.lineage, absolute),
+            lineage: self.lineage.save(&st.lineage, absolute)?,
             actors: st.signals.actors.iter().map(|(k, v)| (*k, *v)).collect(),
             login_failures: st
                 .signals
@@ -257,14 +262,14 @@ impl Extension for Watch<'_> {
                 .map(|(k, v)| (*k, *v))
                 .collect(),
         };
-        serde_json::to_value(saved).unwrap_or(serde_json::Value::Null)
+        crate::persist::save("suspects", &saved)
     }
 
-    fn load(&self, saved: serde_json::Value) -> Result<WatchState, String> {
+    fn load(&self, saved: serde_json::Value) -> Result<WatchState, PersistError> {
         if saved.is_null() {
             return Ok(WatchState::default());
         }
-        let s: Saved = serde_json::from_value(saved).map_err(|e| format!("suspects state: {e}"))?;
+        let s: Saved = crate::persist::restore("suspects", saved)?;
         let mut st = WatchState {
             lineage: self.lineage.load(s.lineage)?,
             signals: Signals::default(),

@@ -477,3 +477,23 @@ fn blast_needs_a_pivot_and_valid_addresses() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an IP address"));
 }
+
+#[test]
+fn rules_are_rejected_by_blast_and_rotation_list_not_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_incident(dir.path());
+    for cmd in ["blast", "rotation-list"] {
+        let out = bin()
+            .args([cmd, &log, "--token", "hvs.anything", "--rules"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("invalid --rules: blast and rotation-list run no detection rules"),
+            "{cmd}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{cmd}");
+    }
+}

@@ -128,3 +128,21 @@ fn user_rules_add_to_and_replace_the_built_in_pack() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken.yml"));
 }
+
+#[test]
+fn an_unreadable_rule_file_is_a_usage_error_not_a_write_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.yml");
+    let out = bin()
+        .args(["rules", "lint"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot read rules from {}", missing.display())),
+        "{err}"
+    );
+    assert!(!err.contains("cannot write"), "{err}");
+}

@@ -427,3 +427,27 @@ fn blast_with_state_follows_lineage_across_runs() {
         assert!(diff.is_empty(), "split at line {split}: {diff:#?}");
     }
 }
+
+#[test]
+fn carried_analysis_state_that_does_not_restore_is_fatal_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = fixture("openbao-2.7/basic.log");
+    let state = dir.path().join("state.json");
+    let (code, _) = run(&[&s(&log), "--state", &s(&state)]);
+    assert_eq!(code, 0);
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    // Correlation groups are saved as a list; a string is not one.
+    v["carry"]["detect"]["rules"] = Value::from("not groups");
+    std::fs::write(&state, serde_json::to_string(&v).unwrap()).unwrap();
+    let out = bin()
+        .args(["scan", &s(&log), "--state", &s(&state), "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("incremental state: cannot restore correlation state: invalid type"),
+        "{err}"
+    );
+    assert!(!err.contains("<state>"), "{err}");
+}

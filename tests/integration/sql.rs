@@ -195,6 +195,19 @@ fn without_the_sql_feature_query_explains_how_to_get_an_engine() {
         err.contains("--features sql") && err.contains("export"),
         "{err}"
     );
+    // Before any input is read: a path that does not exist is not even looked at.
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .arg("query")
+        .args(["--hunt", "quiet_periods"])
+        .arg(dir.path().join("missing.log"))
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        err.contains("no SQL engine") && !err.contains("missing.log"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -12,8 +12,7 @@ mod scan;
 
 use crate::gaps::Gap;
 use crate::model::{Location, Severity, Timestamp};
-use crate::scan::InputRecord;
-use crate::scan::activity::{Activity, Bar};
+use crate::scan::result::{Activity, Bar, InputRecord};
 
 /// Rows shown per table; the JSON report has the rest.
 pub const MAX_ROWS: usize = 200;
