@@ -303,6 +303,9 @@ pub(super) fn finish<E: Extension>(
     }
     unanswered.extend(in_flight_listed);
 
+    let truncations = super::truncation::changed_inputs(inputs, &infos, &errors, &sums, |f| {
+        bounds.get(f as usize).copied().flatten().map(|b| b.1.time)
+    });
     let gaps = gaps::analyse(
         GapInputs {
             timelines,
@@ -316,6 +319,7 @@ pub(super) fn finish<E: Extension>(
                 .map(|b| b.map(|(first, last, _, _)| (first, last)))
                 .collect(),
             notices: carry.notices,
+            truncations,
         },
         GapSettings {
             gap: ctx.settings.gap,
