@@ -275,7 +275,10 @@ pub fn run<E: Extension>(
     )
 }
 
-type Produced = Vec<(usize, (Option<crate::source::InputInfo>, Option<SourceError>))>;
+type Produced = Vec<(
+    usize,
+    (Option<crate::source::InputInfo>, Option<SourceError>),
+)>;
 
 /// Reads and analyses the inputs at positions `phase`, in parallel.
 fn pass<'c, E: Extension>(
@@ -300,13 +303,8 @@ fn pass<'c, E: Extension>(
                     loop {
                         let n = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&i) = phase.get(n) else { break };
-                        let read = read_input(
-                            &inputs[i],
-                            &settings.read,
-                            inputs.len(),
-                            &maps[i],
-                            &sink,
-                        );
+                        let read =
+                            read_input(&inputs[i], &settings.read, inputs.len(), &maps[i], &sink);
                         done.push((i, read));
                     }
                     done

@@ -60,7 +60,11 @@ impl FileId {
 impl Opened {
     /// Opens an input, recognising compression by magic bytes and mapping where the policy
     /// allows.
-    pub fn open(input: &Input, opts: &ReadOptions, file_count: usize) -> Result<Opened, SourceError> {
+    pub fn open(
+        input: &Input,
+        opts: &ReadOptions,
+        file_count: usize,
+    ) -> Result<Opened, SourceError> {
         let InputPath::File(path) = &input.path else {
             return Ok(Opened::Stdin);
         };

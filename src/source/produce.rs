@@ -2,8 +2,8 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
-use std::sync::{Mutex, OnceLock};
 use std::sync::mpsc::SyncSender;
+use std::sync::{Mutex, OnceLock};
 
 use memmap2::Mmap;
 
@@ -145,20 +145,29 @@ fn produce_plain(
         return (info, Some(e));
     }
     info.start = start;
-    let err = read_loop(input, ShrinkWatch::new(file, start), start, opts, sink, &mut info);
-    let err = err.map(|e| match e.get_ref().and_then(|i| i.downcast_ref::<Shrank>()) {
-        Some(s) => SourceError::TruncatedDuringScan {
-            path: input.display.clone(),
-            size: stored,
-            read_to: s.pos,
-            now: s.now,
+    let err = read_loop(
+        input,
+        ShrinkWatch::new(file, start),
+        start,
+        opts,
+        sink,
+        &mut info,
+    );
+    let err = err.map(
+        |e| match e.get_ref().and_then(|i| i.downcast_ref::<Shrank>()) {
+            Some(s) => SourceError::TruncatedDuringScan {
+                path: input.display.clone(),
+                size: stored,
+                read_to: s.pos,
+                now: s.now,
+            },
+            None => SourceError::Read {
+                path: input.display.clone(),
+                bytes: info.bytes,
+                source: e,
+            },
         },
-        None => SourceError::Read {
-            path: input.display.clone(),
-            bytes: info.bytes,
-            source: e,
-        },
-    });
+    );
     (info, err)
 }
 
@@ -620,6 +629,7 @@ fn read_stream<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::InputPath;
 
     /// A line 256 times the chunk size is examined about once, not once per read (issue 21).
     #[test]

@@ -273,13 +273,19 @@ fn a_gzip_of_zeros_stops_early_under_the_default_limits() {
     assert_eq!(code, 3);
     let input = &r["inputs"][0];
     let err = input["error"].as_str().unwrap();
-    assert!(err.contains("audit.log.gz") && err.contains("--max-line-bytes"), "{err}");
+    assert!(
+        err.contains("audit.log.gz") && err.contains("--max-line-bytes"),
+        "{err}"
+    );
     assert!(err.contains(&format!("offset {}", basic.len())), "{err}");
     assert!(
         input["bytes"].as_u64().unwrap() < 64 << 20,
         "decompressed far past the line limit: {input}"
     );
-    assert_eq!(r["stats"]["entries"], 27, "the entries before the bomb are kept");
+    assert_eq!(
+        r["stats"]["entries"], 27,
+        "the entries before the bomb are kept"
+    );
     assert_eq!(r["malformed"][0]["kind"], "line-too-long");
 }
 

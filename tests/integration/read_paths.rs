@@ -161,10 +161,7 @@ fn fifos_and_process_substitution_are_read_as_streams() {
     let exe = assert_cmd::cargo::cargo_bin!("blastradius");
     let out = std::process::Command::new("bash")
         .arg("-c")
-        .arg(format!(
-            "'{}' scan -f json <(cat '{gz}')",
-            exe.display()
-        ))
+        .arg(format!("'{}' scan -f json <(cat '{gz}')", exe.display()))
         .env("BLASTRADIUS_NOW", "2026-11-22T12:00:00Z")
         .output()
         .unwrap();
