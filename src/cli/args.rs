@@ -207,11 +207,14 @@ pub struct InputArgs {
     /// Malformed lines tolerated before the input counts as incomplete (exit code 3).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub max_malformed: u64,
-    /// Stop decompressing a gzip input beyond this many bytes (decompression bombs).
-    #[arg(long, value_name = "BYTES", default_value = "1T", value_parser = parse_bytes)]
+    /// Stop decompressing an input (gzip, zstd, xz, bzip2) beyond this many bytes
+    /// (decompression bombs). A compressed input also stops at its first line longer than
+    /// --max-line-bytes.
+    #[arg(long, value_name = "BYTES", default_value = "64G", value_parser = parse_bytes)]
     pub max_decompressed_bytes: u64,
-    /// Stop decompressing when output exceeds input by more than this ratio.
-    #[arg(long, value_name = "RATIO", default_value_t = 1000)]
+    /// Stop decompressing when output exceeds input by more than this ratio (any compression;
+    /// checked after the first 64 MiB; real audit logs compress 10 to 25 times).
+    #[arg(long, value_name = "RATIO", default_value_t = crate::source::DEFAULT_MAX_RATIO)]
     pub max_gzip_ratio: u64,
     /// Parse every entry in full with simd-json, request entries included, instead of the
     /// fast path that validates request entries without building a tape (slower; the same

@@ -85,6 +85,12 @@ impl Analysis {
 /// Runs `blast` or `rotation-list`.
 pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, CommandError> {
     let now = super::now();
+    let no_policies = args.policy.policies.is_none() && args.policy.vault_addr.is_none();
+    if no_policies && matches!(mode, Mode::List(_, blast::Exposure::Reachable)) {
+        eprintln!(
+            "blastradius: warning: --scope reachable without --policies or --vault-addr lists the read targets only"
+        );
+    }
     let Analysis {
         report,
         session,
@@ -246,10 +252,6 @@ pub(crate) fn analyse(
         .transpose()?;
     if let Some(r) = &reach {
         blast::add_precautionary(&mut targets, r, &rotation);
-    } else if matches!(mode, Mode::List(_, blast::Exposure::Reachable)) {
-        eprintln!(
-            "blastradius: warning: --scope reachable without --policies or --vault-addr lists the read targets only"
-        );
     }
     let inferred_tenant_patterns = bscope.tenant_layout.patterns();
     let devices = device_records(&device_map, &inputs, &result.inputs, Some(&state));

@@ -46,6 +46,9 @@ pub enum GapKind {
     /// An input shrank or was rewritten in place between incremental runs (logrotate
     /// `copytruncate`): entries written after the last run and before the copy may be lost.
     InputTruncated,
+    /// An input shrank, or was replaced or renamed, while this scan read it: what lay beyond
+    /// where reading ended was not read.
+    TruncatedDuringScan,
 }
 
 impl GapKind {
@@ -61,6 +64,7 @@ impl GapKind {
             GapKind::TimeBackwards => "time-backwards",
             GapKind::MalformedRegion => "malformed-region",
             GapKind::InputTruncated => "input-truncated",
+            GapKind::TruncatedDuringScan => "truncated-during-scan",
         }
     }
 }
@@ -176,6 +180,17 @@ pub struct Notice {
     pub detail: String,
 }
 
+/// An input that changed under this scan (see `source::open`).
+#[derive(Clone, Debug)]
+pub struct ScanTruncation {
+    /// The last entry read from it.
+    pub last: Option<Timestamp>,
+    /// Where reading ended (the first line not read).
+    pub loc: Loc,
+    /// What happened.
+    pub detail: String,
+}
+
 /// Inputs for the final gap analysis.
 pub struct GapInputs<'a> {
     /// Every chunk's timeline, sorted by (file, chunk).
@@ -194,6 +209,8 @@ pub struct GapInputs<'a> {
     pub file_bounds: Vec<Option<(Point, Point)>>,
     /// Inputs truncated between incremental runs.
     pub notices: Vec<Notice>,
+    /// Inputs that changed while this scan read them.
+    pub truncations: Vec<ScanTruncation>,
 }
 
 /// Settings for gap analysis.
@@ -278,6 +295,17 @@ pub fn analyse(
             explained_by: None,
             detail: n.detail.clone(),
             evidence: vec![resolve(Loc::absolute(n.file, 0, 0))],
+        });
+    }
+    for t in &inp.truncations {
+        gaps.push(Gap {
+            kind: GapKind::TruncatedDuringScan,
+            start: t.last,
+            end: None,
+            seconds: None,
+            explained_by: None,
+            detail: t.detail.clone(),
+            evidence: vec![resolve(t.loc)],
         });
     }
     for run in &inp.malformed {
@@ -567,6 +595,7 @@ mod tests {
                 families: vec!["a".into()],
                 file_bounds: vec![Some((t.first.unwrap(), last))],
                 notices: vec![],
+                truncations: vec![],
             },
             settings(),
             &|l: Loc| Location {

@@ -190,6 +190,13 @@ pub(super) fn finish<E: Extension>(
     }
     unanswered.extend(in_flight_listed);
 
+    let truncations = super::truncation::changed_inputs(inputs, &infos, &errors, &sums, |f| {
+        bounds
+            .get(f as usize)
+            .copied()
+            .flatten()
+            .map(|b| b.last.time)
+    });
     let gaps = gaps::analyse(
         GapInputs {
             timelines,
@@ -203,6 +210,7 @@ pub(super) fn finish<E: Extension>(
                 .map(|b| b.map(|b| (b.first, b.last)))
                 .collect(),
             notices: carry.notices,
+            truncations,
         },
         GapSettings {
             gap: ctx.settings.gap,

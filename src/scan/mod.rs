@@ -17,6 +17,7 @@ mod dedup;
 mod finish;
 mod pairing;
 pub mod result;
+mod truncation;
 mod worker;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -29,7 +30,7 @@ pub use result::{InputRecord, Locator, MalformedRecord, ScanResult};
 use crate::detect::Detector;
 use crate::model::{Event, Loc, Span, Timestamp};
 use crate::persist::PersistError;
-use crate::source::{ChunkSink, Input, Opened, ReadOptions, SourceError, produce};
+use crate::source::{ChunkSink, Input, MapSlot, ReadOptions, SourceError, read_input};
 use crate::tenant::TenantMap;
 use dedup::Dedup;
 use worker::Worker;
@@ -246,10 +247,10 @@ pub fn run<E: Extension>(
         progress: az.progress,
         pool: Mutex::new(Vec::new()),
     };
-    let opened: Vec<Result<Opened, SourceError>> = inputs
-        .iter()
-        .map(|i| Opened::open(i, &settings.read, inputs.len()))
-        .collect();
+    // Inputs are opened lazily, one per producer at a time, and closed when read: opening all
+    // of them up front ran out of file descriptors on years of rotated files (`ulimit -n`).
+    // Maps stay here until the workers are done with their slices.
+    let maps: Vec<MapSlot> = inputs.iter().map(|_| MapSlot::new()).collect();
     let mut read_infos: Vec<Option<crate::source::InputInfo>> = vec![None; inputs.len()];
     let mut source_errors: Vec<(u32, SourceError)> = Vec::new();
 
@@ -268,9 +269,9 @@ pub fn run<E: Extension>(
     }
     let mut worker: Option<Worker<'_, E>> = None;
     for phase in &phases {
-        let (w, done) = pass(&ctx, &pool, threads, inputs, phase, &opened);
+        let (w, done) = pass(&ctx, &pool, threads, inputs, phase, &maps);
         for (i, (info, err)) in done {
-            read_infos[i] = Some(info);
+            read_infos[i] = info;
             if let Some(e) = err {
                 source_errors.push((inputs[i].index, e));
             }
@@ -281,11 +282,6 @@ pub fn run<E: Extension>(
         }
     }
     let worker = worker.unwrap_or_else(|| Worker::new(&ctx));
-    for (i, o) in opened.into_iter().enumerate() {
-        if let Err(e) = o {
-            source_errors.push((inputs[i].index, e));
-        }
-    }
     finish::finish(
         &ctx,
         inputs,
@@ -296,7 +292,10 @@ pub fn run<E: Extension>(
     )
 }
 
-type Produced = Vec<(usize, (crate::source::InputInfo, Option<SourceError>))>;
+type Produced = Vec<(
+    usize,
+    (Option<crate::source::InputInfo>, Option<SourceError>),
+)>;
 
 /// Reads and analyses the inputs at positions `phase`, in parallel.
 fn pass<'c, E: Extension>(
@@ -305,7 +304,7 @@ fn pass<'c, E: Extension>(
     threads: usize,
     inputs: &[Input],
     phase: &[usize],
-    opened: &[Result<Opened, SourceError>],
+    maps: &'c [MapSlot],
 ) -> (Worker<'c, E>, Produced) {
     let settings = ctx.settings;
     let (tx, rx) = mpsc::sync_channel(threads * 2);
@@ -321,9 +320,9 @@ fn pass<'c, E: Extension>(
                     loop {
                         let n = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&i) = phase.get(n) else { break };
-                        if let Ok(o) = &opened[i] {
-                            done.push((i, produce(&inputs[i], o, &settings.read, &sink)));
-                        }
+                        let read =
+                            read_input(&inputs[i], &settings.read, inputs.len(), &maps[i], &sink);
+                        done.push((i, read));
                     }
                     done
                 })

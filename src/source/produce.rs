@@ -1,24 +1,24 @@
-//! Producers: split an opened input into chunks and hand them to the workers.
+//! Producers: open an input, split it into chunks and hand them to the workers.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
-use std::os::unix::fs::FileExt;
-use std::sync::Mutex;
 use std::sync::mpsc::SyncSender;
+use std::sync::{Mutex, OnceLock};
 
-use flate2::read::MultiGzDecoder;
 use memmap2::Mmap;
 
+use super::decode::{self, LimitHit, LimitedDecoder, Recognised};
+use super::open::{Opened, ReadEnd, Shrank, ShrinkWatch, check_unchanged};
 use super::{
-    Chunk, ChunkData, Compression, Framing, Input, InputInfo, InputPath, ReadOptions, ReadPath,
-    SourceError,
+    Chunk, ChunkData, Compression, Framing, Input, InputInfo, ReadOptions, ReadPath, SourceError,
 };
 use crate::parse::framing::looks_pretty;
 
 /// How much of the start of an input is examined for pretty-printed JSON.
 const SNIFF_BYTES: usize = 1 << 20;
 
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// Buffer between a compressed input and its decoder.
+const COMPRESSED_BUFFER: usize = 1 << 20;
 
 /// Where chunks go, and where emptied buffers come back from.
 pub struct ChunkSink<'m> {
@@ -59,172 +59,183 @@ impl<'m> ChunkSink<'m> {
     }
 }
 
-/// An input ready to be read.
-pub enum Opened {
-    /// A memory-mapped plain file.
-    Mapped(Mmap),
-    /// A file to read, plain or gzip.
-    File {
-        /// The open file.
-        file: File,
-        /// Its compression.
-        compression: Compression,
-        /// Its size on disk.
-        stored: u64,
-    },
-    /// Standard input.
-    Stdin,
-}
+/// Where a mapped input's map lives while workers parse slices of it. The map holds no file
+/// descriptor, so a scan of many mapped files still has few files open.
+pub type MapSlot = OnceLock<Mmap>;
 
-impl Opened {
-    /// Opens an input, recognising gzip by magic bytes and mapping where the policy allows.
-    pub fn open(
-        input: &Input,
-        opts: &ReadOptions,
-        file_count: usize,
-    ) -> Result<Opened, SourceError> {
-        let InputPath::File(path) = &input.path else {
-            return Ok(Opened::Stdin);
-        };
-        let err = |source| SourceError::Open {
-            path: input.display.clone(),
-            source,
-        };
-        let file = File::open(path).map_err(err)?;
-        let stored = file.metadata().map_err(err)?.len();
-        let mut magic = [0u8; 2];
-        let n = file.read_at(&mut magic, 0).map_err(err)?;
-        let compression = if n == 2 && magic == GZIP_MAGIC {
-            Compression::Gzip
-        } else {
-            Compression::None
-        };
-        if compression == Compression::None
-            && opts.mmap.wants_map(&file, file_count)
-            && let Some(map) = super::mmap::map(&file)
-        {
-            return Ok(Opened::Mapped(map));
-        }
-        Ok(Opened::File {
+/// Opens `input`, reads it to the end sending its chunks, and closes it. Returns what was read
+/// (none if it could not be opened) and, if reading stopped early or the input changed under
+/// the scan, why. Chunks sent before an error stay valid: partial input is analysed, not
+/// discarded. A mapped input's map is kept in `slot`, which must outlive the chunks.
+pub fn read_input<'m>(
+    input: &Input,
+    opts: &ReadOptions,
+    file_count: usize,
+    slot: &'m MapSlot,
+    sink: &ChunkSink<'m>,
+) -> (Option<InputInfo>, Option<SourceError>) {
+    let opened = match Opened::open(input, opts, file_count) {
+        Ok(o) => o,
+        Err(e) => return (None, Some(e)),
+    };
+    let (info, err) = match opened {
+        Opened::Mapped(map) => produce_mapped(input, slot.get_or_init(|| map), opts, sink),
+        Opened::File {
             file,
             compression,
             stored,
-        })
+            id,
+        } => {
+            let (info, err) = if compression == Compression::None {
+                produce_plain(input, &file, stored, opts, sink)
+            } else {
+                let mut info = info(compression, read_path_of(compression), Some(stored));
+                let reader = BufReader::with_capacity(COMPRESSED_BUFFER, &file);
+                let err = decoded(input, reader, &mut info, input.resume.offset, opts, sink);
+                (info, err)
+            };
+            let end = ReadEnd {
+                read_to: (compression == Compression::None).then_some(info.start + info.bytes),
+                stored,
+                id,
+            };
+            let err = err.or_else(|| check_unchanged(input, &file, &end));
+            (info, err)
+        }
+        Opened::Pipe(file) => {
+            let reader = BufReader::with_capacity(COMPRESSED_BUFFER, file);
+            produce_stream(input, reader, ReadPath::Pipe, opts, sink)
+        }
+        Opened::Stdin => {
+            let reader = BufReader::with_capacity(COMPRESSED_BUFFER, io::stdin().lock());
+            produce_stream(input, reader, ReadPath::Stdin, opts, sink)
+        }
+    };
+    (Some(info), err)
+}
+
+/// The read path of a compressed file.
+fn read_path_of(c: Compression) -> ReadPath {
+    match c {
+        Compression::None => ReadPath::Read,
+        Compression::Gzip => ReadPath::Gzip,
+        Compression::Zstd => ReadPath::Zstd,
+        Compression::Xz => ReadPath::Xz,
+        Compression::Bzip2 => ReadPath::Bzip2,
     }
 }
 
-/// Reads `opened` to the end, sending its chunks; returns what was read and, if reading stopped
-/// early, why. Chunks sent before an error stay valid: partial input is analysed, not discarded.
-pub fn produce<'m>(
+/// A plain regular file, read with `read(2)` from where an earlier run stopped.
+fn produce_plain(
     input: &Input,
-    opened: &'m Opened,
+    file: &File,
+    stored: u64,
     opts: &ReadOptions,
-    sink: &ChunkSink<'m>,
+    sink: &ChunkSink<'_>,
 ) -> (InputInfo, Option<SourceError>) {
-    match opened {
-        Opened::Mapped(map) => produce_mapped(input, map, opts, sink),
-        Opened::File {
-            file,
-            compression: Compression::Gzip,
-            stored,
-        } => {
-            let counted = CountingReader {
-                inner: BufReader::with_capacity(1 << 20, file),
-                count: 0,
-            };
-            let mut decoder = LimitedDecoder::new(MultiGzDecoder::new(counted), opts);
-            let mut info = info(Compression::Gzip, ReadPath::Gzip, Some(*stored));
-            // A gzip stream cannot seek: decompress and drop what an earlier run already read.
-            let start = input.resume.offset;
-            match io::copy(&mut (&mut decoder).take(start), &mut io::sink()) {
-                Ok(n) if n == start => {}
-                Ok(n) => {
-                    return (
-                        info,
-                        Some(SourceError::GzipTruncated {
-                            path: input.display.clone(),
-                            bytes: n,
-                            message: format!("shorter than the {start} bytes read before"),
-                        }),
-                    );
-                }
-                Err(e) => {
-                    let err = classify_gzip_error(input, &info, e);
-                    return (info, Some(err));
-                }
-            }
-            info.start = start;
-            let err = read_loop(input, decoder, start, opts, sink, &mut info)
-                .map(|e| classify_gzip_error(input, &info, e));
-            (info, err)
-        }
-        Opened::File {
-            file,
-            compression: Compression::None,
-            stored,
-        } => {
-            let mut info = info(Compression::None, ReadPath::Read, Some(*stored));
-            let start = input.resume.offset.min(*stored);
-            let mut reader: &File = file;
-            if let Err(e) = reader.seek(SeekFrom::Start(start)) {
-                return (
-                    info,
-                    Some(SourceError::Read {
-                        path: input.display.clone(),
-                        bytes: 0,
-                        source: e,
-                    }),
-                );
-            }
-            info.start = start;
-            let err =
-                read_loop(input, reader, start, opts, sink, &mut info).map(|e| SourceError::Read {
-                    path: input.display.clone(),
-                    bytes: info.bytes,
-                    source: e,
-                });
-            // End of file before the size seen at open: the file shrank while it was read
-            // (logrotate `copytruncate`). Growth is normal (the live log); shrinking loses data.
-            let read_to = start + info.bytes;
-            let err = err.or_else(|| {
-                (read_to < *stored).then(|| SourceError::TruncatedDuringScan {
-                    path: input.display.clone(),
-                    size: *stored,
-                    read_to,
-                })
-            });
-            (info, err)
-        }
-        Opened::Stdin => {
-            let mut stdin = BufReader::with_capacity(1 << 20, io::stdin().lock());
-            let is_gzip = stdin
-                .fill_buf()
-                .map(|b| b.starts_with(&GZIP_MAGIC))
-                .unwrap_or(false);
-            if is_gzip {
-                let decoder = LimitedDecoder::new(
-                    MultiGzDecoder::new(CountingReader {
-                        inner: stdin,
-                        count: 0,
-                    }),
-                    opts,
-                );
-                let mut info = info(Compression::Gzip, ReadPath::Stdin, None);
-                let err = read_loop(input, decoder, 0, opts, sink, &mut info)
-                    .map(|e| classify_gzip_error(input, &info, e));
-                (info, err)
-            } else {
-                let mut info = info(Compression::None, ReadPath::Stdin, None);
-                let err =
-                    read_loop(input, stdin, 0, opts, sink, &mut info).map(|e| SourceError::Read {
-                        path: input.display.clone(),
-                        bytes: info.bytes,
-                        source: e,
-                    });
-                (info, err)
-            }
-        }
+    let mut info = info(Compression::None, ReadPath::Read, Some(stored));
+    let start = input.resume.offset.min(stored);
+    let mut reader: &File = file;
+    if let Err(e) = reader.seek(SeekFrom::Start(start)) {
+        let e = SourceError::Read {
+            path: input.display.clone(),
+            bytes: 0,
+            source: e,
+        };
+        return (info, Some(e));
     }
+    info.start = start;
+    let err = read_loop(
+        input,
+        ShrinkWatch::new(file, start),
+        start,
+        opts,
+        sink,
+        &mut info,
+    );
+    let err = err.map(
+        |e| match e.get_ref().and_then(|i| i.downcast_ref::<Shrank>()) {
+            Some(s) => SourceError::TruncatedDuringScan {
+                path: input.display.clone(),
+                size: stored,
+                read_to: s.pos,
+                now: s.now,
+            },
+            None => SourceError::Read {
+                path: input.display.clone(),
+                bytes: info.bytes,
+                source: e,
+            },
+        },
+    );
+    (info, err)
+}
+
+/// Standard input or a pipe: recognises compression from the first bytes, then reads once.
+fn produce_stream<R: BufRead>(
+    input: &Input,
+    mut reader: R,
+    read_path: ReadPath,
+    opts: &ReadOptions,
+    sink: &ChunkSink<'_>,
+) -> (InputInfo, Option<SourceError>) {
+    let read_error = |info: &InputInfo, source| SourceError::Read {
+        path: input.display.clone(),
+        bytes: info.bytes,
+        source,
+    };
+    let mut info = info(Compression::None, read_path, None);
+    let head = match decode::read_head(&mut reader) {
+        Ok(h) => h,
+        Err(e) => return (info.clone(), Some(read_error(&info, e))),
+    };
+    info.compression = match decode::recognise(&head) {
+        Recognised::Readable(c) => c,
+        Recognised::Unsupported(format) => {
+            let e = SourceError::UnsupportedCompression {
+                path: input.display.clone(),
+                format,
+            };
+            return (info, Some(e));
+        }
+    };
+    let reader = io::Cursor::new(head).chain(reader);
+    let err = if info.compression == Compression::None {
+        read_loop(input, reader, 0, opts, sink, &mut info).map(|e| read_error(&info, e))
+    } else {
+        decoded(input, reader, &mut info, 0, opts, sink)
+    };
+    (info, err)
+}
+
+/// A compressed input: decompresses, drops the `skip` bytes an earlier run already read (a
+/// compressed stream cannot seek), and reads the rest as lines.
+fn decoded<R: BufRead>(
+    input: &Input,
+    reader: R,
+    info: &mut InputInfo,
+    skip: u64,
+    opts: &ReadOptions,
+    sink: &ChunkSink<'_>,
+) -> Option<SourceError> {
+    let mut decoder = match LimitedDecoder::new(info.compression, reader, opts) {
+        Ok(d) => d,
+        Err(e) => return Some(decode::classify(input, info, e)),
+    };
+    match io::copy(&mut (&mut decoder).take(skip), &mut io::sink()) {
+        Ok(n) if n == skip => {}
+        Ok(n) => {
+            return Some(SourceError::CompressedTruncated {
+                path: input.display.clone(),
+                format: info.compression.name(),
+                bytes: n,
+                message: format!("shorter than the {skip} bytes read before"),
+            });
+        }
+        Err(e) => return Some(decode::classify(input, info, e)),
+    }
+    info.start = skip;
+    read_loop(input, decoder, skip, opts, sink, info).map(|e| decode::classify(input, info, e))
 }
 
 fn info(compression: Compression, read_path: ReadPath, stored: Option<u64>) -> InputInfo {
@@ -413,6 +424,23 @@ fn read_loop<R: Read>(
                     return None;
                 }
             }
+            None if buf.len() >= opts.max_line_bytes && info.compression != Compression::None => {
+                // In a compressed input, finding the end of an over-long line means
+                // decompressing on without bound: a gzip of zeros (a bomb) is one endless line.
+                // Stop here; the line is reported, what came before it is kept.
+                let c = chunk(
+                    input,
+                    info,
+                    offset,
+                    Framing::Lines,
+                    ChunkData::LongLine(buf.len() as u64),
+                );
+                sink.send(c);
+                return Some(io::Error::other(LimitHit(format!(
+                    "the line at decompressed offset {offset} is longer than --max-line-bytes {}: stopped decompressing (a decompression bomb?)",
+                    opts.max_line_bytes
+                ))));
+            }
             None if buf.len() >= opts.max_line_bytes => {
                 // One line fills the whole limit: skip to its end without buffering it.
                 let (skipped, found, err, read) = skip_line(&mut reader, &mut carry);
@@ -598,101 +626,10 @@ fn read_stream<R: Read>(
     err
 }
 
-/// Counts the compressed bytes a decoder consumes.
-struct CountingReader<R> {
-    inner: R,
-    count: u64,
-}
-
-impl<R: Read> Read for CountingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for CountingReader<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, amt: usize) {
-        self.count += amt as u64;
-        self.inner.consume(amt);
-    }
-}
-
-/// A gzip decoder that stops at the output-size and ratio limits (decompression bombs).
-struct LimitedDecoder<R: BufRead> {
-    inner: MultiGzDecoder<CountingReader<R>>,
-    out: u64,
-    max_out: u64,
-    max_ratio: u64,
-}
-
-/// The error a [`LimitedDecoder`] returns at a limit.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct LimitHit(String);
-
-/// Output below which the ratio is not checked: small, very repetitive files are legitimate.
-const RATIO_GRACE_BYTES: u64 = 64 << 20;
-
-impl<R: BufRead> LimitedDecoder<R> {
-    fn new(inner: MultiGzDecoder<CountingReader<R>>, opts: &ReadOptions) -> Self {
-        LimitedDecoder {
-            inner,
-            out: 0,
-            max_out: opts.max_decompressed_bytes,
-            max_ratio: opts.max_gzip_ratio,
-        }
-    }
-}
-
-impl<R: BufRead> Read for LimitedDecoder<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.out += n as u64;
-        if self.out > self.max_out {
-            return Err(io::Error::other(LimitHit(format!(
-                "output exceeds --max-decompressed-bytes {}",
-                self.max_out
-            ))));
-        }
-        let compressed = self.inner.get_ref().count.max(1);
-        if self.out > RATIO_GRACE_BYTES && self.out / compressed > self.max_ratio {
-            return Err(io::Error::other(LimitHit(format!(
-                "compression ratio {}:1 exceeds --max-gzip-ratio {}",
-                self.out / compressed,
-                self.max_ratio
-            ))));
-        }
-        Ok(n)
-    }
-}
-
-fn classify_gzip_error(input: &Input, info: &InputInfo, e: io::Error) -> SourceError {
-    if let Some(limit) = e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<LimitHit>())
-    {
-        return SourceError::GzipLimit {
-            path: input.display.clone(),
-            bytes: info.bytes,
-            reason: limit.0.clone(),
-        };
-    }
-    SourceError::GzipTruncated {
-        path: input.display.clone(),
-        bytes: info.bytes,
-        message: e.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::InputPath;
 
     /// A line 256 times the chunk size is examined about once, not once per read (issue 21).
     #[test]

@@ -250,3 +250,57 @@ fn clear_tokens_raise_a_finding_and_never_reach_an_output() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["tokens"][0]["token_hmac"], "hvs.<redacted>");
 }
+
+/// With the default limits, a gzip of zeros (one endless line) stops at the first
+/// --max-line-bytes of output, naming file and offset, instead of decompressing everything.
+#[test]
+fn a_gzip_of_zeros_stops_early_under_the_default_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let basic = std::fs::read(fixture("openbao-2.7/basic.log")).unwrap();
+    let bomb = dir.path().join("audit.log.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&bomb).unwrap(),
+        flate2::Compression::best(),
+    );
+    enc.write_all(&basic).unwrap();
+    // 2 GiB of zeros, written in pieces: about 2 MB compressed.
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..2048 {
+        enc.write_all(&zeros).unwrap();
+    }
+    enc.finish().unwrap();
+    let (code, r) = scan_json(&[bomb.to_str().unwrap(), "--max-line-bytes", "8M"]);
+    assert_eq!(code, 3);
+    let input = &r["inputs"][0];
+    let err = input["error"].as_str().unwrap();
+    assert!(
+        err.contains("audit.log.gz") && err.contains("--max-line-bytes"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("offset {}", basic.len())), "{err}");
+    assert!(
+        input["bytes"].as_u64().unwrap() < 64 << 20,
+        "decompressed far past the line limit: {input}"
+    );
+    assert_eq!(
+        r["stats"]["entries"], 27,
+        "the entries before the bomb are kept"
+    );
+    assert_eq!(r["malformed"][0]["kind"], "line-too-long");
+}
+
+/// Formats logrotate can write but blastradius does not decompress are refused, not parsed.
+#[test]
+fn unsupported_compression_is_refused_not_read_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("audit.log.lz4");
+    let mut data = vec![0x04, 0x22, 0x4d, 0x18];
+    data.extend(std::iter::repeat_n(b'x', 5000));
+    std::fs::write(&p, data).unwrap();
+    let (code, r) = scan_json(&[p.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    let err = r["inputs"][0]["error"].as_str().unwrap();
+    assert!(err.contains("unsupported compression (lz4)"), "{err}");
+    assert_eq!(r["stats"]["malformed_lines"], 0);
+    assert!(r["gaps"].as_array().unwrap().is_empty(), "{}", r["gaps"]);
+}

@@ -84,6 +84,50 @@ fn assert_truncated(code: Option<i32>, report: &Value, mode: &str) {
     assert_eq!(report["complete"], false, "{mode}");
     let err = report["inputs"][0]["error"].as_str().unwrap_or_default();
     assert!(err.contains("truncated during scan"), "{mode}: {err:?}");
+    let gaps: Vec<&Value> = report["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["kind"] == "truncated-during-scan")
+        .collect();
+    assert_eq!(gaps.len(), 1, "{mode}: {}", report["gaps"]);
+    let read_to = report["inputs"][0]["bytes"].as_u64().unwrap();
+    assert!(
+        gaps[0]["evidence"][0]["offset"].as_u64().unwrap() <= read_to,
+        "{mode}: the gap is where reading ended"
+    );
+}
+
+/// The path renamed over by another file while the scan reads it (logrotate `create`, or a
+/// replaced log): the end-of-read inode check makes the input incomplete.
+#[test]
+fn a_file_replaced_during_the_scan_is_an_incomplete_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    big_log(&log, 150_000);
+    let other = dir.path().join("new.log");
+    std::fs::write(&other, "").unwrap();
+    let mut scan = bin();
+    scan.args(["scan", "-f", "json", "-j", "1", "--chunk-size", "64K"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let child = scan.spawn().unwrap();
+    wait_until_open(child.id(), &log);
+    std::fs::rename(&other, &log).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(report["complete"], false);
+    let err = report["inputs"][0]["error"].as_str().unwrap_or_default();
+    assert!(err.contains("replaced or renamed"), "{err:?}");
+    assert!(
+        report["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["kind"] == "truncated-during-scan")
+    );
 }
 
 /// Default `--mmap auto` on a file quiet for an hour: a truncation used to kill the scan with

@@ -95,3 +95,114 @@ proptest! {
         prop_assert_eq!(got, reference);
     }
 }
+
+/// zstd, xz and bzip2 (logrotate `compresscmd`) are recognised by magic bytes, whatever the
+/// name, and report exactly what the plain file does (issue 21: they were parsed as text).
+#[test]
+fn zstd_xz_and_bzip2_report_as_the_plain_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, _, bytes) = write_sample(dir.path());
+    let reference = scan(&[&plain, "--mmap", "never"], None);
+    let zst = zstd::encode_all(&bytes[..], 3).unwrap();
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    xz.write_all(&bytes).unwrap();
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+    bz.write_all(&bytes).unwrap();
+    for (name, data, kind) in [
+        ("audit.log.1", zst, "zstd"),
+        ("audit.log.2", xz.finish().unwrap(), "xz"),
+        ("audit.log.3", bz.finish().unwrap(), "bzip2"),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, &data).unwrap();
+        let out = bin()
+            .args(["scan", "-f", "json", p.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["inputs"][0]["compression"], kind);
+        assert_eq!(v["inputs"][0]["bytes"], bytes.len() as u64, "{kind}");
+        assert_eq!(normalised(v), reference, "{kind}");
+        // The same bytes on standard input.
+        assert_eq!(scan(&["-"], Some(data)), reference, "{kind} on stdin");
+    }
+}
+
+/// A FIFO (`scan <(zcat a.gz)`) is a stream like `-`: it failed with "Illegal seek".
+#[test]
+fn fifos_and_process_substitution_are_read_as_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, gz, bytes) = write_sample(dir.path());
+    let reference = scan(&[&plain, "--mmap", "never"], None);
+    let fifo = dir.path().join("audit.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates the node.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            // Blocks until the scan opens the FIFO for reading.
+            let mut f = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            for piece in bytes.chunks(4096) {
+                f.write_all(piece).unwrap();
+            }
+        })
+    };
+    let out = bin()
+        .args(["scan", "-f", "json", fifo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    writer.join().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["inputs"][0]["read_path"], "pipe");
+    assert!(v["inputs"][0]["error"].is_null(), "{}", v["inputs"][0]);
+    assert_eq!(normalised(v), reference);
+    // Process substitution of a gzip stream, as a shell runs it.
+    let exe = assert_cmd::cargo::cargo_bin!("blastradius");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("'{}' scan -f json <(cat '{gz}')", exe.display()))
+        .env("BLASTRADIUS_NOW", "2026-11-22T12:00:00Z")
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["inputs"][0]["compression"], "gzip");
+    assert_eq!(normalised(v), reference);
+}
+
+/// Inputs are opened lazily with a bound: 300 files under `ulimit -n 64` are all read (all
+/// inputs were opened up front, and those past the limit failed).
+#[test]
+fn many_files_are_all_read_under_a_low_open_file_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = 300;
+    for f in 0..files {
+        let mut s = String::new();
+        for l in 0..3 {
+            let n = f * 3 + l;
+            s.push_str(&format!(
+                "{{\"time\":\"2026-11-01T{:02}:{:02}:{:02}Z\",\"type\":\"response\",\"auth\":{{\"client_token\":\"hmac-sha256:aa\",\"accessor\":\"hmac-sha256:bb\"}},\"request\":{{\"id\":\"req-{n}\",\"operation\":\"read\",\"path\":\"kv/data/app/{n}\"}},\"response\":{{}}}}\n",
+                n / 3600, (n / 60) % 60, n % 60
+            ));
+        }
+        std::fs::write(dir.path().join(format!("audit-{f:04}.log")), s).unwrap();
+    }
+    let exe = assert_cmd::cargo::cargo_bin!("blastradius");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 64 && exec '{}' scan -f json -j 2 '{}'",
+            exe.display(),
+            dir.path().display()
+        ))
+        .env("BLASTRADIUS_NOW", "2026-11-22T12:00:00Z")
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inputs = v["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), files);
+    let failed: Vec<&Value> = inputs.iter().filter(|i| !i["error"].is_null()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(v["stats"]["entries"], (files * 3) as u64);
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -53,6 +53,11 @@ pub fn meaning(kind: GapKind) -> &'static str {
             "An input shrank or was rewritten between scheduled runs (logrotate copytruncate): \
              entries written between the last run and the copy may be lost."
         }
+        GapKind::TruncatedDuringScan => {
+            "An input shrank, or was replaced or renamed, while it was being read (logrotate \
+             copytruncate or create): entries beyond where reading ended were not read. Scan \
+             the rotated copy as well."
+        }
     }
 }
 
