@@ -101,3 +101,15 @@ edit(18, '"type":"response"', '"type":2')                                 # line
 r = json.loads(shapes[20])
 shapes[20] = dumps(r).replace(dumps(r["request"]), '"' + r["request"]["path"] + '"', 1)  # line 21
 write("malformed-shapes.log", "\n".join(shapes) + "\n")
+# Times no device can have written: year 9999 on line 1, year 2200 on lines 11 (a secret read) and
+# 27 (the last line), and a time that is not a time on line 14. The real entries span lines 2-26.
+times = src[:]
+def retime(i, new):
+    v = json.loads(times[i])
+    times[i] = times[i].replace('"time":"' + v["time"] + '"', '"time":"' + new + '"', 1)
+    assert new in times[i], i
+retime(0, "9999-12-31T23:59:59Z")             # line 1
+retime(10, "2200-01-01T00:00:00.5Z")          # line 11
+retime(13, "2026-13-45Tnoon")                 # line 14: not a time
+retime(26, "2200-06-01T00:00:00Z")            # line 27
+write("times.log", "\n".join(times) + "\n")

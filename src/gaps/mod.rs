@@ -49,6 +49,9 @@ pub enum GapKind {
     /// An input shrank, or was replaced or renamed, while this scan read it: what lay beyond
     /// where reading ended was not read.
     TruncatedDuringScan,
+    /// An entry whose time is impossible (before 2015 or more than a day after the scan's
+    /// clock) or not a time at all: kept off the timeline, shown here where it is.
+    ImpossibleTime,
 }
 
 impl GapKind {
@@ -65,6 +68,7 @@ impl GapKind {
             GapKind::MalformedRegion => "malformed-region",
             GapKind::InputTruncated => "input-truncated",
             GapKind::TruncatedDuringScan => "truncated-during-scan",
+            GapKind::ImpossibleTime => "impossible-time",
         }
     }
 }
@@ -211,6 +215,8 @@ pub struct GapInputs<'a> {
     pub notices: Vec<Notice>,
     /// Inputs that changed while this scan read them.
     pub truncations: Vec<ScanTruncation>,
+    /// Entries with an impossible or unparseable time, sorted by location.
+    pub bad_times: Vec<crate::scan::BadTime>,
 }
 
 /// Settings for gap analysis.
@@ -308,6 +314,9 @@ pub fn analyse(
             evidence: vec![resolve(t.loc)],
         });
     }
+    for b in &inp.bad_times {
+        gaps.push(impossible_time(b, resolve));
+    }
     for run in &inp.malformed {
         gaps.push(Gap {
             kind: GapKind::MalformedRegion,
@@ -321,6 +330,31 @@ pub fn analyse(
     }
     gaps.sort_by(|a, b| (a.start, a.kind, &a.evidence).cmp(&(b.start, b.kind, &b.evidence)));
     cap(gaps)
+}
+
+fn impossible_time(b: &crate::scan::BadTime, resolve: &dyn Fn(Loc) -> Location) -> Gap {
+    let detail = match b.fault {
+        crate::scan::TimeFault::Impossible(None) => {
+            "entry dated after 2262, beyond any clock: analysed as untimed".to_string()
+        }
+        crate::scan::TimeFault::Impossible(Some(t)) => format!(
+            "entry dated {t}, before 2015 or more than a day after the scan's clock: analysed as untimed"
+        ),
+        crate::scan::TimeFault::Unparseable => {
+            "entry whose time is not an RFC 3339 time: analysed as untimed".to_string()
+        }
+    };
+    Gap {
+        kind: GapKind::ImpossibleTime,
+        // Never the impossible time itself: it must not become a timeline endpoint. Not the
+        // entry before either: which one that is depends on chunk boundaries.
+        start: None,
+        end: None,
+        seconds: None,
+        explained_by: None,
+        detail,
+        evidence: vec![resolve(b.loc)],
+    }
 }
 
 fn missing_response(
@@ -596,6 +630,7 @@ mod tests {
                 file_bounds: vec![Some((t.first.unwrap(), last))],
                 notices: vec![],
                 truncations: vec![],
+                bad_times: vec![],
             },
             settings(),
             &|l: Loc| Location {

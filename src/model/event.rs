@@ -216,6 +216,8 @@ pub struct Event<'a> {
     pub entry_type: EntryType,
     /// `time`, if present and valid RFC 3339.
     pub time: Option<Timestamp>,
+    /// `time` as written, when present (hostile: never render it).
+    pub time_text: Option<&'a str>,
     /// Top-level `error`; an empty string counts as absent.
     pub error: Option<&'a str>,
     /// The caller.

@@ -101,6 +101,7 @@ pub(crate) fn event<'a>(nodes: &'a [Node<'a>]) -> Result<Event<'a>, ParseErrorKi
         root,
         entry_type: EntryType::Other,
         time: None,
+        time_text: None,
         error: None,
         auth: CallerInfo::default(),
         request: RequestInfo::default(),
@@ -112,7 +113,11 @@ pub(crate) fn event<'a>(nodes: &'a [Node<'a>]) -> Result<Event<'a>, ParseErrorKi
     for (key, raw) in root.members() {
         let v = raw.value();
         match key {
-            "time" => ev.time = Timestamp::parse(seen.str(0, "time", v)?),
+            "time" => {
+                let text = seen.str(0, "time", v)?;
+                ev.time = Timestamp::parse(text);
+                ev.time_text = Some(text);
+            }
             "type" => {
                 ev.entry_type = EntryType::from_type(seen.str(1, "type", v)?);
                 has_type = true;

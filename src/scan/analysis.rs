@@ -24,8 +24,15 @@ pub struct Stats {
     pub other_entries: u64,
     /// Entries outside `--since`/`--until`, skipped.
     pub outside_window: u64,
-    /// Entries without a valid `time`.
+    /// Entries without a usable `time` (missing, unparseable or impossible).
     pub untimed_entries: u64,
+    /// Entries whose `time` parsed but is before 2015-01-01 or more than a day after the scan's
+    /// clock (also counted in `untimed_entries`).
+    #[serde(default)]
+    pub impossible_times: u64,
+    /// Entries whose `time` is not an RFC 3339 time (also counted in `untimed_entries`).
+    #[serde(default)]
+    pub unparseable_times: u64,
     /// Entries seen in an earlier input (same `request.id` and `type`), counted once.
     pub duplicates: u64,
     /// Lines with a prefix or syslog header before the JSON.
@@ -71,6 +78,8 @@ impl Stats {
             other_entries,
             outside_window,
             untimed_entries,
+            impossible_times,
+            unparseable_times,
             duplicates,
             prefixed_lines,
             malformed_lines,
@@ -94,6 +103,8 @@ impl Stats {
         self.other_entries += other_entries;
         self.outside_window += outside_window;
         self.untimed_entries += untimed_entries;
+        self.impossible_times += impossible_times;
+        self.unparseable_times += unparseable_times;
         self.duplicates += duplicates;
         self.prefixed_lines += prefixed_lines;
         self.malformed_lines += malformed_lines;

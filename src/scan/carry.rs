@@ -41,6 +41,9 @@ pub struct Carry {
     pub unanswered: Vec<UnansweredRequest>,
     /// Runs of malformed lines.
     pub runs: Vec<MalformedRun>,
+    /// Entries with an impossible or unparseable time (located ones; absent in older state).
+    #[serde(default)]
+    pub bad_times: Vec<crate::scan::BadTime>,
     /// Malformed lines kept as samples.
     pub malformed: Vec<CarriedMalformed>,
     /// Inputs truncated between runs.

@@ -16,6 +16,7 @@ use crate::gaps::{
 };
 use crate::model::{Loc, Timestamp};
 use crate::parse::Parser;
+use crate::scan::BadTime;
 use crate::scope::SecretTable;
 use crate::source::{Input, InputInfo, SourceError};
 
@@ -91,6 +92,16 @@ pub(super) fn finish<E: Extension>(
     orphans.extend(new_orphans);
 
     let runs = merged_runs(carry.runs, &sums, &locator);
+    let mut bad_times = carry.bad_times;
+    bad_times.extend(sums.iter_mut().flat_map(|s| {
+        std::mem::take(&mut s.bad_times)
+            .into_iter()
+            .map(|b| BadTime {
+                loc: abs(b.loc),
+                ..b
+            })
+    }));
+    bad_times.sort_by_key(|b| b.loc);
     let mut samples: Vec<CarriedMalformed> = carry.malformed;
     samples.extend(
         sums.iter_mut()
@@ -163,6 +174,7 @@ pub(super) fn finish<E: Extension>(
                 })
                 .collect(),
             runs: runs.clone(),
+            bad_times: bad_times.clone(),
             malformed: samples.clone(),
             notices: carry.notices.clone(),
             activity: {
@@ -182,6 +194,7 @@ pub(super) fn finish<E: Extension>(
             let (an, ext) = (&mut worker.analysis, &mut worker.ext);
             parser.parse_one(&raw, |res| {
                 if let Ok(ev) = res {
+                    let ev = ctx.settings.plausible.blank(ev);
                     analyse(ctx, an, ext, &ev, r.loc);
                     ctx.ext.unanswered(ext, &ev, r.loc);
                 }
@@ -211,6 +224,7 @@ pub(super) fn finish<E: Extension>(
                 .collect(),
             notices: carry.notices,
             truncations,
+            bad_times,
         },
         GapSettings {
             gap: ctx.settings.gap,

@@ -16,6 +16,7 @@ pub mod carry;
 mod dedup;
 mod finish;
 mod pairing;
+mod plausible;
 pub mod result;
 mod truncation;
 mod worker;
@@ -25,6 +26,7 @@ use std::sync::{Mutex, mpsc};
 
 pub use analysis::Stats;
 pub use carry::{Carry, FileProgress};
+pub use plausible::{BadTime, TimeBounds, TimeFault, TimeRead};
 pub use result::{InputRecord, Locator, MalformedRecord, ScanResult};
 
 use crate::detect::Detector;
@@ -61,6 +63,8 @@ pub struct ScanSettings {
     pub threads: usize,
     /// The time window.
     pub window: TimeWindow,
+    /// Entry times outside these bounds are impossible: counted, located, treated as untimed.
+    pub plausible: TimeBounds,
     /// Quiet periods longer than this are gaps.
     pub gap: Span,
     /// Reordering tolerated between consecutive lines.
@@ -87,6 +91,7 @@ impl Default for ScanSettings {
             read: ReadOptions::default(),
             threads: 0,
             window: TimeWindow::default(),
+            plausible: TimeBounds::default(),
             gap: Span::from_secs(300),
             skew: Span::from_secs(1),
             seal_window: Span::from_secs(60),

@@ -64,6 +64,7 @@ pub(super) fn pair_across_chunks<E: Extension>(
             OpenDetail::Raw(raw) => {
                 let seen = parser.parse_one(raw, |res| {
                     res.ok().map(|ev| {
+                        let ev = ctx.settings.plausible.blank(ev);
                         (
                             ev.time,
                             Some(ev.request.path.to_string()),
@@ -103,6 +104,7 @@ pub(super) fn pair_across_chunks<E: Extension>(
             let (an, ext) = (&mut worker.analysis, &mut worker.ext);
             parser.parse_one(raw, |res| {
                 if let Ok(ev) = res {
+                    let ev = ctx.settings.plausible.blank(ev);
                     analyse(ctx, an, ext, &ev, r.loc);
                     ctx.ext.unanswered(ext, &ev, r.loc);
                 }

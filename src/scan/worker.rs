@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use super::analysis::{Analysis, Stats};
+use super::plausible::{BadTime, TimeFault, TimeRead};
 use super::{Context, Extension};
 use crate::gaps::{MalformedRun, Marker, OrphanResponse, Point, Timeline, marker_of};
 use crate::model::secret::secret_access;
@@ -19,6 +20,8 @@ use crate::source::{Chunk, ChunkData, Framing};
 
 /// Malformed lines kept as samples per chunk.
 const MALFORMED_SAMPLES_PER_CHUNK: usize = 64;
+/// Entries with an impossible or unparseable time located per chunk; beyond this only counted.
+const BAD_TIMES_PER_CHUNK: usize = 64;
 /// Requests left open at a chunk's end whose raw entry is kept for later. A healthy log has a
 /// handful (requests in flight at the boundary); beyond this, requests are analysed at once.
 pub(crate) const OPEN_RAW_CAP: usize = 1024;
@@ -69,6 +72,8 @@ pub(crate) struct ChunkSummary {
     pub runs: Vec<MalformedRun>,
     open_run: Option<MalformedRun>,
     pub samples: Vec<(Loc, ParseErrorKind)>,
+    /// Entries whose time was impossible or unparseable (the first [`BAD_TIMES_PER_CHUNK`]).
+    pub bad_times: Vec<BadTime>,
     pub open_requests: Vec<OpenRequest>,
     pub orphans: Vec<OrphanResponse>,
 }
@@ -125,6 +130,7 @@ impl<'c, E: Extension> Worker<'c, E> {
             runs: Vec::new(),
             open_run: None,
             samples: Vec::new(),
+            bad_times: Vec::new(),
             open_requests: Vec::new(),
             orphans: Vec::new(),
         };
@@ -188,7 +194,7 @@ impl<'c, E: Extension> Worker<'c, E> {
                 ..
             } = self;
             let detail = reparser.parse_one(&bytes[p.start..p.end], |res| {
-                let ev = res.ok()?;
+                let ev = ctx.settings.plausible.blank(res.ok()?);
                 analyse(ctx, analysis, ext, &ev, p.loc);
                 Some(OpenDetail::Analysed {
                     at: ev.time.map(|time| Point { time, loc: p.loc }),
@@ -318,7 +324,10 @@ impl<'c, E: Extension> Worker<'c, E> {
             && ctx.settings.read.validation == crate::parse::Validation::Fast
             && let Some(h) = crate::parse::fast::request_header(json)
         {
-            let time = crate::model::Timestamp::parse(h.time);
+            let time = ctx
+                .settings
+                .plausible
+                .judge(crate::model::Timestamp::parse(h.time), Some(h.time));
             let id = h.id.map(|id| ctx.id_hasher.hash_one(id));
             if admit(ctx, analysis, time, EntryType::Request, id, loc, sum) == Admission::Fresh {
                 request_seen(analysis, pending, id, (start, end), loc);
@@ -407,7 +416,7 @@ enum Admission {
 fn admit<E: Extension>(
     ctx: &Context<'_, E>,
     an: &mut Analysis,
-    time: Option<crate::model::Timestamp>,
+    time: TimeRead,
     kind: EntryType,
     id: Option<u64>,
     loc: Loc,
@@ -416,12 +425,13 @@ fn admit<E: Extension>(
     an.stats.entries += 1;
     sum.entries += 1;
     match time {
-        Some(t) if !ctx.settings.window.contains(t) => {
+        TimeRead::Valid(t) if !ctx.settings.window.contains(t) => {
             an.stats.outside_window += 1;
             return Admission::Outside;
         }
-        Some(t) => sum.timeline.observe(Point { time: t, loc }),
-        None => an.stats.untimed_entries += 1,
+        TimeRead::Valid(t) => sum.timeline.observe(Point { time: t, loc }),
+        TimeRead::Missing => an.stats.untimed_entries += 1,
+        TimeRead::Bad(fault) => bad_time(an, sum, fault, loc),
     }
     if let (Some(dedup), Some(id)) = (ctx.dedup.as_ref(), id)
         && dedup.seen_elsewhere(loc.file, kind, id)
@@ -430,6 +440,19 @@ fn admit<E: Extension>(
         return Admission::Duplicate;
     }
     Admission::Fresh
+}
+
+/// Counts and locates an entry whose time is unusable; it stays off the timeline.
+#[cold]
+fn bad_time(an: &mut Analysis, sum: &mut ChunkSummary, fault: TimeFault, loc: Loc) {
+    an.stats.untimed_entries += 1;
+    match fault {
+        TimeFault::Impossible(_) => an.stats.impossible_times += 1,
+        TimeFault::Unparseable => an.stats.unparseable_times += 1,
+    }
+    if sum.bad_times.len() < BAD_TIMES_PER_CHUNK {
+        sum.bad_times.push(BadTime { loc, fault });
+    }
 }
 
 /// A request entry waits for its response.
@@ -469,7 +492,17 @@ fn entry<E: Extension>(
     sum: &mut ChunkSummary,
 ) {
     let id = ev.request.id.map(|id| ctx.id_hasher.hash_one(id));
-    match admit(ctx, an, ev.time, ev.entry_type, id, loc, sum) {
+    let time = ctx.settings.plausible.judge(ev.time, ev.time_text);
+    // What no analysis may see: activity, markers, rules and extensions read `ev.time`.
+    let blanked;
+    let ev = match time {
+        TimeRead::Bad(_) => {
+            blanked = Event { time: None, ..*ev };
+            &blanked
+        }
+        _ => ev,
+    };
+    match admit(ctx, an, time, ev.entry_type, id, loc, sum) {
         Admission::Fresh => {}
         Admission::Outside => return,
         Admission::Duplicate => {

@@ -304,3 +304,145 @@ fn unsupported_compression_is_refused_not_read_as_text() {
     assert_eq!(r["stats"]["malformed_lines"], 0);
     assert!(r["gaps"].as_array().unwrap().is_empty(), "{}", r["gaps"]);
 }
+
+/// A scan of `times.log` with the scan's clock at `now`.
+fn times_scan(now: &str, extra: &[&str]) -> Value {
+    let out = bin()
+        .env("BLASTRADIUS_NOW", now)
+        .arg("scan")
+        .arg(hostile("times.log"))
+        .args(extra)
+        .args(["-f", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Each line's `time` as written and its byte offset in `times.log`.
+fn times_lines() -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string(hostile("times.log")).unwrap();
+    let mut offset = 0u64;
+    text.lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let at = offset;
+            offset += l.len() as u64 + 1;
+            (v["time"].as_str().unwrap().to_string(), at)
+        })
+        .collect()
+}
+
+fn gaps_of<'a>(r: &'a Value, kind: &str) -> Vec<&'a Value> {
+    r["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["kind"] == kind)
+        .collect()
+}
+
+/// Year 9999, year 2200 and a `time` that is not a time are located as `impossible-time` gaps
+/// and kept off the timeline: the report's range is the real entries' range, with no invented
+/// quiet period or time going backwards, the same for any thread count and chunk size.
+#[test]
+fn impossible_times_are_located_and_kept_off_the_timeline() {
+    let lines = times_lines();
+    // The generator puts the real (2026) times on lines 2-26 except 11 and 14.
+    let bad = [0usize, 10, 13, 26];
+    let real: Vec<usize> = (0..lines.len())
+        .filter(|i| lines[*i].0.starts_with("2026-11-22T"))
+        .collect();
+    let want_real: Vec<usize> = (1..26).filter(|i| !bad.contains(i)).collect();
+    assert_eq!(real, want_real);
+    let now = "2026-11-22T12:00:00Z";
+    let base = times_scan(now, &[]);
+    for extra in [
+        &["-j", "1"][..],
+        &["-j", "2"],
+        &["-j", "2", "--chunk-size", "2000"],
+        &["-j", "1", "--chunk-size", "1"],
+    ] {
+        let r = times_scan(now, extra);
+        for key in [
+            "stats",
+            "gaps",
+            "first_event",
+            "last_event",
+            "secrets",
+            "activity",
+        ] {
+            assert_eq!(r[key], base[key], "{key} differs with {extra:?}");
+        }
+    }
+    let r = base;
+    let s = &r["stats"];
+    assert_eq!(s["entries"], 27, "{s:#}");
+    assert_eq!(s["malformed_lines"], 0, "{s:#}");
+    assert_eq!(s["impossible_times"], 3, "{s:#}");
+    assert_eq!(s["unparseable_times"], 1, "{s:#}");
+    assert_eq!(s["untimed_entries"], 4, "{s:#}");
+    assert_eq!(r["first_event"], lines[1].0.as_str());
+    assert_eq!(r["last_event"], lines[25].0.as_str());
+    for kind in ["quiet-period", "time-backwards", "rotation-hole"] {
+        assert!(gaps_of(&r, kind).is_empty(), "{kind}: {}", r["gaps"]);
+    }
+    let located: Vec<(u64, u64)> = gaps_of(&r, "impossible-time")
+        .iter()
+        .map(|g| {
+            assert_eq!(g["evidence"].as_array().unwrap().len(), 1, "{g}");
+            let e = &g["evidence"][0];
+            assert!(e["file"].as_str().unwrap().ends_with("times.log"), "{e}");
+            (e["line"].as_u64().unwrap(), e["offset"].as_u64().unwrap())
+        })
+        .collect();
+    let want: Vec<(u64, u64)> = bad.iter().map(|i| (*i as u64 + 1, lines[*i].1)).collect();
+    let mut got = located.clone();
+    got.sort();
+    assert_eq!(got, want);
+    // No analysis saw the impossible times: not the secret read dated 2200, not the activity.
+    for key in ["secrets", "activity", "findings", "tenants"] {
+        let text = r[key].to_string();
+        assert!(
+            !text.contains("2200-") && !text.contains("9999-"),
+            "{key}: {text}"
+        );
+    }
+    // Line 11, the log's one secret read, is dated 2200: still counted, with no time.
+    assert_eq!(s["secret_reads"], 1, "{s:#}");
+    let secret = &r["secrets"][0];
+    assert_eq!(secret["reads"], 1, "{secret}");
+    assert!(
+        secret["first_read"].is_null() && secret["last_read"].is_null(),
+        "{secret}"
+    );
+}
+
+/// The upper bound is a day after the scan's clock (`BLASTRADIUS_NOW`): with the clock a day
+/// and a bit before the log's last real second, the entries after it are impossible too.
+#[test]
+fn times_more_than_a_day_after_the_scan_clock_are_impossible() {
+    let lines = times_lines();
+    // Clock 2026-11-21T08:09:15Z: plausible up to 2026-11-22T08:09:15Z.
+    let r = times_scan("2026-11-21T08:09:15Z", &["-j", "2"]);
+    let plausible: Vec<usize> = (0..lines.len())
+        .filter(|i| {
+            lines[*i].0.starts_with("2026-11-22T") && lines[*i].0[..19] < *"2026-11-22T08:09:15"
+        })
+        .collect();
+    assert!(!plausible.is_empty() && plausible.len() < 25);
+    let s = &r["stats"];
+    assert_eq!(
+        s["impossible_times"].as_u64().unwrap() as usize,
+        lines.len() - plausible.len() - 1,
+        "{s:#}"
+    );
+    assert_eq!(s["unparseable_times"], 1);
+    assert_eq!(
+        r["last_event"],
+        lines[*plausible.last().unwrap()].0.as_str()
+    );
+    assert_eq!(
+        gaps_of(&r, "impossible-time").len(),
+        lines.len() - plausible.len()
+    );
+}
