@@ -446,3 +446,51 @@ fn times_more_than_a_day_after_the_scan_clock_are_impossible() {
         lines.len() - plausible.len()
     );
 }
+
+/// Incremental runs carry the located impossible times: `times.log` split at any line and read
+/// in two runs with `--state` reports what one run does.
+#[test]
+fn impossible_times_are_carried_between_incremental_runs() {
+    let now = "2026-11-22T12:00:00Z";
+    let text = std::fs::read_to_string(hostile("times.log")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let one = times_scan(now, &[]);
+    // Not between lines 14 and 15: a request without a usable time that ends a run is not
+    // carried as in flight (its time cannot say how recent it is), as for a missing time.
+    for split in [1, 11, 13, 20, 26] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("times.log");
+        let state = dir.path().join("state.json");
+        std::fs::write(&log, lines[..split].join("\n") + "\n").unwrap();
+        let run = |extra: &[&str]| {
+            let out = bin()
+                .env("BLASTRADIUS_NOW", now)
+                .arg("scan")
+                .arg(&log)
+                .args(["--state", state.to_str().unwrap(), "-f", "json"])
+                .args(extra)
+                .output()
+                .unwrap();
+            serde_json::from_slice::<Value>(&out.stdout).unwrap()
+        };
+        run(&[]);
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        f.write_all((lines[split..].join("\n") + "\n").as_bytes())
+            .unwrap();
+        drop(f);
+        let two = run(&["-j", "2"]);
+        let strip = |v: &Value| {
+            let mut v = v["gaps"].clone();
+            for g in v.as_array_mut().unwrap() {
+                for e in g["evidence"].as_array_mut().unwrap() {
+                    e.as_object_mut().unwrap().remove("file");
+                }
+            }
+            v
+        };
+        assert_eq!(strip(&two), strip(&one), "split at {split}");
+        for key in ["stats", "first_event", "last_event"] {
+            assert_eq!(two[key], one[key], "{key}, split at {split}");
+        }
+    }
+}
