@@ -183,7 +183,6 @@ pub(crate) fn analyse(
         window,
         gap,
         device_rules: args.devices.clone(),
-        plausible: crate::scan::TimeBounds::for_now(super::now()),
         ..ScanSettings::default()
     };
     let mut inputs = without_own_files(

@@ -121,7 +121,6 @@ fn pass<'a>(inputs: &'a [Input], args: &EventsArgs, quiet: bool) -> Result<Pass<
             threads: args.input.threads,
             window: window(&time, super::now())?,
             device_rules: args.devices.clone(),
-            plausible: crate::scan::TimeBounds::for_now(super::now()),
             ..ScanSettings::default()
         },
         tenants: tenant_map(&args.tenants)?,

@@ -233,7 +233,6 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
         gap,
         caps: Caps::default(),
         device_rules: args.devices.clone(),
-        plausible: crate::scan::TimeBounds::for_now(super::now()),
         ..ScanSettings::default()
     };
     let alerts_path = args

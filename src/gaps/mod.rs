@@ -49,7 +49,7 @@ pub enum GapKind {
     /// An input shrank, or was replaced or renamed, while this scan read it: what lay beyond
     /// where reading ended was not read.
     TruncatedDuringScan,
-    /// An entry whose time is impossible (before 2015 or more than a day after the scan's
+    /// An entry whose time is impossible (before 2015 or more than a day after the wall
     /// clock) or not a time at all: kept off the timeline, shown here where it is.
     ImpossibleTime,
 }
@@ -338,7 +338,7 @@ fn impossible_time(b: &crate::scan::BadTime, resolve: &dyn Fn(Loc) -> Location) 
             "entry dated after 2262, beyond any clock: analysed as untimed".to_string()
         }
         crate::scan::TimeFault::Impossible(Some(t)) => format!(
-            "entry dated {t}, before 2015 or more than a day after the scan's clock: analysed as untimed"
+            "entry dated {t}, before 2015 or more than a day after the wall clock: analysed as untimed"
         ),
         crate::scan::TimeFault::Unparseable => {
             "entry whose time is not an RFC 3339 time: analysed as untimed".to_string()

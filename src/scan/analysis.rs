@@ -26,7 +26,7 @@ pub struct Stats {
     pub outside_window: u64,
     /// Entries without a usable `time` (missing, unparseable or impossible).
     pub untimed_entries: u64,
-    /// Entries whose `time` parsed but is before 2015-01-01 or more than a day after the scan's
+    /// Entries whose `time` parsed but is before 2015-01-01 or more than a day after the wall
     /// clock (also counted in `untimed_entries`).
     #[serde(default)]
     pub impossible_times: u64,

@@ -63,7 +63,8 @@ pub struct ScanSettings {
     pub threads: usize,
     /// The time window.
     pub window: TimeWindow,
-    /// Entry times outside these bounds are impossible: counted, located, treated as untimed.
+    /// Entry times outside these bounds are impossible: counted, located, treated as untimed
+    /// (default: 2015-01-01 to a day after the wall clock).
     pub plausible: TimeBounds,
     /// Quiet periods longer than this are gaps.
     pub gap: Span,

@@ -1,10 +1,14 @@
 //! Times no audit device can have written: before 2015 (Vault 0.1 shipped in April 2015) or more
-//! than a day after the scan's own clock. One entry dated 2200 would otherwise stretch the
+//! than a day after the wall clock. One entry dated 2200 would otherwise stretch the
 //! report's range by centuries, invent a quiet period and a time-backwards gap; such entries are
 //! counted, located (gap kind `impossible-time`) and analysed as untimed.
 //!
 //! Each entry is judged on its own against two fixed bounds, so the result does not depend on
 //! thread count, chunk size or how a log is split across incremental runs.
+//!
+//! The upper bound is the real clock, not `BLASTRADIUS_NOW`: that variable pins a report's own
+//! time (and relative `--since`) for reproducible output and may well lie before the log; no
+//! clock can make a device write an entry after the moment it is read.
 
 use crate::model::{Event, Loc, Span, Timestamp};
 
@@ -23,7 +27,7 @@ pub struct TimeBounds {
 }
 
 impl TimeBounds {
-    /// From 2015-01-01 up to one day after `now` (the command's clock, `BLASTRADIUS_NOW` in tests).
+    /// From 2015-01-01 up to one day after `now`.
     pub fn for_now(now: Timestamp) -> TimeBounds {
         TimeBounds {
             earliest: Timestamp(EARLIEST_NANOS),
@@ -73,6 +77,7 @@ fn unparsed(text: &str) -> TimeFault {
 }
 
 impl Default for TimeBounds {
+    /// Up to a day after the wall clock.
     fn default() -> Self {
         TimeBounds::for_now(Timestamp::now())
     }

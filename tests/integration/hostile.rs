@@ -417,33 +417,44 @@ fn impossible_times_are_located_and_kept_off_the_timeline() {
     );
 }
 
-/// The upper bound is a day after the scan's clock (`BLASTRADIUS_NOW`): with the clock a day
-/// and a bit before the log's last real second, the entries after it are impossible too.
+/// The upper bound is a day after the wall clock, whatever `BLASTRADIUS_NOW` says: an entry
+/// dated two days from now is impossible, one dated an hour ago is not.
 #[test]
-fn times_more_than_a_day_after_the_scan_clock_are_impossible() {
+fn times_more_than_a_day_after_the_wall_clock_are_impossible() {
+    let date = |shift: &str| {
+        let out = std::process::Command::new("date")
+            .args(["-u", "-d", shift, "+%Y-%m-%dT%H:%M:%SZ"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let (ahead, recent) = (date("+2 days"), date("-1 hour"));
+    let text = std::fs::read_to_string(hostile("times.log")).unwrap();
     let lines = times_lines();
-    // Clock 2026-11-21T08:09:15Z: plausible up to 2026-11-22T08:09:15Z.
-    let r = times_scan("2026-11-21T08:09:15Z", &["-j", "2"]);
-    let plausible: Vec<usize> = (0..lines.len())
-        .filter(|i| {
-            lines[*i].0.starts_with("2026-11-22T") && lines[*i].0[..19] < *"2026-11-22T08:09:15"
-        })
-        .collect();
-    assert!(!plausible.is_empty() && plausible.len() < 25);
+    let mut edited: Vec<String> = text.lines().map(str::to_string).collect();
+    edited[19] = edited[19].replacen(&lines[19].0, &ahead, 1);
+    edited[21] = edited[21].replacen(&lines[21].0, &recent, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("times.log");
+    std::fs::write(&log, edited.join("\n") + "\n").unwrap();
+    let out = bin()
+        .env("BLASTRADIUS_NOW", "2026-11-22T12:00:00Z")
+        .args(["scan", "-f", "json", "-j", "2"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let s = &r["stats"];
-    assert_eq!(
-        s["impossible_times"].as_u64().unwrap() as usize,
-        lines.len() - plausible.len() - 1,
-        "{s:#}"
-    );
-    assert_eq!(s["unparseable_times"], 1);
-    assert_eq!(
-        r["last_event"],
-        lines[*plausible.last().unwrap()].0.as_str()
-    );
-    assert_eq!(
-        gaps_of(&r, "impossible-time").len(),
-        lines.len() - plausible.len()
+    assert_eq!(s["impossible_times"], 4, "{s:#}");
+    assert_eq!(s["unparseable_times"], 1, "{s:#}");
+    assert_eq!(r["last_event"], recent.as_str(), "an hour ago is plausible");
+    let located: Vec<u64> = gaps_of(&r, "impossible-time")
+        .iter()
+        .map(|g| g["evidence"][0]["line"].as_u64().unwrap())
+        .collect();
+    assert!(
+        located.contains(&20) && !located.contains(&22),
+        "{located:?}"
     );
 }
 

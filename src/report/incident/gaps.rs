@@ -59,7 +59,7 @@ pub fn meaning(kind: GapKind) -> &'static str {
              the rotated copy as well."
         }
         GapKind::ImpossibleTime => {
-            "An entry's time is impossible (before 2015, or more than a day after the scan's \
+            "An entry's time is impossible (before 2015, or more than a day after the wall \
              clock) or not a time at all: a broken clock, an edited line, or an attacker \
              pushing the report's range. The entry is analysed as untimed and kept off the \
              timeline."
