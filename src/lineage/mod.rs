@@ -146,7 +146,7 @@ pub struct LineageState {
     /// Requests from each pivot address, by pivot index.
     pub ip_requests: Map<u8, IpRequests>,
     /// Leases issued.
-    pub leases: Vec<LeaseRec>,
+    pub leases: Vec<IssuedLease>,
     /// Secret reads and credential requests whose response is in no input, by (actor, path):
     /// worst case they succeeded.
     pub unanswered: Map<(Key, Key), ReadAgg>,
@@ -472,7 +472,7 @@ impl Lineage<'_> {
         }
         if let Some(lease) = ev.response.lease_id.filter(|_| ev.is_response()) {
             let path = self.path_key(st, ev, access.map(|a| a.kind));
-            st.leases.push(LeaseRec {
+            st.leases.push(IssuedLease {
                 actor,
                 lease_id: lease.to_string(),
                 path,
@@ -737,7 +737,7 @@ struct LineageSnapshot {
     ip_failures: Vec<(u8, Key, Key, FailAgg)>,
     /// (pivot index, count, first, last): the state file's layout.
     ip_requests: Vec<(u8, u64, Option<Timestamp>, Option<Timestamp>)>,
-    leases: Vec<LeaseRec>,
+    leases: Vec<IssuedLease>,
     #[serde(default)]
     unanswered: Vec<(Key, Key, ReadAgg)>,
     #[serde(default)]
@@ -802,7 +802,7 @@ impl LineageSnapshot {
             leases: st
                 .leases
                 .iter()
-                .map(|l| LeaseRec {
+                .map(|l| IssuedLease {
                     loc: abs(l.loc),
                     ..l.clone()
                 })

@@ -211,7 +211,7 @@ pub struct PathInfo {
 
 /// A lease issued to an actor.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct LeaseRec {
+pub struct IssuedLease {
     /// Who.
     pub actor: Key,
     /// `response.secret.lease_id` (clear text in the log).
