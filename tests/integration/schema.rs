@@ -28,6 +28,7 @@ fn scan_reports_match_the_schema() {
     let inputs = [
         fixture("openbao-2.7/basic.log"),
         fixture("incident/audit.log"),
+        fixture("hostile/times.log"),
         corpus.join("nula-white_gitops.audit.log"),
         corpus.join("ppresto_hashi.audit.log"),
         corpus.join("elastic-hashicorp_vault.audit.sample_event.json"),
