@@ -437,3 +437,59 @@ path "pki/issue/acme" { capabilities = ["update"] }"#,
     let html = render(&["blast", "-f", "html"]);
     assert!(html.contains("<h2>Reachable secrets</h2>"));
 }
+
+/// "Any operation, any actor": without `--inventory`, the catalogue still holds every secret
+/// the operator only wrote and nobody read, from the write entries of the log. Every written
+/// secret the server says the leaked userpass token can read, and the attack did not read, is a
+/// reachable, unread secret and a precautionary rotation target.
+#[test]
+fn live_secrets_only_written_by_the_operator_are_reachable_without_inventory() {
+    if skipped() {
+        return;
+    }
+    let server = BaoServer::start();
+    let t = provision(&server);
+    attack(&server, &t);
+    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
+    let user_hmac = hmac(&op, &t.user);
+    let log = server.audit_log();
+    let addr = server.addr.as_str();
+    let pivot = ["--vault-addr", addr, "--token", user_hmac.as_str()];
+    let blast: Vec<&str> = ["blast", "-f", "json"].into_iter().chain(pivot).collect();
+    let out = run(&blast, &server.root_token, &log);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let reach: BTreeMap<String, &Value> = report["reachable_secrets"]
+        .as_array()
+        .expect("reachable_secrets")
+        .iter()
+        .map(|r| (s(&r["path"]), r))
+        .collect();
+    let mut written_only = BTreeSet::new();
+    for path in SECRETS.iter().map(|p| p.replace("ENTITY", &t.entity)) {
+        let caps = server_caps(&op, &t.user, &path);
+        if caps.iter().any(|c| c == "read") && !READ_BY_USER.contains(&path.as_str()) {
+            let r = reach
+                .get(&path)
+                .unwrap_or_else(|| panic!("{path}, only written, is not in the catalogue"));
+            assert_eq!(r["readable"], true, "{path}");
+            assert_eq!(r["read_in_window"], false, "{path}");
+            written_only.insert(logical(&path));
+        }
+    }
+    // app/cache, app/nested/key, blue/shared and the entity's own key.
+    assert!(written_only.len() >= 4, "{written_only:?}");
+    let list: Vec<&str> = ["rotation-list", "-f", "json", "--scope", "reachable"]
+        .into_iter()
+        .chain(pivot)
+        .collect();
+    let out = run(&list, &server.root_token, &log);
+    let plan: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let precautionary: BTreeSet<String> = plan
+        .iter()
+        .filter(|x| x["exposure"] == "reachable")
+        .map(|x| s(&x["target"]))
+        .collect();
+    assert_eq!(precautionary, written_only);
+}
