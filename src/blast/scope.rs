@@ -574,6 +574,16 @@ fn reads(
         .into_iter()
         .filter_map(|(pk, a)| {
             let info = st.paths.get(&pk)?;
+            let tenant = tenants.resolve(
+                Attribution {
+                    tenant: info.tenant.clone(),
+                    site: info.site.clone(),
+                },
+                layout,
+            );
+            // As in the scan report's `secrets[]`: the secret stays listed (and in the rotation
+            // plan), its tenant out of `affected_tenants`.
+            let tenant_excluded = tenant.as_deref().is_some_and(|t| tenants.is_excluded(t));
             Some(SecretReadRecord {
                 path: redact::path(&info.path).into_owned(),
                 secret: redact::path(&info.secret).into_owned(),
@@ -584,14 +594,8 @@ fn reads(
                 mount: redact::path(&info.mount).into_owned(),
                 mount_source: info.mount_source,
                 kind: info.kind,
-                tenant: tenants.resolve(
-                    Attribution {
-                        tenant: info.tenant.clone(),
-                        site: info.site.clone(),
-                    },
-                    layout,
-                ),
-                tenant_excluded: false,
+                tenant,
+                tenant_excluded,
                 outcome: if a.reads > 0 {
                     ReadOutcome::Read
                 } else {
