@@ -169,6 +169,10 @@ pub struct PolicyCoverage {
     pub missing_policies: Vec<MissingPolicy>,
     /// Tokens the log gives no policies for (created before the log starts, never used).
     pub tokens_without_policies: Vec<String>,
+    /// Tokens with policies whose creation is not in the log: the namespace their policies are
+    /// read from is assumed to be the root namespace (a token made in `team-a` whose creation
+    /// predates the log would be checked against the root namespace's policies of those names).
+    pub namespace_assumed_root: Vec<String>,
     /// Catalogue size: paths from the log, from the inventory only.
     pub catalogue_from_log: usize,
     /// Paths only the inventory named.
@@ -407,6 +411,12 @@ fn coverage(
             .tokens
             .iter()
             .filter(|t| t.policies.iter().all(String::is_empty))
+            .map(|t| t.accessor.clone())
+            .collect(),
+        namespace_assumed_root: scope
+            .tokens
+            .iter()
+            .filter(|t| t.created_via.is_none() && t.policies.iter().any(|p| !p.is_empty()))
             .map(|t| t.accessor.clone())
             .collect(),
         catalogue_from_log: entries

@@ -466,6 +466,13 @@ fn reachable_section(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::i
             m.tokens.len()
         )?;
     }
+    if !cov.namespace_assumed_root.is_empty() {
+        writeln!(
+            w,
+            "warning: {} token(s) were created before the log (or in no input): their policies were taken from the root namespace, which is wrong for a token of another namespace (policy_coverage.namespace_assumed_root)",
+            cov.namespace_assumed_root.len()
+        )?;
+    }
     let unresolved = r
         .reachable_secrets
         .iter()

@@ -492,4 +492,53 @@ fn live_secrets_only_written_by_the_operator_are_reachable_without_inventory() {
         .map(|x| s(&x["target"]))
         .collect();
     assert_eq!(precautionary, written_only);
+
+    // The leaked token's login is in the log: its namespace is known, nothing assumed. The
+    // operator's root token was made before the audit device: flagged, not silently assumed.
+    let assumed = |r: &Value| -> Vec<String> {
+        r["policy_coverage"]["namespace_assumed_root"]
+            .as_array()
+            .expect("namespace_assumed_root")
+            .iter()
+            .map(s)
+            .collect()
+    };
+    assert!(assumed(&report).is_empty(), "{}", report["policy_coverage"]);
+    let root = op
+        .write("auth/token/lookup", json!({"token": server.root_token}))
+        .ok();
+    let root_accessor = hmac(&op, &s(&root["data"]["accessor"]));
+    let root_hmac = hmac(&op, &server.root_token);
+    let args = [
+        "blast",
+        "-f",
+        "json",
+        "--vault-addr",
+        addr,
+        "--token",
+        &root_hmac,
+    ];
+    let out = run(&args, &server.root_token, &log);
+    let by_root: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert!(
+        assumed(&by_root).contains(&root_accessor),
+        "{}",
+        by_root["policy_coverage"]
+    );
+    let text = run(
+        &[
+            "blast",
+            "-f",
+            "text",
+            "--vault-addr",
+            addr,
+            "--token",
+            &root_hmac,
+        ],
+        &server.root_token,
+        &log,
+    );
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("taken from the root namespace"), "{text}");
 }
