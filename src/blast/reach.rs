@@ -86,6 +86,36 @@ pub struct Grant {
     pub namespace: String,
     /// The stanza's path as written (templates filled; `*` for a root token).
     pub rule: String,
+    /// Whether the token holds the policy itself or through its entity and groups; `None` when
+    /// the log gives only the union `policies`.
+    pub via: Option<PolicyVia>,
+}
+
+/// How a token holds a policy (the `token_policies`/`identity_policies` split of the response
+/// that issued it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyVia {
+    /// In `token_policies` only.
+    TokenPolicies,
+    /// In `identity_policies` only: revoking the token does not stop the entity's other tokens.
+    IdentityPolicies,
+    /// In both.
+    Both,
+}
+
+impl PolicyVia {
+    /// How `t` holds `policy`, when its issuing response split the list.
+    fn of(t: &TokenRecord, policy: &str) -> Option<PolicyVia> {
+        let own = t.token_policies.iter().any(|p| p == policy);
+        let identity = t.identity_policies.iter().any(|p| p == policy);
+        match (own, identity) {
+            (true, true) => Some(PolicyVia::Both),
+            (true, false) => Some(PolicyVia::TokenPolicies),
+            (false, true) => Some(PolicyVia::IdentityPolicies),
+            (false, false) => None,
+        }
+    }
 }
 
 /// One token's capabilities on a secret.
@@ -319,6 +349,7 @@ fn reach_of(
                 policy: "root".into(),
                 namespace: ta.acl_root_namespace(),
                 rule: "*".into(),
+                via: PolicyVia::of(ta.token, "root"),
             });
         }
         granted_by.extend(d.granting(need).into_iter().map(|r| Grant {
@@ -326,6 +357,7 @@ fn reach_of(
             policy: r.policy.clone(),
             namespace: r.namespace.clone(),
             rule: r.rule.clone(),
+            via: PolicyVia::of(ta.token, &r.policy),
         }));
         tokens.push(TokenReach {
             accessor: accessor.clone(),

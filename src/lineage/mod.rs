@@ -631,6 +631,10 @@ impl Lineage<'_> {
             orphan,
             token_role,
             namespace: ev.request.namespace().map(|ns| st.intern(self, ns)),
+            token_policies: (!new.token_policies.is_empty())
+                .then(|| st.intern_joined(self, new.token_policies.strs(), ",")),
+            identity_policies: (!new.identity_policies.is_empty())
+                .then(|| st.intern_joined(self, new.identity_policies.strs(), ",")),
         };
         let client_token = new
             .client_token

@@ -435,7 +435,15 @@ fn reachable_section(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::i
             let granted: std::collections::BTreeSet<String> = x
                 .granted_by
                 .iter()
-                .map(|g| format!("{}{}: {}", t(&g.namespace), t(&g.policy), t(&g.rule)))
+                .map(|g| {
+                    // Revoking the token leaves an identity's policy to the entity's other tokens.
+                    let via = match g.via {
+                        Some(crate::blast::PolicyVia::IdentityPolicies) => " (identity)",
+                        Some(crate::blast::PolicyVia::Both) => " (token+identity)",
+                        _ => "",
+                    };
+                    format!("{}{}: {}{via}", t(&g.namespace), t(&g.policy), t(&g.rule))
+                })
                 .collect();
             let granted: Vec<String> = granted.into_iter().collect();
             tb.add_row(vec![

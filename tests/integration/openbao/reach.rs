@@ -542,3 +542,93 @@ fn live_secrets_only_written_by_the_operator_are_reachable_without_inventory() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("taken from the root namespace"), "{text}");
 }
+
+/// `granted_by[].via` from the log's `token_policies`/`identity_policies`: a userpass user with
+/// policy `own-pol` whose entity is in a group with policy `grp-pol` logs in; the group's policy
+/// reaches `kv/data/grp/x` through the identity, the user's own `kv/data/own/y`. Ground truth:
+/// what this script attached where, and the server's `sys/capabilities`.
+#[test]
+fn live_grants_say_whether_the_token_or_its_identity_holds_the_policy() {
+    if skipped() {
+        return;
+    }
+    let server = BaoServer::start();
+    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
+    op.write(
+        "sys/mounts/kv",
+        json!({"type": "kv", "options": {"version": "2"}}),
+    )
+    .ok();
+    for (name, path) in [("own-pol", "kv/data/own/*"), ("grp-pol", "kv/data/grp/*")] {
+        let policy = format!(r#"path "{path}" {{ capabilities = ["read"] }}"#);
+        op.write(
+            &format!("sys/policies/acl/{name}"),
+            json!({ "policy": policy }),
+        )
+        .ok();
+    }
+    op.write("sys/auth/userpass", json!({"type": "userpass"}))
+        .ok();
+    op.write(
+        "auth/userpass/users/gil",
+        json!({"password": "pw", "token_policies": "own-pol"}),
+    )
+    .ok();
+    let anon = server.http.caller(None, "203.0.113.8");
+    let first = anon
+        .write("auth/userpass/login/gil", json!({"password": "pw"}))
+        .ok();
+    op.write(
+        "identity/group",
+        json!({"name": "ops", "policies": ["grp-pol"], "member_entity_ids": [s(&first["auth"]["entity_id"])]}),
+    )
+    .ok();
+    let login = anon
+        .write("auth/userpass/login/gil", json!({"password": "pw"}))
+        .ok();
+    let token = s(&login["auth"]["client_token"]);
+    let identity: Vec<String> = login["auth"]["identity_policies"]
+        .as_array()
+        .expect("the server reports identity policies")
+        .iter()
+        .map(s)
+        .collect();
+    assert_eq!(identity, ["grp-pol"]);
+    for p in ["kv/data/own/y", "kv/data/grp/x"] {
+        op.write(p, json!({"data": {"value": "v-91c2"}})).ok();
+        assert_eq!(server_caps(&op, &token, p), ["read"], "{p}");
+    }
+    let token_hmac = hmac(&op, &token);
+    let log = server.audit_log();
+    let args = [
+        "blast",
+        "-f",
+        "json",
+        "--vault-addr",
+        server.addr.as_str(),
+        "--token",
+        &token_hmac,
+    ];
+    let out = run(&args, &server.root_token, &log);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_matches_schema(&report);
+    let via = |path: &str| -> Vec<(String, Value)> {
+        report["reachable_secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["path"] == path)
+            .flat_map(|r| r["granted_by"].as_array().unwrap().iter())
+            .map(|g| (s(&g["policy"]), g["via"].clone()))
+            .collect()
+    };
+    assert_eq!(
+        via("kv/data/own/y"),
+        [("own-pol".to_string(), json!("token-policies"))]
+    );
+    assert_eq!(
+        via("kv/data/grp/x"),
+        [("grp-pol".to_string(), json!("identity-policies"))]
+    );
+}
