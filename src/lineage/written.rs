@@ -64,10 +64,9 @@ impl Lineage<'_> {
         }
         buf.push_str(t.name);
         let k = self.key(&buf);
-        if !st.writes.contains_key(&k) {
-            let info = self.written_info(ns, &buf, &t);
-            st.writes.insert(k, info);
-        }
+        st.writes
+            .entry(k)
+            .or_insert_with(|| self.written_info(ns, &buf, &t));
         st.scratch = buf;
     }
 
