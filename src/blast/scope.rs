@@ -720,9 +720,9 @@ fn window(st: &LineageState, scope: &BlastScope, selected: &HashSet<Key>) -> Opt
             last = later(last, later(t.last_use, created));
         }
     }
-    for (_, a, b) in st.ip_requests.values() {
-        first = earlier(first, *a);
-        last = later(last, *b);
+    for r in st.ip_requests.values() {
+        first = earlier(first, r.first);
+        last = later(last, r.last);
     }
     for r in &scope.secrets_read {
         first = earlier(first, r.first_read);

@@ -2,13 +2,11 @@
 //! blast radius of the pivots and the rotation plan.
 
 use super::incremental::{Session, without_own_files};
-use super::output::{Output, write_result};
-use super::progress::Progress;
-use super::scan::{Scope, color, read_options, total_bytes, window};
+use super::progress::{Progress, total_bytes};
+use super::resolve::{self, DefaultFormat, OutputPlan, ScopeSettings};
 use super::{CommandError, Exit, Global};
 use crate::blast::{self, Descendants, Pivots, RotationRules};
 use crate::cli::BlastArgs;
-use crate::cli::time::parse_span;
 use crate::detect::{Caps, Detector};
 use crate::lineage::{Devices, IpPivot, Lineage, canonicalize};
 use crate::report::Window;
@@ -17,7 +15,7 @@ use crate::report::blast::{
 };
 use crate::report::devices::device_records;
 use crate::rules::RuleSet;
-use crate::scan::{self, Analyzers, ScanSettings};
+use crate::scan::{self, Analyzers};
 use crate::source::{DeviceMap, discover};
 
 /// What to write.
@@ -97,20 +95,18 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
         next,
         file_progress,
     } = analyse(args, global, now)?;
-    let mut out = Output::open(args.output.as_deref())?;
-    let dest = args
-        .output
-        .as_ref()
-        .map_or_else(|| "-".to_string(), |p| p.display().to_string());
-    let written = match mode {
+    let out = OutputPlan::open(args.output.as_deref(), global.color)?;
+    match mode {
         Mode::Report(format) => {
-            let format = format.unwrap_or(if out.is_terminal() {
-                BlastFormat::Text
-            } else {
-                BlastFormat::Json
-            });
-            let color = color(global.color, &out);
-            render(&report, format, color, out.writer())
+            let format = out.format(
+                format,
+                DefaultFormat {
+                    terminal: BlastFormat::Text,
+                    piped: BlastFormat::Json,
+                },
+            );
+            let color = out.color;
+            out.write(|w| render(&report, format, color, w))?;
         }
         Mode::List(format, scope) => {
             let targets: Vec<_> = report
@@ -119,11 +115,9 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
                 .filter(|t| t.exposure <= scope)
                 .cloned()
                 .collect();
-            render_list(&targets, format, out.writer())
+            out.write(|w| render_list(&targets, format, w))?;
         }
-    };
-    write_result(written, &dest)?;
-    out.finish()?;
+    }
     session.commit(next, &file_progress, Default::default(), now)?;
     for u in &report.pivots.unmatched {
         eprintln!("blastradius: warning: {u} matched nothing in the log");
@@ -150,7 +144,7 @@ pub(crate) fn analyse(
                 .into(),
         });
     }
-    let scope = Scope::resolve(&args.scope)?;
+    let scope = ScopeSettings::resolve(&args.scope)?;
     let rotation = RotationRules::new(&scope.rotation).map_err(|e| CommandError::Arg {
         flag: "--config",
         message: e.to_string(),
@@ -163,28 +157,9 @@ pub(crate) fn analyse(
         p.inventory.as_deref(),
         &|k| std::env::var(k).ok(),
     )?;
-    let window = window(&args.time, now)?;
-    let gap = args
-        .time
-        .gap
-        .as_ref()
-        .or(scope.config_gap.as_ref())
-        .map(|g| {
-            parse_span(g).map_err(|message| CommandError::Arg {
-                flag: "--gap",
-                message,
-            })
-        })
-        .transpose()?
-        .unwrap_or(super::scan::DEFAULT_GAP);
-    let settings = ScanSettings {
-        read: read_options(&args.input)?,
-        threads: args.input.threads,
-        window,
-        gap,
-        device_rules: args.devices.clone(),
-        ..ScanSettings::default()
-    };
+    let window = resolve::window(&args.time, now)?;
+    let gap = resolve::gap(&args.time, scope.config_gap.as_ref())?;
+    let settings = resolve::scan_settings(&args.input, window, gap, &args.devices)?;
     let mut inputs = without_own_files(
         discover(&args.paths)?,
         &[args.state.as_deref(), args.output.as_deref()],
@@ -203,7 +178,7 @@ pub(crate) fn analyse(
     let device_map = DeviceMap::assign(&inputs, &args.devices);
     let lineage = Lineage::new(
         pivots.ips.clone(),
-        &scope.tenants,
+        &scope.tenants.map,
         session.seed().unwrap_or_else(rand_seed),
     )
     // Rotated files of one device hold one form per token; only several devices need joining.
@@ -222,7 +197,7 @@ pub(crate) fn analyse(
         &settings,
         Analyzers {
             detector: &detector,
-            tenants: &scope.tenants,
+            tenants: &scope.tenants.map,
             ext: &lineage,
             progress: Some(&progress.counter),
         },
@@ -243,12 +218,12 @@ pub(crate) fn analyse(
         &lineage,
         &pivots,
         descendants,
-        &scope.tenants,
+        &scope.tenants.map,
         &|l| locator.resolve(l),
     );
     let mut targets = blast::rotation_targets(&bscope, &rotation);
     let reach = reach_options
-        .map(|o| blast::assess(&state, &bscope, &scope.tenants, &o))
+        .map(|o| blast::assess(&state, &bscope, &scope.tenants.map, &o))
         .transpose()?;
     if let Some(r) = &reach {
         blast::add_precautionary(&mut targets, r, &rotation);
@@ -267,9 +242,9 @@ pub(crate) fn analyse(
             },
             settings: BlastSettings {
                 widespread_threshold: scope.widespread,
-                tenant_patterns: scope.patterns.clone(),
+                tenant_patterns: scope.tenants.patterns.clone(),
                 inferred_tenant_patterns,
-                excluded_tenants: scope.excluded.clone(),
+                excluded_tenants: scope.tenants.excluded.clone(),
             },
             max_malformed: args.input.max_malformed,
             devices,

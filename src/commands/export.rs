@@ -5,40 +5,22 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use super::output::{Output, write_result};
-use super::progress::Progress;
-use super::scan::{TenantRules, color, read_options, total_bytes, window};
+use super::progress::{Progress, total_bytes};
+use super::resolve::{self, DefaultFormat, OutputPlan, TenantSetup};
 use super::{CommandError, Exit, Global};
-use crate::cli::{EventsArgs, ExportArgs, QueryArgs, TenantArgs, TimeArgs};
-use crate::config::Config;
+use crate::cli::{EventsArgs, ExportArgs, QueryArgs, TimeArgs};
 use crate::detect::{Caps, Detector};
 use crate::export::{self, ExportFormat, Exporter, Target, Written};
 use crate::report::table::{self, TableFormat};
 use crate::rules::RuleSet;
 use crate::scan::{self, Analyzers, ScanResult, ScanSettings};
 use crate::source::{DeviceMap, Input, discover};
-use crate::tenant::{TenantInference, TenantMap};
+use crate::tenant::TenantMap;
 
 use super::incremental::without_own_files;
 
 /// Batches in flight per worker thread between the scan and the writer.
 const BATCHES_PER_THREAD: usize = 2;
-
-/// The tenant map for the `tenant` column (no exclusions: the table is the raw record).
-/// Rows are written as they are read, so no layout is inferred (`TenantInference::Off`).
-fn tenant_map(args: &TenantArgs) -> Result<TenantMap, CommandError> {
-    let cfg = args
-        .config
-        .as_deref()
-        .map(Config::load)
-        .transpose()?
-        .unwrap_or_default();
-    let TenantRules { patterns, fallback } =
-        TenantRules::resolve(&cfg, &args.tenant_patterns, args.tenant_fallback);
-    Ok(TenantMap::new(&patterns, &[])?
-        .with_fallback(fallback)
-        .with_inference(TenantInference::Off))
-}
 
 /// What one export pass needs.
 struct Pass<'a> {
@@ -60,10 +42,7 @@ impl Pass<'_> {
         let rules = RuleSet::from_sources(&[])?;
         let detector = Detector::new(&rules, Caps::default());
         let failed = AtomicBool::new(false);
-        let threads = match self.settings.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
+        let threads = self.settings.worker_threads();
         let files = self.inputs.iter().map(|i| i.display.clone()).collect();
         let devices = (0..self.inputs.len() as u32)
             .map(|i| {
@@ -116,14 +95,13 @@ fn pass<'a>(inputs: &'a [Input], args: &EventsArgs, quiet: bool) -> Result<Pass<
     Ok(Pass {
         inputs,
         devices: DeviceMap::assign(inputs, &args.devices),
-        settings: ScanSettings {
-            read: read_options(&args.input)?,
-            threads: args.input.threads,
-            window: window(&time, super::now())?,
-            device_rules: args.devices.clone(),
-            ..ScanSettings::default()
-        },
-        tenants: tenant_map(&args.tenants)?,
+        settings: resolve::scan_settings(
+            &args.input,
+            resolve::window(&time, super::now())?,
+            resolve::DEFAULT_GAP,
+            &args.devices,
+        )?,
+        tenants: TenantSetup::raw(&args.tenants)?,
         quiet,
     })
 }
@@ -210,19 +188,16 @@ pub fn run_query(args: &QueryArgs, global: Global) -> Result<Exit, CommandError>
     let (result, _) = pass.run(ExportFormat::Arrow, Target::File(table.clone()))?;
     let exit = report_input(&result, args.events.input.max_malformed);
     let batches = crate::sql::execute(&table, &sql)?;
-    let mut out = Output::open(args.output.as_deref())?;
-    let format = args.format.unwrap_or(if out.is_terminal() {
-        TableFormat::Text
-    } else {
-        TableFormat::Csv
-    });
-    let color = color(global.color, &out);
-    let dest = args
-        .output
-        .as_ref()
-        .map_or_else(|| "-".to_string(), |p| p.display().to_string());
-    write_result(table::write(&batches, format, color, out.writer()), &dest)?;
-    out.finish()?;
+    let out = OutputPlan::open(args.output.as_deref(), global.color)?;
+    let format = out.format(
+        args.format,
+        DefaultFormat {
+            terminal: TableFormat::Text,
+            piped: TableFormat::Csv,
+        },
+    );
+    let color = out.color;
+    out.write(|w| table::write(&batches, format, color, w))?;
     if exit == Exit::Incomplete && !global.quiet && std::io::stderr().is_terminal() {
         eprintln!("blastradius: input incomplete; results cover the lines that parsed");
     }

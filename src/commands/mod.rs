@@ -7,6 +7,7 @@ mod incremental;
 pub mod notify;
 mod output;
 mod progress;
+pub mod resolve;
 pub mod rules;
 pub mod scan;
 

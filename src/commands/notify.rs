@@ -1,7 +1,7 @@
 //! `blastradius notify`: one notice per affected tenant, from a blast analysis of audit logs or
 //! from a `blast`/`scan` JSON report (docs/notify.md).
 
-use super::output::{Output, write_result};
+use super::resolve::OutputPlan;
 use super::{CommandError, Exit, Global};
 use crate::cli::NotifyArgs;
 use crate::notify::{
@@ -144,15 +144,9 @@ pub fn run(args: &NotifyArgs, global: Global) -> Result<Exit, CommandError> {
     match (&args.dir, &md) {
         (Some(dir), Some(md)) => write_dir(&set, md, dir)?,
         _ => {
-            let mut out = Output::open(args.blast.output.as_deref())?;
-            let dest = args
-                .blast
-                .output
-                .as_ref()
-                .map_or_else(|| "-".to_string(), |p| p.display().to_string());
+            let out = OutputPlan::open(args.blast.output.as_deref(), global.color)?;
             let format = args.format.unwrap_or(NoticeFormat::Ndjson);
-            write_result(notify::write_json(&set, format, out.writer()), &dest)?;
-            out.finish()?;
+            out.write(|w| notify::write_json(&set, format, w))?;
         }
     }
     summary(&set);

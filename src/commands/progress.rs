@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::source::{Input, InputPath};
+
 /// Inputs smaller than this finish too fast for a bar to help.
 const MIN_BYTES: u64 = 64 << 20;
 
@@ -54,4 +56,15 @@ impl Drop for Progress {
             let _ = t.join();
         }
     }
+}
+
+/// Sum of input sizes on disk, for the progress bar.
+pub fn total_bytes(inputs: &[Input]) -> u64 {
+    inputs
+        .iter()
+        .filter_map(|i| match &i.path {
+            InputPath::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            InputPath::Stdin => None,
+        })
+        .sum()
 }

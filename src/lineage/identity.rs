@@ -13,7 +13,7 @@
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use super::{
-    Creation, Key, LeaseRec, LineageState, Map, NO_TOKEN, TokenAgg, merge_fail, merge_read,
+    Creation, IssuedLease, Key, LineageState, Map, NO_TOKEN, TokenAgg, merge_fail, merge_read,
     merge_token,
 };
 
@@ -266,8 +266,8 @@ fn rekey(st: LineageState, ids: &Identities) -> LineageState {
 }
 
 /// Each device logs the lease once: keep the earliest copy (its time and place), by lease id.
-fn one_per_lease(leases: Vec<LeaseRec>, id: &dyn Fn(Key) -> Key) -> Vec<LeaseRec> {
-    let mut by_id: std::collections::BTreeMap<String, LeaseRec> = Default::default();
+fn one_per_lease(leases: Vec<IssuedLease>, id: &dyn Fn(Key) -> Key) -> Vec<IssuedLease> {
+    let mut by_id: std::collections::BTreeMap<String, IssuedLease> = Default::default();
     for mut l in leases {
         l.actor = id(l.actor);
         match by_id.get_mut(&l.lease_id) {

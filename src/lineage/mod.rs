@@ -144,10 +144,10 @@ pub struct LineageState {
     pub ip_reads: Map<(u8, Key, Key), ReadAgg>,
     /// Failures from pivot addresses by (pivot index, actor, path).
     pub ip_failures: Map<(u8, Key, Key), FailAgg>,
-    /// Requests from each pivot address: (count, first, last).
-    pub ip_requests: Map<u8, (u64, Option<Timestamp>, Option<Timestamp>)>,
+    /// Requests from each pivot address, by pivot index.
+    pub ip_requests: Map<u8, IpRequests>,
     /// Leases issued.
-    pub leases: Vec<LeaseRec>,
+    pub leases: Vec<IssuedLease>,
     /// Secret reads and credential requests whose response is in no input, by (actor, path):
     /// worst case they succeeded.
     pub unanswered: Map<(Key, Key), ReadAgg>,
@@ -349,11 +349,11 @@ impl Extension for Lineage<'_> {
         for (k, f) in o.ip_failures {
             merge_fail(into.ip_failures.entry(k), f);
         }
-        for (k, (n, a, b)) in o.ip_requests {
-            let r = into.ip_requests.entry(k).or_default();
-            r.0 += n;
-            r.1 = earlier(r.1, a);
-            r.2 = later(r.2, b);
+        for (k, r) in o.ip_requests {
+            into.ip_requests
+                .entry(k)
+                .or_default()
+                .add(r.count, r.first, r.last);
         }
         into.leases.extend(o.leases);
         for (k, r) in o.unanswered {
@@ -414,10 +414,10 @@ impl Lineage<'_> {
             self.use_token(st, actor, ev, loc, ip_bits, failure.is_some(), copy);
         }
         for i in bits(ip_bits) {
-            let r = st.ip_requests.entry(i).or_default();
-            r.0 += copy.count();
-            r.1 = earlier(r.1, ev.time);
-            r.2 = later(r.2, ev.time);
+            st.ip_requests
+                .entry(i)
+                .or_default()
+                .add(copy.count(), ev.time, ev.time);
         }
         if let Some(new) = ev.response.auth.filter(|_| succeeded(ev))
             && let Some((child, kind)) = new
@@ -480,7 +480,7 @@ impl Lineage<'_> {
         }
         if let Some(lease) = ev.response.lease_id.filter(|_| ev.is_response()) {
             let path = self.path_key(st, ev, access.map(|a| a.kind));
-            st.leases.push(LeaseRec {
+            st.leases.push(IssuedLease {
                 actor,
                 lease_id: lease.to_string(),
                 path,
@@ -747,8 +747,9 @@ struct LineageSnapshot {
     pivot_ips: Vec<String>,
     ip_reads: Vec<(u8, Key, Key, ReadAgg)>,
     ip_failures: Vec<(u8, Key, Key, FailAgg)>,
+    /// (pivot index, count, first, last): the state file's layout.
     ip_requests: Vec<(u8, u64, Option<Timestamp>, Option<Timestamp>)>,
-    leases: Vec<LeaseRec>,
+    leases: Vec<IssuedLease>,
     #[serde(default)]
     unanswered: Vec<(Key, Key, ReadAgg)>,
     #[serde(default)]
@@ -810,12 +811,12 @@ impl LineageSnapshot {
             ip_requests: st
                 .ip_requests
                 .iter()
-                .map(|(i, (n, a, b))| (*i, *n, *a, *b))
+                .map(|(i, r)| (*i, r.count, r.first, r.last))
                 .collect(),
             leases: st
                 .leases
                 .iter()
-                .map(|l| LeaseRec {
+                .map(|l| IssuedLease {
                     loc: abs(l.loc),
                     ..l.clone()
                 })
@@ -885,7 +886,7 @@ impl LineageSnapshot {
             st.ip_requests.extend(
                 self.ip_requests
                     .into_iter()
-                    .map(|(i, n, a, b)| (i, (n, a, b))),
+                    .map(|(i, count, first, last)| (i, IpRequests { count, first, last })),
             );
         }
         st.leases = self

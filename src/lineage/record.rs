@@ -123,6 +123,26 @@ pub struct TokenAgg {
     pub from_pivot_ip: u64,
 }
 
+/// Requests from one pivot address.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct IpRequests {
+    /// How many.
+    pub count: u64,
+    /// The first one's time.
+    pub first: Option<Timestamp>,
+    /// The last one's time.
+    pub last: Option<Timestamp>,
+}
+
+impl IpRequests {
+    /// Counts `count` more requests seen between `first` and `last`.
+    pub fn add(&mut self, count: u64, first: Option<Timestamp>, last: Option<Timestamp>) {
+        self.count += count;
+        self.first = earlier(self.first, first);
+        self.last = later(self.last, last);
+    }
+}
+
 /// Reads of one path by one actor.
 #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ReadAgg {
@@ -197,7 +217,7 @@ pub struct PathInfo {
 
 /// A lease issued to an actor.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct LeaseRec {
+pub struct IssuedLease {
     /// Who.
     pub actor: Key,
     /// `response.secret.lease_id` (clear text in the log).

@@ -19,6 +19,17 @@ pub enum SourceCommand {
     Scan,
 }
 
+impl SourceCommand {
+    /// The name hashed into a derived incident id. Frozen (it was the `Debug` form): changing it
+    /// would change every incident id derived from the same exposure.
+    pub fn id_name(self) -> &'static str {
+        match self {
+            SourceCommand::Blast => "Blast",
+            SourceCommand::Scan => "Scan",
+        }
+    }
+}
+
 /// First and last moment of exposure.
 #[derive(Clone, Copy, Debug, Deserialize)]
 pub struct WindowIn {
@@ -143,5 +154,17 @@ impl Exposure {
             SourceCommand::Blast => &self.secrets_read,
             SourceCommand::Scan => &self.secrets,
         }
+    }
+}
+
+#[cfg(test)]
+mod id_name_tests {
+    use super::SourceCommand;
+
+    /// Incident ids already handed out were derived from these exact names.
+    #[test]
+    fn the_names_hashed_into_incident_ids_stay_what_they_were() {
+        assert_eq!(SourceCommand::Blast.id_name(), "Blast");
+        assert_eq!(SourceCommand::Scan.id_name(), "Scan");
     }
 }

@@ -154,7 +154,7 @@ fn tier_severity(tier: u8) -> Severity {
 /// the same id, run after run, live or from the report.
 pub fn derived_incident_id(e: &Exposure) -> String {
     let mut h = Sha256::new();
-    h.update(format!("{:?}\n", e.command));
+    h.update(format!("{}\n", e.command.id_name()));
     h.update(e.pivots.to_string());
     let rows: BTreeSet<(Option<&str>, &str, Option<&str>)> = e
         .exposed()

@@ -81,6 +81,16 @@ pub struct ScanSettings {
     pub device_rules: Vec<crate::source::DeviceRule>,
 }
 
+impl ScanSettings {
+    /// The worker threads to run: `threads`, or one per core when it is 0.
+    pub fn worker_threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
 impl Default for ScanSettings {
     fn default() -> Self {
         ScanSettings {
@@ -228,11 +238,7 @@ pub fn run<E: Extension>(
         || foldhash::quality::RandomState::default().hash_one(std::time::SystemTime::now()),
         |i| i.seed,
     );
-    let threads = if settings.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        settings.threads
-    };
+    let threads = settings.worker_threads();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("blastradius-{i}"))

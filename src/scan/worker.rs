@@ -320,7 +320,13 @@ impl<'c, E: Extension> Worker<'c, E> {
         {
             let time = crate::model::Timestamp::parse(h.time);
             let id = h.id.map(|id| ctx.id_hasher.hash_one(id));
-            if admit(ctx, analysis, time, EntryType::Request, id, loc, sum) == Admission::Fresh {
+            let seen = Seen {
+                time,
+                kind: EntryType::Request,
+                id,
+                loc,
+            };
+            if admit(ctx, analysis, sum, seen) == Admission::Fresh {
                 request_seen(analysis, pending, id, (start, end), loc);
             }
             if let Some(run) = sum.open_run.take() {
@@ -328,9 +334,16 @@ impl<'c, E: Extension> Worker<'c, E> {
             }
             return;
         }
+        let mut tally = Tally {
+            ctx,
+            an: analysis,
+            ext,
+            pending,
+            sum,
+        };
         let outcome = parser.parse_one(json, |res| match res {
             Ok(ev) => {
-                entry(ctx, analysis, ext, pending, &ev, loc, (start, end), sum);
+                entry(&mut tally, &ev, loc, (start, end));
                 None
             }
             Err(kind) => Some(kind),
@@ -399,20 +412,41 @@ enum Admission {
     Duplicate,
 }
 
+/// What [`admit`] needs to know of an entry.
+#[derive(Clone, Copy)]
+struct Seen {
+    time: Option<crate::model::Timestamp>,
+    kind: EntryType,
+    /// The request id, hashed.
+    id: Option<u64>,
+    loc: Loc,
+}
+
+/// The per-chunk state one parsed entry updates.
+struct Tally<'t, 'c, E: Extension> {
+    ctx: &'t Context<'c, E>,
+    an: &'t mut Analysis,
+    ext: &'t mut E::State,
+    pending: &'t mut HashMap<u64, Pending, foldhash::fast::FixedState>,
+    sum: &'t mut ChunkSummary,
+}
+
 /// Counts an entry and applies the window and de-duplication.
 ///
 /// Every entry inside the window is on its own input's timeline, duplicates included: each
 /// device's file has its own quiet periods, whichever copy of an event was counted.
-#[allow(clippy::too_many_arguments)]
 fn admit<E: Extension>(
     ctx: &Context<'_, E>,
     an: &mut Analysis,
-    time: Option<crate::model::Timestamp>,
-    kind: EntryType,
-    id: Option<u64>,
-    loc: Loc,
     sum: &mut ChunkSummary,
+    seen: Seen,
 ) -> Admission {
+    let Seen {
+        time,
+        kind,
+        id,
+        loc,
+    } = seen;
     an.stats.entries += 1;
     sum.entries += 1;
     match time {
@@ -457,19 +491,23 @@ fn request_seen(
 }
 
 /// Handles one fully parsed entry.
-#[allow(clippy::too_many_arguments)]
-fn entry<E: Extension>(
-    ctx: &Context<'_, E>,
-    an: &mut Analysis,
-    ext: &mut E::State,
-    pending: &mut HashMap<u64, Pending, foldhash::fast::FixedState>,
-    ev: &Event<'_>,
-    loc: Loc,
-    range: (usize, usize),
-    sum: &mut ChunkSummary,
-) {
+fn entry<E: Extension>(t: &mut Tally<'_, '_, E>, ev: &Event<'_>, loc: Loc, range: (usize, usize)) {
+    let Tally {
+        ctx,
+        an,
+        ext,
+        pending,
+        sum,
+    } = t;
+    let ctx = *ctx;
     let id = ev.request.id.map(|id| ctx.id_hasher.hash_one(id));
-    match admit(ctx, an, ev.time, ev.entry_type, id, loc, sum) {
+    let seen = Seen {
+        time: ev.time,
+        kind: ev.entry_type,
+        id,
+        loc,
+    };
+    match admit(ctx, an, sum, seen) {
         Admission::Fresh => {}
         Admission::Outside => return,
         Admission::Duplicate => {

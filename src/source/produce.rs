@@ -395,15 +395,20 @@ fn read_loop<R: Read>(
             let initialized = long.len();
             (std::mem::take(&mut long), initialized, grow)
         };
-        let (eof, err, n) = fill(&mut reader, &mut buf, &mut initialized, want);
-        info.bytes += n;
+        let Filled { eof, err, read } = fill(&mut reader, &mut buf, &mut initialized, want);
+        info.bytes += read;
         info.scanned_bytes += (buf.len() - searched) as u64;
         if first {
             first = false;
             if looks_pretty(&buf[..buf.len().min(SNIFF_BYTES)]) {
                 info.pretty = true;
-                let stream = StreamStart { buf, eof, err };
-                return read_stream(input, reader, stream, base, opts, sink, info);
+                let stream = StreamStart {
+                    buf,
+                    eof,
+                    err,
+                    base,
+                };
+                return read_stream(input, reader, stream, opts, sink, info);
             }
         }
         if let Some(e) = err {
@@ -443,7 +448,12 @@ fn read_loop<R: Read>(
             }
             None if buf.len() >= opts.max_line_bytes => {
                 // One line fills the whole limit: skip to its end without buffering it.
-                let (skipped, found, err, read) = skip_line(&mut reader, &mut carry);
+                let Skipped {
+                    skipped,
+                    found,
+                    err,
+                    read,
+                } = skip_line(&mut reader, &mut carry);
                 info.bytes += read;
                 let len = buf.len() as u64 + skipped;
                 let c = chunk(
@@ -476,7 +486,17 @@ fn read_loop<R: Read>(
     }
 }
 
-/// Fills `buf` to at least `target` bytes or EOF. Returns (eof, error, bytes read).
+/// How a [`fill`] ended.
+struct Filled {
+    /// The reader is at its end.
+    eof: bool,
+    /// The read failed (what was read before stays in the buffer).
+    err: Option<io::Error>,
+    /// Bytes read.
+    read: u64,
+}
+
+/// Fills `buf` to at least `target` bytes or EOF.
 ///
 /// `initialized` is how many bytes of `buf`'s allocation have been written before (at least
 /// its length, at most its capacity). `Read` wants an initialized slice; zeroing a recycled
@@ -487,12 +507,16 @@ fn fill<R: Read>(
     buf: &mut Vec<u8>,
     initialized: &mut usize,
     target: usize,
-) -> (bool, Option<io::Error>, u64) {
+) -> Filled {
     let mut want = target.max(buf.len() + 1);
     let mut read = 0u64;
     loop {
         if buf.len() >= want {
-            return (false, None, read);
+            return Filled {
+                eof: false,
+                err: None,
+                read,
+            };
         }
         if buf.capacity() < want {
             let before = buf.as_ptr();
@@ -511,7 +535,11 @@ fn fill<R: Read>(
         match reader.read(&mut buf[start..]) {
             Ok(0) => {
                 buf.truncate(start);
-                return (true, None, read);
+                return Filled {
+                    eof: true,
+                    err: None,
+                    read,
+                };
             }
             Ok(n) => {
                 buf.truncate(start + n);
@@ -521,7 +549,11 @@ fn fill<R: Read>(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(start),
             Err(e) => {
                 buf.truncate(start);
-                return (false, Some(e), read);
+                return Filled {
+                    eof: false,
+                    err: Some(e),
+                    read,
+                };
             }
         }
     }
@@ -563,23 +595,45 @@ fn send_lines(
     sink.send(c)
 }
 
+/// How a [`skip_line`] ended.
+struct Skipped {
+    /// Bytes skipped before the newline.
+    skipped: u64,
+    /// The newline was found.
+    found: bool,
+    /// The read failed.
+    err: Option<io::Error>,
+    /// Bytes read, the newline and what followed it included.
+    read: u64,
+}
+
 /// Discards bytes up to and including the next newline; bytes after it go to `carry`.
-/// Returns (bytes skipped before the newline, newline found, error, bytes read).
-fn skip_line<R: Read>(reader: &mut R, carry: &mut Vec<u8>) -> (u64, bool, Option<io::Error>, u64) {
+fn skip_line<R: Read>(reader: &mut R, carry: &mut Vec<u8>) -> Skipped {
     let mut scratch = vec![0u8; 1 << 16];
     let mut skipped = 0u64;
+    let ended = |skipped, err| Skipped {
+        skipped,
+        found: false,
+        err,
+        read: skipped,
+    };
     loop {
         match reader.read(&mut scratch) {
-            Ok(0) => return (skipped, false, None, skipped),
+            Ok(0) => return ended(skipped, None),
             Ok(n) => match memchr::memchr(b'\n', &scratch[..n]) {
                 Some(i) => {
                     carry.extend_from_slice(&scratch[i + 1..n]);
-                    return (skipped + i as u64, true, None, skipped + n as u64);
+                    return Skipped {
+                        skipped: skipped + i as u64,
+                        found: true,
+                        err: None,
+                        read: skipped + n as u64,
+                    };
                 }
                 None => skipped += n as u64,
             },
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (skipped, false, Some(e), skipped),
+            Err(e) => return ended(skipped, Some(e)),
         }
     }
 }
@@ -589,6 +643,8 @@ struct StreamStart {
     buf: Vec<u8>,
     eof: bool,
     err: Option<io::Error>,
+    /// The input offset of `buf`'s first byte.
+    base: u64,
 }
 
 /// Reads a pretty-printed input whole (up to the stream limit) and sends it as one chunk.
@@ -596,7 +652,6 @@ fn read_stream<R: Read>(
     input: &Input,
     mut reader: R,
     start: StreamStart,
-    base: u64,
     opts: &ReadOptions,
     sink: &ChunkSink<'_>,
     info: &mut InputInfo,
@@ -605,6 +660,7 @@ fn read_stream<R: Read>(
         mut buf,
         mut eof,
         mut err,
+        base,
     } = start;
     let mut initialized = buf.len();
     while !eof && err.is_none() {
@@ -615,9 +671,9 @@ fn read_stream<R: Read>(
             )));
         }
         let target = buf.len() + (1 << 20);
-        let n;
-        (eof, err, n) = fill(&mut reader, &mut buf, &mut initialized, target);
-        info.bytes += n;
+        let filled = fill(&mut reader, &mut buf, &mut initialized, target);
+        (eof, err) = (filled.eof, filled.err);
+        info.bytes += filled.read;
     }
     info.complete_end = base + buf.len() as u64;
     let mut c = chunk(input, info, base, Framing::Stream, ChunkData::Owned(buf));

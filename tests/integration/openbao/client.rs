@@ -8,6 +8,12 @@ use serde_json::Value;
 /// How long one API call may take before the test fails.
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// What a KV v2 mount answers while it upgrades its storage after being mounted.
+const KV_UPGRADING: &str = "Upgrading from non-versioned to versioned data";
+
+/// How often a call refused by an upgrading KV v2 mount is repeated.
+const UPGRADE_POLL: Duration = Duration::from_millis(100);
+
 /// The server's HTTP API.
 pub struct Http {
     agent: ureq::Agent,
@@ -128,7 +134,23 @@ impl Caller<'_> {
         self.call(Method::List, path, None)
     }
 
+    /// One call, repeated while a KV v2 mount is still upgrading: a fresh `kv-v2` mount answers
+    /// 400 "Upgrading from non-versioned to versioned data" for a moment, longer on a busy
+    /// machine, and a scenario that writes right after mounting must not fail on that.
     fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let mut waited = Duration::ZERO;
+        loop {
+            let reply = self.call_once(method, path, body.clone());
+            let upgrading = reply.status == 400 && reply.body.to_string().contains(KV_UPGRADING);
+            if !upgrading || waited >= CALL_TIMEOUT {
+                return reply;
+            }
+            std::thread::sleep(UPGRADE_POLL);
+            waited += UPGRADE_POLL;
+        }
+    }
+
+    fn call_once(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
         let what = format!("{method:?} {path} from {}", self.from);
         let url = format!("{}/v1/{path}", self.http.base);
         let agent = &self.http.agent;
