@@ -1,5 +1,6 @@
 //! The catalogue of secrets a policy-aware blast radius checks: every secret path the log shows
-//! (read, requested or denied, by any token), plus the paths of an inventory file.
+//! (read, requested, denied, or written, patched or deleted on a KV mount, by any token), plus
+//! the paths of an inventory file.
 //!
 //! Paths are the API paths the server checks (`kv/data/app/db`, not `kv/app/db`), qualified with
 //! their namespace (`team-a/kv/data/app/db`), as `sys/capabilities` takes them from the root
@@ -78,7 +79,8 @@ struct Mounts {
 impl Mounts {
     fn of(st: &LineageState, extra_namespaces: &[String]) -> Mounts {
         let mut m = Mounts::default();
-        for p in st.paths.values() {
+        // Written paths teach mounts and namespaces too (a KV v2 mount only ever written).
+        for p in st.paths.values().chain(st.writes.values()) {
             if let Some(ns) = &p.namespace {
                 m.namespaces.insert(ns.clone());
             }
@@ -137,7 +139,7 @@ impl Mounts {
 /// The catalogue: the log's secret paths, then the inventory's, once each, sorted by path.
 ///
 /// A path the log only shows failing has no kind; it is a secret path when its mount is one
-/// the log shows secrets read from (a denied `kv/data/app/admin` next to read `kv/data/app/db`).
+/// the log shows secrets read from or written to (a denied `kv/data/app/admin` next to read `kv/data/app/db`).
 /// Listings (`kv/metadata/app/`) are names, not secrets, and are left out.
 pub fn build(
     st: &LineageState,
@@ -154,6 +156,13 @@ pub fn build(
             None => mounts.is_secret_mount(&p.namespace, &p.mount) && !p.path.ends_with('/'),
         };
         if secret {
+            out.insert(p.path.clone(), from_log(p, tenants, layout));
+        }
+    }
+    // A secret only written (say by an administrator) and never read is still one a leaked
+    // token could read; a path also read keeps the description its read gave it.
+    for p in st.writes.values() {
+        if !out.contains_key(&p.path) {
             out.insert(p.path.clone(), from_log(p, tenants, layout));
         }
     }

@@ -17,8 +17,9 @@ pub use catalogue::{CatalogueEntry, CatalogueSource, InventoryError, read_invent
 pub(crate) use command::sh;
 pub use command::{CLI, Refusal};
 pub use reach::{
-    Grant, MissingPolicy, PolicyCoverage, Reach, ReachError, ReachOptions, ReachableSecret,
-    TokenReach, UnresolvedGrant, add_precautionary, assess, needed, options as reach_options,
+    Grant, MissingPolicy, PolicyCoverage, PolicyVia, Reach, ReachError, ReachOptions,
+    ReachableSecret, TokenReach, UnresolvedGrant, add_precautionary, assess, needed,
+    options as reach_options,
 };
 pub use rotation::{
     Action, Exposure, RotationRules, RotationTarget, TierRule, TierRuleConfig, rotation_targets,

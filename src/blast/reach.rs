@@ -86,6 +86,36 @@ pub struct Grant {
     pub namespace: String,
     /// The stanza's path as written (templates filled; `*` for a root token).
     pub rule: String,
+    /// Whether the token holds the policy itself or through its entity and groups; `None` when
+    /// the log gives only the union `policies`.
+    pub via: Option<PolicyVia>,
+}
+
+/// How a token holds a policy (the `token_policies`/`identity_policies` split of the response
+/// that issued it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyVia {
+    /// In `token_policies` only.
+    TokenPolicies,
+    /// In `identity_policies` only: revoking the token does not stop the entity's other tokens.
+    IdentityPolicies,
+    /// In both.
+    Both,
+}
+
+impl PolicyVia {
+    /// How `t` holds `policy`, when its issuing response split the list.
+    fn of(t: &TokenRecord, policy: &str) -> Option<PolicyVia> {
+        let own = t.token_policies.iter().any(|p| p == policy);
+        let identity = t.identity_policies.iter().any(|p| p == policy);
+        match (own, identity) {
+            (true, true) => Some(PolicyVia::Both),
+            (true, false) => Some(PolicyVia::TokenPolicies),
+            (false, true) => Some(PolicyVia::IdentityPolicies),
+            (false, false) => None,
+        }
+    }
 }
 
 /// One token's capabilities on a secret.
@@ -169,6 +199,10 @@ pub struct PolicyCoverage {
     pub missing_policies: Vec<MissingPolicy>,
     /// Tokens the log gives no policies for (created before the log starts, never used).
     pub tokens_without_policies: Vec<String>,
+    /// Tokens with policies whose creation is not in the log: the namespace their policies are
+    /// read from is assumed to be the root namespace (a token made in `team-a` whose creation
+    /// predates the log would be checked against the root namespace's policies of those names).
+    pub namespace_assumed_root: Vec<String>,
     /// Catalogue size: paths from the log, from the inventory only.
     pub catalogue_from_log: usize,
     /// Paths only the inventory named.
@@ -315,6 +349,7 @@ fn reach_of(
                 policy: "root".into(),
                 namespace: ta.acl_root_namespace(),
                 rule: "*".into(),
+                via: PolicyVia::of(ta.token, "root"),
             });
         }
         granted_by.extend(d.granting(need).into_iter().map(|r| Grant {
@@ -322,6 +357,7 @@ fn reach_of(
             policy: r.policy.clone(),
             namespace: r.namespace.clone(),
             rule: r.rule.clone(),
+            via: PolicyVia::of(ta.token, &r.policy),
         }));
         tokens.push(TokenReach {
             accessor: accessor.clone(),
@@ -407,6 +443,12 @@ fn coverage(
             .tokens
             .iter()
             .filter(|t| t.policies.iter().all(String::is_empty))
+            .map(|t| t.accessor.clone())
+            .collect(),
+        namespace_assumed_root: scope
+            .tokens
+            .iter()
+            .filter(|t| t.created_via.is_none() && t.policies.iter().any(|p| !p.is_empty()))
             .map(|t| t.accessor.clone())
             .collect(),
         catalogue_from_log: entries

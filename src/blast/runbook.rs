@@ -333,6 +333,8 @@ mod tests {
             display_name: None,
             token_type: None,
             policies: Vec::new(),
+            token_policies: Vec::new(),
+            identity_policies: Vec::new(),
             client_addresses: Vec::new(),
             first_use: None,
             last_use: None,

@@ -63,6 +63,13 @@ pub struct TokenRecord {
     pub token_type: Option<String>,
     /// Policies.
     pub policies: Vec<String>,
+    /// Of `policies`, the token's own (`token_policies` of the response that issued it); empty
+    /// when the log does not split them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub token_policies: Vec<String>,
+    /// Of `policies`, those its entity and groups brought (`identity_policies`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub identity_policies: Vec<String>,
     /// Addresses it was used from (up to 8).
     pub client_addresses: Vec<String>,
     /// First request made with it.
@@ -297,6 +304,12 @@ pub fn resolve(
     scope
 }
 
+/// A comma-joined policy list of the strings, as names.
+fn split_policies(st: &LineageState, k: Option<Key>) -> Vec<String> {
+    k.map(|k| st.str(k).split(',').map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
 fn seed(
     st: &LineageState,
     ids: &Identities,
@@ -453,6 +466,8 @@ fn token_records(
                 policies: opt(st, t.policies)
                     .map(|p| p.split(',').map(str::to_string).collect())
                     .unwrap_or_default(),
+                token_policies: split_policies(st, c.and_then(|c| c.token_policies)),
+                identity_policies: split_policies(st, c.and_then(|c| c.identity_policies)),
                 client_addresses: t.addresses.iter().map(|a| st.str(*a).to_string()).collect(),
                 first_use: t.first_use,
                 last_use: t.last_use,
@@ -574,6 +589,16 @@ fn reads(
         .into_iter()
         .filter_map(|(pk, a)| {
             let info = st.paths.get(&pk)?;
+            let tenant = tenants.resolve(
+                Attribution {
+                    tenant: info.tenant.clone(),
+                    site: info.site.clone(),
+                },
+                layout,
+            );
+            // As in the scan report's `secrets[]`: the secret stays listed (and in the rotation
+            // plan), its tenant out of `affected_tenants`.
+            let tenant_excluded = tenant.as_deref().is_some_and(|t| tenants.is_excluded(t));
             Some(SecretReadRecord {
                 path: redact::path(&info.path).into_owned(),
                 secret: redact::path(&info.secret).into_owned(),
@@ -584,14 +609,8 @@ fn reads(
                 mount: redact::path(&info.mount).into_owned(),
                 mount_source: info.mount_source,
                 kind: info.kind,
-                tenant: tenants.resolve(
-                    Attribution {
-                        tenant: info.tenant.clone(),
-                        site: info.site.clone(),
-                    },
-                    layout,
-                ),
-                tenant_excluded: false,
+                tenant,
+                tenant_excluded,
                 outcome: if a.reads > 0 {
                     ReadOutcome::Read
                 } else {

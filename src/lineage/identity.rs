@@ -207,6 +207,7 @@ fn rekey(st: LineageState, ids: &Identities) -> LineageState {
     let mut out = LineageState {
         strings: st.strings,
         paths: st.paths,
+        writes: st.writes,
         ip_requests: st.ip_requests,
         role_orphan: st.role_orphan,
         forms: st.forms,

@@ -10,6 +10,7 @@
 
 pub mod identity;
 pub mod record;
+mod written;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -163,6 +164,9 @@ pub struct LineageState {
     /// (actor, path): the writer may know the engine's root credential. Kept apart from
     /// `reads`: a write returns no secret, so read counts stay what they were.
     pub config_writes: Map<(Key, Key), ReadAgg>,
+    /// Secret paths a successful KV write changed (any actor), by key, each once: kept apart
+    /// from `paths` so that read evidence and tenant-layout inference stay what they were.
+    pub writes: Map<Key, PathInfo>,
 }
 
 /// A token role's `orphan` setting as last written in the log.
@@ -373,6 +377,9 @@ impl Extension for Lineage<'_> {
         for (k, r) in o.config_writes {
             merge_read(into.config_writes.entry(k), r);
         }
+        for (k, w) in o.writes {
+            into.writes.entry(k).or_insert(w);
+        }
     }
 }
 
@@ -443,6 +450,7 @@ impl Lineage<'_> {
         }
         if ev.is_response() && succeeded(ev) {
             self.role_setting(st, ev, loc);
+            self.written(st, ev);
         }
         if database_config_write(ev).is_some() {
             let pk = self.path_key(st, ev, None);
@@ -623,6 +631,10 @@ impl Lineage<'_> {
             orphan,
             token_role,
             namespace: ev.request.namespace().map(|ns| st.intern(self, ns)),
+            token_policies: (!new.token_policies.is_empty())
+                .then(|| st.intern_joined(self, new.token_policies.strs(), ",")),
+            identity_policies: (!new.identity_policies.is_empty())
+                .then(|| st.intern_joined(self, new.identity_policies.strs(), ",")),
         };
         let client_token = new
             .client_token
@@ -746,6 +758,8 @@ struct LineageSnapshot {
     role_orphan: Vec<(Key, RoleSetting)>,
     #[serde(default)]
     config_writes: Vec<(Key, Key, ReadAgg)>,
+    #[serde(default)]
+    writes: Vec<(Key, PathInfo)>,
 }
 
 impl LineageSnapshot {
@@ -818,6 +832,7 @@ impl LineageSnapshot {
                 .iter()
                 .map(|((a, p), r)| (*a, *p, read(r)))
                 .collect(),
+            writes: st.writes.iter().map(|(k, w)| (*k, w.clone())).collect(),
             role_orphan: st
                 .role_orphan
                 .iter()
@@ -849,6 +864,7 @@ impl LineageSnapshot {
         );
         st.tokens.extend(self.tokens);
         st.paths.extend(self.paths);
+        st.writes.extend(self.writes);
         st.forms.extend(self.forms);
         st.role_orphan.extend(self.role_orphan);
         st.reads

@@ -81,6 +81,12 @@ pub struct Creation {
     /// its accessor can only be looked up and revoked there.
     #[serde(default)]
     pub namespace: Option<Key>,
+    /// The new token's `token_policies`, comma-joined, when the log splits `policies`.
+    #[serde(default)]
+    pub token_policies: Option<Key>,
+    /// The new token's `identity_policies` (its entity's and groups'), comma-joined.
+    #[serde(default)]
+    pub identity_policies: Option<Key>,
 }
 
 /// Most client addresses remembered per token.

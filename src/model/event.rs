@@ -107,6 +107,11 @@ pub struct TokenInfo<'a> {
     pub token_type: Option<&'a str>,
     /// `policies`.
     pub policies: List<'a>,
+    /// `token_policies` and `identity_policies` (OpenBao and Vault write both next to their
+    /// union `policies`); read in `response.auth` only, where a token is issued.
+    pub token_policies: List<'a>,
+    /// See `token_policies`.
+    pub identity_policies: List<'a>,
     /// `metadata` (role name, user name, service account ...).
     pub metadata: Obj<'a>,
 }

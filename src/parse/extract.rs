@@ -172,6 +172,16 @@ fn token_field<'a>(t: &mut TokenInfo<'a>, seen: &mut Seen, key: &str, raw: Raw<'
     Ok(true)
 }
 
+/// `token_policies`/`identity_policies` of an issued token. Only the policy analysis reads them
+/// and `policies` stays authoritative, so another shape is ignored rather than made an error.
+fn issued_policies<'a>(t: &mut TokenInfo<'a>, key: &str, raw: Raw<'a>) {
+    match (key, raw.value()) {
+        ("token_policies", Value::Array(l)) => t.token_policies = l,
+        ("identity_policies", Value::Array(l)) => t.identity_policies = l,
+        _ => {}
+    }
+}
+
 fn caller(o: Obj<'_>) -> Res<CallerInfo<'_>> {
     let mut c = CallerInfo::default();
     let mut seen = Seen::new("auth");
@@ -258,7 +268,9 @@ fn response(o: Obj<'_>) -> Res<ResponseInfo<'_>> {
                     let mut t = TokenInfo::default();
                     let mut s = Seen::new("response.auth");
                     for (k, v) in a.members() {
-                        token_field(&mut t, &mut s, k, v)?;
+                        if !token_field(&mut t, &mut s, k, v)? {
+                            issued_policies(&mut t, k, v);
+                        }
                     }
                     r.auth = Some(t);
                 }

@@ -435,7 +435,15 @@ fn reachable_section(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::i
             let granted: std::collections::BTreeSet<String> = x
                 .granted_by
                 .iter()
-                .map(|g| format!("{}{}: {}", t(&g.namespace), t(&g.policy), t(&g.rule)))
+                .map(|g| {
+                    // Revoking the token leaves an identity's policy to the entity's other tokens.
+                    let via = match g.via {
+                        Some(crate::blast::PolicyVia::IdentityPolicies) => " (identity)",
+                        Some(crate::blast::PolicyVia::Both) => " (token+identity)",
+                        _ => "",
+                    };
+                    format!("{}{}: {}{via}", t(&g.namespace), t(&g.policy), t(&g.rule))
+                })
                 .collect();
             let granted: Vec<String> = granted.into_iter().collect();
             tb.add_row(vec![
@@ -464,6 +472,13 @@ fn reachable_section(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::i
             w,
             "warning: policy {name} (held by {} token(s)) not found: their reach is a lower bound",
             m.tokens.len()
+        )?;
+    }
+    if !cov.namespace_assumed_root.is_empty() {
+        writeln!(
+            w,
+            "warning: {} token(s) were created before the log (or in no input): their policies were taken from the root namespace, which is wrong for a token of another namespace (policy_coverage.namespace_assumed_root)",
+            cov.namespace_assumed_root.len()
         )?;
     }
     let unresolved = r

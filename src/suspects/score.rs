@@ -5,6 +5,14 @@
 //! the same role or user) read, denials, failed logins, enumeration and control-plane attempts
 //! that failed. Configuration changes that succeed earn little: administrators make them every
 //! day, and set-up traffic must not outrank the breach.
+//!
+//! The identity's *habitual address* (the login address of most of its logins, and of more than
+//! one) halves two kinds of evidence a login from it earns: tenants its other logins never read,
+//! and listings across tenants. An administrator's sessions from the admin desk each read and
+//! list a different part of the estate; the log cannot tell that owner from an intruder at the
+//! same desk, while a leaked credential used from elsewhere keeps the full weight. "Most" rather
+//! than "any other login" so that an attacker who logs in twice from its own address does not
+//! make that address habitual.
 
 use std::collections::BTreeSet;
 /// Keys are already hashes: a fast hasher is enough.
@@ -61,6 +69,10 @@ pub struct Group<'a> {
     first_login_from: HashMap<Key, usize>,
     /// The earliest position of a root with any login address.
     first_login: Option<usize>,
+    /// Per login address, how many roots of the identity logged in from it.
+    logins_from: HashMap<Key, u32>,
+    /// Roots of the identity with a login address.
+    logins: u32,
 }
 
 impl<'a> Group<'a> {
@@ -76,6 +88,8 @@ impl<'a> Group<'a> {
         if let Some(addr) = a.login_address {
             let first = self.first_login_from.entry(addr).or_insert(position);
             *first = (*first).min(position);
+            *self.logins_from.entry(addr).or_default() += 1;
+            self.logins += 1;
             self.first_login = Some(self.first_login.map_or(position, |p| p.min(position)));
         }
     }
@@ -113,6 +127,15 @@ impl Peers<'_, '_> {
     /// True when the identity has other roots.
     fn exist(&self) -> bool {
         self.group.is_some_and(|g| g.size > 1)
+    }
+
+    /// True when `addr` is the identity's habitual address: more than one of its logins, and
+    /// more than half of them, came from it.
+    fn habitual(&self, addr: Key) -> bool {
+        self.group.is_some_and(|g| {
+            let n = g.logins_from.get(&addr).copied().unwrap_or(0);
+            n > 1 && 2 * n > g.logins
+        })
     }
 
     /// `Some(true)` when an earlier root of the identity logged in from `addr`, `Some(false)`
@@ -190,24 +213,36 @@ pub fn reasons(
             plural(tenants.len() as u64, "tenant", "tenants"),
         )
     });
+    let habitual = a.login_address.filter(|&addr| peers.habitual(addr));
+    let from_habitual = |addr: Key| {
+        format!(
+            "from {}, the address most logins of {identity_label} came from: counted half",
+            st.str(addr)
+        )
+    };
     if peers.exist() && peers.read_any_tenant(&tenants) {
         let outside: Vec<&str> = tenants
             .iter()
             .filter(|t| !peers.read_tenant(t, true))
             .copied()
             .collect();
+        let (per_tenant, cap) = match habitual {
+            Some(_) => (NEW_TENANT_POINTS / 2, NEW_TENANT_CAP / 2),
+            None => (NEW_TENANT_POINTS, NEW_TENANT_CAP),
+        };
         push(
             ReasonKind::NewTenants,
-            capped(
-                outside.len() as u64 * u64::from(NEW_TENANT_POINTS),
-                NEW_TENANT_CAP,
-            ),
+            capped(outside.len() as u64 * u64::from(per_tenant), cap),
             &|| {
-                format!(
+                let mut text = format!(
                     "read {} that other logins of {identity_label} never read ({})",
                     plural(outside.len() as u64, "tenant", "tenants"),
                     shorten(&outside, 5)
-                )
+                );
+                if let Some(addr) = habitual {
+                    text.push_str(&format!(", {}", from_habitual(addr)));
+                }
+                text
             },
         );
     }
@@ -247,7 +282,8 @@ pub fn reasons(
             },
         );
     }
-    enumeration(a, &mut push);
+    let listed_from_habitual = habitual.map(from_habitual);
+    enumeration(a, listed_from_habitual.as_deref(), &mut push);
     control_plane(a, &mut push);
     push(
         ReasonKind::Spread,
@@ -266,7 +302,14 @@ pub fn reasons(
     out
 }
 
-fn enumeration(a: &RootActor, push: &mut impl FnMut(ReasonKind, u32, &dyn Fn() -> String)) {
+/// Listings across tenants and enumeration requests. `habitual`: the listings came from the
+/// identity's habitual address (in words), which caps them at half; enumeration requests
+/// (token accessors, leases) are nobody's routine and keep their weight.
+fn enumeration(
+    a: &RootActor,
+    habitual: Option<&str>,
+    push: &mut impl FnMut(ReasonKind, u32, &dyn Fn() -> String),
+) {
     let listed = a.listed_tenants();
     let calls = a.signals.ok(Touched::Enumeration) + a.signals.failed(Touched::Enumeration);
     let listed_points = if listed.len() > 1 {
@@ -274,13 +317,24 @@ fn enumeration(a: &RootActor, push: &mut impl FnMut(ReasonKind, u32, &dyn Fn() -
     } else {
         0
     };
-    let points = capped(listed_points + u64::from(calls) * 5, ENUMERATION_CAP);
+    let listed_cap = match habitual {
+        Some(_) => ENUMERATION_CAP / 2,
+        None => ENUMERATION_CAP,
+    };
+    let points = capped(
+        u64::from(capped(listed_points, listed_cap)) + u64::from(calls) * 5,
+        ENUMERATION_CAP,
+    );
     let mut what = Vec::new();
     if listed.len() > 1 {
-        what.push(format!(
+        let mut text = format!(
             "listed the secrets of {}",
             plural(listed.len() as u64, "tenant", "tenants")
-        ));
+        );
+        if let Some(h) = habitual {
+            text.push_str(&format!(", {h}"));
+        }
+        what.push(text);
     }
     if calls > 0 {
         what.push(format!(
@@ -369,4 +423,126 @@ fn shorten(items: &[&str], n: usize) -> String {
         s.push_str(&format!(" +{} more", items.len() - n));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::actors::Read;
+    use super::*;
+
+    const DESK: Key = 7;
+    const ELSEWHERE: Key = 8;
+
+    /// A login from `addr` that read one secret of each of `read` and listed each of `listed`.
+    fn login(root: Key, addr: Key, read: &[usize], listed: &[usize]) -> RootActor {
+        let mut a = RootActor {
+            root,
+            login_address: Some(addr),
+            ..RootActor::default()
+        };
+        let mut add = |i: usize, listing: bool| {
+            let key = 1_000 + i as Key * 2 + Key::from(listing);
+            let tenant = Some(format!("t{i:02}"));
+            a.reads.insert(key, Read { tenant, listing });
+        };
+        read.iter().for_each(|&i| add(i, false));
+        listed.iter().for_each(|&i| add(i, true));
+        a
+    }
+
+    fn group(roots: &[RootActor]) -> Group<'_> {
+        let mut g = Group::default();
+        for (p, a) in roots.iter().enumerate() {
+            g.add(a, p);
+        }
+        g
+    }
+
+    fn points(roots: &[RootActor], i: usize, kind: ReasonKind) -> u32 {
+        let g = group(roots);
+        let peers = Peers {
+            group: Some(&g),
+            position: i,
+        };
+        let st = LineageState::default();
+        reasons(
+            &roots[i],
+            &peers,
+            &st,
+            &Signals::default(),
+            "user bob",
+            Wording::PointsOnly,
+        )
+        .iter()
+        .filter(|r| r.kind == kind)
+        .map(|r| r.points)
+        .sum()
+    }
+
+    #[test]
+    fn habitual_address_needs_more_than_one_and_most_logins() {
+        let owner = |r| login(r, DESK, &[1], &[]);
+        let intruder = |r| login(r, ELSEWHERE, &[2], &[]);
+        let roots = [owner(1), owner(2), owner(3), intruder(4), intruder(5)];
+        let g = group(&roots);
+        let peers = Peers {
+            group: Some(&g),
+            position: 0,
+        };
+        assert!(peers.habitual(DESK));
+        assert!(!peers.habitual(ELSEWHERE), "2 of 5 logins are not most");
+        let tied = [owner(1), intruder(2)];
+        let g = group(&tied);
+        let peers = Peers {
+            group: Some(&g),
+            position: 0,
+        };
+        assert!(!peers.habitual(DESK) && !peers.habitual(ELSEWHERE));
+        let single = [owner(1)];
+        let g = group(&single);
+        let peers = Peers {
+            group: Some(&g),
+            position: 0,
+        };
+        assert!(!peers.habitual(DESK), "one login is no habit");
+    }
+
+    #[test]
+    fn new_tenants_and_listings_from_the_habitual_address_count_half() {
+        let first: Vec<usize> = (1..=16).collect();
+        let second: Vec<usize> = (9..=24).collect();
+        let desk = [
+            login(1, DESK, &first, &first),
+            login(2, DESK, &second, &second),
+        ];
+        let apart = [
+            login(1, DESK, &first, &first),
+            login(2, ELSEWHERE, &second, &second),
+        ];
+        for i in 0..2 {
+            assert_eq!(points(&desk, i, ReasonKind::NewTenants), NEW_TENANT_CAP / 2);
+            assert_eq!(
+                points(&desk, i, ReasonKind::Enumeration),
+                ENUMERATION_CAP / 2
+            );
+            assert_eq!(points(&apart, i, ReasonKind::NewTenants), NEW_TENANT_CAP);
+            assert_eq!(points(&apart, i, ReasonKind::Enumeration), ENUMERATION_CAP);
+        }
+        // An intruder logging in twice from its own address, each time reading four tenants
+        // nobody else read, keeps the full weight.
+        let owner = |r| login(r, DESK, &[1, 2, 3], &[]);
+        let roots = [
+            owner(1),
+            owner(2),
+            owner(3),
+            login(4, ELSEWHERE, &[10, 11, 12, 13], &[]),
+            login(5, ELSEWHERE, &[14, 15, 16, 17], &[]),
+        ];
+        for i in 3..5 {
+            assert_eq!(
+                points(&roots, i, ReasonKind::NewTenants),
+                4 * NEW_TENANT_POINTS
+            );
+        }
+    }
 }

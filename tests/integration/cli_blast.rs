@@ -497,3 +497,47 @@ fn rules_are_rejected_by_blast_and_rotation_list_not_ignored() {
         assert!(out.stdout.is_empty(), "{cmd}");
     }
 }
+
+/// `--exclude-tenant` keeps the excluded tenant's secrets in `secrets_read`, marked
+/// `tenant_excluded` as in the scan report, and out of `affected_tenants` and the Markdown
+/// "Affected tenants" table. The shipped incident: token C read `kv/data/wonka/billing`
+/// (fixtures/incident/README.md).
+#[test]
+fn an_excluded_tenants_secrets_are_marked_excluded_in_blast() {
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::util::fixture("incident/ground-truth.json")).unwrap(),
+    )
+    .unwrap();
+    let token = truth["attacker_token_hmac"].as_str().unwrap();
+    let log = crate::util::fixture("incident/audit.log");
+    let log = log.to_str().unwrap();
+    let args = ["--token", token, "--exclude-tenant", "wonka", log];
+    let r = blast(&args);
+    let read = r["secrets_read"].as_array().unwrap();
+    let wonka: Vec<&Value> = read
+        .iter()
+        .filter(|s| s["path"] == "kv/data/wonka/billing")
+        .collect();
+    assert_eq!(wonka.len(), 1, "{read:#?}");
+    assert_eq!(wonka[0]["tenant"], "wonka");
+    assert_eq!(wonka[0]["tenant_excluded"], true);
+    for s in read.iter().filter(|s| s["tenant"] != "wonka") {
+        assert_eq!(s["tenant_excluded"], false, "{}", s["path"]);
+    }
+    let affected = r["affected_tenants"].as_array().unwrap();
+    assert!(!affected.contains(&json!("wonka")), "{affected:?}");
+    assert!(affected.contains(&json!("stark")), "{affected:?}");
+    let markdown = |extra: &[&str]| {
+        let out = bin()
+            .arg("blast")
+            .args(extra)
+            .args(["--token", token, "-f", "markdown", log])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // The tenant's row of "Affected tenants" (the secrets table has the path first).
+    let row = |md: String| md.lines().any(|l| l.starts_with("| `wonka` |"));
+    assert!(row(markdown(&[])), "without the exclusion");
+    assert!(!row(markdown(&["--exclude-tenant", "wonka"])));
+}

@@ -111,3 +111,9 @@ fn fixture_attacker_among_busy_admins_is_the_first_suspect_and_its_blast_matches
     let (log, truth) = committed("noisy-admins");
     first_suspect_is_the_attacker_and_its_blast_matches(&log, &truth);
 }
+
+#[test]
+fn fixture_leaked_credential_among_busy_admins_is_the_first_suspect_and_its_blast_matches() {
+    let (log, truth) = committed("leaked-among-admins");
+    first_suspect_is_the_attacker_and_its_blast_matches(&log, &truth);
+}

@@ -15,6 +15,10 @@
 //!   in with the leaked one, is denied a token-accessor listing and two reads, reads four
 //!   tenants' secrets and mints a child token that reads two more from a relay address: a
 //!   handful of requests against the admins' hundreds.
+//! * `leaked-among-admins`: the same busy administrators, CI service and attacker, except that
+//!   the attacker already holds the leaked secret_id and never fails a login: it logs in from the
+//!   new address at once. Without the failed logins the attacker is quieter than before, while
+//!   the admins' two sessions each still read tenants their other session did not.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -49,7 +53,7 @@ pub fn fixture_dir(case: &str) -> PathBuf {
 /// blastradius reads gzip input as is).
 pub fn log_file(case: &str) -> &'static str {
     match case {
-        "noisy-admins" => "audit.log.gz",
+        "noisy-admins" | "leaked-among-admins" => "audit.log.gz",
         _ => "audit.log",
     }
 }
@@ -254,7 +258,16 @@ fn admin_work(admin: &Caller<'_>, name: &str, tenants: std::ops::RangeInclusive<
     }
 }
 
-fn noisy_admins() -> Recording {
+/// How the attacker among the admins comes by its login.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    /// Three wrong secret_ids from its address first, then the leaked one.
+    GuessesFirst,
+    /// The leaked secret_id at once: no failed login anywhere in the log.
+    LeakedCredential,
+}
+
+fn busy_admins(case: &'static str, entry: Entry) -> Recording {
     let server = BaoServer::start();
     let http = &server.http;
     let op = http.caller(Some(&server.root_token), OPERATOR_IP);
@@ -316,7 +329,11 @@ path "auth/token/create" { capabilities = ["update"] }"#,
     ci();
     // The attacker: guesses, the leaked secret_id, denials, enumeration, reads, a child.
     let anon = http.caller(None, NOISY_ATTACKER_IP);
-    for guess in 0..3 {
+    let guesses = match entry {
+        Entry::GuessesFirst => 0..3,
+        Entry::LeakedCredential => 0..0,
+    };
+    for guess in guesses {
         let wrong = json!({"role_id": creds["role_id"], "secret_id": format!("00000000-0000-0000-0000-00000000000{guess}")});
         let status = anon.write("auth/approle/login", wrong).status;
         assert!(
@@ -362,7 +379,7 @@ path "auth/token/create" { capabilities = ["update"] }"#,
         &tenants,
     );
     Recording {
-        case: "noisy-admins",
+        case,
         log: std::fs::read(server.audit_log()).expect("audit log"),
         truth,
     }
@@ -370,14 +387,36 @@ path "auth/token/create" { capabilities = ["update"] }"#,
 
 /// Every case, recorded.
 pub fn record_all() -> Vec<Recording> {
-    vec![quiet_reader(), noisy_admins()]
+    CASES.into_iter().map(record).collect()
 }
 
-/// Regenerates fixtures/openbao-2.7/attackers/ (scripts/record-attackers.sh runs it).
+/// The recorded cases.
+const CASES: [&str; 3] = ["quiet-reader", "noisy-admins", "leaked-among-admins"];
+
+/// Records one case.
+fn record(case: &str) -> Recording {
+    match case {
+        "quiet-reader" => quiet_reader(),
+        "noisy-admins" => busy_admins("noisy-admins", Entry::GuessesFirst),
+        "leaked-among-admins" => busy_admins("leaked-among-admins", Entry::LeakedCredential),
+        other => panic!("no attacker case {other:?}; cases: {CASES:?}"),
+    }
+}
+
+/// Regenerates fixtures/openbao-2.7/attackers/ (scripts/record-attackers.sh runs it): every case,
+/// or only those named in `RECORD_ATTACKER_CASES` (comma-separated), so that adding a case does
+/// not re-record the others (each recording has fresh accessors and times).
 #[test]
 #[ignore = "rewrites fixtures/openbao-2.7/attackers/: run by scripts/record-attackers.sh"]
 fn record_attacker_fixtures() {
-    for r in record_all() {
+    let chosen = std::env::var("RECORD_ATTACKER_CASES").unwrap_or_default();
+    let chosen: Vec<&str> = chosen.split(',').filter(|c| !c.is_empty()).collect();
+    let cases = if chosen.is_empty() {
+        CASES.to_vec()
+    } else {
+        chosen
+    };
+    for r in cases.into_iter().map(record) {
         let dir = fixture_dir(r.case);
         std::fs::create_dir_all(&dir).expect("fixture dir");
         let file = log_file(r.case);

@@ -437,3 +437,198 @@ path "pki/issue/acme" { capabilities = ["update"] }"#,
     let html = render(&["blast", "-f", "html"]);
     assert!(html.contains("<h2>Reachable secrets</h2>"));
 }
+
+/// "Any operation, any actor": without `--inventory`, the catalogue still holds every secret
+/// the operator only wrote and nobody read, from the write entries of the log. Every written
+/// secret the server says the leaked userpass token can read, and the attack did not read, is a
+/// reachable, unread secret and a precautionary rotation target.
+#[test]
+fn live_secrets_only_written_by_the_operator_are_reachable_without_inventory() {
+    if skipped() {
+        return;
+    }
+    let server = BaoServer::start();
+    let t = provision(&server);
+    attack(&server, &t);
+    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
+    let user_hmac = hmac(&op, &t.user);
+    let log = server.audit_log();
+    let addr = server.addr.as_str();
+    let pivot = ["--vault-addr", addr, "--token", user_hmac.as_str()];
+    let blast: Vec<&str> = ["blast", "-f", "json"].into_iter().chain(pivot).collect();
+    let out = run(&blast, &server.root_token, &log);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let reach: BTreeMap<String, &Value> = report["reachable_secrets"]
+        .as_array()
+        .expect("reachable_secrets")
+        .iter()
+        .map(|r| (s(&r["path"]), r))
+        .collect();
+    let mut written_only = BTreeSet::new();
+    for path in SECRETS.iter().map(|p| p.replace("ENTITY", &t.entity)) {
+        let caps = server_caps(&op, &t.user, &path);
+        if caps.iter().any(|c| c == "read") && !READ_BY_USER.contains(&path.as_str()) {
+            let r = reach
+                .get(&path)
+                .unwrap_or_else(|| panic!("{path}, only written, is not in the catalogue"));
+            assert_eq!(r["readable"], true, "{path}");
+            assert_eq!(r["read_in_window"], false, "{path}");
+            written_only.insert(logical(&path));
+        }
+    }
+    // app/cache, app/nested/key, blue/shared and the entity's own key.
+    assert!(written_only.len() >= 4, "{written_only:?}");
+    let list: Vec<&str> = ["rotation-list", "-f", "json", "--scope", "reachable"]
+        .into_iter()
+        .chain(pivot)
+        .collect();
+    let out = run(&list, &server.root_token, &log);
+    let plan: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let precautionary: BTreeSet<String> = plan
+        .iter()
+        .filter(|x| x["exposure"] == "reachable")
+        .map(|x| s(&x["target"]))
+        .collect();
+    assert_eq!(precautionary, written_only);
+
+    // The leaked token's login is in the log: its namespace is known, nothing assumed. The
+    // operator's root token was made before the audit device: flagged, not silently assumed.
+    let assumed = |r: &Value| -> Vec<String> {
+        r["policy_coverage"]["namespace_assumed_root"]
+            .as_array()
+            .expect("namespace_assumed_root")
+            .iter()
+            .map(s)
+            .collect()
+    };
+    assert!(assumed(&report).is_empty(), "{}", report["policy_coverage"]);
+    let root = op
+        .write("auth/token/lookup", json!({"token": server.root_token}))
+        .ok();
+    let root_accessor = hmac(&op, &s(&root["data"]["accessor"]));
+    let root_hmac = hmac(&op, &server.root_token);
+    let args = [
+        "blast",
+        "-f",
+        "json",
+        "--vault-addr",
+        addr,
+        "--token",
+        &root_hmac,
+    ];
+    let out = run(&args, &server.root_token, &log);
+    let by_root: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert!(
+        assumed(&by_root).contains(&root_accessor),
+        "{}",
+        by_root["policy_coverage"]
+    );
+    let text = run(
+        &[
+            "blast",
+            "-f",
+            "text",
+            "--vault-addr",
+            addr,
+            "--token",
+            &root_hmac,
+        ],
+        &server.root_token,
+        &log,
+    );
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("taken from the root namespace"), "{text}");
+}
+
+/// `granted_by[].via` from the log's `token_policies`/`identity_policies`: a userpass user with
+/// policy `own-pol` whose entity is in a group with policy `grp-pol` logs in; the group's policy
+/// reaches `kv/data/grp/x` through the identity, the user's own `kv/data/own/y`. Ground truth:
+/// what this script attached where, and the server's `sys/capabilities`.
+#[test]
+fn live_grants_say_whether_the_token_or_its_identity_holds_the_policy() {
+    if skipped() {
+        return;
+    }
+    let server = BaoServer::start();
+    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
+    op.write(
+        "sys/mounts/kv",
+        json!({"type": "kv", "options": {"version": "2"}}),
+    )
+    .ok();
+    for (name, path) in [("own-pol", "kv/data/own/*"), ("grp-pol", "kv/data/grp/*")] {
+        let policy = format!(r#"path "{path}" {{ capabilities = ["read"] }}"#);
+        op.write(
+            &format!("sys/policies/acl/{name}"),
+            json!({ "policy": policy }),
+        )
+        .ok();
+    }
+    op.write("sys/auth/userpass", json!({"type": "userpass"}))
+        .ok();
+    op.write(
+        "auth/userpass/users/gil",
+        json!({"password": "pw", "token_policies": "own-pol"}),
+    )
+    .ok();
+    let anon = server.http.caller(None, "203.0.113.8");
+    let first = anon
+        .write("auth/userpass/login/gil", json!({"password": "pw"}))
+        .ok();
+    op.write(
+        "identity/group",
+        json!({"name": "ops", "policies": ["grp-pol"], "member_entity_ids": [s(&first["auth"]["entity_id"])]}),
+    )
+    .ok();
+    let login = anon
+        .write("auth/userpass/login/gil", json!({"password": "pw"}))
+        .ok();
+    let token = s(&login["auth"]["client_token"]);
+    let identity: Vec<String> = login["auth"]["identity_policies"]
+        .as_array()
+        .expect("the server reports identity policies")
+        .iter()
+        .map(s)
+        .collect();
+    assert_eq!(identity, ["grp-pol"]);
+    for p in ["kv/data/own/y", "kv/data/grp/x"] {
+        op.write(p, json!({"data": {"value": "v-91c2"}})).ok();
+        assert_eq!(server_caps(&op, &token, p), ["read"], "{p}");
+    }
+    let token_hmac = hmac(&op, &token);
+    let log = server.audit_log();
+    let args = [
+        "blast",
+        "-f",
+        "json",
+        "--vault-addr",
+        server.addr.as_str(),
+        "--token",
+        &token_hmac,
+    ];
+    let out = run(&args, &server.root_token, &log);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_matches_schema(&report);
+    let via = |path: &str| -> Vec<(String, Value)> {
+        report["reachable_secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["path"] == path)
+            .flat_map(|r| r["granted_by"].as_array().unwrap().iter())
+            .map(|g| (s(&g["policy"]), g["via"].clone()))
+            .collect()
+    };
+    assert_eq!(
+        via("kv/data/own/y"),
+        [("own-pol".to_string(), json!("token-policies"))]
+    );
+    assert_eq!(
+        via("kv/data/grp/x"),
+        [("grp-pol".to_string(), json!("identity-policies"))]
+    );
+}
