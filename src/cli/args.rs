@@ -108,10 +108,10 @@ pub struct BlastArgs {
 #[command(next_help_heading = "Policies (what the tokens could read)")]
 pub struct PolicyArgs {
     /// ACL policies as files: DIR/NAME.hcl (as `vault policy read NAME > DIR/NAME.hcl` writes
-    /// them), DIR/<namespace>/NAME.hcl for a namespace's.
+    /// them), `DIR/<namespace>/NAME.hcl` for a namespace's.
     #[arg(long, value_name = "DIR", conflicts_with = "vault_addr")]
     pub policies: Option<PathBuf>,
-    /// Read the policies from this server with GET sys/policies/acl/<name> only (never writes);
+    /// Read the policies from this server with GET `sys/policies/acl/<name>` only (never writes);
     /// token from VAULT_TOKEN, namespace from VAULT_NAMESPACE.
     #[arg(long, value_name = "URL")]
     pub vault_addr: Option<String>,
@@ -429,7 +429,7 @@ pub struct NotifyArgs {
     /// Audit logs and pivots, as for `blast`.
     #[command(flatten)]
     pub blast: BlastArgs,
-    /// The incident id in every notice [default: INC-<first exposure>-<hash of the exposure>].
+    /// The incident id in every notice (default: `INC-<first exposure>-<hash of the exposure>`).
     #[arg(long, value_name = "ID", help_heading = "Notices")]
     pub incident_id: Option<String>,
     /// A statement of what the operators did, listed first under "actions taken" in every

@@ -21,7 +21,7 @@
 //! - the whole entry: valid UTF-8, `{`/`}` and `[`/`]` balanced, no byte below 0x20;
 //! - the objects whose keys the analyses read (the root, `auth`, `auth.policy_results`,
 //!   `request`, `request.namespace`): the JSON grammar key by key, each read key at most once
-//!   and of the type Vault writes (as [`super::extract`] checks on the tape);
+//!   and of the type Vault writes (as `parse::extract` checks on the tape);
 //! - every value below them that no analysis reads (`request.data`, `auth.metadata`, ...),
 //!   skipped but validated: the grammar of objects and arrays (`"key":value` pairs, `,` between
 //!   members, nothing after the last), strings closed with only JSON's escapes, the literals
