@@ -146,11 +146,7 @@ fn quiet_reader() -> Recording {
     let server = BaoServer::start();
     let http = &server.http;
     let op = http.caller(Some(&server.root_token), OPERATOR_IP);
-    op.write(
-        "sys/mounts/kv",
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .ok();
+    op.mount_kv2("sys/mounts/kv");
     op.write("sys/auth/approle", json!({"type": "approle"}))
         .ok();
     for i in 1..=12 {
@@ -271,11 +267,7 @@ fn busy_admins(case: &'static str, entry: Entry) -> Recording {
     let server = BaoServer::start();
     let http = &server.http;
     let op = http.caller(Some(&server.root_token), OPERATOR_IP);
-    op.write(
-        "sys/mounts/kv",
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .ok();
+    op.mount_kv2("sys/mounts/kv");
     op.write("sys/auth/approle", json!({"type": "approle"}))
         .ok();
     op.write("sys/auth/userpass", json!({"type": "userpass"}))

@@ -124,6 +124,15 @@ impl Caller<'_> {
         self.call(Method::Get, path, None)
     }
 
+    /// Mounts a KV version 2 engine at `mount_path` (`[<ns>/]sys/mounts/<mount>`).
+    pub fn mount_kv2(&self, mount_path: &str) {
+        self.write(
+            mount_path,
+            serde_json::json!({"type": "kv", "options": {"version": "2"}}),
+        )
+        .ok();
+    }
+
     /// `PUT /v1/<path>` with a JSON body: a create or update.
     pub fn write(&self, path: &str, body: Value) -> Reply {
         self.call(Method::Put, path, Some(body))

@@ -102,11 +102,7 @@ fn auth(v: &Value) -> (String, Option<String>) {
 pub fn play(server: &mut BaoServer) -> DevicesTruth {
     let http = &server.http;
     let op = http.caller(Some(&server.root_token), OPERATOR_IP);
-    op.write(
-        "sys/mounts/kv",
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .ok();
+    op.mount_kv2("sys/mounts/kv");
     op.write("sys/auth/approle", json!({"type": "approle"}))
         .ok();
     op.write(

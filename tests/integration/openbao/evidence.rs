@@ -78,14 +78,6 @@ fn attacker_token(op: &Caller<'_>, policies: &[&str]) -> (String, Value) {
     (token, truth)
 }
 
-fn kv2(op: &Caller<'_>, mount_path: &str) {
-    op.write(
-        mount_path,
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .ok();
-}
-
 /// The log's lines, with the lines for which `drop` is true removed; returns what was removed
 /// as `{line, type, request_id, path}` (line: 1-based in the original file).
 fn delete_lines(server: &BaoServer, drop: impl Fn(&Value) -> bool) -> (Vec<String>, Vec<Value>) {
@@ -129,7 +121,7 @@ fn seal_cut() -> Recording {
     let op_token = server.root_token.clone();
     {
         let op = server.http.caller(Some(&op_token), OPERATOR_IP);
-        kv2(&op, "sys/mounts/kv");
+        op.mount_kv2("sys/mounts/kv");
         op.write("kv/data/app/db", json!({"data": {"password": "p0"}}))
             .ok();
         op.read("kv/data/app/db").ok();
@@ -172,7 +164,7 @@ fn seal_cut() -> Recording {
 fn missing_responses() -> Recording {
     let server = BaoServer::start();
     let op = server.http.caller(Some(&server.root_token), OPERATOR_IP);
-    kv2(&op, "sys/mounts/kv");
+    op.mount_kv2("sys/mounts/kv");
     op.write(
         "sys/policies/acl/reader",
         json!({"policy": r#"path "kv/data/app/*" { capabilities = ["read"] }"#}),
@@ -233,7 +225,7 @@ fn tenants_namespaces() -> Recording {
     let mut paths = Vec::new();
     for ns in NAMESPACES {
         op.write(&format!("sys/namespaces/{ns}"), json!({})).ok();
-        kv2(&op, &format!("{ns}/sys/mounts/secret"));
+        op.mount_kv2(&format!("{ns}/sys/mounts/secret"));
         op.write(&format!("{ns}/secret/data/db"), json!({"data": {"v": ns}}))
             .ok();
         paths.push(json!({"tenant": ns, "namespace": format!("{ns}/"), "path": "secret/data/db"}));
@@ -270,7 +262,7 @@ fn tenants_namespaces() -> Recording {
 fn tenants_layout() -> Recording {
     let server = BaoServer::start();
     let op = server.http.caller(Some(&server.root_token), OPERATOR_IP);
-    kv2(&op, "sys/mounts/secret");
+    op.mount_kv2("sys/mounts/secret");
     let tenants: Vec<String> = (1..=LAYOUT_TENANTS).map(|i| format!("t{i:02}")).collect();
     for t in &tenants {
         op.write(

@@ -100,11 +100,7 @@ fn live_policy_capabilities_equal_the_servers_path_by_path() {
     }
     let server = BaoServer::start();
     let root = server.http.caller(Some(&server.root_token), "127.0.0.1");
-    root.write(
-        "sys/mounts/kv",
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .ok();
+    root.mount_kv2("sys/mounts/kv");
     for (name, text) in POLICIES {
         root.write(&format!("sys/policies/acl/{name}"), json!({"policy": text}))
             .ok();

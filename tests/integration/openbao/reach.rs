@@ -95,10 +95,9 @@ struct Tokens {
 
 fn provision(server: &BaoServer) -> Tokens {
     let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
-    let kv2 = json!({"type": "kv", "options": {"version": "2"}});
-    op.write("sys/mounts/kv", kv2.clone()).ok();
+    op.mount_kv2("sys/mounts/kv");
     op.write("sys/namespaces/team-a", json!({})).ok();
-    op.write("team-a/sys/mounts/kv", kv2).ok();
+    op.mount_kv2("team-a/sys/mounts/kv");
     for (name, text) in ROOT_POLICIES {
         op.write(&format!("sys/policies/acl/{name}"), json!({"policy": text}))
             .ok();
@@ -554,11 +553,7 @@ fn live_grants_say_whether_the_token_or_its_identity_holds_the_policy() {
     }
     let server = BaoServer::start();
     let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
-    op.write(
-        "sys/mounts/kv",
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .ok();
+    op.mount_kv2("sys/mounts/kv");
     for (name, path) in [("own-pol", "kv/data/own/*"), ("grp-pol", "kv/data/grp/*")] {
         let policy = format!(r#"path "{path}" {{ capabilities = ["read"] }}"#);
         op.write(

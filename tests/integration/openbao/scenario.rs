@@ -134,11 +134,7 @@ fn token_of(login: &Value) -> (String, String) {
 
 /// Provisions the server; returns the role id, the secret_id and the app tokens.
 fn provision(op: &Caller<'_>) -> (String, String, Vec<(String, &'static str)>) {
-    op.write(
-        "sys/mounts/kv",
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .ok();
+    op.mount_kv2("sys/mounts/kv");
     op.write("sys/auth/approle", json!({"type": "approle"}))
         .ok();
     op.write("sys/auth/userpass", json!({"type": "userpass"}))
