@@ -2,7 +2,7 @@
 //!
 //! - `tape`: simd-json alone (`fill_tape_padded` on a reused buffer, tape and `Buffers`) on every line:
 //!   the floor of any pass that parses every entry in full;
-//! - `parse`: line -> `Event` (simd-json tape + field extraction) on every line;
+//! - `parse`: line -> `Entry` (simd-json tape + field extraction) on every line;
 //! - `parse_and_rules`: the same plus the built-in rule pack on every response (the rules' own
 //!   cost is the difference);
 //! - `scan`: the whole pass of `blastradius scan` (`scan::run`: chunking, parsing, pairing,
@@ -70,7 +70,7 @@ fn chunks(log: &[u8]) -> Vec<&[u8]> {
 fn parse_all(
     parser: &mut Parser,
     chunks: &[&[u8]],
-    mut on_event: impl FnMut(&blastradius::model::Event<'_>, Loc),
+    mut on_event: impl FnMut(&blastradius::model::Entry<'_>, Loc),
 ) -> u64 {
     let mut events = 0u64;
     for (c, chunk) in chunks.iter().enumerate() {

@@ -4,7 +4,7 @@
 //! which tenants are exposed, what to rotate and revoke, and whether the log has holes.
 //!
 //! ```text
-//! source (mmap | read | gzip | stdin) -> parse (simd-json) -> model::Event
+//! source (mmap | read | gzip | stdin) -> parse (simd-json) -> model::Entry
 //!     -> analyses (detect, tenant, lineage, gaps, scope) -> report (text | json | ndjson | csv ...)
 //! ```
 #![deny(missing_docs)]

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::collect::{Sample, SampleParts, Smallest};
 use crate::detect::{Actor, ActorRef};
 use crate::model::secret::{SecretAccess, SecretKind, logical_path};
-use crate::model::{Event, Loc, Location, Timestamp};
+use crate::model::{Entry, Loc, Location, Timestamp};
 use crate::tenant::{Attribution, SegmentSite, TenantLayout, TenantMap};
 
 /// Readers listed per secret.
@@ -219,7 +219,7 @@ impl SecretTable {
     /// Records one successful secret access.
     pub fn record(
         &mut self,
-        ev: &Event<'_>,
+        ev: &Entry<'_>,
         access: &SecretAccess<'_>,
         loc: Loc,
         tenants: &TenantMap,

@@ -22,7 +22,7 @@ pub fn list(dirs: &[PathBuf], json: bool) -> Result<Exit, CommandError> {
             .map(|m| {
                 serde_json::json!({
                     "id": m.id, "title": m.title, "level": m.level, "severity": m.severity,
-                    "kind": match m.kind { RuleKind::Event => "event", RuleKind::Correlation => "correlation" },
+                    "kind": match m.kind { RuleKind::Entry => "event", RuleKind::Correlation => "correlation" },
                     "reports": m.alerts && m.severity.is_some(), "status": m.status, "source": m.source,
                     "references": m.references,
                 })
@@ -35,7 +35,7 @@ pub fn list(dirs: &[PathBuf], json: bool) -> Result<Exit, CommandError> {
         rules.rules().iter().try_for_each(|m| {
             let sev = m.severity.map_or("-", |s| s.as_str());
             let kind = match m.kind {
-                RuleKind::Event => "event",
+                RuleKind::Entry => "event",
                 RuleKind::Correlation => "correlation",
             };
             writeln!(

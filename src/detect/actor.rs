@@ -2,7 +2,7 @@
 
 use std::hash::{BuildHasher, Hash};
 
-use crate::model::Event;
+use crate::model::Entry;
 
 /// The identity behind an entry: token display name and accessor, client address, and for
 /// unauthenticated logins the user name from the login path.
@@ -44,7 +44,7 @@ pub struct ActorRef<'a> {
 
 impl<'a> ActorRef<'a> {
     /// The actor of an entry.
-    pub fn of(ev: &Event<'a>) -> ActorRef<'a> {
+    pub fn of(ev: &Entry<'a>) -> ActorRef<'a> {
         let tok = &ev.auth.token;
         ActorRef {
             display_name: tok.display_name,

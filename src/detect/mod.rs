@@ -7,7 +7,7 @@
 pub mod actor;
 
 use crate::collect::{Sample, SampleParts, Smallest};
-use crate::model::{Event, Loc, Location, Severity, Timestamp};
+use crate::model::{Entry, Loc, Location, Severity, Timestamp};
 use crate::rules::{RuleId, RuleKind, RuleSet, RuleState};
 pub use actor::{Actor, ActorRef};
 
@@ -241,7 +241,7 @@ impl<'r> Detector<'r> {
     }
 
     /// Evaluates every rule against one logical request; true when a rule with a severity hit.
-    pub fn observe(&self, ev: &Event<'_>, loc: Loc, st: &mut DetectState) -> bool {
+    pub fn observe(&self, ev: &Entry<'_>, loc: Loc, st: &mut DetectState) -> bool {
         st.hits.clear();
         let hits = &mut st.hits;
         self.rules

@@ -9,7 +9,7 @@ use arrow::datatypes::{DataType, Field};
 
 use crate::detect::actor::login_user;
 use crate::model::secret::{logical_path, secret_target, succeeded};
-use crate::model::{EntryType, Event};
+use crate::model::{Entry, EntryType};
 use crate::redact;
 use crate::source::family_of;
 
@@ -64,7 +64,7 @@ impl LineageColumns {
     }
 
     /// Appends the columns of one entry.
-    pub fn push(&mut self, ev: &Event<'_>, device: &str) {
+    pub fn push(&mut self, ev: &Entry<'_>, device: &str) {
         let created = Created::of(ev);
         self.creator_accessor
             .append_option(created.as_ref().and_then(|c| c.creator));
@@ -114,7 +114,7 @@ struct Created<'a> {
 }
 
 impl<'a> Created<'a> {
-    fn of(ev: &Event<'a>) -> Option<Created<'a>> {
+    fn of(ev: &Entry<'a>) -> Option<Created<'a>> {
         if ev.entry_type == EntryType::Request || !succeeded(ev) {
             return None;
         }
@@ -131,7 +131,7 @@ impl<'a> Created<'a> {
 
 /// The secret as responders name it (`kv/acme/billing` for `kv/data/acme/billing`),
 /// namespace-qualified, for entries that target a secret path.
-fn secret_name(ev: &Event<'_>) -> Option<String> {
+fn secret_name(ev: &Entry<'_>) -> Option<String> {
     let target = secret_target(ev)?;
     let name = logical_path(&target.mount, target.kind);
     Some(match ev.request.namespace() {

@@ -17,7 +17,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use arrow::array::RecordBatch;
 
-use crate::model::{Event, Loc};
+use crate::model::{Entry, Loc};
 use crate::scan::Extension;
 use crate::tenant::TenantMap;
 pub use lineage::device_of;
@@ -126,7 +126,7 @@ impl Extension for Exporter<'_> {
         }
     }
 
-    fn entry(&self, st: &mut ExportState, ev: &Event<'_>, loc: Loc) {
+    fn entry(&self, st: &mut ExportState, ev: &Entry<'_>, loc: Loc) {
         if self.failed.load(Ordering::Relaxed) {
             return;
         }

@@ -8,7 +8,7 @@ use arrow::error::ArrowError;
 
 use crate::lineage::{Failure, failure_of};
 use crate::model::secret::{secret_access, secret_target};
-use crate::model::{EntryType, Event, Loc, Timestamp};
+use crate::model::{Entry, EntryType, Loc, Timestamp};
 use crate::tenant::TenantMap;
 
 use super::lineage::LineageColumns;
@@ -84,7 +84,7 @@ impl Rows {
     /// Appends one entry of `file`, written by audit device `device`.
     pub fn push(
         &mut self,
-        ev: &Event<'_>,
+        ev: &Entry<'_>,
         loc: Loc,
         file: &str,
         device: &str,

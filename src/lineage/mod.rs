@@ -20,7 +20,7 @@ use crate::model::cidr::Cidr;
 use crate::model::secret::{
     database_config_write, mount_of, secret_access, secret_target, succeeded,
 };
-use crate::model::{Event, Loc, Timestamp};
+use crate::model::{Entry, Loc, Timestamp};
 use crate::persist::PersistError;
 use crate::scan::Extension;
 use crate::tenant::TenantMap;
@@ -240,7 +240,7 @@ impl LineageState {
 }
 
 /// Why an entry failed, if it did.
-pub fn failure_of(ev: &Event<'_>) -> Option<Failure> {
+pub fn failure_of(ev: &Entry<'_>) -> Option<Failure> {
     let login = is_login_path(ev.request.path);
     if let Some(e) = ev.error {
         if e.contains("permission denied") && !login {
@@ -275,15 +275,15 @@ impl Extension for Lineage<'_> {
         LineageState::default()
     }
 
-    fn logical(&self, st: &mut LineageState, ev: &Event<'_>, loc: Loc) {
+    fn logical(&self, st: &mut LineageState, ev: &Entry<'_>, loc: Loc) {
         self.observe(st, ev, loc, EntryCopy::Counted);
     }
 
-    fn duplicate(&self, st: &mut LineageState, ev: &Event<'_>, loc: Loc) {
+    fn duplicate(&self, st: &mut LineageState, ev: &Entry<'_>, loc: Loc) {
         self.observe(st, ev, loc, EntryCopy::Duplicate);
     }
 
-    fn unanswered(&self, st: &mut LineageState, ev: &Event<'_>, loc: Loc) {
+    fn unanswered(&self, st: &mut LineageState, ev: &Entry<'_>, loc: Loc) {
         let Some(target) = secret_target(ev) else {
             return;
         };
@@ -404,7 +404,7 @@ fn merge_role(e: std::collections::hash_map::Entry<'_, Key, RoleSetting>, r: Rol
 
 impl Lineage<'_> {
     /// Everything one copy of a logical request says.
-    fn observe(&self, st: &mut LineageState, ev: &Event<'_>, loc: Loc, copy: EntryCopy) {
+    fn observe(&self, st: &mut LineageState, ev: &Entry<'_>, loc: Loc, copy: EntryCopy) {
         let rid = ev.request.id;
         let actor = self.actor(st, ev, loc);
         st.anchor(self, actor, rid, Part::Caller);
@@ -492,7 +492,7 @@ impl Lineage<'_> {
     }
 
     /// The caller's key: its accessor, or for batch tokens (which have none) its HMAC.
-    fn actor(&self, st: &mut LineageState, ev: &Event<'_>, loc: Loc) -> Key {
+    fn actor(&self, st: &mut LineageState, ev: &Entry<'_>, loc: Loc) -> Key {
         if let Some(a) = ev.auth.token.accessor.or(ev.request.client_token_accessor) {
             return st.form(self, a, FormKind::Accessor, loc.file);
         }
@@ -503,7 +503,7 @@ impl Lineage<'_> {
     }
 
     /// A wrapped response hands out a wrapping token: a token of the caller's lineage.
-    fn wrapping(&self, st: &mut LineageState, actor: Key, ev: &Event<'_>, loc: Loc) {
+    fn wrapping(&self, st: &mut LineageState, actor: Key, ev: &Entry<'_>, loc: Loc) {
         let r = &ev.response;
         let form = r
             .wrap_accessor
@@ -529,7 +529,7 @@ impl Lineage<'_> {
     }
 
     /// `auth/token/roles/<name>` written with `orphan`: tokens created through it are orphans.
-    fn role_setting(&self, st: &mut LineageState, ev: &Event<'_>, loc: Loc) {
+    fn role_setting(&self, st: &mut LineageState, ev: &Entry<'_>, loc: Loc) {
         let Some(name) = ev.request.path.strip_prefix("auth/token/roles/") else {
             return;
         };
@@ -560,7 +560,7 @@ impl Lineage<'_> {
         &self,
         st: &mut LineageState,
         actor: Key,
-        ev: &Event<'_>,
+        ev: &Entry<'_>,
         loc: Loc,
         ip_bits: u64,
         failed: bool,
@@ -605,7 +605,7 @@ impl Lineage<'_> {
         st: &mut LineageState,
         actor: Key,
         child: Key,
-        ev: &Event<'_>,
+        ev: &Entry<'_>,
         new: &crate::model::TokenInfo<'_>,
         loc: Loc,
         via: CreatedVia,
@@ -663,7 +663,7 @@ impl Lineage<'_> {
     fn orphan_of(
         &self,
         st: &mut LineageState,
-        ev: &Event<'_>,
+        ev: &Entry<'_>,
         via: CreatedVia,
     ) -> (Option<OrphanCause>, Option<Key>) {
         if via != CreatedVia::TokenCreate {
@@ -692,7 +692,7 @@ impl Lineage<'_> {
     fn path_key(
         &self,
         st: &mut LineageState,
-        ev: &Event<'_>,
+        ev: &Entry<'_>,
         kind: Option<crate::model::secret::SecretKind>,
     ) -> Key {
         let ns = ev.request.namespace();

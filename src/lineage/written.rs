@@ -8,7 +8,7 @@
 
 use super::{Lineage, LineageState, PathInfo};
 use crate::model::secret::{Engine, MountRef, SecretKind, logical_path, mount_of, succeeded};
-use crate::model::{Event, Operation};
+use crate::model::{Entry, Operation};
 
 /// Where a KV write lands: the KV v2 version and metadata endpoints name the secret whose
 /// `data/` path a read would use.
@@ -19,7 +19,7 @@ struct Target<'a> {
     name: &'a str,
 }
 
-fn target<'a>(ev: &Event<'a>) -> Option<Target<'a>> {
+fn target<'a>(ev: &Entry<'a>) -> Option<Target<'a>> {
     use Operation::{Create, Delete, Patch, Update};
     // Cheap tests first.
     if !ev.is_response() || !matches!(ev.request.operation, Create | Update | Patch | Delete) {
@@ -47,7 +47,7 @@ fn target<'a>(ev: &Event<'a>) -> Option<Target<'a>> {
 
 impl Lineage<'_> {
     /// Records the secret path a successful KV write changed, once per distinct path.
-    pub(super) fn written(&self, st: &mut LineageState, ev: &Event<'_>) {
+    pub(super) fn written(&self, st: &mut LineageState, ev: &Entry<'_>) {
         let Some(t) = target(ev) else {
             return;
         };

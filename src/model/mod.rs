@@ -1,12 +1,12 @@
 //! The compact event model shared by every analysis: entries, timestamps, locations, severities.
 
 pub mod cidr;
-mod event;
+mod entry;
 pub mod secret;
 pub mod tape;
 mod time;
 
-pub use event::{CallerInfo, EntryType, Event, Operation, RequestInfo, ResponseInfo, TokenInfo};
+pub use entry::{CallerInfo, Entry, EntryType, Operation, RequestInfo, ResponseInfo, TokenInfo};
 pub use time::{Span, Timestamp};
 
 /// Where an entry sits while the scan runs: the chunk it came from and its line within it.

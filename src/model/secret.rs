@@ -4,7 +4,7 @@
 //! OpenBao); older logs only have the path, so the mount is its first segment and the engine is
 //! recognised by the mount's name and the shape of the rest (`creds/`, `data/`, `issue/` ...).
 
-use super::{Event, Operation};
+use super::{Entry, Operation};
 
 /// The kind of secret an access returned.
 #[derive(
@@ -224,7 +224,7 @@ impl Engine {
 }
 
 /// Splits the request path into mount and rest.
-pub fn mount_of<'a>(ev: &Event<'a>) -> MountRef<'a> {
+pub fn mount_of<'a>(ev: &Entry<'a>) -> MountRef<'a> {
     let path = ev.request.path;
     if let Some(mp) = ev.request.mount_point {
         // Enterprise mount points include the namespace (`blue/kv/`) while paths are relative.
@@ -280,12 +280,12 @@ pub struct SecretAccess<'a> {
 }
 
 /// True when the response reports success: no error, not denied, no backend error.
-pub fn succeeded(ev: &Event<'_>) -> bool {
+pub fn succeeded(ev: &Entry<'_>) -> bool {
     ev.error.is_none() && ev.auth.policy_allowed != Some(false) && !ev.response.has_data_error()
 }
 
 /// Classifies a response entry as a successful secret access, if it is one.
-pub fn secret_access<'a>(ev: &Event<'a>) -> Option<SecretAccess<'a>> {
+pub fn secret_access<'a>(ev: &Entry<'a>) -> Option<SecretAccess<'a>> {
     if !ev.is_response() || !succeeded(ev) {
         return None;
     }
@@ -317,7 +317,7 @@ pub struct DatabaseConfigWrite<'a> {
 }
 
 /// Classifies a response entry as a successful database connection-configuration write.
-pub fn database_config_write<'a>(ev: &Event<'a>) -> Option<DatabaseConfigWrite<'a>> {
+pub fn database_config_write<'a>(ev: &Entry<'a>) -> Option<DatabaseConfigWrite<'a>> {
     // Cheap tests first: this runs on every answered request.
     let op = ev.request.operation;
     if !ev.is_response()
@@ -339,7 +339,7 @@ pub fn database_config_write<'a>(ev: &Event<'a>) -> Option<DatabaseConfigWrite<'
 }
 
 /// What secret an entry targets, whatever its outcome (denied reads included).
-pub fn secret_target<'a>(ev: &Event<'a>) -> Option<SecretAccess<'a>> {
+pub fn secret_target<'a>(ev: &Entry<'a>) -> Option<SecretAccess<'a>> {
     let m = mount_of(ev);
     let kind = classify(ev.request.operation, &m, ev.request.path)?;
     Some(SecretAccess { kind, mount: m })

@@ -1,4 +1,4 @@
-//! One walk over the tape fills the typed fields of an [`Event`].
+//! One walk over the tape fills the typed fields of an [`Entry`].
 //!
 //! Keys are matched with `match` on `&str`, which compiles to length checks and short compares;
 //! subtrees nobody reads (`request.data`, `response.data`, headers) are skipped in O(1) because
@@ -15,7 +15,7 @@ use simd_json::value::tape::Node;
 use super::ParseErrorKind;
 use crate::model::tape::{List, Obj, Raw, Value};
 use crate::model::{
-    CallerInfo, EntryType, Event, Operation, RequestInfo, ResponseInfo, Timestamp, TokenInfo,
+    CallerInfo, Entry, EntryType, Operation, RequestInfo, ResponseInfo, Timestamp, TokenInfo,
 };
 
 type Res<T> = Result<T, ParseErrorKind>;
@@ -94,10 +94,10 @@ fn field(level: &str, key: &str) -> String {
     }
 }
 
-/// Builds an [`Event`] from the tape of one JSON document.
-pub(crate) fn event<'a>(nodes: &'a [Node<'a>]) -> Result<Event<'a>, ParseErrorKind> {
+/// Builds an [`Entry`] from the tape of one JSON document.
+pub(crate) fn event<'a>(nodes: &'a [Node<'a>]) -> Result<Entry<'a>, ParseErrorKind> {
     let root = Obj::root(nodes).ok_or(ParseErrorKind::NotAnObject)?;
-    let mut ev = Event {
+    let mut ev = Entry {
         root,
         entry_type: EntryType::Other,
         time: None,

@@ -1,7 +1,7 @@
-//! Parsing audit entries with simd-json into borrowed [`Event`]s.
+//! Parsing audit entries with simd-json into borrowed [`Entry`]s.
 //!
 //! ```text
-//! entry bytes --copy--> padded per-thread buffer --fill_tape_padded--> tape --walk--> Event
+//! entry bytes --copy--> padded per-thread buffer --fill_tape_padded--> tape --walk--> Entry
 //! ```
 //!
 //! simd-json parses in place (it unescapes strings into the input), so it needs `&mut [u8]`;
@@ -21,7 +21,7 @@ mod scrub;
 use simd_json::value::tape::Tape;
 use simd_json::{Buffers, INPUT_PADDING};
 
-use crate::model::Event;
+use crate::model::Entry;
 
 /// Deepest nesting accepted. Vault entries are about 6 deep; request data can add user nesting.
 pub const MAX_DEPTH: usize = 256;
@@ -120,7 +120,7 @@ impl Parser {
     pub fn parse_one<R>(
         &mut self,
         entry: &[u8],
-        f: impl for<'e> FnOnce(Result<Event<'e>, ParseErrorKind>) -> R,
+        f: impl for<'e> FnOnce(Result<Entry<'e>, ParseErrorKind>) -> R,
     ) -> R {
         self.buf.clear();
         self.buf.reserve(entry.len() + INPUT_PADDING);
@@ -147,7 +147,7 @@ fn read_event<'t, R>(
     entry: &[u8],
     tape: Tape<'t>,
     scrub: &mut scrub::Scrub,
-    f: impl for<'e> FnOnce(Result<Event<'e>, ParseErrorKind>) -> R,
+    f: impl for<'e> FnOnce(Result<Entry<'e>, ParseErrorKind>) -> R,
 ) -> (R, Tape<'static>) {
     if !scrub::needed(entry) {
         match extract::event(&tape.0) {

@@ -1,4 +1,4 @@
-//! The redaction step at the model boundary: clear tokens leave the tape before any [`Event`]
+//! The redaction step at the model boundary: clear tokens leave the tape before any [`Entry`]
 //! exists, so every analysis, report, alert, state file and export sees only redacted strings.
 //!
 //! Two passes, so the tape can point at the redacted strings without copying the entry again:
@@ -8,7 +8,7 @@
 
 use simd_json::value::tape::Node;
 
-use crate::model::Event;
+use crate::model::Entry;
 use crate::redact;
 
 /// Keys whose whole value is a token, so that a UUID there (Vault before 1.0) is one.
@@ -36,7 +36,7 @@ pub(crate) fn needed(raw: &[u8]) -> bool {
 
 /// True when a parsed entry may hold a UUID token, which the byte check cannot see: a token path
 /// or a UUID where a token goes.
-pub(crate) fn needed_for_uuids(ev: &Event<'_>) -> bool {
+pub(crate) fn needed_for_uuids(ev: &Entry<'_>) -> bool {
     let uuid = |s: Option<&str>| s.is_some_and(redact::is_uuid);
     let uuid_in_token_path =
         |p: &str| redact::is_token_path(p) && p.split('/').any(redact::is_uuid);

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::field::{Field, Slot};
-use crate::model::Event;
+use crate::model::Entry;
 
 /// How many distinct fields are cached; fields numbered beyond are found on every use.
 pub(crate) const CACHED_FIELDS: usize = 64;
@@ -43,7 +43,7 @@ impl FieldIds {
 
 /// The event under evaluation and the fields found so far.
 pub(crate) struct FieldCache<'e, 'a> {
-    ev: &'e Event<'a>,
+    ev: &'e Entry<'a>,
     /// Bit `i` is set once `slots[i]` holds field `i`.
     known: u64,
     slots: [Slot<'a>; CACHED_FIELDS],
@@ -52,7 +52,7 @@ pub(crate) struct FieldCache<'e, 'a> {
 impl<'e, 'a> FieldCache<'e, 'a> {
     /// An empty cache for `ev`.
     #[inline]
-    pub(crate) fn new(ev: &'e Event<'a>) -> FieldCache<'e, 'a> {
+    pub(crate) fn new(ev: &'e Entry<'a>) -> FieldCache<'e, 'a> {
         FieldCache {
             ev,
             known: 0,
@@ -62,7 +62,7 @@ impl<'e, 'a> FieldCache<'e, 'a> {
 
     /// The event.
     #[inline]
-    pub(crate) fn event(&self) -> &'e Event<'a> {
+    pub(crate) fn event(&self) -> &'e Entry<'a> {
         self.ev
     }
 

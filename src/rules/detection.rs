@@ -12,7 +12,7 @@ use super::field::{Field, Slot};
 use super::matcher::{Matcher, RegexCaches, Regexes};
 use super::modifier::{Kind, Modifiers};
 use super::yaml::{Node, Yaml};
-use crate::model::Event;
+use crate::model::Entry;
 
 /// What a field must satisfy.
 #[derive(Clone, Debug)]
@@ -84,7 +84,7 @@ fn any_matches<'a>(
     slot: Slot<'a>,
     field: &Field,
     ms: &[Matcher],
-    ev: &Event<'a>,
+    ev: &Entry<'a>,
     regexes: &mut RegexCaches,
 ) -> bool {
     match slot {

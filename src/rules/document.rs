@@ -143,7 +143,7 @@ pub(crate) fn parse(
         references: Vec::new(),
         falsepositives: Vec::new(),
         tags: Vec::new(),
-        kind: RuleKind::Event,
+        kind: RuleKind::Entry,
         source: source.to_string(),
         alerts: true,
     };

@@ -2,7 +2,7 @@
 //!
 //! A rule names fields by dotted Vault JSON paths (`request.path`, `auth.policy_results.allowed`).
 //! Each name is resolved once, at load time: the common ones to the typed fields of
-//! [`Event`], which the parser has already extracted, and the rest to a pre-split path walked
+//! [`Entry`], which the parser has already extracted, and the rest to a pre-split path walked
 //! over the entry's tape. Names are checked against the entry schema of Vault's
 //! `audit/types.go` (shared by OpenBao), so a typo such as `request.pth` is an error rather
 //! than a rule that silently never matches. Below the free-form objects (`request.data`,
@@ -12,7 +12,7 @@
 //! `null` or the empty string is absent. A field whose value is an array holds each element.
 
 use crate::model::tape::Value;
-use crate::model::{EntryType, Event, Operation, TokenInfo};
+use crate::model::{Entry, EntryType, Operation, TokenInfo};
 
 /// What may sit below a name in the entry schema.
 #[derive(Clone, Copy)]
@@ -172,7 +172,7 @@ fn check(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The longest dotted path accepted (`Event::lookup` splits at most this many parts too).
+/// The longest dotted path accepted (`Entry::lookup` splits at most this many parts too).
 const MAX_DEPTH: usize = 16;
 
 /// Members of a token object that the parser extracts.
@@ -211,7 +211,7 @@ impl TokenField {
     }
 }
 
-/// Fields read from [`Event`]'s typed members instead of the tape.
+/// Fields read from [`Entry`]'s typed members instead of the tape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Typed {
     Type,
@@ -275,7 +275,7 @@ impl Typed {
         })
     }
 
-    fn get<'a>(self, ev: &Event<'a>) -> Got<'a> {
+    fn get<'a>(self, ev: &Entry<'a>) -> Got<'a> {
         let r = &ev.request;
         match self {
             Typed::Type => match ev.entry_type {
@@ -373,7 +373,7 @@ impl Field {
 
     /// Calls `f` on each present value (array elements one by one) until it returns true.
     #[inline]
-    pub(crate) fn any<'a, F: FnMut(Value<'a>) -> bool>(&self, ev: &Event<'a>, f: &mut F) -> bool {
+    pub(crate) fn any<'a, F: FnMut(Value<'a>) -> bool>(&self, ev: &Entry<'a>, f: &mut F) -> bool {
         if let Some(t) = self.typed {
             match t.get(ev) {
                 Got::Str(s) => return s.is_some_and(|s| !s.is_empty() && f(Value::Str(s))),
@@ -387,7 +387,7 @@ impl Field {
 
     /// Finds the field's value once, for [`Slot::any`] to read as often as rules ask.
     #[inline]
-    pub(crate) fn slot<'a>(&self, ev: &Event<'a>) -> Slot<'a> {
+    pub(crate) fn slot<'a>(&self, ev: &Entry<'a>) -> Slot<'a> {
         if let Some(t) = self.typed {
             match t.get(ev) {
                 Got::Str(Some(s)) if !s.is_empty() => return Slot::Str(s),
@@ -436,7 +436,7 @@ impl<'a> Slot<'a> {
     pub(crate) fn any<F: FnMut(Value<'a>) -> bool>(
         self,
         field: &Field,
-        ev: &Event<'a>,
+        ev: &Entry<'a>,
         f: &mut F,
     ) -> bool {
         match self {

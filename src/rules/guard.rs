@@ -7,7 +7,7 @@
 //! fails is skipped without walking its tree. A guard only ever skips rules that could not match.
 
 use super::detection::Expr;
-use crate::model::{Event, Operation};
+use crate::model::{Entry, Operation};
 
 /// Every operation the guard distinguishes, one bit each.
 const ALL_OPS: u16 = u16::MAX;
@@ -111,7 +111,7 @@ pub(crate) struct Key<'a> {
 }
 
 impl<'a> Key<'a> {
-    pub(crate) fn of(ev: &Event<'a>) -> Key<'a> {
+    pub(crate) fn of(ev: &Entry<'a>) -> Key<'a> {
         let path = ev.request.path.as_bytes();
         Key {
             op: op_bit(ev.request.operation),

@@ -46,7 +46,7 @@ use guard::{Guard, GuardIndex, Key};
 use matcher::{RegexCaches, Regexes};
 use program::Program;
 
-use crate::model::{Event, Loc, Severity};
+use crate::model::{Entry, Loc, Severity};
 use crate::persist::PersistError;
 
 /// Index of a rule in [`RuleSet::rules`].
@@ -66,7 +66,7 @@ impl RuleId {
 #[serde(rename_all = "kebab-case")]
 pub enum RuleKind {
     /// A `detection` rule, evaluated on each event.
-    Event,
+    Entry,
     /// A `correlation` rule, evaluated over all events at the end of the scan.
     Correlation,
 }
@@ -94,7 +94,7 @@ pub struct RuleMeta {
     pub falsepositives: Vec<String>,
     /// `tags`.
     pub tags: Vec<String>,
-    /// Event or correlation rule.
+    /// Entry or correlation rule.
     pub kind: RuleKind,
     /// The file the rule came from, as named when loading.
     pub source: String,
@@ -172,7 +172,7 @@ impl RuleSet {
     /// matched; correlation inputs are recorded in `state`. Events may come in any order.
     pub fn observe(
         &self,
-        ev: &Event<'_>,
+        ev: &Entry<'_>,
         loc: Loc,
         state: &mut RuleState,
         on_hit: &mut dyn FnMut(RuleId),
@@ -211,7 +211,7 @@ impl RuleSet {
 
     /// True when event rule `id` matches `ev`, whether or not it reports on its own (base
     /// rules of correlations); always false for correlation rules.
-    pub fn matches(&self, id: RuleId, ev: &Event<'_>) -> bool {
+    pub fn matches(&self, id: RuleId, ev: &Entry<'_>) -> bool {
         self.events.iter().find(|r| r.id == id).is_some_and(|r| {
             r.guard.admits(&Key::of(ev))
                 && r.program
@@ -221,7 +221,7 @@ impl RuleSet {
 
     /// Rules whose guard would skip an event their matcher tree matches (must be none).
     #[cfg(test)]
-    fn guard_violations(&self, ev: &Event<'_>) -> Vec<RuleId> {
+    fn guard_violations(&self, ev: &Entry<'_>) -> Vec<RuleId> {
         let key = Key::of(ev);
         self.events
             .iter()
@@ -237,7 +237,7 @@ impl RuleSet {
     /// Field tests whose values read through a [`FieldCache`] differ from a direct lookup
     /// (must be none): each field is read twice, so the second read comes from the cache.
     #[cfg(test)]
-    fn cache_mismatches(&self, ev: &Event<'_>) -> Vec<String> {
+    fn cache_mismatches(&self, ev: &Entry<'_>) -> Vec<String> {
         use crate::model::tape::Value;
         fn text(v: Value<'_>) -> String {
             match v {

@@ -3,7 +3,7 @@
 //! See the [`super::correlation`] module documentation for the choices this implements.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::collections::hash_map::Entry as MapEntry;
 use std::hash::BuildHasher;
 
 use foldhash::fast::FixedState;
@@ -12,7 +12,7 @@ use super::RuleId;
 use super::correlation::{Correlation, Counted, MAX_EVENTS_PER_GROUP, MAX_EVIDENCE, Spec};
 use super::field::Field;
 use super::matcher::{RegexCaches, render};
-use crate::model::{Event, Loc, Span, Timestamp};
+use crate::model::{Entry, Loc, Span, Timestamp};
 use crate::persist::PersistError;
 
 /// Separates group values in the scratch key; never appears in a rendered value we compare.
@@ -118,11 +118,11 @@ impl RuleState {
         for (k, groups) in other.groups {
             let mine = match self.groups.entry(k) {
                 // Moved as they are: no copy, no spare room.
-                Entry::Vacant(v) => {
+                MapEntry::Vacant(v) => {
                     v.insert(groups);
                     continue;
                 }
-                Entry::Occupied(o) => o.into_mut(),
+                MapEntry::Occupied(o) => o.into_mut(),
             };
             for g in groups {
                 match mine.iter_mut().find(|m| m.values == g.values) {
@@ -151,7 +151,7 @@ impl RuleState {
     }
 
     /// Records `ev` for correlation number `c`.
-    pub(crate) fn record(&mut self, c: usize, spec: &Spec, ev: &Event<'_>, loc: Loc) {
+    pub(crate) fn record(&mut self, c: usize, spec: &Spec, ev: &Entry<'_>, loc: Loc) {
         let Some(ts) = ev.time else {
             return;
         };
@@ -203,7 +203,7 @@ impl RuleState {
 }
 
 /// Appends the field's values joined by `,`; false when the field is absent.
-fn render_field(f: &Field, ev: &Event<'_>, out: &mut String) -> bool {
+fn render_field(f: &Field, ev: &Entry<'_>, out: &mut String) -> bool {
     let start = out.len();
     let mut any = false;
     f.any(ev, &mut |v| {

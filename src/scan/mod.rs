@@ -30,7 +30,7 @@ pub use plausible::{BadTime, TimeBounds, TimeFault, TimeRead};
 pub use result::{InputRecord, Locator, MalformedRecord, ScanResult};
 
 use crate::detect::Detector;
-use crate::model::{Event, Loc, Span, Timestamp};
+use crate::model::{Entry, Loc, Span, Timestamp};
 use crate::persist::PersistError;
 use crate::source::{ChunkSink, Input, MapSlot, ReadOptions, SourceError, read_input};
 use crate::tenant::TenantMap;
@@ -126,17 +126,17 @@ pub trait Extension: Sync {
     /// Fresh state for a thread.
     fn new_state(&self) -> Self::State;
     /// One entry.
-    fn entry(&self, _state: &mut Self::State, _ev: &Event<'_>, _loc: Loc) {}
+    fn entry(&self, _state: &mut Self::State, _ev: &Entry<'_>, _loc: Loc) {}
     /// One logical request.
-    fn logical(&self, _state: &mut Self::State, _ev: &Event<'_>, _loc: Loc) {}
+    fn logical(&self, _state: &mut Self::State, _ev: &Entry<'_>, _loc: Loc) {}
     /// A request whose response is in no input (after [`Extension::logical`] saw it): worst
     /// case it succeeded.
-    fn unanswered(&self, _state: &mut Self::State, _ev: &Event<'_>, _loc: Loc) {}
+    fn unanswered(&self, _state: &mut Self::State, _ev: &Entry<'_>, _loc: Loc) {}
     /// Another copy of a response entry already counted from another input (another audit
     /// device writes the same event with its own HMACs, or a copy of the same file). Lets an
     /// extension learn the other device's forms of the same identities, and take evidence from
     /// the earliest copy whichever thread counted first; it must not count the entry again.
-    fn duplicate(&self, _state: &mut Self::State, _ev: &Event<'_>, _loc: Loc) {}
+    fn duplicate(&self, _state: &mut Self::State, _ev: &Entry<'_>, _loc: Loc) {}
     /// A chunk is done (e.g. flush buffered rows).
     fn chunk_done(&self, _state: &mut Self::State, _file: u32, _chunk: u32) {}
     /// Merges two threads' states.

@@ -10,7 +10,7 @@
 //! time (and relative `--since`) for reproducible output and may well lie before the log; no
 //! clock can make a device write an entry after the moment it is read.
 
-use crate::model::{Event, Loc, Span, Timestamp};
+use crate::model::{Entry, Loc, Span, Timestamp};
 
 /// 2015-01-01T00:00:00Z in nanoseconds since the epoch.
 const EARLIEST_NANOS: i64 = 1_420_070_400 * 1_000_000_000;
@@ -49,7 +49,7 @@ impl TimeBounds {
 
     /// The entry with an impossible time blanked, for the analyses that re-read raw entries.
     #[inline]
-    pub fn blank<'a>(&self, mut ev: Event<'a>) -> Event<'a> {
+    pub fn blank<'a>(&self, mut ev: Entry<'a>) -> Entry<'a> {
         ev.time = self.keep(ev.time);
         ev
     }

@@ -13,7 +13,7 @@ use super::plausible::{BadTime, TimeFault, TimeRead};
 use super::{Context, Extension};
 use crate::gaps::{MalformedRun, Marker, OrphanResponse, Point, Timeline, marker_of};
 use crate::model::secret::secret_access;
-use crate::model::{EntryType, Event, Loc};
+use crate::model::{Entry, EntryType, Loc};
 use crate::parse::framing::{self, Framed, StreamItem};
 use crate::parse::{ParseErrorKind, Parser};
 use crate::source::{Chunk, ChunkData, Framing};
@@ -514,7 +514,7 @@ fn request_seen(
 }
 
 /// Handles one fully parsed entry.
-fn entry<E: Extension>(t: &mut Tally<'_, '_, E>, ev: &Event<'_>, loc: Loc, range: (usize, usize)) {
+fn entry<E: Extension>(t: &mut Tally<'_, '_, E>, ev: &Entry<'_>, loc: Loc, range: (usize, usize)) {
     let Tally {
         ctx,
         an,
@@ -529,7 +529,7 @@ fn entry<E: Extension>(t: &mut Tally<'_, '_, E>, ev: &Event<'_>, loc: Loc, range
     let blanked;
     let ev = match time {
         TimeRead::Bad(_) => {
-            blanked = Event { time: None, ..*ev };
+            blanked = Entry { time: None, ..*ev };
             &blanked
         }
         _ => ev,
@@ -584,7 +584,7 @@ pub(crate) fn analyse<E: Extension>(
     ctx: &Context<'_, E>,
     an: &mut Analysis,
     ext: &mut E::State,
-    ev: &Event<'_>,
+    ev: &Entry<'_>,
     loc: Loc,
 ) {
     an.stats.evaluated += 1;

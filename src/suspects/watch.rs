@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::lineage::{
     Failure, Identities, Key, Lineage, LineageState, NO_TOKEN, earlier, failure_of, later,
 };
-use crate::model::{Event, Loc, Operation, Timestamp};
+use crate::model::{Entry, Loc, Operation, Timestamp};
 use crate::persist::PersistError;
 use crate::scan::Extension;
 
@@ -179,7 +179,7 @@ struct Saved {
 }
 
 impl Watch<'_> {
-    fn signal(&self, st: &mut Signals, ev: &Event<'_>) {
+    fn signal(&self, st: &mut Signals, ev: &Entry<'_>) {
         let touched = Touched::of(ev.request.path, ev.request.operation);
         let errored = ev.error.is_some() || ev.auth.policy_allowed == Some(false);
         if touched.is_none() && !errored {
@@ -218,7 +218,7 @@ impl Extension for Watch<'_> {
         WatchState::default()
     }
 
-    fn logical(&self, st: &mut WatchState, ev: &Event<'_>, loc: Loc) {
+    fn logical(&self, st: &mut WatchState, ev: &Entry<'_>, loc: Loc) {
         self.lineage.logical(&mut st.lineage, ev, loc);
         self.signal(&mut st.signals, ev);
     }
@@ -226,11 +226,11 @@ impl Extension for Watch<'_> {
     // Forwarded so the lineage is the one `blast` builds: which copy of an event counts, and
     // which goes unanswered, depends on how the log was cut into chunks; the lineage's
     // handling of both makes its result independent of that.
-    fn duplicate(&self, st: &mut WatchState, ev: &Event<'_>, loc: Loc) {
+    fn duplicate(&self, st: &mut WatchState, ev: &Entry<'_>, loc: Loc) {
         self.lineage.duplicate(&mut st.lineage, ev, loc);
     }
 
-    fn unanswered(&self, st: &mut WatchState, ev: &Event<'_>, loc: Loc) {
+    fn unanswered(&self, st: &mut WatchState, ev: &Entry<'_>, loc: Loc) {
         self.lineage.unanswered(&mut st.lineage, ev, loc);
     }
 

@@ -1,7 +1,7 @@
 //! Our simd-json tape walk and serde_json must agree on every field blastradius reads, for every
 //! single-line entry of the real-world corpus and of our own fixtures.
 
-use blastradius::model::Event;
+use blastradius::model::Entry;
 use blastradius::parse::Parser;
 use serde_json::Value;
 
@@ -83,7 +83,7 @@ fn expected(v: &Value) -> Vec<(&'static str, Option<String>)> {
 }
 
 /// The same fields from our event.
-fn actual(e: &Event<'_>) -> Vec<(&'static str, Option<String>)> {
+fn actual(e: &Entry<'_>) -> Vec<(&'static str, Option<String>)> {
     let o = |x: Option<&str>| x.map(str::to_string);
     let ty = e
         .root

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::model::Timestamp;
-use crate::report::incident::{Chart, EventKind, Shade};
+use crate::report::incident::{Chart, Shade, TimelineKind};
 use crate::report::sanitize::html as esc;
 
 const WIDTH: f64 = 960.0;
@@ -115,8 +115,8 @@ pub fn svg(chart: &Chart) -> String {
     }
     for m in &chart.marks {
         let class = match m.kind {
-            EventKind::Finding => "mark-finding",
-            EventKind::TokenCreated => "mark-token",
+            TimelineKind::Finding => "mark-finding",
+            TimelineKind::TokenCreated => "mark-token",
             _ => "mark-read",
         };
         let x = scale.x(m.time);

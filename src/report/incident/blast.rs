@@ -3,8 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
-    Chart, Event, EventKind, Fact, Incident, Line, Shade, bars, duration, finish_evidence,
-    finish_timeline, gap_shades, gaps, header, inputs_table, kebab, num, review, tenant_facts,
+    Chart, Fact, Incident, Line, Shade, TimelineItem, TimelineKind, bars, duration,
+    finish_evidence, finish_timeline, gap_shades, gaps, header, inputs_table, kebab, num, review,
+    tenant_facts,
 };
 use crate::blast::Action;
 
@@ -240,22 +241,22 @@ impl Incident {
         let mut timeline = Vec::new();
         let mut marks = Vec::new();
         if let Some(w) = r.exposure_window {
-            timeline.push(Event {
+            timeline.push(TimelineItem {
                 time: w.start,
-                kind: EventKind::Bound,
+                kind: TimelineKind::Bound,
                 what: Line::text("Exposure window opens: first activity in scope"),
             });
-            timeline.push(Event {
+            timeline.push(TimelineItem {
                 time: w.end,
-                kind: EventKind::Bound,
+                kind: TimelineKind::Bound,
                 what: Line::text("Exposure window closes: last activity in scope"),
             });
         }
         for t in &r.tokens {
             if let Some(at) = t.created_at {
-                let e = Event {
+                let e = TimelineItem {
                     time: at,
-                    kind: EventKind::TokenCreated,
+                    kind: TimelineKind::TokenCreated,
                     what: Line::text(format!(
                         "Token created ({}, depth {}): ",
                         kebab(&t.relation),
@@ -269,9 +270,9 @@ impl Incident {
         }
         for s in &r.secrets_read {
             if let Some(at) = s.first_read {
-                timeline.push(Event {
+                timeline.push(TimelineItem {
                     time: at,
-                    kind: EventKind::SecretRead,
+                    kind: TimelineKind::SecretRead,
                     what: Line::text("Secret read: ").c(&s.path),
                 });
             }
@@ -294,36 +295,36 @@ impl Incident {
             if let Some(s) = pick
                 && let Some(at) = if first { s.first_read } else { s.last_read }
             {
-                marks.push(Event {
+                marks.push(TimelineItem {
                     time: at,
-                    kind: EventKind::SecretRead,
+                    kind: TimelineKind::SecretRead,
                     what: Line::text(label).c(&s.path),
                 });
             }
         }
         for d in &r.denied {
             if let Some(at) = d.first {
-                timeline.push(Event {
+                timeline.push(TimelineItem {
                     time: at,
-                    kind: EventKind::Denied,
+                    kind: TimelineKind::Denied,
                     what: Line::text(format!("Denied ({}): ", kebab(&d.reason))).c(&d.path),
                 });
             }
         }
         for l in &r.leases {
             if let Some(at) = l.issued_at {
-                timeline.push(Event {
+                timeline.push(TimelineItem {
                     time: at,
-                    kind: EventKind::Lease,
+                    kind: TimelineKind::Lease,
                     what: Line::text("Lease issued: ").c(&l.lease_id),
                 });
             }
         }
         for g in &r.gaps_in_window {
             if let Some(t) = g.start.or(g.end) {
-                timeline.push(Event {
+                timeline.push(TimelineItem {
                     time: t,
-                    kind: EventKind::Gap,
+                    kind: TimelineKind::Gap,
                     what: Line::text(format!("{}: {}", g.kind.as_str(), g.detail)),
                 });
             }

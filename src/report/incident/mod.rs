@@ -162,7 +162,7 @@ impl Table {
 
 /// What a timeline event is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum EventKind {
+pub enum TimelineKind {
     /// First or last entry of the log, or of the exposure window.
     Bound,
     /// A detection rule matched.
@@ -179,28 +179,28 @@ pub enum EventKind {
     Gap,
 }
 
-impl EventKind {
+impl TimelineKind {
     /// A short label.
     pub fn label(self) -> &'static str {
         match self {
-            EventKind::Bound => "log",
-            EventKind::Finding => "finding",
-            EventKind::TokenCreated => "token",
-            EventKind::SecretRead => "secret read",
-            EventKind::Denied => "denied",
-            EventKind::Lease => "lease",
-            EventKind::Gap => "gap",
+            TimelineKind::Bound => "log",
+            TimelineKind::Finding => "finding",
+            TimelineKind::TokenCreated => "token",
+            TimelineKind::SecretRead => "secret read",
+            TimelineKind::Denied => "denied",
+            TimelineKind::Lease => "lease",
+            TimelineKind::Gap => "gap",
         }
     }
 }
 
 /// One key event.
 #[derive(Clone, Debug)]
-pub struct Event {
+pub struct TimelineItem {
     /// When.
     pub time: Timestamp,
     /// What kind.
-    pub kind: EventKind,
+    pub kind: TimelineKind,
     /// What happened.
     pub what: Line,
 }
@@ -252,7 +252,7 @@ pub struct Chart {
     /// The blast exposure window, shaded.
     pub exposure: Option<Shade>,
     /// Marked instants (findings, token creations, first and last secret reads).
-    pub marks: Vec<Event>,
+    pub marks: Vec<TimelineItem>,
 }
 
 /// The incident report.
@@ -273,7 +273,7 @@ pub struct Incident {
     /// The blast radius in numbers.
     pub blast_radius: Vec<Fact>,
     /// Key events, in time order.
-    pub timeline: Vec<Event>,
+    pub timeline: Vec<TimelineItem>,
     /// Key events before capping.
     pub timeline_total: usize,
     /// Detail tables (tenants, findings, secrets, tokens ...).
@@ -454,7 +454,7 @@ fn review() -> Vec<Line> {
 }
 
 /// Sorts and caps the timeline; returns the total before capping.
-fn finish_timeline(events: &mut Vec<Event>) -> usize {
+fn finish_timeline(events: &mut Vec<TimelineItem>) -> usize {
     events.sort_by(|a, b| a.time.cmp(&b.time).then(a.kind.cmp(&b.kind)));
     let total = events.len();
     events.truncate(MAX_ROWS);

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::containment::{self, ContainmentEvidence, LoginMethod};
 use super::{
-    Chart, Event, EventKind, Evidence, Fact, Incident, Line, Table, bars, code_or_dash,
+    Chart, Evidence, Fact, Incident, Line, Table, TimelineItem, TimelineKind, bars, code_or_dash,
     finish_evidence, finish_timeline, gap_shades, gaps, header, inputs_table, num, review,
     tenant_facts, time, time_str,
 };
@@ -200,24 +200,24 @@ impl Incident {
         let mut timeline = Vec::new();
         let mut marks = Vec::new();
         if let Some(t) = r.first_event {
-            timeline.push(Event {
+            timeline.push(TimelineItem {
                 time: t,
-                kind: EventKind::Bound,
+                kind: TimelineKind::Bound,
                 what: Line::text("First entry in the log"),
             });
         }
         if let Some(t) = r.last_event {
-            timeline.push(Event {
+            timeline.push(TimelineItem {
                 time: t,
-                kind: EventKind::Bound,
+                kind: TimelineKind::Bound,
                 what: Line::text("Last entry in the log"),
             });
         }
         for f in &r.findings {
             if let Some(t) = f.first_seen {
-                let e = Event {
+                let e = TimelineItem {
                     time: t,
-                    kind: EventKind::Finding,
+                    kind: TimelineKind::Finding,
                     what: Line::text(format!("{} {}: first match", f.severity.as_str(), f.title)),
                 };
                 marks.push(e.clone());
@@ -226,9 +226,9 @@ impl Incident {
         }
         for tn in r.tenants.iter().filter(|t| !t.excluded) {
             if let Some(t) = tn.first_read {
-                timeline.push(Event {
+                timeline.push(TimelineItem {
                     time: t,
-                    kind: EventKind::SecretRead,
+                    kind: TimelineKind::SecretRead,
                     what: Line::text("First read of a secret of tenant ").c(&tn.tenant),
                 });
             }
@@ -250,9 +250,9 @@ impl Incident {
                     s.last_read
                 };
                 if let Some(t) = t {
-                    let e = Event {
+                    let e = TimelineItem {
                         time: t,
-                        kind: EventKind::SecretRead,
+                        kind: TimelineKind::SecretRead,
                         what: Line::text(label).c(&s.path),
                     };
                     marks.push(e.clone());
@@ -262,9 +262,9 @@ impl Incident {
         }
         for g in r.gaps.iter().filter(|g| g.explained_by.is_none()) {
             if let Some(t) = g.start.or(g.end) {
-                timeline.push(Event {
+                timeline.push(TimelineItem {
                     time: t,
-                    kind: EventKind::Gap,
+                    kind: TimelineKind::Gap,
                     what: Line::text(format!("Unexplained {}: {}", g.kind.as_str(), g.detail)),
                 });
             }

@@ -557,7 +557,7 @@ fn every_builtin_rule_loads_cleanly_with_complete_metadata() {
 fn every_builtin_event_rule_has_a_positive_and_a_negative_example() {
     let set = builtin();
     let cases = cases();
-    for r in set.rules().iter().filter(|r| r.kind == RuleKind::Event) {
+    for r in set.rules().iter().filter(|r| r.kind == RuleKind::Entry) {
         assert!(
             cases.iter().any(|(f, _, _)| *f == r.source),
             "no example for {}",

@@ -1,7 +1,7 @@
 //! The compact audit event every analysis reads.
 //!
-//! An [`Event`] borrows the parser's tape: typed fields are filled in one walk over the entry,
-//! and [`Event::lookup`] reaches any other field by dotted path without a second parse.
+//! An [`Entry`] borrows the parser's tape: typed fields are filled in one walk over the entry,
+//! and [`Entry::lookup`] reaches any other field by dotted path without a second parse.
 
 use super::tape::{List, Obj, Value};
 use super::time::Timestamp;
@@ -214,7 +214,7 @@ impl<'a> ResponseInfo<'a> {
 
 /// One audit entry.
 #[derive(Clone, Copy, Debug)]
-pub struct Event<'a> {
+pub struct Entry<'a> {
     /// The whole entry, for lookups beyond the typed fields.
     pub root: Obj<'a>,
     /// `type`.
@@ -233,7 +233,7 @@ pub struct Event<'a> {
     pub response: ResponseInfo<'a>,
 }
 
-impl<'a> Event<'a> {
+impl<'a> Entry<'a> {
     /// Any field by dotted path, e.g. `request.headers.user-agent`.
     pub fn lookup(&self, dotted: &str) -> Option<Value<'a>> {
         let parts: smallvec_free::Parts<'_> = smallvec_free::split(dotted);
