@@ -5,7 +5,7 @@
 //! smallest locations) is both bounded and deterministic: the result does not depend on the
 //! order of insertion or on how per-thread collections are merged.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
 /// Samples are offered a key on every secret read and every finding; SipHash showed up in
@@ -110,9 +110,15 @@ pub struct Sample<K: Hash + Eq + Clone, P: Ord + Copy, V> {
     kept: Vec<Kept<K, P, V>>,
     /// Every distinct key counted; `None` while they are exactly the keys of `kept`.
     distinct: Option<HashSet<K, Hasher>>,
+    /// Where each kept key is in `kept`, once it holds more than [`INDEX_AT`] keys: a large cap
+    /// (`scan --max-readers 0` lists every reader) must not make each offer a linear search.
+    index: Option<HashMap<K, usize, Hasher>>,
     saturated: bool,
     seq: u64,
 }
+
+/// Kept keys searched linearly before a [`Sample`] builds an index.
+const INDEX_AT: usize = 32;
 
 impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
     /// A sample of `cap` keys, counting up to `count_cap` distinct keys exactly.
@@ -122,14 +128,42 @@ impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
             count_cap,
             kept: Vec::new(),
             distinct: None,
+            index: None,
             saturated: false,
             seq: 0,
         }
     }
 
+    /// Where `key` is in `kept`.
+    fn position(&self, key: &K) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.kept.iter().position(|k| k.key == *key),
+        }
+    }
+
+    /// Puts `kept[i]`'s key in the index, building the index once `kept` is large.
+    fn index_kept(&mut self, i: usize) {
+        match &mut self.index {
+            Some(index) => {
+                index.insert(self.kept[i].key.clone(), i);
+            }
+            None if self.kept.len() > INDEX_AT => {
+                let index = self
+                    .kept
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (k.key.clone(), i))
+                    .collect();
+                self.index = Some(index);
+            }
+            None => {}
+        }
+    }
+
     /// Records `key` seen at `pos`; `make` builds its value only if the key enters the sample.
     pub fn offer(&mut self, key: K, pos: P, make: impl FnOnce() -> V) {
-        let at = self.kept.iter().position(|k| k.key == key);
+        let at = self.position(&key);
         self.count(&key, at.is_some());
         if let Some(i) = at {
             if pos < self.kept[i].pos {
@@ -152,6 +186,7 @@ impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
                 self.kept.reserve_exact(room);
             }
             self.kept.push(entry(make()));
+            self.index_kept(self.kept.len() - 1);
             return;
         }
         // Full: the new key replaces the latest kept one if it was seen before it.
@@ -164,7 +199,11 @@ impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
         if let Some((i, max)) = latest
             && pos < max
         {
-            self.kept[i] = entry(make());
+            let old = std::mem::replace(&mut self.kept[i], entry(make()));
+            if let Some(index) = &mut self.index {
+                index.remove(&old.key);
+            }
+            self.index_kept(i);
         }
     }
 
@@ -216,7 +255,7 @@ impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
             if self.saturated {
                 break;
             }
-            if self.distinct.is_none() && self.kept.iter().any(|e| e.key == *k) {
+            if self.distinct.is_none() && self.position(k).is_some() {
                 continue;
             }
             self.insert_distinct(k);
@@ -334,6 +373,23 @@ mod tests {
         assert_eq!(got, vec![(5, "a".to_string()), (10, "b".to_string())]);
     }
 
+    /// Past [`INDEX_AT`] kept keys the index answers lookups: it must follow replacements.
+    #[test]
+    fn a_large_sample_with_an_index_keeps_the_earliest_keys() {
+        let mut s: Sample<u32, u32, u32> = Sample::new(100, 1000);
+        // Keys 0..300 first seen at decreasing positions, then each seen again later.
+        for k in 0..300u32 {
+            s.offer(k, 1000 - k, || k);
+        }
+        for k in 0..300u32 {
+            s.offer(k, 5000 + k, || k);
+        }
+        assert_eq!(s.distinct(), 300);
+        let got: Vec<u32> = s.into_sorted().into_iter().map(|(_, v)| v).collect();
+        let want: Vec<u32> = (200..300).rev().collect();
+        assert_eq!(got, want);
+    }
+
     #[test]
     fn samples_round_trip_through_parts() {
         let mut s: Sample<u64, u32, String> = Sample::new(2, 10);
@@ -367,7 +423,7 @@ mod tests {
         /// Against a model: the kept keys are the `cap` keys with the smallest first
         /// positions, and keys are counted exactly up to `count_cap`.
         #[test]
-        fn sample_keeps_the_earliest_keys_and_counts_up_to_the_cap(raw in proptest::collection::vec((0u8..30, 0u32..1000), 0..200), cap in 1usize..8, count_cap in 1usize..40) {
+        fn sample_keeps_the_earliest_keys_and_counts_up_to_the_cap(raw in proptest::collection::vec((0u8..120, 0u32..1000), 0..300), cap in prop_oneof![1usize..8, 30usize..80], count_cap in 1usize..120) {
             let mut used = std::collections::HashSet::new();
             let events: Vec<(u8, u32)> = raw.into_iter().filter(|(_, p)| used.insert(*p)).collect();
             let mut s: Sample<u8, u32, u8> = Sample::new(cap, count_cap);

@@ -12,7 +12,7 @@ use crate::model::secret::{SecretAccess, SecretKind, logical_path};
 use crate::model::{Entry, Loc, Location, Timestamp};
 use crate::tenant::{Attribution, SegmentSite, TenantLayout, TenantMap};
 
-/// Readers listed per secret.
+/// Readers listed per secret by default (`scan --max-readers`).
 pub const READERS_PER_SECRET: usize = 10;
 /// Distinct readers counted exactly per secret.
 pub const READER_COUNT_CAP: usize = 100_000;
@@ -34,11 +34,59 @@ struct SecretAgg {
 }
 
 /// Secrets read, keyed by namespace-qualified request path.
-#[derive(Default)]
 pub struct SecretTable {
     map: HashMap<String, SecretAgg, foldhash::fast::RandomState>,
     /// `namespace/path` of the read being recorded, built here to look up without allocating.
     key: String,
+    /// Readers kept per secret (at most [`READER_COUNT_CAP`]).
+    readers_cap: usize,
+}
+
+impl Default for SecretTable {
+    fn default() -> Self {
+        SecretTable::with_readers(ReaderCap::default())
+    }
+}
+
+/// How many readers a report lists per secret (`scan --max-readers`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReaderCap {
+    /// At most this many (at least one).
+    AtMost(usize),
+    /// Every distinct reader counted (up to [`READER_COUNT_CAP`] per secret).
+    All,
+}
+
+impl ReaderCap {
+    /// `--max-readers N`: 0 is [`ReaderCap::All`].
+    pub fn from_arg(n: usize) -> ReaderCap {
+        match n {
+            0 => ReaderCap::All,
+            n => ReaderCap::AtMost(n),
+        }
+    }
+
+    /// The number of readers a secret's sample keeps.
+    pub fn kept(self) -> usize {
+        match self {
+            ReaderCap::AtMost(n) => n.min(READER_COUNT_CAP),
+            ReaderCap::All => READER_COUNT_CAP,
+        }
+    }
+
+    /// As the report's settings state it: 0 for every reader.
+    pub fn as_setting(self) -> usize {
+        match self {
+            ReaderCap::AtMost(n) => n,
+            ReaderCap::All => 0,
+        }
+    }
+}
+
+impl Default for ReaderCap {
+    fn default() -> Self {
+        ReaderCap::AtMost(READERS_PER_SECRET)
+    }
 }
 
 /// How widely secrets were exposed.
@@ -110,10 +158,15 @@ pub struct SecretRecord {
     pub first_read: Option<Timestamp>,
     /// Last read.
     pub last_read: Option<Timestamp>,
-    /// A sample of readers, first seen first.
+    /// The readers first seen earliest, first seen first: at most `--max-readers` (default
+    /// [`READERS_PER_SECRET`]).
     pub readers: Vec<Actor>,
-    /// Distinct readers.
+    /// Distinct readers (a lower bound when `readers_saturated`).
     pub readers_total: usize,
+    /// Distinct readers counted but not listed in `readers`.
+    pub readers_omitted: usize,
+    /// True when more than [`READER_COUNT_CAP`] distinct readers were seen.
+    pub readers_saturated: bool,
     /// Where the first reads are.
     pub evidence: Vec<Location>,
 }
@@ -166,6 +219,15 @@ pub struct SecretSnapshot {
 }
 
 impl SecretTable {
+    /// An empty table that keeps `cap` readers per secret.
+    pub fn with_readers(cap: ReaderCap) -> SecretTable {
+        SecretTable {
+            map: HashMap::default(),
+            key: String::new(),
+            readers_cap: cap.kept(),
+        }
+    }
+
     /// The table as plain data; `absolute` rewrites locations to absolute ones.
     pub fn snapshot(&self, absolute: &dyn Fn(Loc) -> Loc) -> Vec<SecretSnapshot> {
         let mut out: Vec<SecretSnapshot> = self
@@ -193,10 +255,12 @@ impl SecretTable {
         out
     }
 
-    /// Restores a table saved with [`SecretTable::snapshot`].
-    pub fn restore(snap: Vec<SecretSnapshot>) -> SecretTable {
-        let mut t = SecretTable::default();
-        for s in snap {
+    /// Restores a table saved with [`SecretTable::snapshot`], keeping `cap` readers per secret
+    /// (this run's `--max-readers`, whatever the saving run's was).
+    pub fn restore(snap: Vec<SecretSnapshot>, cap: ReaderCap) -> SecretTable {
+        let mut t = SecretTable::with_readers(cap);
+        for mut s in snap {
+            s.readers.cap = t.readers_cap;
             t.map.insert(
                 s.path,
                 SecretAgg {
@@ -232,17 +296,16 @@ impl SecretTable {
                 None => self
                     .map
                     .entry(path.to_string())
-                    .or_insert_with(|| new_agg(None, path, access, tenants)),
+                    .or_insert_with(|| new_agg(None, path, access, tenants, self.readers_cap)),
             },
             Some(ns) => {
                 self.key.clear();
                 self.key.extend([ns, "/", path]);
                 match self.map.get_mut(self.key.as_str()) {
                     Some(a) => a,
-                    None => self
-                        .map
-                        .entry(self.key.clone())
-                        .or_insert_with(|| new_agg(Some(ns), path, access, tenants)),
+                    None => self.map.entry(self.key.clone()).or_insert_with(|| {
+                        new_agg(Some(ns), path, access, tenants, self.readers_cap)
+                    }),
                 }
             }
         };
@@ -312,6 +375,13 @@ impl SecretTable {
                 a.tenant = tenants.resolve(own, &layout);
                 let excluded = a.tenant.as_deref().is_some_and(|t| tenants.is_excluded(t));
                 let readers_total = a.readers.distinct();
+                let readers_saturated = a.readers.saturated();
+                let readers: Vec<Actor> = a
+                    .readers
+                    .into_sorted()
+                    .into_iter()
+                    .map(|(_, r)| r)
+                    .collect();
                 SecretRecord {
                     path,
                     secret: a.logical,
@@ -322,13 +392,10 @@ impl SecretTable {
                     reads: a.reads,
                     first_read: a.first,
                     last_read: a.last,
-                    readers: a
-                        .readers
-                        .into_sorted()
-                        .into_iter()
-                        .map(|(_, r)| r)
-                        .collect(),
+                    readers_omitted: readers_total.saturating_sub(readers.len()),
+                    readers,
                     readers_total,
+                    readers_saturated,
                     evidence: a.evidence.into_sorted().into_iter().map(resolve).collect(),
                 }
             })
@@ -361,6 +428,7 @@ fn new_agg(
     path: &str,
     access: &SecretAccess<'_>,
     tenants: &TenantMap,
+    readers_cap: usize,
 ) -> SecretAgg {
     let logical = logical_path(&access.mount, access.kind);
     let attribution = tenants.attribute(ns, path, &access.mount, access.kind);
@@ -376,7 +444,7 @@ fn new_agg(
         reads: 0,
         first: None,
         last: None,
-        readers: Sample::new(READERS_PER_SECRET, READER_COUNT_CAP),
+        readers: Sample::new(readers_cap, READER_COUNT_CAP),
         evidence: Smallest::new(EVIDENCE_PER_SECRET),
     }
 }

@@ -239,6 +239,10 @@ pub struct OutputArgs {
     /// Exit with code 1 when a finding is at least this severe.
     #[arg(long, value_enum, value_name = "P0|P1|P2|P3")]
     pub fail_on: Option<Severity>,
+    /// Readers listed per secret, those first seen earliest; `readers_total` counts them all.
+    /// 0 lists every reader (up to 100,000 per secret) [default: 10; with `-f ndjson`: 0].
+    #[arg(long, value_name = "N")]
+    pub max_readers: Option<usize>,
 }
 
 /// `blastradius generate`.

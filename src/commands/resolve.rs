@@ -13,13 +13,15 @@ use std::path::{Path, PathBuf};
 use super::CommandError;
 use super::output::{Output, write_result};
 use crate::cli::time::{parse_span, parse_time_arg};
-use crate::cli::{ColorChoice, InputArgs, ScopeArgs, TenantArgs, TimeArgs};
+use crate::cli::{ColorChoice, InputArgs, OutputArgs, ScopeArgs, TenantArgs, TimeArgs};
 use crate::config::Config;
 use crate::model::{Span, Timestamp};
 use crate::parse::Validation;
+use crate::report::Format;
 use crate::report::text::Color;
 use crate::rules::RuleSet;
 use crate::scan::{ScanSettings, TimeWindow};
+use crate::scope::ReaderCap;
 use crate::source::{DeviceRule, ReadOptions};
 use crate::tenant::{TenantFallback, TenantInference, TenantMap};
 
@@ -210,6 +212,16 @@ pub fn scan_settings(
         device_rules: devices.to_vec(),
         ..ScanSettings::default()
     })
+}
+
+/// Resolves `--max-readers`: as given (0 for every reader); otherwise every reader for
+/// `-f ndjson`, which streams one `reader` record each, and the default cap for the rest.
+pub fn reader_cap(output: &OutputArgs) -> ReaderCap {
+    match (output.max_readers, output.format) {
+        (Some(n), _) => ReaderCap::from_arg(n),
+        (None, Some(Format::Ndjson)) => ReaderCap::All,
+        (None, _) => ReaderCap::default(),
+    }
 }
 
 /// The format to use when none was asked for.

@@ -53,7 +53,8 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
     let rules = scope.rules()?;
     let window = resolve::window(&args.time, now)?;
     let gap = resolve::gap(&args.time, scope.config_gap.as_ref())?;
-    let settings = resolve::scan_settings(&args.input, window, gap, &args.devices)?;
+    let mut settings = resolve::scan_settings(&args.input, window, gap, &args.devices)?;
+    settings.readers = resolve::reader_cap(&args.output);
     let alerts_path = args
         .incremental
         .alerts
@@ -121,6 +122,7 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
                 inferred_tenant_patterns: Vec::new(), // the scan's, set by ScanReport::build
                 excluded_tenants: scope.tenants.excluded.clone(),
                 rules: rules.rules().len(),
+                max_readers: settings.readers.as_setting(),
             },
             max_malformed: args.input.max_malformed,
             incremental: session.info(),

@@ -88,6 +88,8 @@ pub struct Settings {
     pub excluded_tenants: Vec<String>,
     /// Number of detection rules loaded.
     pub rules: usize,
+    /// `--max-readers`: readers listed per secret, 0 for every reader.
+    pub max_readers: usize,
 }
 
 /// The `scan` report.

@@ -2,28 +2,101 @@
 //!
 //! Like ripgrep's `--json`, records come in an order a stream consumer can act on: findings,
 //! gaps and secrets as they are, then one `summary` record with the scope, severity and counts.
+//! A secret's readers are not a list inside its record but one `reader` record each, right
+//! after it: `-f ndjson` lists every reader by default (`--max-readers 0`), and a secret read by
+//! thousands of tokens must not make one line of megabytes.
+
+use std::io::{self, Write};
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::ScanReport;
+use super::json::Chunked;
+use crate::detect::Actor;
+use crate::model::secret::SecretKind;
+use crate::model::{Location, Timestamp};
+use crate::scope::SecretRecord;
 
 /// Writes `{"type": kind, ...fields of value}` on one line.
-pub fn record<T: Serialize>(
+pub fn record<T: Serialize>(kind: &str, value: &T, w: &mut dyn Write) -> io::Result<()> {
+    let mut scratch = Vec::new();
+    write_record(kind, value, &mut scratch, w)
+}
+
+/// [`record`] with a buffer to serialise into, kept across records.
+fn write_record<T: Serialize, W: Write + ?Sized>(
     kind: &str,
     value: &T,
-    w: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
-    let mut obj = Map::new();
-    obj.insert("type".into(), Value::String(kind.into()));
-    match serde_json::to_value(value)? {
-        Value::Object(fields) => obj.extend(fields),
+    scratch: &mut Vec<u8>,
+    w: &mut W,
+) -> io::Result<()> {
+    scratch.clear();
+    serde_json::to_writer(&mut *scratch, value)?;
+    w.write_all(b"{\"type\":")?;
+    serde_json::to_writer(&mut *w, kind)?;
+    match scratch.as_slice() {
+        // An object: its fields follow the tag.
+        [b'{', b'}'] => w.write_all(b"}")?,
+        [b'{', rest @ ..] => {
+            w.write_all(b",")?;
+            w.write_all(rest)?;
+        }
         other => {
-            obj.insert("value".into(), other);
+            w.write_all(b",\"value\":")?;
+            w.write_all(other)?;
+            w.write_all(b"}")?;
         }
     }
-    serde_json::to_writer(&mut *w, &Value::Object(obj))?;
     w.write_all(b"\n")
+}
+
+/// A `secret` record: the JSON report's `secrets[]` entry without `readers`.
+#[derive(Serialize)]
+struct SecretLine<'a> {
+    path: &'a str,
+    secret: &'a str,
+    kind: SecretKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<&'a str>,
+    tenant: Option<&'a str>,
+    tenant_excluded: bool,
+    reads: u64,
+    first_read: Option<Timestamp>,
+    last_read: Option<Timestamp>,
+    readers_total: usize,
+    readers_omitted: usize,
+    readers_saturated: bool,
+    evidence: &'a [Location],
+}
+
+impl<'a> SecretLine<'a> {
+    fn of(s: &'a SecretRecord) -> SecretLine<'a> {
+        SecretLine {
+            path: &s.path,
+            secret: &s.secret,
+            kind: s.kind,
+            namespace: s.namespace.as_deref(),
+            tenant: s.tenant.as_deref(),
+            tenant_excluded: s.tenant_excluded,
+            reads: s.reads,
+            first_read: s.first_read,
+            last_read: s.last_read,
+            readers_total: s.readers_total,
+            readers_omitted: s.readers_omitted,
+            readers_saturated: s.readers_saturated,
+            evidence: &s.evidence,
+        }
+    }
+}
+
+/// A `reader` record: one reader of the secret at `path`, `order` counting from 1 in the order
+/// readers were first seen.
+#[derive(Serialize)]
+struct ReaderLine<'a> {
+    path: &'a str,
+    order: usize,
+    #[serde(flatten)]
+    actor: &'a Actor,
 }
 
 /// The summary record: everything but the lists streamed before it.
@@ -55,24 +128,36 @@ struct Summary<'a> {
 }
 
 /// Writes a scan report as NDJSON.
-pub fn write_scan(r: &ScanReport, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub fn write_scan(r: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
+    let mut out = Lines {
+        out: Chunked::new(w),
+        scratch: Vec::new(),
+    };
     for s in &r.suspects {
-        record("suspect", s, w)?;
+        out.put("suspect", s)?;
     }
     for f in &r.findings {
-        record("finding", f, w)?;
+        out.put("finding", f)?;
     }
     for g in &r.gaps {
-        record("gap", g, w)?;
+        out.put("gap", g)?;
     }
     for s in &r.secrets {
-        record("secret", s, w)?;
+        out.put("secret", &SecretLine::of(s))?;
+        for (i, actor) in s.readers.iter().enumerate() {
+            let line = ReaderLine {
+                path: &s.path,
+                order: i + 1,
+                actor,
+            };
+            out.put("reader", &line)?;
+        }
     }
     for t in &r.tenants {
-        record("tenant", t, w)?;
+        out.put("tenant", t)?;
     }
     for m in &r.malformed {
-        record("malformed", m, w)?;
+        out.put("malformed", m)?;
     }
     let summary = Summary {
         schema_version: r.schema_version,
@@ -99,5 +184,18 @@ pub fn write_scan(r: &ScanReport, w: &mut dyn std::io::Write) -> std::io::Result
         gaps: r.gaps.len(),
         unexplained_gaps: r.unexplained_gaps,
     };
-    record("summary", &summary, w)
+    out.put("summary", &summary)?;
+    out.out.finish()
+}
+
+/// Records going out through one buffer, each serialised into the same scratch space.
+struct Lines<'w> {
+    out: Chunked<'w>,
+    scratch: Vec<u8>,
+}
+
+impl Lines<'_> {
+    fn put<T: Serialize>(&mut self, kind: &str, value: &T) -> io::Result<()> {
+        write_record(kind, value, &mut self.scratch, &mut self.out)
+    }
 }

@@ -283,10 +283,10 @@ fn restore<E: Extension>(
 ) -> Result<(), ScanError> {
     worker.analysis.stats.merge(&carry.stats);
     worker.analysis.activity.merge(&carry.activity);
-    worker
-        .analysis
-        .secrets
-        .merge(SecretTable::restore(carry.secrets.clone()));
+    worker.analysis.secrets.merge(SecretTable::restore(
+        carry.secrets.clone(),
+        ctx.settings.readers,
+    ));
     let detect = ctx.detector.restore(carry.detect.clone())?;
     worker.analysis.detect.merge(detect);
     let ext = ctx.ext.load(carry.ext.clone())?;

@@ -82,6 +82,8 @@ pub struct ScanSettings {
     pub caps: crate::detect::Caps,
     /// Malformed lines listed in the report.
     pub malformed_samples: usize,
+    /// Readers listed per secret (`--max-readers`).
+    pub readers: crate::scope::ReaderCap,
     /// `--device` rules: which inputs are one audit device (see [`crate::source::device`]).
     pub device_rules: Vec<crate::source::DeviceRule>,
 }
@@ -110,6 +112,7 @@ impl Default for ScanSettings {
             in_flight: Span::from_secs(5),
             caps: Default::default(),
             malformed_samples: 100,
+            readers: Default::default(),
             device_rules: Vec::new(),
         }
     }

@@ -16,6 +16,7 @@ use crate::model::secret::secret_access;
 use crate::model::{Entry, EntryType, Loc};
 use crate::parse::framing::{self, Framed, StreamItem};
 use crate::parse::{ParseErrorKind, Parser};
+use crate::scope::SecretTable;
 use crate::source::{Chunk, ChunkData, Framing};
 
 /// Malformed lines kept as samples per chunk.
@@ -98,7 +99,7 @@ impl<'c, E: Extension> Worker<'c, E> {
             reparser: Parser::new(),
             analysis: Analysis {
                 stats: Stats::default(),
-                secrets: Default::default(),
+                secrets: SecretTable::with_readers(ctx.settings.readers),
                 detect: ctx.detector.new_state(),
                 markers: Vec::new(),
                 activity: Default::default(),

@@ -40,6 +40,8 @@ mod openbao;
 mod output_targets;
 /// mmap, read, gzip and stdin, at any chunk size, give the same report.
 mod read_paths;
+/// `scan --max-readers`: readers capped per secret with their count, every reader in NDJSON.
+mod report_caps;
 /// Markdown and HTML incident reports: structure, escaping, chart, a real browser.
 mod reports;
 /// Reports match the published JSON Schema.
