@@ -175,7 +175,8 @@ pub fn canonicalize(st: LineageState) -> (LineageState, Identities) {
             kind,
             hashed,
             info.map_or(u32::MAX, |f| f.file),
-            text.to_string(),
+            // Borrowed from the state's strings: no copy per form.
+            text,
         )
     };
     let mut ids = Identities::default();

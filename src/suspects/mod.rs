@@ -180,41 +180,42 @@ pub fn rank(state: WatchState, tenants: &TenantMap, command: &BlastCommand) -> S
     let st = &lineage;
     let roots = actors::gather(st, &signals, tenants);
     let ids: Vec<Identity> = roots.iter().map(|a| actors::identity(st, a)).collect();
-    let mut by_id: HashMap<&Identity, Vec<usize>> = HashMap::default();
+    // Roots by identity, each identity hashed once: `group_of[i]` is root i's index in `members`.
+    let mut group_index: HashMap<&Identity, usize> = HashMap::default();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut group_of: Vec<Option<usize>> = vec![None; roots.len()];
     for (i, id) in ids.iter().enumerate() {
         if *id != Identity::Unknown {
-            by_id.entry(id).or_default().push(i);
+            let g = *group_index.entry(id).or_insert_with(|| {
+                members.push(Vec::new());
+                members.len() - 1
+            });
+            members[g].push(i);
+            group_of[i] = Some(g);
         }
     }
     // Each identity's roots in creation order (then accessor text): a root's position in it says
     // which logins were earlier.
     let mut position = vec![0; roots.len()];
-    let mut groups: HashMap<&Identity, score::Group> = HashMap::default();
-    for (id, members) in &mut by_id {
-        members.sort_by(|&x, &y| {
-            let key = |i: usize| (roots[i].created_at, st.str(roots[i].root));
-            key(x).cmp(&key(y))
-        });
-        let group = groups.entry(*id).or_default();
-        for (p, &i) in members.iter().enumerate() {
+    let mut groups: Vec<score::Group> = Vec::with_capacity(members.len());
+    for list in &mut members {
+        // Cached keys: a comparator would look both accessors' texts up on every comparison.
+        list.sort_by_cached_key(|&i| (roots[i].created_at, st.str(roots[i].root)));
+        let mut group = score::Group::default();
+        for (p, &i) in list.iter().enumerate() {
             position[i] = p;
             group.add(&roots[i], p);
         }
+        groups.push(group);
     }
     let mut scored: Vec<Scored> = Vec::new();
     for (i, a) in roots.iter().enumerate() {
         let peers = score::Peers {
-            group: groups.get(&ids[i]),
+            group: group_of[i].map(|g| &groups[g]),
             position: position[i],
         };
-        let reasons = score::reasons(
-            a,
-            &peers,
-            st,
-            &signals,
-            &label(&ids[i]),
-            score::Wording::PointsOnly,
-        );
+        // Points only: the identity's label is a word of the texts, built for the kept few.
+        let reasons = score::reasons(a, &peers, st, &signals, "", score::Wording::PointsOnly);
         let score: u32 = reasons.iter().map(|r| r.points).sum();
         if score > 0 {
             scored.push(Scored {
@@ -226,12 +227,9 @@ pub fn rank(state: WatchState, tenants: &TenantMap, command: &BlastCommand) -> S
     }
     // Highest score first, then the earliest, then by accessor: only the kept few become
     // full suspects (their addresses and commands cost more than their scores).
-    scored.sort_by(|x, y| {
-        let (ax, ay) = (&roots[x.root], &roots[y.root]);
-        y.score
-            .cmp(&x.score)
-            .then(ax.first_seen.cmp(&ay.first_seen))
-            .then(st.str(ax.root).cmp(st.str(ay.root)))
+    scored.sort_by_cached_key(|x| {
+        let a = &roots[x.root];
+        (std::cmp::Reverse(x.score), a.first_seen, st.str(a.root))
     });
     let total = scored.len();
     scored.truncate(MAX_SUSPECTS);

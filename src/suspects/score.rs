@@ -82,8 +82,9 @@ impl<'a> Group<'a> {
         for t in a.tenants() {
             *self.tenants.entry(t).or_default() += 1;
         }
-        for k in a.secrets() {
-            *self.secrets.entry(k).or_default() += 1;
+        // `reads` is keyed by path: its non-listing keys are `a.secrets()`, without the set.
+        for (k, _) in a.reads.iter().filter(|(_, r)| !r.listing) {
+            *self.secrets.entry(*k).or_default() += 1;
         }
         if let Some(addr) = a.login_address {
             let first = self.first_login_from.entry(addr).or_insert(position);
