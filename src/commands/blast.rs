@@ -15,7 +15,7 @@ use crate::report::blast::{
 };
 use crate::report::devices::device_records;
 use crate::rules::RuleSet;
-use crate::scan::{self, Analyzers};
+use crate::scan::{self, Analysers};
 use crate::source::{DeviceMap, discover};
 
 /// What to write.
@@ -195,7 +195,7 @@ pub(crate) fn analyse(
     } = scan::run(
         &inputs,
         &settings,
-        Analyzers {
+        Analysers {
             detector: &detector,
             tenants: &scope.tenants.map,
             ext: &lineage,

@@ -11,7 +11,7 @@ use crate::cli::ScanArgs;
 use crate::detect::Detector;
 use crate::lineage::{Devices, Lineage};
 use crate::report::{self, Format, ReportContext, ScanReport, Settings, Window, alerts};
-use crate::scan::{self, Analyzers};
+use crate::scan::{self, Analysers};
 use crate::source::discover;
 use crate::suspects::{self, BlastCommand, Watch};
 
@@ -95,7 +95,7 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
     } = scan::run(
         &inputs,
         &settings,
-        Analyzers {
+        Analysers {
             detector: &detector,
             tenants: &scope.tenants.map,
             ext: &watch,

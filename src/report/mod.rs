@@ -114,11 +114,14 @@ pub struct ScanReport {
     /// Counts.
     pub stats: Stats,
     /// Earliest entry.
-    pub first_event: Option<Timestamp>,
+    #[serde(rename = "first_event")]
+    pub first_entry: Option<Timestamp>,
     /// Latest entry.
-    pub last_event: Option<Timestamp>,
+    #[serde(rename = "last_event")]
+    pub last_entry: Option<Timestamp>,
     /// Entries that matched at least one detection rule with a severity.
-    pub suspicious_events: u64,
+    #[serde(rename = "suspicious_events")]
+    pub suspicious_entries: u64,
     /// Distinct secret paths read successfully.
     pub accessed_secrets: usize,
     /// Tenants whose secrets were read (excluded tenants removed), sorted.
@@ -237,15 +240,15 @@ impl ScanReport {
             ),
             unattributed_secrets: unattributed,
             settings: ctx.settings,
-            suspicious_events: r.stats.suspicious_events,
+            suspicious_entries: r.stats.suspicious_entries,
             accessed_secrets: r.secrets.len(),
             affected_tenants: affected,
             severity,
             response_time: severity.map(Severity::response_time),
             inputs: r.inputs,
             stats: r.stats,
-            first_event: r.first_event,
-            last_event: r.last_event,
+            first_entry: r.first_entry,
+            last_entry: r.last_entry,
             findings: r.findings,
             secrets: r.secrets,
             tenants: r.tenants,

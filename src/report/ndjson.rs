@@ -39,9 +39,12 @@ struct Summary<'a> {
     settings: &'a super::Settings,
     inputs: &'a [crate::scan::result::InputRecord],
     stats: &'a crate::scan::result::Stats,
-    first_event: Option<crate::model::Timestamp>,
-    last_event: Option<crate::model::Timestamp>,
-    suspicious_events: u64,
+    #[serde(rename = "first_event")]
+    first_entry: Option<crate::model::Timestamp>,
+    #[serde(rename = "last_event")]
+    last_entry: Option<crate::model::Timestamp>,
+    #[serde(rename = "suspicious_events")]
+    suspicious_entries: u64,
     accessed_secrets: usize,
     affected_tenants: &'a [String],
     breach_scope: crate::scope::BreachScope,
@@ -85,9 +88,9 @@ pub fn write_scan(r: &ScanReport, w: &mut dyn std::io::Write) -> std::io::Result
         settings: &r.settings,
         inputs: &r.inputs,
         stats: &r.stats,
-        first_event: r.first_event,
-        last_event: r.last_event,
-        suspicious_events: r.suspicious_events,
+        first_entry: r.first_entry,
+        last_entry: r.last_entry,
+        suspicious_entries: r.suspicious_entries,
         accessed_secrets: r.accessed_secrets,
         affected_tenants: &r.affected_tenants,
         breach_scope: r.breach_scope,

@@ -210,7 +210,7 @@ pub struct Incremental {
 }
 
 /// What a scan needs besides settings.
-pub struct Analyzers<'a, E: Extension> {
+pub struct Analysers<'a, E: Extension> {
     /// The compiled rules.
     pub detector: &'a Detector<'a>,
     /// Tenant mapping.
@@ -236,7 +236,7 @@ pub struct Scanned<S> {
 pub fn run<E: Extension>(
     inputs: &[Input],
     settings: &ScanSettings,
-    az: Analyzers<'_, E>,
+    az: Analysers<'_, E>,
     incremental: Option<Incremental>,
 ) -> Result<Scanned<E::State>, ScanError> {
     use std::hash::BuildHasher;
