@@ -26,8 +26,8 @@ pub use rotation::{
 };
 pub use rotation_root::ConfigWriteRecord;
 pub use scope::{
-    BlastScope, DeniedRecord, LeaseRecord, PivotEcho, ReadOutcome, Relation, SecretReadRecord,
-    TokenRecord, Window, resolve,
+    BlastRadius, DeniedRecord, LeaseRecord, PivotEcho, ReadOutcome, Relation, SecretReadRecord,
+    TokenRecord, resolve,
 };
 
 use crate::lineage::IpPivot;

@@ -12,7 +12,7 @@ use super::catalogue::{self, CatalogueEntry, CatalogueSource, InventoryError};
 use super::command::Refusal;
 use super::rotation::{Action, Exposure, RotationRules, RotationTarget};
 use super::runbook::secret_command;
-use super::scope::{BlastScope, ReadOutcome, SecretReadRecord, TokenRecord};
+use super::scope::{BlastRadius, ReadOutcome, SecretReadRecord, TokenRecord};
 use crate::lineage::LineageState;
 use crate::model::secret::{MountSource, SecretKind};
 use crate::policy::{
@@ -242,7 +242,7 @@ fn policy_ids(t: &TokenRecord) -> Vec<PolicyId> {
 /// Computes the reach of `scope`'s tokens over the catalogue.
 pub fn assess(
     st: &LineageState,
-    scope: &BlastScope,
+    scope: &BlastRadius,
     tenants: &TenantMap,
     opts: &ReachOptions,
 ) -> Result<Reach, ReachError> {
@@ -401,7 +401,7 @@ impl TokenAcl<'_> {
 fn coverage(
     opts: &ReachOptions,
     set: &PolicySet,
-    scope: &BlastScope,
+    scope: &BlastRadius,
     entries: &[CatalogueEntry],
 ) -> PolicyCoverage {
     let (source, location) = match &opts.source {

@@ -9,7 +9,6 @@ use crate::blast::{self, Descendants, Pivots, RotationRules};
 use crate::cli::BlastArgs;
 use crate::detect::{Caps, Detector};
 use crate::lineage::{Devices, IpPivot, Lineage, canonicalize};
-use crate::report::Window;
 use crate::report::blast::{
     BlastContext, BlastFormat, BlastReport, BlastSettings, ListFormat, render, render_list,
 };
@@ -236,10 +235,7 @@ pub(crate) fn analyse(
         targets,
         BlastContext {
             generated_at: now,
-            window: Window {
-                since: window.since,
-                until: window.until,
-            },
+            window,
             settings: BlastSettings {
                 widespread_threshold: scope.widespread,
                 tenant_patterns: scope.tenants.patterns.clone(),

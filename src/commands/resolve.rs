@@ -15,11 +15,11 @@ use super::output::{Output, write_result};
 use crate::cli::time::{parse_span, parse_time_arg};
 use crate::cli::{ColorChoice, InputArgs, ScopeArgs, TenantArgs, TimeArgs};
 use crate::config::Config;
-use crate::model::{Span, Timestamp};
+use crate::model::{Span, TimeWindow, Timestamp};
 use crate::parse::Validation;
 use crate::report::text::Color;
 use crate::rules::RuleSet;
-use crate::scan::{ScanSettings, TimeWindow};
+use crate::scan::ScanSettings;
 use crate::source::{DeviceRule, ReadOptions};
 use crate::tenant::{TenantFallback, TenantInference, TenantMap};
 

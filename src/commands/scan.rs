@@ -10,7 +10,7 @@ use super::{CommandError, Exit, Global};
 use crate::cli::ScanArgs;
 use crate::detect::Detector;
 use crate::lineage::{Devices, Lineage};
-use crate::report::{self, Format, ReportContext, ScanReport, Settings, Window, alerts};
+use crate::report::{self, Format, ReportContext, ScanReport, Settings, alerts};
 use crate::scan::{self, Analysers};
 use crate::source::discover;
 use crate::suspects::{self, BlastCommand, Watch};
@@ -110,10 +110,7 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
         result,
         ReportContext {
             generated_at: now,
-            window: Window {
-                since: window.since,
-                until: window.until,
-            },
+            window,
             settings: Settings {
                 gap_seconds: gap.as_secs_f64(),
                 widespread_threshold: scope.widespread,

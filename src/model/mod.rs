@@ -5,9 +5,11 @@ mod entry;
 pub mod secret;
 pub mod tape;
 mod time;
+pub mod window;
 
 pub use entry::{CallerInfo, Entry, EntryType, Operation, RequestInfo, ResponseInfo, TokenInfo};
 pub use time::{Span, Timestamp};
+pub use window::{Interval, TimeWindow};
 
 /// Where an entry sits while the scan runs: the chunk it came from and its line within it.
 ///

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::detect::Finding;
 use crate::gaps::Gap;
-use crate::model::{Severity, Timestamp};
+use crate::model::{Severity, TimeWindow, Timestamp};
 use crate::scan::result::{InputRecord, MalformedRecord, ScanResult, Stats};
 use crate::scope::{BreachScope, SecretRecord, TenantRecord, affected_tenants};
 
@@ -63,15 +63,6 @@ impl Tool {
     }
 }
 
-/// The time window a report covers.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct Window {
-    /// `--since`, if given.
-    pub since: Option<Timestamp>,
-    /// `--until`, if given.
-    pub until: Option<Timestamp>,
-}
-
 /// Settings that shaped the results, recorded for reproducibility.
 #[derive(Clone, Debug, Serialize)]
 pub struct Settings {
@@ -105,8 +96,8 @@ pub struct ScanReport {
     pub command: &'static str,
     /// False when some input could not be read completely or had malformed lines beyond the limit.
     pub complete: bool,
-    /// The time window.
-    pub window: Window,
+    /// `--since`/`--until`.
+    pub window: TimeWindow,
     /// Settings.
     pub settings: Settings,
     /// Per input.
@@ -191,8 +182,8 @@ pub struct IncrementalInput {
 pub struct ReportContext {
     /// When.
     pub generated_at: Timestamp,
-    /// The window.
-    pub window: Window,
+    /// `--since`/`--until`.
+    pub window: TimeWindow,
     /// Settings.
     pub settings: Settings,
     /// Malformed lines beyond which the input counts as incomplete (`--max-malformed`).

@@ -35,7 +35,7 @@ struct Summary<'a> {
     tool: &'a super::Tool,
     command: &'a str,
     complete: bool,
-    window: &'a super::Window,
+    window: &'a crate::model::TimeWindow,
     settings: &'a super::Settings,
     inputs: &'a [crate::scan::result::InputRecord],
     stats: &'a crate::scan::result::Stats,
