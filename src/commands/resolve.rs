@@ -1,16 +1,18 @@
 //! The resolve phase: command-line arguments and the config file become narrow settings once,
 //! the command line winning. Commands read these structs, never the config file.
 //!
-//! - [`ScopeSettings`]: tenant setup, widespread threshold, the config file's gap, rule
+//! - [`AnalysisSettings`]: tenant setup, widespread threshold, the config file's gap, rule
 //!   directories and rotation tiers (`ScopeArgs`).
 //! - [`TenantSetup`]: the tenant map and the patterns and exclusions it came from.
 //! - [`scan_settings`]: reading options, threads, window, `--gap` and devices for one pass.
+//! - [`inputs`]: the inputs a pass reads, in path order.
 //! - [`OutputPlan`]: destination, format and colour of a report.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::CommandError;
+use super::incremental::without_own_files;
 use super::output::{Output, write_result};
 use crate::cli::time::{parse_span, parse_time_arg};
 use crate::cli::{ColorChoice, InputArgs, ScopeArgs, TenantArgs, TimeArgs};
@@ -20,7 +22,7 @@ use crate::parse::Validation;
 use crate::report::text::Color;
 use crate::rules::RuleSet;
 use crate::scan::ScanSettings;
-use crate::source::{DeviceRule, ReadOptions};
+use crate::source::{DeviceRule, Input, ReadOptions, discover};
 use crate::tenant::{TenantFallback, TenantInference, TenantMap};
 
 /// Default `--gap`.
@@ -34,7 +36,7 @@ fn config(path: Option<&Path>) -> Result<Config, CommandError> {
 }
 
 /// The `ScopeArgs` group resolved against the config file.
-pub struct ScopeSettings {
+pub struct AnalysisSettings {
     /// Tenant mapping, patterns and exclusions.
     pub tenants: TenantSetup,
     /// Widespread threshold.
@@ -47,9 +49,9 @@ pub struct ScopeSettings {
     rule_dirs: Vec<PathBuf>,
 }
 
-impl ScopeSettings {
+impl AnalysisSettings {
     /// Resolves `ScopeArgs` (command line wins; exclusions and rule directories combine).
-    pub fn resolve(args: &ScopeArgs) -> Result<ScopeSettings, CommandError> {
+    pub fn resolve(args: &ScopeArgs) -> Result<AnalysisSettings, CommandError> {
         let cfg = config(args.config.as_deref())?;
         let TenantRules { patterns, fallback } =
             TenantRules::resolve(&cfg, &args.tenant_patterns, args.tenant_fallback);
@@ -65,7 +67,7 @@ impl ScopeSettings {
         let map = TenantMap::new(&patterns, &excluded)?
             .with_fallback(fallback)
             .with_inference(inference);
-        Ok(ScopeSettings {
+        Ok(AnalysisSettings {
             tenants: TenantSetup {
                 map,
                 patterns,
@@ -210,6 +212,18 @@ pub fn scan_settings(
         device_rules: devices.to_vec(),
         ..ScanSettings::default()
     })
+}
+
+/// The inputs under `paths` but the command's `own` files (state, report, alerts), in path
+/// order and numbered so: evidence is taken from the earliest copy of an entry, and the report
+/// must not depend on the order the paths were given in.
+pub fn inputs(paths: &[String], own: &[Option<&Path>]) -> Result<Vec<Input>, CommandError> {
+    let mut inputs = without_own_files(discover(paths)?, own);
+    inputs.sort_by(|a, b| a.display.cmp(&b.display));
+    for (i, input) in inputs.iter_mut().enumerate() {
+        input.index = i as u32;
+    }
+    Ok(inputs)
 }
 
 /// The format to use when none was asked for.

@@ -226,9 +226,7 @@ fn notice(
         .iter()
         .filter_map(|s| s.last_read.or(s.first_read))
         .max();
-    let exposure_window = start
-        .zip(end)
-        .map(|(start, end)| Interval { start, end });
+    let exposure_window = start.zip(end).map(|(start, end)| Interval { start, end });
     let own: Vec<&TargetIn> = e
         .rotation_targets
         .iter()

@@ -9,13 +9,13 @@ use super::ndjson::record;
 use super::sanitize::{csv_cell, terminal as t};
 use super::text::{Color, bytes_label, paint, table, time};
 use super::{SCHEMA_VERSION, Tool, incident_id};
-use crate::model::{Interval, TimeWindow};
 use crate::blast::{
     BlastRadius, DeniedRecord, LeaseRecord, PivotEcho, ReadOutcome, RotationTarget,
     SecretReadRecord, TokenRecord,
 };
 use crate::gaps::Gap;
 use crate::model::secret::SecretKind;
+use crate::model::{Interval, TimeWindow};
 use crate::model::{Severity, Timestamp};
 use crate::scan::result::{InputRecord, ScanResult};
 use crate::scope::BreachScope;
