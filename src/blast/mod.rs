@@ -13,7 +13,7 @@ mod rotation_root;
 mod runbook;
 mod scope;
 
-pub use catalogue::{CatalogueEntry, CatalogueSource, InventoryError, read_inventory};
+pub use catalogue::{CatalogueEntry, CatalogueSource, InventoryError, SecretPlace, read_inventory};
 pub(crate) use command::sh;
 pub use command::{CLI, Refusal};
 pub use reach::{

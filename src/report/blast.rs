@@ -450,8 +450,9 @@ fn reachable_section(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::i
                 .collect();
             let granted: Vec<String> = granted.into_iter().collect();
             tb.add_row(vec![
-                t(&x.path).into_owned(),
-                x.tenant
+                t(&x.place.path).into_owned(),
+                x.place
+                    .tenant
                     .as_deref()
                     .map_or("(none)".into(), |c| t(c).into_owned()),
                 x.capabilities.join(","),
