@@ -334,7 +334,7 @@ mod tests {
         );
         let got: Vec<(&str, CatalogueSource, Option<SecretKind>)> = c
             .iter()
-            .map(|e| (e.path.as_str(), e.source, e.kind))
+            .map(|e| (e.place.path.as_str(), e.source, e.place.kind))
             .collect();
         assert_eq!(
             got,
@@ -363,8 +363,11 @@ mod tests {
                 ("unknown/thing", CatalogueSource::Inventory, None),
             ]
         );
-        let api = c.iter().find(|e| e.path == "team-a/secret/api").unwrap();
-        assert_eq!(api.namespace.as_deref(), Some("team-a"));
-        assert_eq!(api.mount, "secret/");
+        let api = c
+            .iter()
+            .find(|e| e.place.path == "team-a/secret/api")
+            .unwrap();
+        assert_eq!(api.place.namespace.as_deref(), Some("team-a"));
+        assert_eq!(api.place.mount, "secret/");
     }
 }

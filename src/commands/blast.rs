@@ -82,7 +82,7 @@ impl Analysis {
     }
 }
 
-/// Runs `blast` or `rotation-list`: analyse (see [`analyse`]), write the report or the
+/// Runs `blast` or `rotation-list`: analyse (one pass, then the pivots), write the report or the
 /// rotation plan, then move the state past this run.
 pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, CommandError> {
     let now = super::now();
@@ -204,12 +204,7 @@ impl Resolved {
             p.inventory.as_deref(),
             &|k| std::env::var(k).ok(),
         )?;
-        let pass = resolve::scan_settings(
-            &args.input,
-            resolve::window(&args.time, now)?,
-            resolve::gap(&args.time, analysis.config_gap.as_ref())?,
-            &args.devices,
-        )?;
+        let pass = analysis.pass(&args.input, &args.time, &args.devices, now)?;
         Ok(Resolved {
             analysis,
             rotation,

@@ -41,8 +41,8 @@ pub struct AnalysisSettings {
     pub tenants: TenantSetup,
     /// Widespread threshold.
     pub widespread: usize,
-    /// The config file's gap, if any (`--gap` wins, see [`gap`]).
-    pub config_gap: Option<String>,
+    /// The config file's gap, if any (`--gap` wins, see [`AnalysisSettings::pass`]).
+    config_gap: Option<String>,
     /// The config file's rotation tier rules.
     pub rotation: Vec<crate::blast::TierRuleConfig>,
     /// Rule directories, the config file's first; compiled only by commands that run rules.
@@ -81,6 +81,23 @@ impl AnalysisSettings {
             rotation: cfg.rotation,
             rule_dirs: cfg.rules.into_iter().chain(args.rules.clone()).collect(),
         })
+    }
+
+    /// The settings of a pass of `scan`, `blast` or `rotation-list`: `--since`/`--until`,
+    /// `--gap` (else the config file's), reading options, threads and devices.
+    pub fn pass(
+        &self,
+        input: &InputArgs,
+        time: &TimeArgs,
+        devices: &[DeviceRule],
+        now: Timestamp,
+    ) -> Result<ScanSettings, CommandError> {
+        scan_settings(
+            input,
+            window(time, now)?,
+            gap(time, self.config_gap.as_ref())?,
+            devices,
+        )
     }
 
     /// The built-in rules and those of every rule directory.

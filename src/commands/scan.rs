@@ -92,12 +92,7 @@ impl Resolved {
     fn resolve(args: &ScanArgs, now: Timestamp) -> Result<Resolved, CommandError> {
         let analysis = AnalysisSettings::resolve(&args.scope)?;
         let rules = analysis.rules()?;
-        let pass = resolve::scan_settings(
-            &args.input,
-            resolve::window(&args.time, now)?,
-            resolve::gap(&args.time, analysis.config_gap.as_ref())?,
-            &args.devices,
-        )?;
+        let pass = analysis.pass(&args.input, &args.time, &args.devices, now)?;
         Ok(Resolved {
             analysis,
             rules,

@@ -1,4 +1,4 @@
-//! The compact event model shared by every analysis: entries, timestamps, locations, severities.
+//! The compact entry model shared by every analysis: entries, timestamps, time windows and intervals, locations, severities.
 
 pub mod cidr;
 mod entry;

@@ -14,6 +14,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
+use super::client::Issued;
 use super::server::{BaoServer, DEVICE};
 use super::skipped;
 
@@ -146,7 +147,7 @@ fn live_database_commands_rotate_the_root_revoke_the_lease_and_rotate_the_static
     )
     .expect("create OpenBao's superuser");
     let server = BaoServer::start();
-    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
+    let op = server.root("10.0.9.10");
     op.write("sys/mounts/db", json!({"type": "database"})).ok();
     let config = json!({
         "plugin_name": "postgresql-database-plugin",
@@ -171,20 +172,17 @@ fn live_database_commands_rotate_the_root_revoke_the_lease_and_rotate_the_static
         json!({"db_name": "pg", "username": "report", "rotation_period": "24h"}),
     )
     .ok();
-    op.write(
-        "sys/policies/acl/dbread",
-        json!({"policy": r#"path "db/creds/app" { capabilities = ["read"] }
+    op.put_policy(
+        "dbread",
+        r#"path "db/creds/app" { capabilities = ["read"] }
 path "db/static-creds/report" { capabilities = ["read"] }
-path "db/config/pg" { capabilities = ["update"] }"#}),
-    )
-    .ok();
-    let auth = op
-        .write("auth/token/create", json!({"policies": ["dbread"]}))
-        .ok()["auth"]
-        .clone();
-    let attacker = server
-        .http
-        .caller(Some(auth["client_token"].as_str().unwrap()), "203.0.113.66");
+path "db/config/pg" { capabilities = ["update"] }"#,
+    );
+    let issued = Issued::of(
+        &op.write("auth/token/create", json!({"policies": ["dbread"]}))
+            .ok(),
+    );
+    let attacker = server.http.caller(Some(&issued.token), "203.0.113.66");
     // The attacker sets the root credential to one it knows (here: the one it learned).
     attacker.write("db/config/pg", config).ok();
     let dynamic = attacker.read("db/creds/app").ok();
@@ -200,12 +198,7 @@ path "db/config/pg" { capabilities = ["update"] }"#}),
     );
     assert!(pg.query("report", &leaked_static, "SELECT 1").is_some());
 
-    let accessor_hmac = s(&op
-        .write(
-            &format!("sys/audit-hash/{DEVICE}"),
-            json!({"input": auth["accessor"]}),
-        )
-        .ok()["data"]["hash"]);
+    let accessor_hmac = op.audit_hash(DEVICE, &issued.accessor);
     let out = super::super::util::bin()
         .args(["rotation-list", "--accessor", &accessor_hmac, "-f", "json"])
         .arg(server.audit_log())

@@ -67,12 +67,6 @@ fn s(v: &Value) -> String {
         .to_string()
 }
 
-fn hmac(op: &Caller<'_>, input: &str) -> String {
-    s(&op
-        .write(&format!("sys/audit-hash/{DEVICE}"), json!({"input": input}))
-        .ok()["data"]["hash"])
-}
-
 fn server_caps(op: &Caller<'_>, token: &str, path: &str) -> Vec<String> {
     let v = op
         .write("sys/capabilities", json!({"token": token, "paths": [path]}))
@@ -94,21 +88,19 @@ struct Tokens {
 }
 
 fn provision(server: &BaoServer) -> Tokens {
-    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
+    let op = server.root("10.0.9.10");
     op.mount_kv2("sys/mounts/kv");
     op.write("sys/namespaces/team-a", json!({})).ok();
     op.mount_kv2("team-a/sys/mounts/kv");
     for (name, text) in ROOT_POLICIES {
-        op.write(&format!("sys/policies/acl/{name}"), json!({"policy": text}))
-            .ok();
+        op.put_policy(name, text);
     }
     op.write(
         "team-a/sys/policies/acl/reach-ns",
         json!({"policy": NS_POLICY}),
     )
     .ok();
-    op.write("sys/auth/userpass", json!({"type": "userpass"}))
-        .ok();
+    op.enable_auth("userpass");
     op.write(
         "auth/userpass/users/erin",
         json!({"password": "pw", "token_policies": "reach-app,reach-list"}),
@@ -182,12 +174,12 @@ fn live_reach_equals_the_servers_capabilities_path_by_path() {
     let server = BaoServer::start();
     let t = provision(&server);
     attack(&server, &t);
-    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
-    let user_hmac = hmac(&op, &t.user);
-    let ns_hmac = hmac(&op, &t.ns);
+    let op = server.root("10.0.9.10");
+    let user_hmac = op.audit_hash(DEVICE, &t.user);
+    let ns_hmac = op.audit_hash(DEVICE, &t.ns);
     let lookup = |tok: &str| {
         let v = op.write("auth/token/lookup", json!({"token": tok})).ok();
-        hmac(&op, &s(&v["data"]["accessor"]))
+        op.audit_hash(DEVICE, &s(&v["data"]["accessor"]))
     };
     let accessors = [
         (lookup(&t.user), t.user.clone()),
@@ -449,8 +441,8 @@ fn live_secrets_only_written_by_the_operator_are_reachable_without_inventory() {
     let server = BaoServer::start();
     let t = provision(&server);
     attack(&server, &t);
-    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
-    let user_hmac = hmac(&op, &t.user);
+    let op = server.root("10.0.9.10");
+    let user_hmac = op.audit_hash(DEVICE, &t.user);
     let log = server.audit_log();
     let addr = server.addr.as_str();
     let pivot = ["--vault-addr", addr, "--token", user_hmac.as_str()];
@@ -506,8 +498,8 @@ fn live_secrets_only_written_by_the_operator_are_reachable_without_inventory() {
     let root = op
         .write("auth/token/lookup", json!({"token": server.root_token}))
         .ok();
-    let root_accessor = hmac(&op, &s(&root["data"]["accessor"]));
-    let root_hmac = hmac(&op, &server.root_token);
+    let root_accessor = op.audit_hash(DEVICE, &s(&root["data"]["accessor"]));
+    let root_hmac = op.audit_hash(DEVICE, &server.root_token);
     let args = [
         "blast",
         "-f",
@@ -552,18 +544,15 @@ fn live_grants_say_whether_the_token_or_its_identity_holds_the_policy() {
         return;
     }
     let server = BaoServer::start();
-    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
+    let op = server.root("10.0.9.10");
     op.mount_kv2("sys/mounts/kv");
     for (name, path) in [("own-pol", "kv/data/own/*"), ("grp-pol", "kv/data/grp/*")] {
-        let policy = format!(r#"path "{path}" {{ capabilities = ["read"] }}"#);
-        op.write(
-            &format!("sys/policies/acl/{name}"),
-            json!({ "policy": policy }),
-        )
-        .ok();
+        op.put_policy(
+            name,
+            &format!(r#"path "{path}" {{ capabilities = ["read"] }}"#),
+        );
     }
-    op.write("sys/auth/userpass", json!({"type": "userpass"}))
-        .ok();
+    op.enable_auth("userpass");
     op.write(
         "auth/userpass/users/gil",
         json!({"password": "pw", "token_policies": "own-pol"}),
@@ -593,7 +582,7 @@ fn live_grants_say_whether_the_token_or_its_identity_holds_the_policy() {
         op.write(p, json!({"data": {"value": "v-91c2"}})).ok();
         assert_eq!(server_caps(&op, &token, p), ["read"], "{p}");
     }
-    let token_hmac = hmac(&op, &token);
+    let token_hmac = op.audit_hash(DEVICE, &token);
     let log = server.audit_log();
     let args = [
         "blast",

@@ -11,6 +11,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use super::client::Issued;
 use super::server::{BaoServer, DEVICE};
 use super::skipped;
 
@@ -168,10 +169,10 @@ fn play(b: &Bao<'_>) -> Played {
             &format!("secret_id={secret_id}"),
         ],
     );
-    let (a_tok, a_acc) = (
-        s(&login["auth"]["client_token"]),
-        s(&login["auth"]["accessor"]),
-    );
+    let Issued {
+        token: a_tok,
+        accessor: a_acc,
+    } = Issued::of(&login);
     b.with(&a_tok, &["read", "--", "kv1/app"]);
     b.with(&a_tok, &["read", "--", "kv1/-output-curl-string"]);
     b.with(
@@ -196,10 +197,10 @@ fn play(b: &Bao<'_>) -> Played {
             "password=old-pass",
         ],
     );
-    let (u_tok, u_acc) = (
-        s(&login["auth"]["client_token"]),
-        s(&login["auth"]["accessor"]),
-    );
+    let Issued {
+        token: u_tok,
+        accessor: u_acc,
+    } = Issued::of(&login);
     for n in &names {
         b.with(
             &u_tok,
@@ -217,17 +218,10 @@ fn play(b: &Bao<'_>) -> Played {
 
 /// The plan's commands with placeholders filled, `vault` → `bao`.
 fn filled(plan: &Value, b: &Bao<'_>, p: &Played, new_secret: &str) -> Vec<String> {
+    let op = b.server.root("127.0.0.1");
     let mut by_hmac: HashMap<String, String> = HashMap::new();
     for (acc, _) in &p.accessors {
-        let h = b.json(
-            &b.server.root_token,
-            &[
-                "write",
-                &format!("sys/audit-hash/{DEVICE}"),
-                &format!("input={acc}"),
-            ],
-        );
-        by_hmac.insert(s(&h["data"]["hash"]), acc.clone());
+        by_hmac.insert(op.audit_hash(DEVICE, acc), acc.clone());
     }
     plan.as_array()
         .expect("a JSON array")
