@@ -191,7 +191,7 @@ struct Resolved {
 impl Resolved {
     fn resolve(args: &BlastArgs, now: Timestamp) -> Result<Resolved, CommandError> {
         reject_rules(args)?;
-        let analysis = AnalysisSettings::resolve(&args.scope)?;
+        let analysis = AnalysisSettings::resolve(&args.analysis)?;
         let rotation = RotationRules::new(&analysis.rotation).map_err(|e| CommandError::Arg {
             flag: "--config",
             message: e.to_string(),
@@ -222,7 +222,7 @@ impl Resolved {
 
 /// The pass runs no detection rules (see [`trace`]): accepting `--rules` would ignore it.
 fn reject_rules(args: &BlastArgs) -> Result<(), CommandError> {
-    if args.scope.rules.is_empty() {
+    if args.analysis.rules.is_empty() {
         return Ok(());
     }
     Err(CommandError::Arg {

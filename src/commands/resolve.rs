@@ -2,7 +2,7 @@
 //! the command line winning. Commands read these structs, never the config file.
 //!
 //! - [`AnalysisSettings`]: tenant setup, widespread threshold, the config file's gap, rule
-//!   directories and rotation tiers (`ScopeArgs`).
+//!   directories and rotation tiers (`AnalysisArgs`).
 //! - [`TenantSetup`]: the tenant map and the patterns and exclusions it came from.
 //! - [`scan_settings`]: reading options, threads, window, `--gap` and devices for one pass.
 //! - [`inputs`]: the inputs a pass reads, in path order.
@@ -15,7 +15,7 @@ use super::CommandError;
 use super::incremental::without_own_files;
 use super::output::{Output, write_result};
 use crate::cli::time::{parse_span, parse_time_arg};
-use crate::cli::{ColorChoice, InputArgs, ScopeArgs, TenantArgs, TimeArgs};
+use crate::cli::{AnalysisArgs, ColorChoice, InputArgs, TenantArgs, TimeArgs};
 use crate::config::Config;
 use crate::model::{Span, TimeWindow, Timestamp};
 use crate::parse::Validation;
@@ -35,7 +35,7 @@ fn config(path: Option<&Path>) -> Result<Config, CommandError> {
     Ok(path.map(Config::load).transpose()?.unwrap_or_default())
 }
 
-/// The `ScopeArgs` group resolved against the config file.
+/// The `AnalysisArgs` group resolved against the config file.
 pub struct AnalysisSettings {
     /// Tenant mapping, patterns and exclusions.
     pub tenants: TenantSetup,
@@ -50,8 +50,8 @@ pub struct AnalysisSettings {
 }
 
 impl AnalysisSettings {
-    /// Resolves `ScopeArgs` (command line wins; exclusions and rule directories combine).
-    pub fn resolve(args: &ScopeArgs) -> Result<AnalysisSettings, CommandError> {
+    /// Resolves `AnalysisArgs` (command line wins; exclusions and rule directories combine).
+    pub fn resolve(args: &AnalysisArgs) -> Result<AnalysisSettings, CommandError> {
         let cfg = config(args.config.as_deref())?;
         let TenantRules { patterns, fallback } =
             TenantRules::resolve(&cfg, &args.tenant_patterns, args.tenant_fallback);

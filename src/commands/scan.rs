@@ -22,17 +22,17 @@ use crate::suspects::{self, BlastCommand, Suspects, Watch};
 /// The options of a scan that shape a blast radius, for the suspects' `blast` commands.
 fn blast_command(args: &ScanArgs) -> BlastCommand {
     let mut options = Vec::new();
-    let scope = &args.scope;
-    if let Some(c) = &scope.config {
+    let group = &args.analysis;
+    if let Some(c) = &group.config {
         options.extend(["--config".to_string(), c.display().to_string()]);
     }
-    for p in &scope.tenant_patterns {
+    for p in &group.tenant_patterns {
         options.extend(["--tenant-pattern".to_string(), p.clone()]);
     }
-    for e in &scope.exclude_tenants {
+    for e in &group.exclude_tenants {
         options.extend(["--exclude-tenant".to_string(), e.clone()]);
     }
-    if let Some(n) = scope.widespread_threshold {
+    if let Some(n) = group.widespread_threshold {
         options.extend(["--widespread-threshold".to_string(), n.to_string()]);
     }
     for (flag, v) in [("--since", &args.time.since), ("--until", &args.time.until)] {
@@ -90,7 +90,7 @@ struct Resolved {
 
 impl Resolved {
     fn resolve(args: &ScanArgs, now: Timestamp) -> Result<Resolved, CommandError> {
-        let analysis = AnalysisSettings::resolve(&args.scope)?;
+        let analysis = AnalysisSettings::resolve(&args.analysis)?;
         let rules = analysis.rules()?;
         let pass = analysis.pass(&args.input, &args.time, &args.devices, now)?;
         Ok(Resolved {

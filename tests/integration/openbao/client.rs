@@ -36,6 +36,13 @@ impl Issued {
     }
 }
 
+/// A string of a response body; panics on anything else.
+pub fn string(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a string: {v}"))
+        .to_string()
+}
+
 /// The server's HTTP API.
 pub struct Http {
     agent: ureq::Agent,

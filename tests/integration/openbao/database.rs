@@ -14,7 +14,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use super::client::Issued;
+use super::client::{Issued, string};
 use super::server::{BaoServer, DEVICE};
 use super::skipped;
 
@@ -122,12 +122,6 @@ impl Drop for Postgres {
     }
 }
 
-fn s(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("not a string: {v}"))
-        .to_string()
-}
-
 #[test]
 fn live_database_commands_rotate_the_root_revoke_the_lease_and_rotate_the_static_role() {
     if skipped() {
@@ -187,11 +181,11 @@ path "db/config/pg" { capabilities = ["update"] }"#,
     attacker.write("db/config/pg", config).ok();
     let dynamic = attacker.read("db/creds/app").ok();
     let (user, password) = (
-        s(&dynamic["data"]["username"]),
-        s(&dynamic["data"]["password"]),
+        string(&dynamic["data"]["username"]),
+        string(&dynamic["data"]["password"]),
     );
-    let lease = s(&dynamic["lease_id"]);
-    let leaked_static = s(&attacker.read("db/static-creds/report").ok()["data"]["password"]);
+    let lease = string(&dynamic["lease_id"]);
+    let leaked_static = string(&attacker.read("db/static-creds/report").ok()["data"]["password"]);
     assert!(
         pg.query(&user, &password, "SELECT 1").is_some(),
         "the dynamic user logs in"
@@ -228,7 +222,7 @@ path "db/config/pg" { capabilities = ["update"] }"#,
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| s(&t["command"]).replace("vault ", "bao "))
+        .map(|t| string(&t["command"]).replace("vault ", "bao "))
         .filter(|c| c.contains("db/"))
         .collect();
     let joined = commands.join("\n");
@@ -266,8 +260,8 @@ path "db/config/pg" { capabilities = ["update"] }"#,
     let fresh_user = op.read("db/creds/app").ok();
     assert!(
         pg.query(
-            &s(&fresh_user["data"]["username"]),
-            &s(&fresh_user["data"]["password"]),
+            &string(&fresh_user["data"]["username"]),
+            &string(&fresh_user["data"]["password"]),
             "SELECT 1"
         )
         .is_some(),
@@ -287,7 +281,7 @@ path "db/config/pg" { capabilities = ["update"] }"#,
         pg.query("report", &leaked_static, "SELECT 1").is_none(),
         "old password still works"
     );
-    let fresh = s(&op.read("db/static-creds/report").ok()["data"]["password"]);
+    let fresh = string(&op.read("db/static-creds/report").ok()["data"]["password"]);
     assert_ne!(fresh, leaked_static);
     assert!(pg.query("report", &fresh, "SELECT 1").is_some());
 }
