@@ -59,10 +59,9 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
     let (mut session, inputs, incremental) =
         Session::begin(args.incremental.state.as_deref(), "scan", now, inputs)?;
     let pass = run_pass(
-        args,
         &resolved,
         &inputs,
-        &session,
+        session.seed(),
         incremental,
         global.quiet,
     )?;
@@ -86,6 +85,8 @@ struct Resolved {
     rules: RuleSet,
     /// The pass: reading options, window, gap, devices.
     pass: ScanSettings,
+    /// The options the suspects' `blast` commands repeat.
+    blast_command: BlastCommand,
 }
 
 impl Resolved {
@@ -97,6 +98,7 @@ impl Resolved {
             analysis,
             rules,
             pass,
+            blast_command: blast_command(args),
         })
     }
 }
@@ -122,10 +124,9 @@ struct Pass {
 
 /// The pass: the detection rules, and the suspects' lineage watch beside them.
 fn run_pass(
-    args: &ScanArgs,
     resolved: &Resolved,
     inputs: &[Input],
-    session: &Session,
+    seed: Option<u64>,
     incremental: Option<Incremental>,
     quiet: bool,
 ) -> Result<Pass, CommandError> {
@@ -134,7 +135,7 @@ fn run_pass(
     let lineage = Lineage::new(
         Vec::new(),
         tenants,
-        session.seed().unwrap_or_else(super::blast::rand_seed),
+        seed.unwrap_or_else(super::blast::rand_seed),
     );
     // The same identity joins as `blast`, so a suspect's blast command finds what it found.
     let watch = Watch {
@@ -159,7 +160,7 @@ fn run_pass(
     drop(progress);
     Ok(Pass {
         result: scanned.result,
-        suspects: suspects::rank(scanned.ext, tenants, &blast_command(args)),
+        suspects: suspects::rank(scanned.ext, tenants, &resolved.blast_command),
         next: scanned.carry,
     })
 }
