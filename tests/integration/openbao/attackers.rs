@@ -62,8 +62,6 @@ fn tenant(i: usize) -> String {
     format!("t{i:02}")
 }
 
-/// The token and accessor of a login or token-create response.
-
 /// An AppRole role with `policies`; its role_id and one secret_id.
 fn approle(op: &Caller<'_>, role: &str, policies: &[&str]) -> Value {
     op.write(
