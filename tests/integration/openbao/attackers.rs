@@ -244,11 +244,7 @@ path "sys/mounts" { capabilities = ["read"] }"#,
 path "auth/token/create" { capabilities = ["update"] }"#,
     );
     for user in ["alice", "bob"] {
-        op.write(
-            &format!("auth/userpass/users/{user}"),
-            json!({"password": format!("{user}-admin-pw"), "token_policies": ["admin"]}),
-        )
-        .ok();
+        op.add_user(user, &format!("{user}-admin-pw"), &["admin"]);
     }
     for i in 1..=24 {
         for s in ["db", "api"] {

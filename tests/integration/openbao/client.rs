@@ -180,6 +180,15 @@ impl Caller<'_> {
         .ok();
     }
 
+    /// Creates the userpass user `name` with `password` and token policies `policies`.
+    pub fn add_user(&self, name: &str, password: &str, policies: &[&str]) {
+        self.write(
+            &format!("auth/userpass/users/{name}"),
+            serde_json::json!({"password": password, "token_policies": policies}),
+        )
+        .ok();
+    }
+
     /// A login body for the AppRole role `role`: its role_id and a new secret_id.
     pub fn approle_credentials(&self, role: &str) -> Value {
         let role_id =

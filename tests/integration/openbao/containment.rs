@@ -38,8 +38,7 @@ fn live_containment_revokes_the_approle_tokens_and_only_those() {
     op.write("auth/approle/role/svc", json!({"token_ttl": "1h"}))
         .ok();
     let creds = &op.approle_credentials("svc");
-    op.write("auth/userpass/users/erin", json!({"password": "erin-pw"}))
-        .ok();
+    op.add_user("erin", "erin-pw", &[]);
     let Issued { token: service, .. } = Issued::of(
         &http
             .caller(None, "10.0.4.20")

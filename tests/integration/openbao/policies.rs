@@ -60,12 +60,7 @@ const PATHS: &[&str] = &[
 fn entity_token(server: &BaoServer, policies: &[&str]) -> (String, String) {
     let root = server.root("127.0.0.1");
     root.enable_auth("userpass");
-    let pols = policies.join(",");
-    root.write(
-        "auth/userpass/users/alice",
-        json!({"password": "pw", "token_policies": pols}),
-    )
-    .ok();
+    root.add_user("alice", "pw", policies);
     let login = server
         .http
         .caller(None, "127.0.0.1")

@@ -95,11 +95,7 @@ fn provision(server: &BaoServer) -> Tokens {
     )
     .ok();
     op.enable_auth("userpass");
-    op.write(
-        "auth/userpass/users/erin",
-        json!({"password": "pw", "token_policies": "reach-app,reach-list"}),
-    )
-    .ok();
+    op.add_user("erin", "pw", &["reach-app", "reach-list"]);
     let login = server
         .http
         .caller(None, "203.0.113.7")
@@ -547,11 +543,7 @@ fn live_grants_say_whether_the_token_or_its_identity_holds_the_policy() {
         );
     }
     op.enable_auth("userpass");
-    op.write(
-        "auth/userpass/users/gil",
-        json!({"password": "pw", "token_policies": "own-pol"}),
-    )
-    .ok();
+    op.add_user("gil", "pw", &["own-pol"]);
     let anon = server.http.caller(None, "203.0.113.8");
     let first = anon
         .write("auth/userpass/login/gil", json!({"password": "pw"}))

@@ -182,11 +182,7 @@ path "pki/issue/acme" { capabilities = ["update"] }"#,
     )
     .ok();
     let approle_login = op.approle_credentials(LEAKED_ROLE);
-    op.write(
-        &format!("auth/userpass/users/{HUMAN}"),
-        json!({"password": "correct-horse-battery", "token_policies": ["sre"]}),
-    )
-    .ok();
+    op.add_user(HUMAN, "correct-horse-battery", &["sre"]);
     let apps = APPS
         .iter()
         .map(|(t, addr)| {
