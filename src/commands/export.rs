@@ -13,7 +13,7 @@ use crate::detect::{Caps, Detector};
 use crate::export::{self, ExportFormat, Exporter, Target, Written};
 use crate::report::table::{self, TableFormat};
 use crate::rules::RuleSet;
-use crate::scan::{self, Analyzers, ScanResult, ScanSettings};
+use crate::scan::{self, Analysers, ScanResult, ScanSettings};
 use crate::source::{DeviceMap, Input, discover};
 use crate::tenant::TenantMap;
 
@@ -64,7 +64,7 @@ impl Pass<'_> {
             let scanned = scan::run(
                 self.inputs,
                 &self.settings,
-                Analyzers {
+                Analysers {
                     detector: &detector,
                     tenants: &self.tenants,
                     ext: &exporter,

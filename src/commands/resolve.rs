@@ -1,28 +1,30 @@
 //! The resolve phase: command-line arguments and the config file become narrow settings once,
 //! the command line winning. Commands read these structs, never the config file.
 //!
-//! - [`ScopeSettings`]: tenant setup, widespread threshold, the config file's gap, rule
-//!   directories and rotation tiers (`ScopeArgs`).
+//! - [`AnalysisSettings`]: tenant setup, widespread threshold, the config file's gap, rule
+//!   directories and rotation tiers (`AnalysisArgs`).
 //! - [`TenantSetup`]: the tenant map and the patterns and exclusions it came from.
 //! - [`scan_settings`]: reading options, threads, window, `--gap` and devices for one pass.
+//! - [`inputs`]: the inputs a pass reads, in path order.
 //! - [`OutputPlan`]: destination, format and colour of a report.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::CommandError;
+use super::incremental::without_own_files;
 use super::output::{Output, write_result};
 use crate::cli::time::{parse_span, parse_time_arg};
-use crate::cli::{ColorChoice, InputArgs, OutputArgs, ScopeArgs, TenantArgs, TimeArgs};
+use crate::cli::{AnalysisArgs, ColorChoice, InputArgs, OutputArgs, TenantArgs, TimeArgs};
 use crate::config::Config;
-use crate::model::{Span, Timestamp};
+use crate::model::{Span, TimeWindow, Timestamp};
 use crate::parse::Validation;
 use crate::report::Format;
 use crate::report::text::Color;
 use crate::rules::RuleSet;
-use crate::scan::{ScanSettings, TimeWindow};
+use crate::scan::ScanSettings;
 use crate::scope::ReaderCap;
-use crate::source::{DeviceRule, ReadOptions};
+use crate::source::{DeviceRule, Input, ReadOptions, discover};
 use crate::tenant::{TenantFallback, TenantInference, TenantMap};
 
 /// Default `--gap`.
@@ -35,23 +37,23 @@ fn config(path: Option<&Path>) -> Result<Config, CommandError> {
     Ok(path.map(Config::load).transpose()?.unwrap_or_default())
 }
 
-/// The `ScopeArgs` group resolved against the config file.
-pub struct ScopeSettings {
+/// The `AnalysisArgs` group resolved against the config file.
+pub struct AnalysisSettings {
     /// Tenant mapping, patterns and exclusions.
     pub tenants: TenantSetup,
     /// Widespread threshold.
     pub widespread: usize,
-    /// The config file's gap, if any (`--gap` wins, see [`gap`]).
-    pub config_gap: Option<String>,
+    /// The config file's gap, if any (`--gap` wins, see [`AnalysisSettings::pass`]).
+    config_gap: Option<String>,
     /// The config file's rotation tier rules.
     pub rotation: Vec<crate::blast::TierRuleConfig>,
     /// Rule directories, the config file's first; compiled only by commands that run rules.
     rule_dirs: Vec<PathBuf>,
 }
 
-impl ScopeSettings {
-    /// Resolves `ScopeArgs` (command line wins; exclusions and rule directories combine).
-    pub fn resolve(args: &ScopeArgs) -> Result<ScopeSettings, CommandError> {
+impl AnalysisSettings {
+    /// Resolves `AnalysisArgs` (command line wins; exclusions and rule directories combine).
+    pub fn resolve(args: &AnalysisArgs) -> Result<AnalysisSettings, CommandError> {
         let cfg = config(args.config.as_deref())?;
         let TenantRules { patterns, fallback } =
             TenantRules::resolve(&cfg, &args.tenant_patterns, args.tenant_fallback);
@@ -67,7 +69,7 @@ impl ScopeSettings {
         let map = TenantMap::new(&patterns, &excluded)?
             .with_fallback(fallback)
             .with_inference(inference);
-        Ok(ScopeSettings {
+        Ok(AnalysisSettings {
             tenants: TenantSetup {
                 map,
                 patterns,
@@ -81,6 +83,23 @@ impl ScopeSettings {
             rotation: cfg.rotation,
             rule_dirs: cfg.rules.into_iter().chain(args.rules.clone()).collect(),
         })
+    }
+
+    /// The settings of a pass of `scan`, `blast` or `rotation-list`: `--since`/`--until`,
+    /// `--gap` (else the config file's), reading options, threads and devices.
+    pub fn pass(
+        &self,
+        input: &InputArgs,
+        time: &TimeArgs,
+        devices: &[DeviceRule],
+        now: Timestamp,
+    ) -> Result<ScanSettings, CommandError> {
+        scan_settings(
+            input,
+            window(time, now)?,
+            gap(time, self.config_gap.as_ref())?,
+            devices,
+        )
     }
 
     /// The built-in rules and those of every rule directory.
@@ -212,6 +231,18 @@ pub fn scan_settings(
         device_rules: devices.to_vec(),
         ..ScanSettings::default()
     })
+}
+
+/// The inputs under `paths` but the command's `own` files (state, report, alerts), in path
+/// order and numbered so: evidence is taken from the earliest copy of an entry, and the report
+/// must not depend on the order the paths were given in.
+pub fn inputs(paths: &[String], own: &[Option<&Path>]) -> Result<Vec<Input>, CommandError> {
+    let mut inputs = without_own_files(discover(paths)?, own);
+    inputs.sort_by(|a, b| a.display.cmp(&b.display));
+    for (i, input) in inputs.iter_mut().enumerate() {
+        input.index = i as u32;
+    }
+    Ok(inputs)
 }
 
 /// Resolves `--max-readers`: as given (0 for every reader); otherwise every reader for

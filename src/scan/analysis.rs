@@ -56,7 +56,8 @@ pub struct Stats {
     /// Entries evaluated by the detection rules.
     pub evaluated: u64,
     /// Entries that matched at least one rule with a severity.
-    pub suspicious_events: u64,
+    #[serde(rename = "suspicious_events")]
+    pub suspicious_entries: u64,
     /// Open requests analysed at the end of their chunk because the chunk had more than 1,024
     /// (a log whose responses are missing wholesale).
     pub early_analysed_requests: u64,
@@ -91,7 +92,7 @@ impl Stats {
             orphan_responses,
             secret_reads,
             evaluated,
-            suspicious_events,
+            suspicious_entries,
             early_analysed_requests,
             pairing_overflow,
         } = o;
@@ -118,7 +119,7 @@ impl Stats {
         self.orphan_responses += orphan_responses;
         self.secret_reads += secret_reads;
         self.evaluated += evaluated;
-        self.suspicious_events += suspicious_events;
+        self.suspicious_entries += suspicious_entries;
         self.early_analysed_requests += early_analysed_requests;
         self.pairing_overflow += pairing_overflow;
     }
