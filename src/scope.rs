@@ -165,7 +165,9 @@ pub struct SecretRecord {
     pub readers_total: usize,
     /// Distinct readers counted but not listed in `readers`.
     pub readers_omitted: usize,
-    /// True when more than [`READER_COUNT_CAP`] distinct readers were seen.
+    /// True when more than [`READER_COUNT_CAP`] distinct readers were seen; left out when
+    /// false (nearly always), which would add a line to every secret.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub readers_saturated: bool,
     /// Where the first reads are.
     pub evidence: Vec<Location>,

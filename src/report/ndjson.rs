@@ -65,6 +65,7 @@ struct SecretLine<'a> {
     last_read: Option<Timestamp>,
     readers_total: usize,
     readers_omitted: usize,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     readers_saturated: bool,
     evidence: &'a [Location],
 }

@@ -127,7 +127,8 @@ fn readers_are_the_first_seen_up_to_the_cap_and_the_total_is_kept() {
                 all.len() - listed.len(),
                 "{path} {args:?}"
             );
-            assert_eq!(s["readers_saturated"], false);
+            // Present only when the count saturated.
+            assert!(s.get("readers_saturated").is_none(), "{path}");
         }
     }
 }
