@@ -38,7 +38,7 @@ struct Summary<'a> {
     window: &'a super::Window,
     settings: &'a super::Settings,
     inputs: &'a [crate::scan::result::InputRecord],
-    stats: &'a crate::scan::result::Stats,
+    stats: &'a crate::scan::result::StatsRecord,
     first_event: Option<crate::model::Timestamp>,
     last_event: Option<crate::model::Timestamp>,
     suspicious_events: u64,

@@ -7,7 +7,8 @@ use crate::detect::DetectState;
 use crate::gaps::Marker;
 use crate::scope::SecretTable;
 
-/// Counts over the whole scan.
+/// Counts over the whole scan, as each worker accumulates them and incremental state saves them
+/// (the report writes them as [`super::result::StatsRecord`]).
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     /// Lines read (entries for pretty-printed input).
