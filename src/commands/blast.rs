@@ -1,9 +1,9 @@
 //! `blastradius blast` and `blastradius rotation-list`: one pass with token lineage, then the
 //! blast radius of the pivots and the rotation plan.
 
-use super::incremental::{Session, without_own_files};
+use super::incremental::Session;
 use super::progress::{Progress, total_bytes};
-use super::resolve::{self, DefaultFormat, OutputPlan, ScopeSettings};
+use super::resolve::{self, DefaultFormat, InputOrder, OutputPlan, ScopeSettings};
 use super::{CommandError, Exit, Global};
 use crate::blast::{self, Descendants, Pivots, RotationRules};
 use crate::cli::BlastArgs;
@@ -16,7 +16,7 @@ use crate::report::blast::{
 use crate::report::devices::device_records;
 use crate::rules::RuleSet;
 use crate::scan::{self, Analyzers};
-use crate::source::{DeviceMap, discover};
+use crate::source::DeviceMap;
 
 /// What to write.
 #[derive(Clone, Copy, Debug)]
@@ -160,16 +160,11 @@ pub(crate) fn analyse(
     let window = resolve::window(&args.time, now)?;
     let gap = resolve::gap(&args.time, scope.config_gap.as_ref())?;
     let settings = resolve::scan_settings(&args.input, window, gap, &args.devices)?;
-    let mut inputs = without_own_files(
-        discover(&args.paths)?,
+    let inputs = resolve::inputs(
+        &args.paths,
         &[args.state.as_deref(), args.output.as_deref()],
-    );
-    // Inputs in path order: evidence is taken from the earliest copy of an event, and "earliest"
-    // must not depend on the order the paths were given in.
-    inputs.sort_by(|a, b| a.display.cmp(&b.display));
-    for (i, input) in inputs.iter_mut().enumerate() {
-        input.index = i as u32;
-    }
+        InputOrder::ByPath,
+    )?;
     let (session, inputs, incremental) =
         Session::begin(args.state.as_deref(), "blast", now, inputs)?;
     // Detection rules do not shape the blast radius; an empty set keeps the pass lean.

@@ -6,6 +6,7 @@
 //! - [`TenantSetup`]: the tenant map and the patterns and exclusions it came from.
 //! - [`scan_settings`]: reading options, threads, window, `--gap` and devices for one pass.
 //! - [`OutputPlan`]: destination, format and colour of a report.
+//! - [`inputs`]: the inputs found under the paths, without the command's own files, numbered.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -20,13 +21,62 @@ use crate::parse::Validation;
 use crate::report::text::Color;
 use crate::rules::RuleSet;
 use crate::scan::{ScanSettings, TimeWindow};
-use crate::source::{DeviceRule, ReadOptions};
+use crate::source::{DeviceRule, Input, ReadOptions, discover};
 use crate::tenant::{TenantFallback, TenantInference, TenantMap};
 
 /// Default `--gap`.
 pub const DEFAULT_GAP: Span = Span::from_secs(300);
 /// Default `--widespread-threshold`.
 pub const DEFAULT_WIDESPREAD: usize = 10;
+
+/// In which order inputs are numbered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputOrder {
+    /// By display path: a report must not depend on the order paths were given in (evidence is
+    /// taken from the lowest-numbered copy of a duplicated entry).
+    ByPath,
+    /// As found, paths in the order given (`export` and `query` rows follow it).
+    AsFound,
+}
+
+/// The inputs under `paths` (directories walked), without the files this command writes
+/// (`own`: state, report, alerts, export), ordered by `order` and numbered from 0: the number is
+/// the `file` of every location recorded from the input.
+pub fn inputs(
+    paths: &[String],
+    own: &[Option<&Path>],
+    order: InputOrder,
+) -> Result<Vec<Input>, CommandError> {
+    let mut inputs = without_own_files(discover(paths)?, own);
+    if order == InputOrder::ByPath {
+        inputs.sort_by(|a, b| a.display.cmp(&b.display));
+    }
+    for (n, input) in inputs.iter_mut().enumerate() {
+        input.index = n as u32;
+    }
+    Ok(inputs)
+}
+
+/// Leaves out of the inputs the files this command writes (state, lock, report, alerts), which a
+/// directory argument would otherwise pick up.
+fn without_own_files(inputs: Vec<Input>, own: &[Option<&Path>]) -> Vec<Input> {
+    let canon = |p: &Path| {
+        std::fs::canonicalize(p)
+            .unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+    };
+    let mut mine: Vec<std::path::PathBuf> = Vec::new();
+    for p in own.iter().flatten() {
+        mine.push(canon(p));
+        mine.push(canon(Path::new(&format!("{}.lock", p.display()))));
+    }
+    inputs
+        .into_iter()
+        .filter(|i| match &i.path {
+            crate::source::InputPath::File(p) => !mine.contains(&canon(p)),
+            crate::source::InputPath::Stdin => true,
+        })
+        .collect()
+}
 
 /// The config file at `path`, or the defaults without one.
 fn config(path: Option<&Path>) -> Result<Config, CommandError> {

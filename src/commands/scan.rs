@@ -3,16 +3,15 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::incremental::{Session, without_own_files};
+use super::incremental::Session;
 use super::progress::{Progress, total_bytes};
-use super::resolve::{self, DefaultFormat, OutputPlan, ScopeSettings};
+use super::resolve::{self, DefaultFormat, InputOrder, OutputPlan, ScopeSettings};
 use super::{CommandError, Exit, Global};
 use crate::cli::ScanArgs;
 use crate::detect::Detector;
 use crate::lineage::{Devices, Lineage};
 use crate::report::{self, Format, ReportContext, ScanReport, Settings, Window, alerts};
 use crate::scan::{self, Analyzers};
-use crate::source::discover;
 use crate::suspects::{self, BlastCommand, Watch};
 
 /// The options of a scan that shape a blast radius, for the suspects' `blast` commands.
@@ -65,12 +64,7 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
         args.output.output.as_deref(),
         alerts_path,
     ];
-    let mut inputs = without_own_files(discover(&args.paths)?, &own);
-    // Path order, as in `blast`: the report must not depend on the order paths were given in.
-    inputs.sort_by(|a, b| a.display.cmp(&b.display));
-    for (i, input) in inputs.iter_mut().enumerate() {
-        input.index = i as u32;
-    }
+    let inputs = resolve::inputs(&args.paths, &own, InputOrder::ByPath)?;
     let (mut session, inputs, incremental) =
         Session::begin(args.incremental.state.as_deref(), "scan", now, inputs)?;
     let detector = Detector::new(&rules, settings.caps);
