@@ -10,6 +10,7 @@ use crate::collect::{Sample, SampleParts, Smallest};
 use crate::detect::{Actor, ActorRef};
 use crate::model::secret::{SecretAccess, SecretKind, logical_path};
 use crate::model::{Entry, Loc, Location, Timestamp};
+use crate::persist::{PersistError, Persisted};
 use crate::tenant::{Attribution, SegmentSite, TenantLayout, TenantMap};
 
 /// Readers listed per secret.
@@ -165,9 +166,16 @@ pub struct SecretSnapshot {
     pub evidence: Vec<Loc>,
 }
 
-impl SecretTable {
-    /// The table as plain data; `absolute` rewrites locations to absolute ones.
-    pub fn snapshot(&self, absolute: &dyn Fn(Loc) -> Loc) -> Vec<SecretSnapshot> {
+/// Secrets by path, sorted, with absolute evidence.
+impl Persisted for SecretTable {
+    type Saved = Vec<SecretSnapshot>;
+    type With<'a> = ();
+
+    fn save(
+        &self,
+        _: (),
+        absolute: &dyn Fn(Loc) -> Loc,
+    ) -> Result<Vec<SecretSnapshot>, PersistError> {
         let mut out: Vec<SecretSnapshot> = self
             .map
             .iter()
@@ -190,11 +198,10 @@ impl SecretTable {
             })
             .collect();
         out.sort_by(|a, b| a.path.cmp(&b.path));
-        out
+        Ok(out)
     }
 
-    /// Restores a table saved with [`SecretTable::snapshot`].
-    pub fn restore(snap: Vec<SecretSnapshot>) -> SecretTable {
+    fn restore(snap: Vec<SecretSnapshot>, _: ()) -> Result<SecretTable, PersistError> {
         let mut t = SecretTable::default();
         for s in snap {
             t.map.insert(
@@ -213,9 +220,11 @@ impl SecretTable {
                 },
             );
         }
-        t
+        Ok(t)
     }
+}
 
+impl SecretTable {
     /// Records one successful secret access.
     pub fn record(
         &mut self,

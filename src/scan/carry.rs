@@ -16,6 +16,7 @@ use crate::gaps::{
     UnansweredRequest, merge_intervals,
 };
 use crate::model::{Loc, Span, Timestamp};
+use crate::persist::Persisted;
 use crate::scan::Stats;
 use crate::scope::SecretSnapshot;
 
@@ -70,8 +71,8 @@ pub(super) fn assemble<E: Extension>(
     Ok(Carry {
         files: carried_files(log),
         stats: carried_stats(&an.stats, log),
-        secrets: an.secrets.snapshot(&abs),
-        detect: ctx.detector.snapshot(&an.detect, &abs)?,
+        secrets: an.secrets.save((), &abs)?,
+        detect: an.detect.save(ctx.detector, &abs)?,
         ext: ctx.ext.save(&worker.ext, &abs)?,
         markers: an
             .markers

@@ -13,12 +13,14 @@ use super::pairing::{Pairing, pair_across_chunks};
 use super::result::{InputRecord, Locator, MalformedRecord, ScanResult};
 use super::worker::{ChunkSummary, OpenDetail, OpenRequest, Worker, analyse};
 use super::{Context, Extension, ScanError};
+use crate::detect::DetectState;
 use crate::gaps::{
     self, GapInputs, GapSettings, MalformedRun, Notice, OrphanResponse, Point, Timeline,
     UnansweredRequest,
 };
 use crate::model::{Loc, Timestamp};
 use crate::parse::Parser;
+use crate::persist::Persisted;
 use crate::scan::BadTime;
 use crate::scope::SecretTable;
 use crate::source::{Input, InputInfo, SourceError};
@@ -383,10 +385,10 @@ fn restore<E: Extension>(
     worker
         .analysis
         .secrets
-        .merge(SecretTable::restore(carry.secrets.clone()));
-    let detect = ctx.detector.restore(carry.detect.clone())?;
+        .merge(SecretTable::restore(carry.secrets.clone(), ())?);
+    let detect = DetectState::restore(carry.detect.clone(), ctx.detector)?;
     worker.analysis.detect.merge(detect);
-    let ext = ctx.ext.load(carry.ext.clone())?;
+    let ext = ctx.ext.restore(carry.ext.clone())?;
     ctx.ext.merge(&mut worker.ext, ext);
     worker
         .analysis

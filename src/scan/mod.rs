@@ -154,8 +154,9 @@ pub trait Extension: Sync {
     fn wants_requests(&self) -> bool {
         false
     }
-    /// Restores state saved by [`Extension::save`].
-    fn load(&self, _saved: serde_json::Value) -> Result<Self::State, PersistError> {
+    /// Restores state saved by [`Extension::save`] (its [`crate::persist::Persisted`] state
+    /// as JSON, so that the carry need not know the extension's type).
+    fn restore(&self, _saved: serde_json::Value) -> Result<Self::State, PersistError> {
         Ok(self.new_state())
     }
 }
