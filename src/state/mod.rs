@@ -326,6 +326,40 @@ mod tests {
     }
 
     #[test]
+    fn restore_says_which_of_format_version_and_command_does_not_match() {
+        use crate::persist::{Foreign, PersistError, Persisted};
+        let restore = |v: serde_json::Value| State::restore(v, "scan").map(|_| ());
+        let err = restore(serde_json::json!({"format": "other"})).unwrap_err();
+        assert!(
+            matches!(err, PersistError::Foreign(Foreign::NotOurs)),
+            "{err}"
+        );
+        let err = restore(serde_json::json!({"format": FORMAT, "version": 99})).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PersistError::Foreign(Foreign::Version {
+                    found: 99,
+                    reads: VERSION
+                })
+            ),
+            "{err}"
+        );
+        let blast = serde_json::json!({"format": FORMAT, "version": VERSION, "command": "blast"});
+        let err = restore(blast).unwrap_err();
+        assert!(
+            matches!(err, PersistError::Foreign(Foreign::Command { .. })),
+            "{err}"
+        );
+        // What a fresh state saves, it restores.
+        let fresh = State::fresh("scan", now());
+        let saved = fresh.save("scan", &|l| l).unwrap();
+        let back = State::restore(saved, "scan").unwrap();
+        assert_eq!(back.seed, fresh.seed);
+        assert_eq!(back.command, "scan");
+    }
+
+    #[test]
     fn corrupt_foreign_and_other_command_states_are_refused_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("state.json");
