@@ -13,6 +13,7 @@
 pub mod activity;
 mod analysis;
 pub mod carry;
+mod counts;
 mod dedup;
 mod finish;
 mod pairing;

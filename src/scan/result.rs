@@ -3,10 +3,8 @@
 //! the scan.
 
 pub use super::activity::{Activity, Bar};
-use std::collections::BTreeMap;
-
-use super::analysis::Stats;
 use super::carry::FileProgress;
+pub use super::counts::StatsRecord;
 use crate::detect::Finding;
 use crate::gaps::Gap;
 use crate::model::{Loc, Location, Timestamp};
@@ -44,122 +42,6 @@ pub struct InputRecord {
     pub last_event: Option<Timestamp>,
     /// Why reading stopped early, if it did (the input is incomplete).
     pub error: Option<String>,
-}
-
-/// The counts of a scan as the reports write them (`stats` in the JSON report): the contract,
-/// apart from the accumulator [`super::analysis::Stats`] that workers add to and incremental
-/// state saves. Field names are the JSON names.
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct StatsRecord {
-    /// Lines read (entries for pretty-printed input).
-    pub lines: u64,
-    /// Blank lines.
-    pub blank_lines: u64,
-    /// Audit entries parsed.
-    pub entries: u64,
-    /// Request entries.
-    pub requests: u64,
-    /// Response entries.
-    pub responses: u64,
-    /// Other entry types (e.g. `kmip-request`).
-    pub other_entries: u64,
-    /// Entries outside `--since`/`--until`, skipped.
-    pub outside_window: u64,
-    /// Entries without a usable `time` (missing, unparseable or impossible).
-    pub untimed_entries: u64,
-    /// Entries whose `time` parsed but is before 2015-01-01 or more than a day after the wall
-    /// clock (also counted in `untimed_entries`).
-    pub impossible_times: u64,
-    /// Entries whose `time` is not an RFC 3339 time (also counted in `untimed_entries`).
-    pub unparseable_times: u64,
-    /// Entries seen in an earlier input (same `request.id` and `type`), counted once.
-    pub duplicates: u64,
-    /// Lines with a prefix or syslog header before the JSON.
-    pub prefixed_lines: u64,
-    /// Lines that are not audit entries.
-    pub malformed_lines: u64,
-    /// Malformed lines by reason.
-    pub malformed_by_kind: BTreeMap<String, u64>,
-    /// Final lines without a newline that did not parse (a write in progress).
-    pub partial_last_lines: u64,
-    /// Requests whose response was found.
-    pub paired_requests: u64,
-    /// Requests without a response, analysed on their own.
-    pub unanswered_requests: u64,
-    /// Unanswered requests close to the end of their input (still in flight when the log was read).
-    pub in_flight_requests: u64,
-    /// Responses without a request.
-    pub orphan_responses: u64,
-    /// Successful reads of secret material.
-    pub secret_reads: u64,
-    /// Entries evaluated by the detection rules.
-    pub evaluated: u64,
-    /// Entries that matched at least one rule with a severity.
-    pub suspicious_events: u64,
-    /// Open requests analysed at the end of their chunk because the chunk had more than 1,024
-    /// (a log whose responses are missing wholesale).
-    pub early_analysed_requests: u64,
-    /// Unpaired entries beyond the per-chunk tracking limit (8,192): counted, not paired
-    /// across chunks. Non-zero means pairing counts are approximate.
-    pub pairing_overflow: u64,
-}
-
-impl From<Stats> for StatsRecord {
-    fn from(s: Stats) -> StatsRecord {
-        // No `..`: a new counter must be placed in the report (or the compiler says so).
-        let Stats {
-            lines,
-            blank_lines,
-            entries,
-            requests,
-            responses,
-            other_entries,
-            outside_window,
-            untimed_entries,
-            impossible_times,
-            unparseable_times,
-            duplicates,
-            prefixed_lines,
-            malformed_lines,
-            malformed_by_kind,
-            partial_last_lines,
-            paired_requests,
-            unanswered_requests,
-            in_flight_requests,
-            orphan_responses,
-            secret_reads,
-            evaluated,
-            suspicious_events,
-            early_analysed_requests,
-            pairing_overflow,
-        } = s;
-        StatsRecord {
-            lines,
-            blank_lines,
-            entries,
-            requests,
-            responses,
-            other_entries,
-            outside_window,
-            untimed_entries,
-            impossible_times,
-            unparseable_times,
-            duplicates,
-            prefixed_lines,
-            malformed_lines,
-            malformed_by_kind,
-            partial_last_lines,
-            paired_requests,
-            unanswered_requests,
-            in_flight_requests,
-            orphan_responses,
-            secret_reads,
-            evaluated,
-            suspicious_events,
-            early_analysed_requests,
-            pairing_overflow,
-        }
-    }
 }
 
 /// A malformed line in the report.
