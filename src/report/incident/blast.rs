@@ -261,7 +261,7 @@ impl Incident {
                     kind: TimelineKind::TokenCreated,
                     what: Line::text(format!(
                         "Token created ({}, depth {}): ",
-                        t.relation.as_str().to_string(),
+                        t.relation.as_str(),
                         t.depth
                     ))
                     .c(&t.accessor),
