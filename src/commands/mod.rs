@@ -96,9 +96,7 @@ impl CommandError {
             CommandError::Export(crate::export::ExportError::NotEmpty(_)) => Exit::Usage,
             CommandError::Export(_) => Exit::Fatal,
             // Another run holding the lock, or a disk error: worth retrying.
-            CommandError::State(
-                StateError::Locked(_) | StateError::Io { .. } | StateError::Save(_),
-            ) => Exit::Fatal,
+            CommandError::State(StateError::Locked(_) | StateError::Io { .. }) => Exit::Fatal,
             _ => Exit::Usage,
         }
     }

@@ -38,6 +38,8 @@ pub(super) struct Bounds {
     pub(super) latest: Timestamp,
 }
 
+/// Turns the merged worker state (and, incremental, the earlier runs' carry) into the result,
+/// and the carry for the next run when `carry` is given.
 pub(super) fn finish<E: Extension>(
     ctx: &Context<'_, E>,
     inputs: &[Input],
@@ -50,9 +52,10 @@ pub(super) fn finish<E: Extension>(
     let mut carry = carry.unwrap_or_default();
     let mut log = merge(ctx, inputs, &mut worker, &mut carry)?;
     let mut loose = pair(ctx, &mut worker, &mut log, carry);
-    let next = match stateful {
-        true => Some(super::carry::assemble(ctx, &mut worker, &log, &loose)?),
-        false => None,
+    let next = if stateful {
+        Some(super::carry::assemble(ctx, &mut worker, &log, &loose)?)
+    } else {
+        None
     };
     analyse_in_flight(ctx, &mut worker, &mut loose);
     let reads = Reads {

@@ -103,9 +103,6 @@ pub struct State {
 /// Why a state file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    /// The state could not be saved.
-    #[error(transparent)]
-    Save(#[from] PersistError),
     /// Another run holds the lock.
     #[error("{0}: another blastradius run holds the lock (its lock file is {0}.lock)")]
     Locked(String),
@@ -223,7 +220,8 @@ fn parse(bytes: &[u8], path: &str, command: &str) -> Result<State, StateError> {
 
 /// The state file is JSON whose `format`, `version` and `command` are checked before anything
 /// else is read: a file another tool, another layout version or another command wrote is
-/// refused with what does not match ([`Foreign`]). Its carry is already absolute.
+/// refused with what does not match ([`Foreign`]). Its carry is already absolute. [`Locked::save`]
+/// streams the state itself, which serialises to the same JSON as `save` returns.
 impl Persisted for State {
     type Saved = serde_json::Value;
     /// The command reading the state.
@@ -274,9 +272,11 @@ impl Locked {
             crate::write_target::Parents::MustExist,
         )
         .map_err(io)?;
-        let saved = self.state.save(&self.state.command, &|loc| loc)?;
+        // Streamed from the state itself rather than through `Persisted::save`'s JSON value: the
+        // same JSON, but with `format` and `version` first (a `serde_json::Value` sorts its keys)
+        // and without a second copy of the carry in memory.
         let mut out = std::io::BufWriter::new(staged.file);
-        serde_json::to_writer(&mut out, &saved).map_err(|e| io(e.into()))?;
+        serde_json::to_writer(&mut out, &self.state).map_err(|e| io(e.into()))?;
         out.write_all(b"\n").map_err(io)?;
         let file = out.into_inner().map_err(|e| io(e.into_error()))?;
         staged.commit.finish(file).map_err(io)?;
@@ -351,9 +351,10 @@ mod tests {
             matches!(err, PersistError::Foreign(Foreign::Command { .. })),
             "{err}"
         );
-        // What a fresh state saves, it restores.
+        // What a fresh state saves, it restores; `save` is the JSON `Locked::save` streams.
         let fresh = State::fresh("scan", now());
         let saved = fresh.save("scan", &|l| l).unwrap();
+        assert_eq!(saved, serde_json::to_value(&fresh).unwrap());
         let back = State::restore(saved, "scan").unwrap();
         assert_eq!(back.seed, fresh.seed);
         assert_eq!(back.command, "scan");
