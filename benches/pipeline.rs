@@ -18,7 +18,7 @@ use blastradius::detect::Detector;
 use blastradius::model::Loc;
 use blastradius::parse::Parser;
 use blastradius::rules::RuleSet;
-use blastradius::scan::{self, Analyzers, ScanSettings};
+use blastradius::scan::{self, Analysers, ScanSettings};
 use blastradius::source::discover;
 use blastradius::source::mmap::MmapChoice;
 use blastradius::synth::{Options, Shape, generate};
@@ -159,13 +159,13 @@ fn stages(c: &mut Criterion) {
     let tenants = TenantMap::default();
     group.bench_function("scan", |b| {
         b.iter(|| {
-            let analyzers = Analyzers {
+            let analysers = Analysers {
                 detector: &detector,
                 tenants: &tenants,
                 ext: &(),
                 progress: None,
             };
-            scan::run(black_box(&inputs), &settings, analyzers, None)
+            scan::run(black_box(&inputs), &settings, analysers, None)
                 .expect("scan runs")
                 .result
         })

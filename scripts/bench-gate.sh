@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Benchmark gate: counts the instructions `blastradius scan` executes on fixed generated logs,
 # under valgrind's callgrind, and fails when a count grows beyond the margin stated in its
 # baseline. Instruction counts do not depend on machine load or clock speed, so the gate does

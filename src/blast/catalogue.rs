@@ -25,10 +25,11 @@ pub enum CatalogueSource {
     LogAndInventory,
 }
 
-/// One secret path of the catalogue.
-#[derive(Clone, Debug)]
-pub struct CatalogueEntry {
-    /// The API path, namespace-qualified, as in the log (not redacted: the ACL needs it whole).
+/// Where a secret lives and whose it is: what the catalogue knows of a path, and what a
+/// reachable secret repeats of it in the report (there redacted, see [`SecretPlace::redacted`]).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SecretPlace {
+    /// The API path, namespace-qualified.
     pub path: String,
     /// The secret as responders name it.
     pub secret: String,
@@ -40,6 +41,28 @@ pub struct CatalogueEntry {
     pub kind: Option<SecretKind>,
     /// The tenant.
     pub tenant: Option<String>,
+}
+
+impl SecretPlace {
+    /// The place with its path, name, namespace and mount redacted like every path from the log.
+    pub fn redacted(&self) -> SecretPlace {
+        let r = |s: &str| crate::redact::path(s).into_owned();
+        SecretPlace {
+            path: r(&self.path),
+            secret: r(&self.secret),
+            namespace: self.namespace.as_deref().map(r),
+            mount: r(&self.mount),
+            kind: self.kind,
+            tenant: self.tenant.clone(),
+        }
+    }
+}
+
+/// One secret path of the catalogue.
+#[derive(Clone, Debug)]
+pub struct CatalogueEntry {
+    /// Where it is, as in the log (not redacted: the ACL needs the path whole).
+    pub place: SecretPlace,
     /// Log, inventory or both.
     pub source: CatalogueSource,
 }
@@ -172,10 +195,10 @@ pub fn build(
             continue;
         }
         let e = from_inventory(line, &mounts, tenants);
-        match out.get_mut(&e.path) {
+        match out.get_mut(&e.place.path) {
             Some(known) => known.source = CatalogueSource::LogAndInventory,
             None => {
-                out.insert(e.path.clone(), e);
+                out.insert(e.place.path.clone(), e);
             }
         }
     }
@@ -184,18 +207,20 @@ pub fn build(
 
 fn from_log(p: &PathInfo, tenants: &TenantMap, layout: &TenantLayout) -> CatalogueEntry {
     CatalogueEntry {
-        path: p.path.clone(),
-        secret: p.secret.clone(),
-        namespace: p.namespace.clone(),
-        mount: p.mount.clone(),
-        kind: p.kind,
-        tenant: tenants.resolve(
-            Attribution {
-                tenant: p.tenant.clone(),
-                site: p.site.clone(),
-            },
-            layout,
-        ),
+        place: SecretPlace {
+            path: p.path.clone(),
+            secret: p.secret.clone(),
+            namespace: p.namespace.clone(),
+            mount: p.mount.clone(),
+            kind: p.kind,
+            tenant: tenants.resolve(
+                Attribution {
+                    tenant: p.tenant.clone(),
+                    site: p.site.clone(),
+                },
+                layout,
+            ),
+        },
         source: CatalogueSource::Log,
     }
 }
@@ -246,12 +271,14 @@ fn from_inventory(line: &str, mounts: &Mounts, tenants: &TenantMap) -> Catalogue
         _ => path.clone(),
     };
     CatalogueEntry {
-        path,
-        secret,
-        namespace: ns,
-        mount,
-        kind,
-        tenant,
+        place: SecretPlace {
+            path,
+            secret,
+            namespace: ns,
+            mount,
+            kind,
+            tenant,
+        },
         source: CatalogueSource::Inventory,
     }
 }
@@ -307,7 +334,7 @@ mod tests {
         );
         let got: Vec<(&str, CatalogueSource, Option<SecretKind>)> = c
             .iter()
-            .map(|e| (e.path.as_str(), e.source, e.kind))
+            .map(|e| (e.place.path.as_str(), e.source, e.place.kind))
             .collect();
         assert_eq!(
             got,
@@ -336,8 +363,11 @@ mod tests {
                 ("unknown/thing", CatalogueSource::Inventory, None),
             ]
         );
-        let api = c.iter().find(|e| e.path == "team-a/secret/api").unwrap();
-        assert_eq!(api.namespace.as_deref(), Some("team-a"));
-        assert_eq!(api.mount, "secret/");
+        let api = c
+            .iter()
+            .find(|e| e.place.path == "team-a/secret/api")
+            .unwrap();
+        assert_eq!(api.place.namespace.as_deref(), Some("team-a"));
+        assert_eq!(api.place.mount, "secret/");
     }
 }

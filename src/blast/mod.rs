@@ -13,7 +13,7 @@ mod rotation_root;
 mod runbook;
 mod scope;
 
-pub use catalogue::{CatalogueEntry, CatalogueSource, InventoryError, read_inventory};
+pub use catalogue::{CatalogueEntry, CatalogueSource, InventoryError, SecretPlace, read_inventory};
 pub(crate) use command::sh;
 pub use command::{CLI, Refusal};
 pub use reach::{
@@ -26,8 +26,8 @@ pub use rotation::{
 };
 pub use rotation_root::ConfigWriteRecord;
 pub use scope::{
-    BlastScope, DeniedRecord, LeaseRecord, PivotEcho, ReadOutcome, Relation, SecretReadRecord,
-    TokenRecord, Window, resolve,
+    BlastRadius, DeniedRecord, LeaseRecord, PivotEcho, ReadOutcome, Relation, SecretReadRecord,
+    TokenRecord, resolve,
 };
 
 use crate::lineage::IpPivot;

@@ -8,11 +8,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::catalogue::{self, CatalogueEntry, CatalogueSource, InventoryError};
+use super::catalogue::{self, CatalogueEntry, CatalogueSource, InventoryError, SecretPlace};
 use super::command::Refusal;
 use super::rotation::{Action, Exposure, RotationRules, RotationTarget};
 use super::runbook::secret_command;
-use super::scope::{BlastScope, ReadOutcome, SecretReadRecord, TokenRecord};
+use super::scope::{BlastRadius, ReadOutcome, SecretReadRecord, TokenRecord};
 use crate::lineage::LineageState;
 use crate::model::secret::{MountSource, SecretKind};
 use crate::policy::{
@@ -145,18 +145,9 @@ pub struct UnresolvedGrant {
 /// A catalogue secret the blast radius's tokens hold a capability on.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ReachableSecret {
-    /// The API path, namespace-qualified (redacted like every path from the log).
-    pub path: String,
-    /// The secret as responders name it.
-    pub secret: String,
-    /// The namespace, none for root.
-    pub namespace: Option<String>,
-    /// The mount, without the namespace.
-    pub mount: String,
-    /// The kind of access a read is, when known.
-    pub kind: Option<SecretKind>,
-    /// The tenant.
-    pub tenant: Option<String>,
+    /// Where it is (redacted like every path from the log).
+    #[serde(flatten)]
+    pub place: SecretPlace,
     /// The union of the tokens' capabilities, as `sys/capabilities` names them.
     pub capabilities: Vec<&'static str>,
     /// The capability that returns the secret (`read`; `update` for transit, PKI issue, SSH).
@@ -242,7 +233,7 @@ fn policy_ids(t: &TokenRecord) -> Vec<PolicyId> {
 /// Computes the reach of `scope`'s tokens over the catalogue.
 pub fn assess(
     st: &LineageState,
-    scope: &BlastScope,
+    scope: &BlastRadius,
     tenants: &TenantMap,
     opts: &ReachOptions,
 ) -> Result<Reach, ReachError> {
@@ -288,7 +279,7 @@ pub fn assess(
     let reachable_tenants: BTreeSet<String> = secrets
         .iter()
         .filter(|s| s.readable && !s.read_in_window)
-        .filter_map(|s| s.tenant.clone())
+        .filter_map(|s| s.place.tenant.clone())
         .filter(|t| !read_tenants.contains(t.as_str()) && !tenants.is_excluded(t))
         .collect();
     Ok(Reach {
@@ -320,7 +311,7 @@ fn reach_of(
     acls: &[TokenAcl<'_>],
     read: &BTreeSet<&str>,
 ) -> Option<ReachableSecret> {
-    let need = needed(e.kind);
+    let need = needed(e.place.kind);
     let mut union = Capabilities::NONE;
     let mut root = false;
     let mut tokens = Vec::new();
@@ -328,8 +319,8 @@ fn reach_of(
     let mut unresolved = Vec::new();
     for ta in acls {
         let accessor = &ta.token.accessor;
-        let d = ta.acl.capabilities(&e.path);
-        for u in ta.acl.unresolved_for(&e.path) {
+        let d = ta.acl.capabilities(&e.place.path);
+        for u in ta.acl.unresolved_for(&e.place.path) {
             unresolved.push(UnresolvedGrant {
                 token: accessor.clone(),
                 policy: u.rule.policy.clone(),
@@ -367,15 +358,10 @@ fn reach_of(
     if tokens.is_empty() && unresolved.is_empty() {
         return None;
     }
-    let path = redact::path(&e.path).into_owned();
+    let place = e.place.redacted();
     Some(ReachableSecret {
-        read_in_window: read.contains(path.as_str()),
-        path,
-        secret: redact::path(&e.secret).into_owned(),
-        namespace: e.namespace.as_deref().map(|n| redact::path(n).into_owned()),
-        mount: redact::path(&e.mount).into_owned(),
-        kind: e.kind,
-        tenant: e.tenant.clone(),
+        read_in_window: read.contains(place.path.as_str()),
+        place,
         capabilities: if root {
             vec!["root"]
         } else if tokens.is_empty() {
@@ -401,7 +387,7 @@ impl TokenAcl<'_> {
 fn coverage(
     opts: &ReachOptions,
     set: &PolicySet,
-    scope: &BlastScope,
+    scope: &BlastRadius,
     entries: &[CatalogueEntry],
 ) -> PolicyCoverage {
     let (source, location) = match &opts.source {
@@ -470,8 +456,8 @@ pub fn add_precautionary(targets: &mut Vec<RotationTarget>, reach: &Reach, rules
         .secrets
         .iter()
         .filter(|s| s.readable && !s.read_in_window)
-        .filter(|s| !s.kind.is_some_and(SecretKind::is_listing))
-        .filter(|s| !targets.iter().any(|t| t.target == s.secret))
+        .filter(|s| !s.place.kind.is_some_and(SecretKind::is_listing))
+        .filter(|s| !targets.iter().any(|t| t.target == s.place.secret))
         .map(|s| precautionary(s, rules))
         .collect();
     extra.sort_by(|a, b| (a.tier, &a.target).cmp(&(b.tier, &b.target)));
@@ -484,7 +470,7 @@ pub fn add_precautionary(targets: &mut Vec<RotationTarget>, reach: &Reach, rules
 }
 
 fn precautionary(s: &ReachableSecret, rules: &RotationRules) -> RotationTarget {
-    let (tier, why) = rules.tier_of(&s.path, s.kind);
+    let (tier, why) = rules.tier_of(&s.place.path, s.place.kind);
     // One stanza per policy, whichever tokens hold it.
     let grants: BTreeSet<String> = s
         .granted_by
@@ -496,7 +482,7 @@ fn precautionary(s: &ReachableSecret, rules: &RotationRules) -> RotationTarget {
         "precautionary: readable by policy {}, not read in the log ({why})",
         grants.join(", ")
     );
-    let command = match s.kind {
+    let command = match s.place.kind {
         Some(kind) => secret_command(kind, &as_read_record(s)),
         None => Err(Refusal::UnknownEngine),
     };
@@ -507,12 +493,16 @@ fn precautionary(s: &ReachableSecret, rules: &RotationRules) -> RotationTarget {
     RotationTarget {
         order: 0,
         tier,
-        kind: s.kind.map_or("secret", SecretKind::as_str).to_string(),
-        target: s.secret.clone(),
+        kind: s
+            .place
+            .kind
+            .map_or("secret", SecretKind::as_str)
+            .to_string(),
+        target: s.place.secret.clone(),
         action: Action::RotateSecret,
         command,
         reason,
-        tenant: s.tenant.clone(),
+        tenant: s.place.tenant.clone(),
         first_exposure: None,
         exposure: Exposure::Reachable,
     }
@@ -521,13 +511,13 @@ fn precautionary(s: &ReachableSecret, rules: &RotationRules) -> RotationTarget {
 /// The runbook builds commands from a read record; a reachable secret has the same place.
 fn as_read_record(s: &ReachableSecret) -> SecretReadRecord {
     SecretReadRecord {
-        path: s.path.clone(),
-        secret: s.secret.clone(),
-        namespace: s.namespace.clone(),
-        mount: s.mount.clone(),
+        path: s.place.path.clone(),
+        secret: s.place.secret.clone(),
+        namespace: s.place.namespace.clone(),
+        mount: s.place.mount.clone(),
         mount_source: MountSource::Log,
-        kind: s.kind,
-        tenant: s.tenant.clone(),
+        kind: s.place.kind,
+        tenant: s.place.tenant.clone(),
         tenant_excluded: false,
         outcome: ReadOutcome::Read,
         reads: 0,

@@ -12,7 +12,7 @@ use regex::{Regex, RegexBuilder};
 use super::command::Refusal;
 use super::rotation_root::{self, rotate_root_command};
 use super::runbook::{auth_credential, lease_command, revoke_token_command, secret_command};
-use super::scope::{BlastScope, ReadOutcome, TokenRecord};
+use super::scope::{BlastRadius, ReadOutcome, TokenRecord};
 use crate::model::Timestamp;
 use crate::model::secret::SecretKind;
 use crate::tenant::REGEX_SIZE_LIMIT;
@@ -302,7 +302,7 @@ struct Draft {
 }
 
 /// Builds the ordered rotation plan.
-pub fn rotation_targets(scope: &BlastScope, rules: &RotationRules) -> Vec<RotationTarget> {
+pub fn rotation_targets(scope: &BlastRadius, rules: &RotationRules) -> Vec<RotationTarget> {
     let mut drafts: Vec<Draft> = Vec::new();
     let mut push = |tier: u8,
                     kind: String,

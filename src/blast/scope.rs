@@ -8,7 +8,7 @@ use crate::lineage::{
     later,
 };
 use crate::model::secret::{MountSource, SecretKind};
-use crate::model::{Loc, Location, Timestamp};
+use crate::model::{Interval, Loc, Location, Timestamp};
 use crate::redact;
 use crate::tenant::{Attribution, TenantLayout, TenantMap};
 
@@ -226,17 +226,6 @@ pub struct LeaseRecord {
     pub evidence: Location,
 }
 
-/// First to last activity in scope.
-#[derive(Clone, Copy, Debug, serde::Serialize)]
-pub struct Window {
-    /// First activity.
-    pub start: Timestamp,
-    /// Last activity.
-    pub end: Timestamp,
-    /// Length in seconds.
-    pub seconds: f64,
-}
-
 /// The pivots as given, and those that matched nothing.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct PivotEcho {
@@ -258,7 +247,7 @@ pub struct PivotEcho {
 
 /// Everything in the blast radius.
 #[derive(Clone, Debug, Default)]
-pub struct BlastScope {
+pub struct BlastRadius {
     /// The pivots.
     pub pivots: PivotEcho,
     /// Tokens, pivots first, then by creation.
@@ -272,7 +261,7 @@ pub struct BlastScope {
     /// Leases, by issue time.
     pub leases: Vec<LeaseRecord>,
     /// First to last activity.
-    pub exposure_window: Option<Window>,
+    pub exposure_window: Option<Interval>,
     /// The tenant layout inferred from every secret path of the log (the tenants follow it).
     pub tenant_layout: TenantLayout,
     /// Database connection configurations written (their root credential to rotate).
@@ -288,7 +277,7 @@ pub fn resolve(
     descendants: Descendants,
     tenants: &TenantMap,
     loc: &dyn Fn(Loc) -> Location,
-) -> BlastScope {
+) -> BlastRadius {
     let mut echo = PivotEcho {
         tokens: pivots.tokens.clone(),
         accessors: pivots.accessors.clone(),
@@ -308,9 +297,9 @@ pub fn resolve(
         .filter(|(_, (r, _))| *r != Relation::UsedFromPivotIp)
         .map(|(k, _)| *k)
         .collect();
-    let mut scope = BlastScope {
+    let mut scope = BlastRadius {
         pivots: echo,
-        ..BlastScope::default()
+        ..BlastRadius::default()
     };
     scope.tokens = token_records(st, ids, &relation, loc);
     scope.tenant_layout = tenant_layout(st, tenants);
@@ -737,7 +726,7 @@ fn leases(
     out
 }
 
-fn window(st: &LineageState, scope: &BlastScope, selected: &HashSet<Key>) -> Option<Window> {
+fn window(st: &LineageState, scope: &BlastRadius, selected: &HashSet<Key>) -> Option<Interval> {
     let mut first: Option<Timestamp> = None;
     let mut last: Option<Timestamp> = None;
     for k in selected {
@@ -756,11 +745,9 @@ fn window(st: &LineageState, scope: &BlastScope, selected: &HashSet<Key>) -> Opt
         first = earlier(first, r.first_read);
         last = later(last, r.last_read);
     }
-    let (start, end) = (first?, last?);
-    Some(Window {
-        start,
-        end,
-        seconds: end.since(start).as_secs_f64(),
+    Some(Interval {
+        start: first?,
+        end: last?,
     })
 }
 

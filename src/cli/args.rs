@@ -29,7 +29,7 @@ pub struct ScanArgs {
     pub paths: Vec<String>,
     /// Tenants, scope and rules.
     #[command(flatten)]
-    pub scope: ScopeArgs,
+    pub analysis: AnalysisArgs,
     /// The audit device of inputs whose path matches PATH_GLOB, where file names cannot tell
     /// (rotated siblings of one file are one device, other files other devices); repeatable,
     /// the first matching rule wins.
@@ -88,7 +88,7 @@ pub struct BlastArgs {
     pub state: Option<PathBuf>,
     /// Tenants, scope and rules.
     #[command(flatten)]
-    pub scope: ScopeArgs,
+    pub analysis: AnalysisArgs,
     /// Time window and gaps.
     #[command(flatten)]
     pub time: TimeArgs,
@@ -146,7 +146,7 @@ pub struct PivotArgs {
 /// Tenants, scope and rules.
 #[derive(Debug, Args, Default)]
 #[command(next_help_heading = "Scope")]
-pub struct ScopeArgs {
+pub struct AnalysisArgs {
     /// TOML file with the same settings (command-line options win).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -3,20 +3,22 @@
 
 use super::incremental::Session;
 use super::progress::{Progress, total_bytes};
-use super::resolve::{self, DefaultFormat, InputOrder, OutputPlan, ScopeSettings};
+use super::resolve::{self, AnalysisSettings, DefaultFormat, OutputPlan};
 use super::{CommandError, Exit, Global};
-use crate::blast::{self, Descendants, Pivots, RotationRules};
+use crate::blast::{
+    self, BlastRadius, Descendants, Pivots, Reach, ReachOptions, RotationRules, RotationTarget,
+};
 use crate::cli::BlastArgs;
 use crate::detect::{Caps, Detector};
-use crate::lineage::{Devices, IpPivot, Lineage, canonicalize};
-use crate::report::Window;
+use crate::lineage::{Devices, IpPivot, Lineage, LineageState, canonicalize};
+use crate::model::Timestamp;
 use crate::report::blast::{
     BlastContext, BlastFormat, BlastReport, BlastSettings, ListFormat, render, render_list,
 };
-use crate::report::devices::device_records;
+use crate::report::devices::{DeviceRecord, device_records};
 use crate::rules::RuleSet;
-use crate::scan::{self, Analyzers};
-use crate::source::DeviceMap;
+use crate::scan::{self, Analysers, Incremental, Locator, ScanResult, ScanSettings, Scanned};
+use crate::source::{DeviceMap, Input};
 
 /// What to write.
 #[derive(Clone, Copy, Debug)]
@@ -74,13 +76,14 @@ pub(crate) struct Analysis {
 
 impl Analysis {
     /// Saves the `--state` file (a no-op without one).
-    pub fn commit(self, now: crate::model::Timestamp) -> Result<(), CommandError> {
+    pub fn commit(self, now: Timestamp) -> Result<(), CommandError> {
         self.session
             .commit(self.next, &self.file_progress, Default::default(), now)
     }
 }
 
-/// Runs `blast` or `rotation-list`.
+/// Runs `blast` or `rotation-list`: analyse (one pass, then the pivots), write the report or the
+/// rotation plan, then move the state past this run.
 pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, CommandError> {
     let now = super::now();
     let no_policies = args.policy.policies.is_none() && args.policy.vault_addr.is_none();
@@ -89,12 +92,28 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
             "blastradius: warning: --scope reachable without --policies or --vault-addr lists the read targets only"
         );
     }
-    let Analysis {
-        report,
-        session,
-        next,
-        file_progress,
-    } = analyse(args, global, now)?;
+    let analysis = analyse(args, global, now)?;
+    write(&analysis.report, args, mode, global)?;
+    let complete = analysis.report.complete;
+    let unmatched = analysis.report.pivots.unmatched.clone();
+    analysis.commit(now)?;
+    for u in &unmatched {
+        eprintln!("blastradius: warning: {u} matched nothing in the log");
+    }
+    Ok(if complete {
+        Exit::Clean
+    } else {
+        Exit::Incomplete
+    })
+}
+
+/// Writes the report (`blast`) or the rotation plan (`rotation-list`) to `--output`.
+fn write(
+    report: &BlastReport,
+    args: &BlastArgs,
+    mode: Mode,
+    global: Global,
+) -> Result<(), CommandError> {
     let out = OutputPlan::open(args.output.as_deref(), global.color)?;
     match mode {
         Mode::Report(format) => {
@@ -106,150 +125,226 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
                 },
             );
             let color = out.color;
-            out.write(|w| render(&report, format, color, w))?;
+            out.write(|w| render(report, format, color, w))
         }
-        Mode::List(format, scope) => {
+        Mode::List(format, exposure) => {
             let targets: Vec<_> = report
                 .rotation_targets
                 .iter()
-                .filter(|t| t.exposure <= scope)
+                .filter(|t| t.exposure <= exposure)
                 .cloned()
                 .collect();
-            out.write(|w| render_list(&targets, format, w))?;
+            out.write(|w| render_list(&targets, format, w))
         }
     }
-    session.commit(next, &file_progress, Default::default(), now)?;
-    for u in &report.pivots.unmatched {
-        eprintln!("blastradius: warning: {u} matched nothing in the log");
-    }
-    Ok(if report.complete {
-        Exit::Clean
-    } else {
-        Exit::Incomplete
-    })
 }
 
-/// One pass with token lineage over the inputs of `args`, and the blast report of its pivots.
+/// One pass with token lineage over the inputs of `args`, and the blast report of its pivots:
+/// resolve the settings, open the inputs (and the `--state` session), trace the lineage, follow
+/// the pivots through it, build the report.
 pub(crate) fn analyse(
     args: &BlastArgs,
     global: Global,
-    now: crate::model::Timestamp,
+    now: Timestamp,
 ) -> Result<Analysis, CommandError> {
-    if !args.scope.rules.is_empty() {
-        // The pass runs no detection rules (see below): accepting `--rules` would ignore it.
-        return Err(CommandError::Arg {
-            flag: "--rules",
-            message: "blast and rotation-list run no detection rules; the blast radius follows \
-                      the pivots. Run `blastradius scan --rules DIR` for findings"
-                .into(),
-        });
-    }
-    let scope = ScopeSettings::resolve(&args.scope)?;
-    let rotation = RotationRules::new(&scope.rotation).map_err(|e| CommandError::Arg {
-        flag: "--config",
-        message: e.to_string(),
-    })?;
-    let pivots = pivots(args)?;
-    let p = &args.policy;
-    let reach_options = blast::reach_options(
-        p.policies.as_deref(),
-        p.vault_addr.as_deref(),
-        p.inventory.as_deref(),
-        &|k| std::env::var(k).ok(),
-    )?;
-    let window = resolve::window(&args.time, now)?;
-    let gap = resolve::gap(&args.time, scope.config_gap.as_ref())?;
-    let settings = resolve::scan_settings(&args.input, window, gap, &args.devices)?;
-    let inputs = resolve::inputs(
-        &args.paths,
-        &[args.state.as_deref(), args.output.as_deref()],
-        InputOrder::ByPath,
-    )?;
+    let resolved = Resolved::resolve(args, now)?;
+    let own = [args.state.as_deref(), args.output.as_deref()];
+    let inputs = resolve::inputs(&args.paths, &own)?;
     let (session, inputs, incremental) =
         Session::begin(args.state.as_deref(), "blast", now, inputs)?;
-    // Detection rules do not shape the blast radius; an empty set keeps the pass lean.
-    let no_rules = RuleSet::from_sources(&[])?;
-    let detector = Detector::new(&no_rules, Caps::default());
-    let device_map = DeviceMap::assign(&inputs, &args.devices);
-    let lineage = Lineage::new(
-        pivots.ips.clone(),
-        &scope.tenants.map,
+    let devices = DeviceMap::assign(&inputs, &args.devices);
+    let lineage = lineage(&resolved, &devices, &session);
+    let traced = trace(&resolved, &lineage, &inputs, incremental, global.quiet)?;
+    let file_progress = traced.result.progress.clone();
+    let radius = follow(&resolved, &lineage, traced.ext, &traced.result.locator)?;
+    let devices = device_records(
+        &devices,
+        &inputs,
+        &traced.result.inputs,
+        Some(&radius.state),
+    );
+    let report = build_report(args, &resolved, traced.result, radius, devices, now);
+    Ok(Analysis {
+        report,
+        session,
+        next: traced.carry,
+        file_progress,
+    })
+}
+
+/// What `blast` resolved from its arguments and the config file.
+struct Resolved {
+    /// Tenants and threshold (`--config` and the scope group).
+    analysis: AnalysisSettings,
+    /// The rotation tiers, the config file's first.
+    rotation: RotationRules,
+    /// `--token`, `--accessor`, `--entity`, `--ip`, `--display-name`.
+    pivots: Pivots,
+    /// Whether to follow child tokens (`--no-descendants`).
+    descendants: Descendants,
+    /// Where policies come from, for what the tokens could reach (`--policies`, `--vault-addr`).
+    reach: Option<ReachOptions>,
+    /// The pass: reading options, window, gap, devices.
+    pass: ScanSettings,
+}
+
+impl Resolved {
+    fn resolve(args: &BlastArgs, now: Timestamp) -> Result<Resolved, CommandError> {
+        reject_rules(args)?;
+        let analysis = AnalysisSettings::resolve(&args.analysis)?;
+        let rotation = RotationRules::new(&analysis.rotation).map_err(|e| CommandError::Arg {
+            flag: "--config",
+            message: e.to_string(),
+        })?;
+        let pivots = pivots(args)?;
+        let p = &args.policy;
+        let reach = blast::reach_options(
+            p.policies.as_deref(),
+            p.vault_addr.as_deref(),
+            p.inventory.as_deref(),
+            &|k| std::env::var(k).ok(),
+        )?;
+        let pass = analysis.pass(&args.input, &args.time, &args.devices, now)?;
+        Ok(Resolved {
+            analysis,
+            rotation,
+            pivots,
+            descendants: if args.no_descendants {
+                Descendants::Ignore
+            } else {
+                Descendants::Follow
+            },
+            reach,
+            pass,
+        })
+    }
+}
+
+/// The pass runs no detection rules (see [`trace`]): accepting `--rules` would ignore it.
+fn reject_rules(args: &BlastArgs) -> Result<(), CommandError> {
+    if args.analysis.rules.is_empty() {
+        return Ok(());
+    }
+    Err(CommandError::Arg {
+        flag: "--rules",
+        message: "blast and rotation-list run no detection rules; the blast radius follows \
+                  the pivots. Run `blastradius scan --rules DIR` for findings"
+            .into(),
+    })
+}
+
+/// The lineage extension for these inputs, seeded like the state's earlier runs.
+fn lineage<'a>(resolved: &'a Resolved, devices: &DeviceMap, session: &Session) -> Lineage<'a> {
+    Lineage::new(
+        resolved.pivots.ips.clone(),
+        &resolved.analysis.tenants.map,
         session.seed().unwrap_or_else(rand_seed),
     )
     // Rotated files of one device hold one form per token; only several devices need joining.
-    .across(if device_map.devices.len() > 1 {
+    .across(if devices.devices.len() > 1 {
         Devices::Several
     } else {
         Devices::One
-    });
-    let progress = Progress::start(total_bytes(&inputs), global.quiet);
-    let scan::Scanned {
-        result,
-        ext: state,
-        carry: next,
-    } = scan::run(
-        &inputs,
-        &settings,
-        Analyzers {
+    })
+}
+
+/// The pass with token lineage.
+fn trace(
+    resolved: &Resolved,
+    lineage: &Lineage<'_>,
+    inputs: &[Input],
+    incremental: Option<Incremental>,
+    quiet: bool,
+) -> Result<Scanned<LineageState>, CommandError> {
+    // Detection rules do not shape the blast radius; an empty set keeps the pass lean.
+    let no_rules = RuleSet::from_sources(&[])?;
+    let detector = Detector::new(&no_rules, Caps::default());
+    let progress = Progress::start(total_bytes(inputs), quiet);
+    let scanned = scan::run(
+        inputs,
+        &resolved.pass,
+        Analysers {
             detector: &detector,
-            tenants: &scope.tenants.map,
-            ext: &lineage,
+            tenants: &resolved.analysis.tenants.map,
+            ext: lineage,
             progress: Some(&progress.counter),
         },
         incremental,
     )?;
     drop(progress);
-    let file_progress = result.progress.clone();
-    let descendants = if args.no_descendants {
-        Descendants::Ignore
-    } else {
-        Descendants::Follow
-    };
-    let locator = result.locator.clone();
-    let (state, ids) = canonicalize(state);
-    let bscope = blast::resolve(
+    Ok(scanned)
+}
+
+/// The blast radius of the pivots, what to rotate, and what its tokens could reach.
+struct Radius {
+    /// The lineage, identities joined.
+    state: LineageState,
+    radius: BlastRadius,
+    targets: Vec<RotationTarget>,
+    reach: Option<Reach>,
+}
+
+/// Follows the pivots through the traced lineage.
+fn follow(
+    resolved: &Resolved,
+    lineage: &Lineage<'_>,
+    traced: LineageState,
+    locator: &Locator,
+) -> Result<Radius, CommandError> {
+    let tenants = &resolved.analysis.tenants.map;
+    let (state, ids) = canonicalize(traced);
+    let radius = blast::resolve(
         &state,
         &ids,
-        &lineage,
-        &pivots,
-        descendants,
-        &scope.tenants.map,
+        lineage,
+        &resolved.pivots,
+        resolved.descendants,
+        tenants,
         &|l| locator.resolve(l),
     );
-    let mut targets = blast::rotation_targets(&bscope, &rotation);
-    let reach = reach_options
-        .map(|o| blast::assess(&state, &bscope, &scope.tenants.map, &o))
+    let mut targets = blast::rotation_targets(&radius, &resolved.rotation);
+    let reach = resolved
+        .reach
+        .as_ref()
+        .map(|o| blast::assess(&state, &radius, tenants, o))
         .transpose()?;
     if let Some(r) = &reach {
-        blast::add_precautionary(&mut targets, r, &rotation);
+        blast::add_precautionary(&mut targets, r, &resolved.rotation);
     }
-    let inferred_tenant_patterns = bscope.tenant_layout.patterns();
-    let devices = device_records(&device_map, &inputs, &result.inputs, Some(&state));
-    let report = BlastReport::build(
-        result,
-        bscope,
+    Ok(Radius {
+        state,
+        radius,
         targets,
+        reach,
+    })
+}
+
+fn build_report(
+    args: &BlastArgs,
+    resolved: &Resolved,
+    result: ScanResult,
+    radius: Radius,
+    devices: Vec<DeviceRecord>,
+    now: Timestamp,
+) -> BlastReport {
+    let tenants = &resolved.analysis.tenants;
+    let inferred_tenant_patterns = radius.radius.tenant_layout.patterns();
+    BlastReport::build(
+        result,
+        radius.radius,
+        radius.targets,
         BlastContext {
             generated_at: now,
-            window: Window {
-                since: window.since,
-                until: window.until,
-            },
+            window: resolved.pass.window,
             settings: BlastSettings {
-                widespread_threshold: scope.widespread,
-                tenant_patterns: scope.tenants.patterns.clone(),
+                widespread_threshold: resolved.analysis.widespread,
+                tenant_patterns: tenants.patterns.clone(),
                 inferred_tenant_patterns,
-                excluded_tenants: scope.tenants.excluded.clone(),
+                excluded_tenants: tenants.excluded.clone(),
             },
             max_malformed: args.input.max_malformed,
             devices,
-            reach,
+            reach: radius.reach,
         },
-    );
-    Ok(Analysis {
-        report,
-        session,
-        next,
-        file_progress,
-    })
+    )
 }

@@ -6,14 +6,14 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use super::progress::{Progress, total_bytes};
-use super::resolve::{self, DefaultFormat, InputOrder, OutputPlan, TenantSetup};
+use super::resolve::{self, DefaultFormat, OutputPlan, TenantSetup};
 use super::{CommandError, Exit, Global};
 use crate::cli::{EventsArgs, ExportArgs, QueryArgs, TimeArgs};
 use crate::detect::{Caps, Detector};
 use crate::export::{self, ExportFormat, Exporter, Target, Written};
 use crate::report::table::{self, TableFormat};
 use crate::rules::RuleSet;
-use crate::scan::{self, Analyzers, ScanResult, ScanSettings};
+use crate::scan::{self, Analysers, ScanResult, ScanSettings};
 use crate::source::{DeviceMap, Input};
 use crate::tenant::TenantMap;
 
@@ -62,7 +62,7 @@ impl Pass<'_> {
             let scanned = scan::run(
                 self.inputs,
                 &self.settings,
-                Analyzers {
+                Analysers {
                     detector: &detector,
                     tenants: &self.tenants,
                     ext: &exporter,
@@ -137,11 +137,7 @@ fn report_input(result: &ScanResult, max_malformed: u64) -> Exit {
 
 /// Runs `export`.
 pub fn run_export(args: &ExportArgs, global: Global) -> Result<Exit, CommandError> {
-    let inputs = resolve::inputs(
-        &args.paths,
-        &[Some(args.output.as_path())],
-        InputOrder::AsFound,
-    )?;
+    let inputs = resolve::found_inputs(&args.paths, &[Some(args.output.as_path())])?;
     let pass = pass(&inputs, &args.events, global.quiet)?;
     let target = export::target_for(&args.output, args.format);
     let (result, written) = pass.run(args.format, target)?;
@@ -180,7 +176,7 @@ pub fn run_query(args: &QueryArgs, global: Global) -> Result<Exit, CommandError>
             message: "no audit log given".into(),
         });
     }
-    let inputs = resolve::inputs(paths, &[args.output.as_deref()], InputOrder::AsFound)?;
+    let inputs = resolve::found_inputs(paths, &[args.output.as_deref()])?;
     let pass = pass(&inputs, &args.events, global.quiet)?;
     let dir = tempfile::tempdir().map_err(|source| CommandError::Output {
         path: std::env::temp_dir().display().to_string(),

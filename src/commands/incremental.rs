@@ -17,6 +17,32 @@ pub struct Session {
     path: String,
 }
 
+/// Leaves out of the inputs the files this command writes (state, lock, report, alerts), which a
+/// directory argument would otherwise pick up.
+pub fn without_own_files(inputs: Vec<Input>, own: &[Option<&Path>]) -> Vec<Input> {
+    let canon = |p: &Path| {
+        std::fs::canonicalize(p)
+            .unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+    };
+    let mut mine: Vec<std::path::PathBuf> = Vec::new();
+    for p in own.iter().flatten() {
+        mine.push(canon(p));
+        mine.push(canon(Path::new(&format!("{}.lock", p.display()))));
+    }
+    inputs
+        .into_iter()
+        .filter(|i| match &i.path {
+            crate::source::InputPath::File(p) => !mine.contains(&canon(p)),
+            crate::source::InputPath::Stdin => true,
+        })
+        .enumerate()
+        .map(|(n, mut i)| {
+            i.index = n as u32;
+            i
+        })
+        .collect()
+}
+
 impl Session {
     /// Opens and locks the state (if any) and plans the inputs; returns the inputs to scan and
     /// what the scan carries in.

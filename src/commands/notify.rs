@@ -129,7 +129,7 @@ pub fn run(args: &NotifyArgs, global: Global) -> Result<Exit, CommandError> {
     };
     let (exposure, analysis) = exposure(args, global, now)?;
     let exclude = if args.report.is_some() {
-        args.blast.scope.exclude_tenants.clone()
+        args.blast.analysis.exclude_tenants.clone()
     } else {
         Vec::new() // the analysis applied them already
     };

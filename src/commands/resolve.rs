@@ -1,26 +1,27 @@
 //! The resolve phase: command-line arguments and the config file become narrow settings once,
 //! the command line winning. Commands read these structs, never the config file.
 //!
-//! - [`ScopeSettings`]: tenant setup, widespread threshold, the config file's gap, rule
-//!   directories and rotation tiers (`ScopeArgs`).
+//! - [`AnalysisSettings`]: tenant setup, widespread threshold, the config file's gap, rule
+//!   directories and rotation tiers (`AnalysisArgs`).
 //! - [`TenantSetup`]: the tenant map and the patterns and exclusions it came from.
 //! - [`scan_settings`]: reading options, threads, window, `--gap` and devices for one pass.
+//! - [`inputs`]: the inputs a pass reads, in path order.
 //! - [`OutputPlan`]: destination, format and colour of a report.
-//! - [`inputs`]: the inputs found under the paths, without the command's own files, numbered.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::CommandError;
+use super::incremental::without_own_files;
 use super::output::{Output, write_result};
 use crate::cli::time::{parse_span, parse_time_arg};
-use crate::cli::{ColorChoice, InputArgs, ScopeArgs, TenantArgs, TimeArgs};
+use crate::cli::{AnalysisArgs, ColorChoice, InputArgs, TenantArgs, TimeArgs};
 use crate::config::Config;
-use crate::model::{Span, Timestamp};
+use crate::model::{Span, TimeWindow, Timestamp};
 use crate::parse::Validation;
 use crate::report::text::Color;
 use crate::rules::RuleSet;
-use crate::scan::{ScanSettings, TimeWindow};
+use crate::scan::ScanSettings;
 use crate::source::{DeviceRule, Input, ReadOptions, discover};
 use crate::tenant::{TenantFallback, TenantInference, TenantMap};
 
@@ -29,77 +30,28 @@ pub const DEFAULT_GAP: Span = Span::from_secs(300);
 /// Default `--widespread-threshold`.
 pub const DEFAULT_WIDESPREAD: usize = 10;
 
-/// In which order inputs are numbered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InputOrder {
-    /// By display path: a report must not depend on the order paths were given in (evidence is
-    /// taken from the lowest-numbered copy of a duplicated entry).
-    ByPath,
-    /// As found, paths in the order given (`export` and `query` rows follow it).
-    AsFound,
-}
-
-/// The inputs under `paths` (directories walked), without the files this command writes
-/// (`own`: state, report, alerts, export), ordered by `order` and numbered from 0: the number is
-/// the `file` of every location recorded from the input.
-pub fn inputs(
-    paths: &[String],
-    own: &[Option<&Path>],
-    order: InputOrder,
-) -> Result<Vec<Input>, CommandError> {
-    let mut inputs = without_own_files(discover(paths)?, own);
-    if order == InputOrder::ByPath {
-        inputs.sort_by(|a, b| a.display.cmp(&b.display));
-    }
-    for (n, input) in inputs.iter_mut().enumerate() {
-        input.index = n as u32;
-    }
-    Ok(inputs)
-}
-
-/// Leaves out of the inputs the files this command writes (state, lock, report, alerts), which a
-/// directory argument would otherwise pick up.
-fn without_own_files(inputs: Vec<Input>, own: &[Option<&Path>]) -> Vec<Input> {
-    let canon = |p: &Path| {
-        std::fs::canonicalize(p)
-            .unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
-    };
-    let mut mine: Vec<std::path::PathBuf> = Vec::new();
-    for p in own.iter().flatten() {
-        mine.push(canon(p));
-        mine.push(canon(Path::new(&format!("{}.lock", p.display()))));
-    }
-    inputs
-        .into_iter()
-        .filter(|i| match &i.path {
-            crate::source::InputPath::File(p) => !mine.contains(&canon(p)),
-            crate::source::InputPath::Stdin => true,
-        })
-        .collect()
-}
-
 /// The config file at `path`, or the defaults without one.
 fn config(path: Option<&Path>) -> Result<Config, CommandError> {
     Ok(path.map(Config::load).transpose()?.unwrap_or_default())
 }
 
-/// The `ScopeArgs` group resolved against the config file.
-pub struct ScopeSettings {
+/// The `AnalysisArgs` group resolved against the config file.
+pub struct AnalysisSettings {
     /// Tenant mapping, patterns and exclusions.
     pub tenants: TenantSetup,
     /// Widespread threshold.
     pub widespread: usize,
-    /// The config file's gap, if any (`--gap` wins, see [`gap`]).
-    pub config_gap: Option<String>,
+    /// The config file's gap, if any (`--gap` wins, see [`AnalysisSettings::pass`]).
+    config_gap: Option<String>,
     /// The config file's rotation tier rules.
     pub rotation: Vec<crate::blast::TierRuleConfig>,
     /// Rule directories, the config file's first; compiled only by commands that run rules.
     rule_dirs: Vec<PathBuf>,
 }
 
-impl ScopeSettings {
-    /// Resolves `ScopeArgs` (command line wins; exclusions and rule directories combine).
-    pub fn resolve(args: &ScopeArgs) -> Result<ScopeSettings, CommandError> {
+impl AnalysisSettings {
+    /// Resolves `AnalysisArgs` (command line wins; exclusions and rule directories combine).
+    pub fn resolve(args: &AnalysisArgs) -> Result<AnalysisSettings, CommandError> {
         let cfg = config(args.config.as_deref())?;
         let TenantRules { patterns, fallback } =
             TenantRules::resolve(&cfg, &args.tenant_patterns, args.tenant_fallback);
@@ -115,7 +67,7 @@ impl ScopeSettings {
         let map = TenantMap::new(&patterns, &excluded)?
             .with_fallback(fallback)
             .with_inference(inference);
-        Ok(ScopeSettings {
+        Ok(AnalysisSettings {
             tenants: TenantSetup {
                 map,
                 patterns,
@@ -129,6 +81,23 @@ impl ScopeSettings {
             rotation: cfg.rotation,
             rule_dirs: cfg.rules.into_iter().chain(args.rules.clone()).collect(),
         })
+    }
+
+    /// The settings of a pass of `scan`, `blast` or `rotation-list`: `--since`/`--until`,
+    /// `--gap` (else the config file's), reading options, threads and devices.
+    pub fn pass(
+        &self,
+        input: &InputArgs,
+        time: &TimeArgs,
+        devices: &[DeviceRule],
+        now: Timestamp,
+    ) -> Result<ScanSettings, CommandError> {
+        scan_settings(
+            input,
+            window(time, now)?,
+            gap(time, self.config_gap.as_ref())?,
+            devices,
+        )
     }
 
     /// The built-in rules and those of every rule directory.
@@ -260,6 +229,24 @@ pub fn scan_settings(
         device_rules: devices.to_vec(),
         ..ScanSettings::default()
     })
+}
+
+/// The inputs under `paths` but the command's `own` files (state, report, alerts), in path
+/// order and numbered so: evidence is taken from the earliest copy of an entry, and the report
+/// must not depend on the order the paths were given in.
+pub fn inputs(paths: &[String], own: &[Option<&Path>]) -> Result<Vec<Input>, CommandError> {
+    let mut inputs = found_inputs(paths, own)?;
+    inputs.sort_by(|a, b| a.display.cmp(&b.display));
+    for (i, input) in inputs.iter_mut().enumerate() {
+        input.index = i as u32;
+    }
+    Ok(inputs)
+}
+
+/// The inputs under `paths` but the command's `own` files, in the order found and numbered so
+/// (`export` and `query`, whose rows follow that order).
+pub fn found_inputs(paths: &[String], own: &[Option<&Path>]) -> Result<Vec<Input>, CommandError> {
+    Ok(without_own_files(discover(paths)?, own))
 }
 
 /// The format to use when none was asked for.

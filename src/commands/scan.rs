@@ -5,29 +5,34 @@ use std::path::Path;
 
 use super::incremental::Session;
 use super::progress::{Progress, total_bytes};
-use super::resolve::{self, DefaultFormat, InputOrder, OutputPlan, ScopeSettings};
+use super::resolve::{self, AnalysisSettings, DefaultFormat, OutputPlan};
 use super::{CommandError, Exit, Global};
 use crate::cli::ScanArgs;
 use crate::detect::Detector;
 use crate::lineage::{Devices, Lineage};
-use crate::report::{self, Format, ReportContext, ScanReport, Settings, Window, alerts};
-use crate::scan::{self, Analyzers};
-use crate::suspects::{self, BlastCommand, Watch};
+use crate::model::Timestamp;
+use crate::report::alerts;
+use crate::report::{self, Format, ReportContext, ScanReport, Settings};
+use crate::rules::RuleSet;
+use crate::scan::{self, Analysers, Carry, Incremental, ScanResult, ScanSettings};
+use crate::source::Input;
+use crate::state::AlertMemory;
+use crate::suspects::{self, BlastCommand, Suspects, Watch};
 
 /// The options of a scan that shape a blast radius, for the suspects' `blast` commands.
 fn blast_command(args: &ScanArgs) -> BlastCommand {
     let mut options = Vec::new();
-    let scope = &args.scope;
-    if let Some(c) = &scope.config {
+    let group = &args.analysis;
+    if let Some(c) = &group.config {
         options.extend(["--config".to_string(), c.display().to_string()]);
     }
-    for p in &scope.tenant_patterns {
+    for p in &group.tenant_patterns {
         options.extend(["--tenant-pattern".to_string(), p.clone()]);
     }
-    for e in &scope.exclude_tenants {
+    for e in &group.exclude_tenants {
         options.extend(["--exclude-tenant".to_string(), e.clone()]);
     }
-    if let Some(n) = scope.widespread_threshold {
+    if let Some(n) = group.widespread_threshold {
         options.extend(["--widespread-threshold".to_string(), n.to_string()]);
     }
     for (flag, v) in [("--since", &args.time.since), ("--until", &args.time.until)] {
@@ -45,82 +50,152 @@ fn blast_command(args: &ScanArgs) -> BlastCommand {
     BlastCommand { options, paths }
 }
 
-/// Runs `scan`.
+/// Runs `scan`: resolve the settings, open the inputs (and the `--state` session), run the pass,
+/// build the report, write it (and the `--alerts`), then move the state past this run.
 pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
     let now = super::now();
-    let scope = ScopeSettings::resolve(&args.scope)?;
-    let rules = scope.rules()?;
-    let window = resolve::window(&args.time, now)?;
-    let gap = resolve::gap(&args.time, scope.config_gap.as_ref())?;
-    let settings = resolve::scan_settings(&args.input, window, gap, &args.devices)?;
-    let alerts_path = args
-        .incremental
-        .alerts
-        .as_deref()
-        .filter(|a| *a != "-")
-        .map(Path::new);
-    let own = [
-        args.incremental.state.as_deref(),
-        args.output.output.as_deref(),
-        alerts_path,
-    ];
-    let inputs = resolve::inputs(&args.paths, &own, InputOrder::ByPath)?;
+    let resolved = Resolved::resolve(args, now)?;
+    let inputs = resolve::inputs(&args.paths, &own_files(args))?;
     let (mut session, inputs, incremental) =
         Session::begin(args.incremental.state.as_deref(), "scan", now, inputs)?;
-    let detector = Detector::new(&rules, settings.caps);
+    let pass = run_pass(
+        &resolved,
+        &inputs,
+        session.seed(),
+        incremental,
+        global.quiet,
+    )?;
+    let file_progress = pass.result.progress.clone();
+    let report = build_report(args, &resolved, pass.result, pass.suspects, &session, now);
+    write_report(&report, args, global)?;
+    let memory = write_alerts(&report, args, global, session.take_alert_memory())?;
+    // Outputs are written: only now may the state move past this run's input.
+    session.commit(pass.next, &file_progress, memory, now)?;
+    if !report.complete && !global.quiet && std::io::stderr().is_terminal() {
+        eprintln!("blastradius: input incomplete; see the report's inputs and malformed sections");
+    }
+    Ok(exit_for(&report, args.output.fail_on))
+}
+
+/// What `scan` resolved from its arguments and the config file.
+struct Resolved {
+    /// Tenants, threshold, rule directories (`--config` and the scope group).
+    analysis: AnalysisSettings,
+    /// The built-in rules and `--rules`.
+    rules: RuleSet,
+    /// The pass: reading options, window, gap, devices.
+    pass: ScanSettings,
+    /// The options the suspects' `blast` commands repeat.
+    blast_command: BlastCommand,
+}
+
+impl Resolved {
+    fn resolve(args: &ScanArgs, now: Timestamp) -> Result<Resolved, CommandError> {
+        let analysis = AnalysisSettings::resolve(&args.analysis)?;
+        let rules = analysis.rules()?;
+        let pass = analysis.pass(&args.input, &args.time, &args.devices, now)?;
+        Ok(Resolved {
+            analysis,
+            rules,
+            pass,
+            blast_command: blast_command(args),
+        })
+    }
+}
+
+/// The files this run writes (state, report, alerts), never read as input.
+fn own_files(args: &ScanArgs) -> [Option<&Path>; 3] {
+    let alerts = args.incremental.alerts.as_deref().filter(|a| *a != "-");
+    [
+        args.incremental.state.as_deref(),
+        args.output.output.as_deref(),
+        alerts.map(Path::new),
+    ]
+}
+
+/// What the pass established.
+struct Pass {
+    result: ScanResult,
+    /// The tokens worth a `blast`, ranked.
+    suspects: Suspects,
+    /// The carry for the next `--state` run.
+    next: Option<Carry>,
+}
+
+/// The pass: the detection rules, and the suspects' lineage watch beside them.
+fn run_pass(
+    resolved: &Resolved,
+    inputs: &[Input],
+    seed: Option<u64>,
+    incremental: Option<Incremental>,
+    quiet: bool,
+) -> Result<Pass, CommandError> {
+    let tenants = &resolved.analysis.tenants.map;
+    let detector = Detector::new(&resolved.rules, resolved.pass.caps);
+    let lineage = Lineage::new(
+        Vec::new(),
+        tenants,
+        seed.unwrap_or_else(super::blast::rand_seed),
+    );
+    // The same identity joins as `blast`, so a suspect's blast command finds what it found.
     let watch = Watch {
-        lineage: Lineage::new(
-            Vec::new(),
-            &scope.tenants.map,
-            session.seed().unwrap_or_else(super::blast::rand_seed),
-        )
-        // The same identity joins as `blast`, so a suspect's blast command finds what it found.
-        .across(if inputs.len() > 1 {
+        lineage: lineage.across(if inputs.len() > 1 {
             Devices::Several
         } else {
             Devices::One
         }),
     };
-    let progress = Progress::start(total_bytes(&inputs), global.quiet);
-    let scan::Scanned {
-        result,
-        ext: watched,
-        carry: next,
-    } = scan::run(
-        &inputs,
-        &settings,
-        Analyzers {
+    let progress = Progress::start(total_bytes(inputs), quiet);
+    let scanned = scan::run(
+        inputs,
+        &resolved.pass,
+        Analysers {
             detector: &detector,
-            tenants: &scope.tenants.map,
+            tenants,
             ext: &watch,
             progress: Some(&progress.counter),
         },
         incremental,
     )?;
     drop(progress);
-    let suspects = suspects::rank(watched, &scope.tenants.map, &blast_command(args));
-    let file_progress = result.progress.clone();
-    let report = ScanReport::build(
+    Ok(Pass {
+        result: scanned.result,
+        suspects: suspects::rank(scanned.ext, tenants, &resolved.blast_command),
+        next: scanned.carry,
+    })
+}
+
+fn build_report(
+    args: &ScanArgs,
+    resolved: &Resolved,
+    result: ScanResult,
+    suspects: Suspects,
+    session: &Session,
+    now: Timestamp,
+) -> ScanReport {
+    let tenants = &resolved.analysis.tenants;
+    ScanReport::build(
         result,
         ReportContext {
             generated_at: now,
-            window: Window {
-                since: window.since,
-                until: window.until,
-            },
+            window: resolved.pass.window,
             settings: Settings {
-                gap_seconds: gap.as_secs_f64(),
-                widespread_threshold: scope.widespread,
-                tenant_patterns: scope.tenants.patterns.clone(),
+                gap_seconds: resolved.pass.gap.as_secs_f64(),
+                widespread_threshold: resolved.analysis.widespread,
+                tenant_patterns: tenants.patterns.clone(),
                 inferred_tenant_patterns: Vec::new(), // the scan's, set by ScanReport::build
-                excluded_tenants: scope.tenants.excluded.clone(),
-                rules: rules.rules().len(),
+                excluded_tenants: tenants.excluded.clone(),
+                rules: resolved.rules.rules().len(),
             },
             max_malformed: args.input.max_malformed,
             incremental: session.info(),
             suspects,
         },
-    );
+    )
+}
+
+/// Writes the report to `--output` (standard output by default).
+fn write_report(report: &ScanReport, args: &ScanArgs, global: Global) -> Result<(), CommandError> {
     let out = OutputPlan::open(args.output.output.as_deref(), global.color)?;
     let format = out.format(
         args.output.format,
@@ -130,22 +205,26 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
         },
     );
     let color = out.color;
-    out.write(|w| report::render_scan(&report, format, color, w))?;
-    let mut memory = session.take_alert_memory();
+    out.write(|w| report::render_scan(report, format, color, w))
+}
+
+/// Writes the findings not alerted on before to `--alerts`, if given; returns the memory of
+/// what was alerted on, for the state.
+fn write_alerts(
+    report: &ScanReport,
+    args: &ScanArgs,
+    global: Global,
+    mut memory: AlertMemory,
+) -> Result<AlertMemory, CommandError> {
     if let Some(dest) = &args.incremental.alerts {
-        let alerts = alerts::new_alerts(&report, &mut memory);
+        let alerts = alerts::new_alerts(report, &mut memory);
         let out = OutputPlan::open(
             (dest != "-").then(|| Path::new(dest.as_str())),
             global.color,
         )?;
-        out.write(|w| alerts::write(&alerts, args.incremental.alert_format, &report, w))?;
+        out.write(|w| alerts::write(&alerts, args.incremental.alert_format, report, w))?;
     }
-    // Outputs are written: only now may the state move past this run's input.
-    session.commit(next, &file_progress, memory, now)?;
-    if !report.complete && !global.quiet && std::io::stderr().is_terminal() {
-        eprintln!("blastradius: input incomplete; see the report's inputs and malformed sections");
-    }
-    Ok(exit_for(&report, args.output.fail_on))
+    Ok(memory)
 }
 
 /// Findings at or above `--fail-on` win over an incomplete input: they need a human now.

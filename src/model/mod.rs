@@ -1,13 +1,15 @@
-//! The compact event model shared by every analysis: entries, timestamps, locations, severities.
+//! The compact entry model shared by every analysis: entries, timestamps, time windows and intervals, locations, severities.
 
 pub mod cidr;
 mod entry;
 pub mod secret;
 pub mod tape;
 mod time;
+pub mod window;
 
 pub use entry::{CallerInfo, Entry, EntryType, Operation, RequestInfo, ResponseInfo, TokenInfo};
 pub use time::{Span, Timestamp};
+pub use window::{Interval, TimeWindow};
 
 /// Where an entry sits while the scan runs: the chunk it came from and its line within it.
 ///

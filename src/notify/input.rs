@@ -7,7 +7,7 @@
 use serde::Deserialize;
 
 use super::NotifyError;
-use crate::model::{Severity, Timestamp};
+use crate::model::{Interval, Severity, Timestamp};
 
 /// Which command wrote the report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -28,15 +28,6 @@ impl SourceCommand {
             SourceCommand::Scan => "Scan",
         }
     }
-}
-
-/// First and last moment of exposure.
-#[derive(Clone, Copy, Debug, Deserialize)]
-pub struct WindowIn {
-    /// First activity.
-    pub start: Timestamp,
-    /// Last activity.
-    pub end: Timestamp,
 }
 
 /// A secret read, from `secrets_read[]` (blast) or `secrets[]` (scan).
@@ -112,7 +103,7 @@ pub struct Exposure {
     pub severity: Option<Severity>,
     /// Blast: first to last activity in scope.
     #[serde(default)]
-    pub exposure_window: Option<WindowIn>,
+    pub exposure_window: Option<Interval>,
     /// Blast: the secrets the lineage read.
     #[serde(default)]
     pub secrets_read: Vec<SecretIn>,

@@ -10,20 +10,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::input::{Exposure, SecretIn, SourceCommand, TargetIn};
-use crate::model::{Severity, Timestamp};
+use crate::model::{Interval, Severity, Timestamp};
 use crate::redact;
 
 /// The notice contract's version (docs/notify.md).
 pub const NOTICE_SCHEMA_VERSION: &str = "1.0";
-
-/// First and last read of a tenant's exposed secrets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct NoticeWindow {
-    /// First read.
-    pub start: Timestamp,
-    /// Last read.
-    pub end: Timestamp,
-}
 
 /// A secret of the tenant that was exposed. Paths and kinds, never values.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -89,7 +80,7 @@ pub struct Notice {
     /// False when an input could not be read completely: the exposure may be larger.
     pub complete: bool,
     /// First to last read of this tenant's secrets.
-    pub exposure_window: Option<NoticeWindow>,
+    pub exposure_window: Option<Interval>,
     /// The tenant's secrets exposed, by path.
     pub secrets: Vec<ExposedSecret>,
     /// What the operators did.
@@ -235,9 +226,7 @@ fn notice(
         .iter()
         .filter_map(|s| s.last_read.or(s.first_read))
         .max();
-    let exposure_window = start
-        .zip(end)
-        .map(|(start, end)| NoticeWindow { start, end });
+    let exposure_window = start.zip(end).map(|(start, end)| Interval { start, end });
     let own: Vec<&TargetIn> = e
         .rotation_targets
         .iter()

@@ -5,6 +5,39 @@ use super::fast::request_header;
 use super::framing::{Framed, frame_line};
 use super::{ParseErrorKind, Parser};
 
+/// The fields of an entry that the request fast path also reads, as the full parser reads them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FullHeader {
+    /// `type`.
+    pub ty: Option<String>,
+    /// `time`, as written.
+    pub time: Option<String>,
+    /// `request.id`.
+    pub id: Option<String>,
+    /// `request.path`.
+    pub path: String,
+}
+
+/// Parses `json` (one framed entry) with the full parser and reads its [`FullHeader`].
+pub fn full_header(parser: &mut Parser, json: &[u8]) -> Result<FullHeader, ParseErrorKind> {
+    parser.parse_one(json, |r| {
+        r.map(|ev| FullHeader {
+            ty: ev
+                .root
+                .get("type")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            time: ev
+                .root
+                .get("time")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            id: ev.request.id.map(str::to_string),
+            path: ev.request.path.to_string(),
+        })
+    })
+}
+
 /// Frames and parses one line of arbitrary bytes and checks the parser's invariants:
 /// nothing panics; the request fast path never disagrees with the full parser; simd-json and
 /// serde_json accept the same objects and read the same fields from them.
@@ -13,24 +46,9 @@ pub fn check_line(data: &[u8]) {
         return;
     };
     let json = &data[start..end];
-    let mut parser = Parser::new();
-    let ours = parser.parse_one(json, |r| match r {
-        Ok(ev) => Ok((
-            ev.root
-                .get("type")
-                .and_then(|v| v.as_str())
-                .map(str::to_string),
-            ev.root
-                .get("time")
-                .and_then(|v| v.as_str())
-                .map(str::to_string),
-            ev.request.id.map(str::to_string),
-            ev.request.path.to_string(),
-        )),
-        Err(e) => Err(e),
-    });
+    let ours = full_header(&mut Parser::new(), json);
     if let Some(h) = request_header(json) {
-        let (ty, time, id, _) = ours
+        let FullHeader { ty, time, id, .. } = ours
             .as_ref()
             .expect("the fast path took an entry the full parser rejects");
         assert_eq!(ty.as_deref(), Some("request"));
@@ -39,7 +57,7 @@ pub fn check_line(data: &[u8]) {
     }
     let theirs: Result<serde_json::Value, _> = serde_json::from_slice(json);
     match (&ours, &theirs) {
-        (Ok((ty, time, id, path)), Ok(v)) => {
+        (Ok(FullHeader { ty, time, id, path }), Ok(v)) => {
             assert_eq!(ty.as_deref(), v.get("type").and_then(|t| t.as_str()));
             assert_eq!(time.as_deref(), v.get("time").and_then(|t| t.as_str()));
             let sid = v

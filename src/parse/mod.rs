@@ -131,7 +131,7 @@ impl Parser {
         let parsed =
             simd_json::fill_tape_padded(&mut self.buf, entry.len(), &mut self.buffers, &mut tape);
         let (out, tape) = match parsed {
-            Ok(()) => read_event(entry, tape, &mut self.scrub, f),
+            Ok(()) => read_entry(entry, tape, &mut self.scrub, f),
             Err(e) => (
                 f(Err(ParseErrorKind::InvalidJson(json_error::describe(&e)))),
                 tape.reset(),
@@ -144,7 +144,7 @@ impl Parser {
 
 /// Builds the event of a parsed entry, redacting its tape first when it may hold a token, and
 /// hands it to `f`; returns `f`'s answer and the emptied tape.
-fn read_event<'t, R>(
+fn read_entry<'t, R>(
     entry: &[u8],
     tape: Tape<'t>,
     scrub: &mut scrub::Scrub,

@@ -8,13 +8,14 @@ use serde::Serialize;
 use super::ndjson::record;
 use super::sanitize::{csv_cell, terminal as t};
 use super::text::{Color, bytes_label, paint, table, time};
-use super::{SCHEMA_VERSION, Tool, Window, incident_id};
+use super::{SCHEMA_VERSION, Tool, incident_id};
 use crate::blast::{
-    BlastScope, DeniedRecord, LeaseRecord, PivotEcho, ReadOutcome, RotationTarget,
+    BlastRadius, DeniedRecord, LeaseRecord, PivotEcho, ReadOutcome, RotationTarget,
     SecretReadRecord, TokenRecord,
 };
 use crate::gaps::Gap;
 use crate::model::secret::SecretKind;
+use crate::model::{Interval, TimeWindow};
 use crate::model::{Severity, Timestamp};
 use crate::scan::result::{InputRecord, ScanResult};
 use crate::scope::BreachScope;
@@ -76,7 +77,7 @@ pub struct BlastReport {
     /// False when an input could not be read completely or had malformed lines.
     pub complete: bool,
     /// `--since`/`--until`.
-    pub window: Window,
+    pub window: TimeWindow,
     /// Settings.
     pub settings: BlastSettings,
     /// Inputs.
@@ -107,7 +108,8 @@ pub struct BlastReport {
     /// The ordered rotation and revocation plan.
     pub rotation_targets: Vec<RotationTarget>,
     /// First to last activity in scope.
-    pub exposure_window: Option<crate::blast::Window>,
+    #[serde(serialize_with = "crate::model::window::with_seconds")]
+    pub exposure_window: Option<Interval>,
     /// `none`, `limited`, `widespread`.
     pub breach_scope: BreachScope,
     /// From the most critical tier of secrets exposed: tier 1 → P0 .. tier 4 → P3; P3 when
@@ -127,7 +129,7 @@ pub struct BlastContext {
     /// When.
     pub generated_at: Timestamp,
     /// The window.
-    pub window: Window,
+    pub window: TimeWindow,
     /// Settings.
     pub settings: BlastSettings,
     /// `--max-malformed`.
@@ -142,7 +144,7 @@ impl BlastReport {
     /// Builds the report.
     pub fn build(
         scan: ScanResult,
-        scope: BlastScope,
+        scope: BlastRadius,
         targets: Vec<RotationTarget>,
         ctx: BlastContext,
     ) -> BlastReport {
@@ -272,7 +274,8 @@ pub fn render(
                 incident_id: &'a str,
                 pivots: &'a PivotEcho,
                 affected_tenants: &'a [String],
-                exposure_window: Option<crate::blast::Window>,
+                #[serde(serialize_with = "crate::model::window::with_seconds")]
+                exposure_window: Option<Interval>,
                 breach_scope: BreachScope,
                 severity: Option<Severity>,
                 complete: bool,
@@ -447,8 +450,9 @@ fn reachable_section(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::i
                 .collect();
             let granted: Vec<String> = granted.into_iter().collect();
             tb.add_row(vec![
-                t(&x.path).into_owned(),
-                x.tenant
+                t(&x.place.path).into_owned(),
+                x.place
+                    .tenant
                     .as_deref()
                     .map_or("(none)".into(), |c| t(c).into_owned()),
                 x.capabilities.join(","),
@@ -534,7 +538,7 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
             "Window     {} → {} ({})",
             x.start,
             x.end,
-            crate::model::Span((x.seconds * 1e9) as i64)
+            crate::model::Span((x.seconds() * 1e9) as i64)
         )?,
         None => writeln!(w, "Window     no activity in scope")?,
     }

@@ -80,7 +80,7 @@ pub fn device_records(
             let entries = records
                 .iter()
                 .filter(|r| names.contains(&r.path))
-                .map(|r| r.events)
+                .map(|r| r.entries)
                 .sum();
             DeviceRecord {
                 name: d.name.clone(),

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::detect::Finding;
 use crate::gaps::Gap;
-use crate::model::{Severity, Timestamp};
+use crate::model::{Severity, TimeWindow, Timestamp};
 use crate::scan::result::{InputRecord, MalformedRecord, ScanResult, StatsRecord};
 use crate::scope::{BreachScope, SecretRecord, TenantRecord, affected_tenants};
 
@@ -63,15 +63,6 @@ impl Tool {
     }
 }
 
-/// The time window a report covers.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct Window {
-    /// `--since`, if given.
-    pub since: Option<Timestamp>,
-    /// `--until`, if given.
-    pub until: Option<Timestamp>,
-}
-
 /// Settings that shaped the results, recorded for reproducibility.
 #[derive(Clone, Debug, Serialize)]
 pub struct Settings {
@@ -105,8 +96,8 @@ pub struct ScanReport {
     pub command: &'static str,
     /// False when some input could not be read completely or had malformed lines beyond the limit.
     pub complete: bool,
-    /// The time window.
-    pub window: Window,
+    /// `--since`/`--until`.
+    pub window: TimeWindow,
     /// Settings.
     pub settings: Settings,
     /// Per input.
@@ -114,11 +105,14 @@ pub struct ScanReport {
     /// Counts.
     pub stats: StatsRecord,
     /// Earliest entry.
-    pub first_event: Option<Timestamp>,
+    #[serde(rename = "first_event")]
+    pub first_entry: Option<Timestamp>,
     /// Latest entry.
-    pub last_event: Option<Timestamp>,
+    #[serde(rename = "last_event")]
+    pub last_entry: Option<Timestamp>,
     /// Entries that matched at least one detection rule with a severity.
-    pub suspicious_events: u64,
+    #[serde(rename = "suspicious_events")]
+    pub suspicious_entries: u64,
     /// Distinct secret paths read successfully.
     pub accessed_secrets: usize,
     /// Tenants whose secrets were read (excluded tenants removed), sorted.
@@ -188,8 +182,8 @@ pub struct IncrementalInput {
 pub struct ReportContext {
     /// When.
     pub generated_at: Timestamp,
-    /// The window.
-    pub window: Window,
+    /// `--since`/`--until`.
+    pub window: TimeWindow,
     /// Settings.
     pub settings: Settings,
     /// Malformed lines beyond which the input counts as incomplete (`--max-malformed`).
@@ -237,15 +231,15 @@ impl ScanReport {
             ),
             unattributed_secrets: unattributed,
             settings: ctx.settings,
-            suspicious_events: r.stats.suspicious_events,
+            suspicious_entries: r.stats.suspicious_entries,
             accessed_secrets: r.secrets.len(),
             affected_tenants: affected,
             severity,
             response_time: severity.map(Severity::response_time),
             inputs: r.inputs,
             stats: r.stats,
-            first_event: r.first_event,
-            last_event: r.last_event,
+            first_entry: r.first_entry,
+            last_entry: r.last_entry,
             findings: r.findings,
             secrets: r.secrets,
             tenants: r.tenants,

@@ -147,8 +147,8 @@ pub fn write_scan(r: &ScanReport, color: Color, w: &mut dyn Write) -> std::io::R
         r.inputs.len(),
         bytes_label(bytes_read),
         thousands(r.stats.entries),
-        time(r.first_event),
-        time(r.last_event)
+        time(r.first_entry),
+        time(r.last_entry)
     )?;
     match r.severity {
         Some(s) => {
@@ -176,7 +176,7 @@ pub fn write_scan(r: &ScanReport, color: Color, w: &mut dyn Write) -> std::io::R
     writeln!(
         w,
         "Activity   {} suspicious entries · {} secret path(s) read · {} gap(s), {} unexplained · {} malformed line(s)",
-        thousands(r.suspicious_events),
+        thousands(r.suspicious_entries),
         thousands(r.accessed_secrets as u64),
         r.gaps.len(),
         r.unexplained_gaps,

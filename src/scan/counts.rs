@@ -104,7 +104,8 @@ counters! {
     /// Entries evaluated by the detection rules.
     evaluated: u64,
     /// Entries that matched at least one rule with a severity.
-    suspicious_events: u64,
+    #[serde(rename = "suspicious_events")]
+    suspicious_entries: u64,
     /// Open requests analysed at the end of their chunk because the chunk had more than 1,024
     /// (a log whose responses are missing wholesale).
     early_analysed_requests: u64,

@@ -356,8 +356,8 @@ fn result<E: Extension>(
     let (secrets, tenants, tenant_layout) = analysis.secrets.finish(ctx.tenants, &resolve);
     let progress = progress(inputs, &infos, &log.sums);
     let input_records = input_records(inputs, infos, errors, &log.sums, &log.bounds);
-    let first_event = log.bounds.iter().flatten().map(|b| b.earliest).min();
-    let last_event = log.bounds.iter().flatten().map(|b| b.latest).max();
+    let first_entry = log.bounds.iter().flatten().map(|b| b.earliest).min();
+    let last_entry = log.bounds.iter().flatten().map(|b| b.latest).max();
     ScanResult {
         inputs: input_records,
         stats: analysis.stats.into(),
@@ -369,8 +369,8 @@ fn result<E: Extension>(
         gaps_omitted: gaps.omitted,
         unexplained_gaps: gaps.unexplained,
         malformed,
-        first_event,
-        last_event,
+        first_entry,
+        last_entry,
         locator: log.locator,
         progress,
         activity: analysis.activity,
@@ -558,10 +558,10 @@ fn input_records(
                 pretty: info.as_ref().is_some_and(|x| x.pretty),
                 resumed_at: input.resume.offset,
                 lines: 0,
-                events: 0,
+                entries: 0,
                 malformed: 0,
-                first_event: b.map(|b| b.earliest),
-                last_event: b.map(|b| b.latest),
+                first_entry: b.map(|b| b.earliest),
+                last_entry: b.map(|b| b.latest),
                 error: None,
             }
         })
@@ -577,7 +577,7 @@ fn input_records(
         };
         let r = &mut recs[p];
         r.lines += u64::from(s.lines);
-        r.events += s.entries;
+        r.entries += s.entries;
         r.malformed += s.malformed;
     }
     for (i, e) in errors {

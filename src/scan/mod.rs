@@ -31,29 +31,12 @@ pub use plausible::{BadTime, TimeBounds, TimeFault, TimeRead};
 pub use result::{InputRecord, Locator, MalformedRecord, ScanResult};
 
 use crate::detect::Detector;
-use crate::model::{Entry, Loc, Span, Timestamp};
+use crate::model::{Entry, Loc, Span, TimeWindow};
 use crate::persist::PersistError;
 use crate::source::{ChunkSink, Input, MapSlot, ReadOptions, SourceError, read_input};
 use crate::tenant::TenantMap;
 use dedup::Dedup;
 use worker::Worker;
-
-/// Entries with a time outside `[since, until)` are skipped.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TimeWindow {
-    /// Inclusive start.
-    pub since: Option<Timestamp>,
-    /// Exclusive end.
-    pub until: Option<Timestamp>,
-}
-
-impl TimeWindow {
-    /// True when `t` is inside the window.
-    #[inline]
-    pub fn contains(&self, t: Timestamp) -> bool {
-        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
-    }
-}
 
 /// Everything that shapes one scan.
 #[derive(Clone, Debug)]
@@ -62,7 +45,7 @@ pub struct ScanSettings {
     pub read: ReadOptions,
     /// Worker threads (0: one per core).
     pub threads: usize,
-    /// The time window.
+    /// `--since`/`--until`.
     pub window: TimeWindow,
     /// Entry times outside these bounds are impossible: counted, located, treated as untimed
     /// (default: 2015-01-01 to a day after the wall clock).
@@ -212,7 +195,7 @@ pub struct Incremental {
 }
 
 /// What a scan needs besides settings.
-pub struct Analyzers<'a, E: Extension> {
+pub struct Analysers<'a, E: Extension> {
     /// The compiled rules.
     pub detector: &'a Detector<'a>,
     /// Tenant mapping.
@@ -238,7 +221,7 @@ pub struct Scanned<S> {
 pub fn run<E: Extension>(
     inputs: &[Input],
     settings: &ScanSettings,
-    az: Analyzers<'_, E>,
+    az: Analysers<'_, E>,
     incremental: Option<Incremental>,
 ) -> Result<Scanned<E::State>, ScanError> {
     use std::hash::BuildHasher;

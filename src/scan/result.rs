@@ -33,13 +33,16 @@ pub struct InputRecord {
     /// Lines read.
     pub lines: u64,
     /// Audit entries parsed.
-    pub events: u64,
+    #[serde(rename = "events")]
+    pub entries: u64,
     /// Lines that are not audit entries.
     pub malformed: u64,
     /// Earliest entry time.
-    pub first_event: Option<Timestamp>,
+    #[serde(rename = "first_event")]
+    pub first_entry: Option<Timestamp>,
     /// Latest entry time.
-    pub last_event: Option<Timestamp>,
+    #[serde(rename = "last_event")]
+    pub last_entry: Option<Timestamp>,
     /// Why reading stopped early, if it did (the input is incomplete).
     pub error: Option<String>,
 }
@@ -79,9 +82,9 @@ pub struct ScanResult {
     /// Malformed lines (capped, earliest first).
     pub malformed: Vec<MalformedRecord>,
     /// Earliest entry time over all inputs.
-    pub first_event: Option<Timestamp>,
+    pub first_entry: Option<Timestamp>,
     /// Latest entry time over all inputs.
-    pub last_event: Option<Timestamp>,
+    pub last_entry: Option<Timestamp>,
     /// Resolves locations recorded during the scan (e.g. by extensions).
     pub locator: Locator,
     /// Where each input stands, for the next incremental run.

@@ -596,7 +596,7 @@ pub(crate) fn analyse<E: Extension>(
     }
     let suspicious = ctx.detector.observe(ev, loc, &mut an.detect);
     if suspicious {
-        an.stats.suspicious_events += 1;
+        an.stats.suspicious_entries += 1;
     }
     an.activity.record(ev.time, access.is_some(), suspicious);
     if let (Some(kind), Some(time)) = (marker_of(ev.request.path, ev.request.operation), ev.time) {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use blastradius::parse::Parser;
 use blastradius::parse::fast::request_header;
+use blastradius::parse::fuzzing::{FullHeader, full_header};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use serde_json::Value;
@@ -85,22 +86,8 @@ fn agree(parser: &mut Parser, line: &[u8]) -> bool {
     let Some(h) = request_header(line) else {
         return false;
     };
-    let full = parser.parse_one(line, |r| match r {
-        Ok(ev) => Ok((
-            ev.root
-                .get("type")
-                .and_then(|v| v.as_str())
-                .map(str::to_string),
-            ev.root
-                .get("time")
-                .and_then(|v| v.as_str())
-                .map(str::to_string),
-            ev.request.id.map(str::to_string),
-        )),
-        Err(e) => Err(e),
-    });
     let shown = String::from_utf8_lossy(line);
-    let (ty, time, id) = match full {
+    let FullHeader { ty, time, id, .. } = match full_header(parser, line) {
         Ok(f) => f,
         Err(e) => panic!("the fast path took a line the full parser rejects ({e}): {shown}"),
     };

@@ -61,7 +61,7 @@ impl Incident {
                 "{} to {} ({})",
                 w.start.to_rfc3339(),
                 w.end.to_rfc3339(),
-                duration(w.seconds)
+                duration(w.seconds())
             )),
             None => Line::text("no activity in scope"),
         };
@@ -376,7 +376,7 @@ impl Incident {
                 exposure: r.exposure_window.map(|w| Shade {
                     start: w.start,
                     end: w.end,
-                    label: format!("exposure window ({})", duration(w.seconds)),
+                    label: format!("exposure window ({})", duration(w.seconds())),
                 }),
                 marks,
             },

@@ -160,7 +160,7 @@ impl Table {
     }
 }
 
-/// What a timeline event is.
+/// What a timeline item is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TimelineKind {
     /// First or last entry of the log, or of the exposure window.
@@ -194,7 +194,7 @@ impl TimelineKind {
     }
 }
 
-/// One key event.
+/// One key moment of the timeline.
 #[derive(Clone, Debug)]
 pub struct TimelineItem {
     /// When.
@@ -272,9 +272,9 @@ pub struct Incident {
     pub actions: Vec<Line>,
     /// The blast radius in numbers.
     pub blast_radius: Vec<Fact>,
-    /// Key events, in time order.
+    /// Timeline items, in time order.
     pub timeline: Vec<TimelineItem>,
-    /// Key events before capping.
+    /// Timeline items before capping.
     pub timeline_total: usize,
     /// Detail tables (tenants, findings, secrets, tokens ...).
     pub tables: Vec<Table>,
@@ -411,10 +411,10 @@ fn inputs_table(inputs: &[InputRecord]) -> Table {
                 Line::default().c(&i.path),
                 num(i.bytes),
                 num(i.lines),
-                num(i.events),
+                num(i.entries),
                 num(i.malformed),
-                time(i.first_event),
-                time(i.last_event),
+                time(i.first_entry),
+                time(i.last_entry),
                 match &i.error {
                     Some(e) => Line::text(e.clone()),
                     None => Line::text("read completely"),
@@ -454,10 +454,10 @@ fn review() -> Vec<Line> {
 }
 
 /// Sorts and caps the timeline; returns the total before capping.
-fn finish_timeline(events: &mut Vec<TimelineItem>) -> usize {
-    events.sort_by(|a, b| a.time.cmp(&b.time).then(a.kind.cmp(&b.kind)));
-    let total = events.len();
-    events.truncate(MAX_ROWS);
+fn finish_timeline(items: &mut Vec<TimelineItem>) -> usize {
+    items.sort_by(|a, b| a.time.cmp(&b.time).then(a.kind.cmp(&b.kind)));
+    let total = items.len();
+    items.truncate(MAX_ROWS);
     total
 }
 

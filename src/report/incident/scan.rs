@@ -74,8 +74,8 @@ impl Incident {
                 label: "Log period",
                 value: Line::text(format!(
                     "{} to {}",
-                    time_str(r.first_event),
-                    time_str(r.last_event),
+                    time_str(r.first_entry),
+                    time_str(r.last_entry),
                 )),
             },
         ];
@@ -155,7 +155,7 @@ impl Incident {
             },
             Fact {
                 label: "Suspicious entries",
-                value: num(r.suspicious_events),
+                value: num(r.suspicious_entries),
             },
             Fact {
                 label: "Findings",
@@ -199,14 +199,14 @@ impl Incident {
 
         let mut timeline = Vec::new();
         let mut marks = Vec::new();
-        if let Some(t) = r.first_event {
+        if let Some(t) = r.first_entry {
             timeline.push(TimelineItem {
                 time: t,
                 kind: TimelineKind::Bound,
                 what: Line::text("First entry in the log"),
             });
         }
-        if let Some(t) = r.last_event {
+        if let Some(t) = r.last_entry {
             timeline.push(TimelineItem {
                 time: t,
                 kind: TimelineKind::Bound,

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::client::Caller;
+use super::client::{Caller, Issued};
 use super::server::{BaoServer, DEVICE};
 
 pub const OPERATOR_IP: &str = "10.0.9.10";
@@ -62,31 +62,6 @@ fn tenant(i: usize) -> String {
     format!("t{i:02}")
 }
 
-fn hash(op: &Caller<'_>, input: &str) -> String {
-    op.write(&format!("sys/audit-hash/{DEVICE}"), json!({"input": input}))
-        .ok()["data"]["hash"]
-        .as_str()
-        .expect("hash")
-        .to_string()
-}
-
-/// The token and accessor of a login or token-create response.
-fn token_of(reply: &Value) -> (String, String) {
-    let auth = &reply["auth"];
-    let s = |k: &str| {
-        auth[k]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {k}"))
-            .to_string()
-    };
-    (s("client_token"), s("accessor"))
-}
-
-fn policy(op: &Caller<'_>, name: &str, hcl: &str) {
-    op.write(&format!("sys/policies/acl/{name}"), json!({"policy": hcl}))
-        .ok();
-}
-
 /// An AppRole role with `policies`; its role_id and one secret_id.
 fn approle(op: &Caller<'_>, role: &str, policies: &[&str]) -> Value {
     op.write(
@@ -94,13 +69,7 @@ fn approle(op: &Caller<'_>, role: &str, policies: &[&str]) -> Value {
         json!({"token_policies": policies, "token_ttl": "1h"}),
     )
     .ok();
-    let role_id =
-        op.read(&format!("auth/approle/role/{role}/role-id")).ok()["data"]["role_id"].clone();
-    let secret_id = op
-        .write(&format!("auth/approle/role/{role}/secret-id"), json!({}))
-        .ok()["data"]["secret_id"]
-        .clone();
-    json!({"role_id": role_id, "secret_id": secret_id})
+    op.approle_credentials(role)
 }
 
 /// Logs in through AppRole from `from`; the caller of the new token.
@@ -113,7 +82,7 @@ fn approle_login<'h>(
         .caller(None, from)
         .write("auth/approle/login", creds.clone())
         .ok();
-    let (token, accessor) = token_of(&reply);
+    let Issued { token, accessor } = Issued::of(&reply);
     (http.caller(Some(&token), from), accessor)
 }
 
@@ -132,7 +101,7 @@ fn attacker_truth(
     json!({
         "attacker": {
             "accessor": accessor,
-            "accessor_hmac": hash(op, accessor),
+            "accessor_hmac": op.audit_hash(DEVICE, accessor),
             "auth_mount": "auth/approle/",
             "role": role,
             "login_address": login_address,
@@ -145,10 +114,9 @@ fn attacker_truth(
 fn quiet_reader() -> Recording {
     let server = BaoServer::start();
     let http = &server.http;
-    let op = http.caller(Some(&server.root_token), OPERATOR_IP);
+    let op = server.root(OPERATOR_IP);
     op.mount_kv2("sys/mounts/kv");
-    op.write("sys/auth/approle", json!({"type": "approle"}))
-        .ok();
+    op.enable_auth("approle");
     for i in 1..=12 {
         op.write(
             &format!("kv/data/{}/api", tenant(i)),
@@ -156,16 +124,11 @@ fn quiet_reader() -> Recording {
         )
         .ok();
     }
-    policy(
-        &op,
+    op.put_policy(
         "reporting",
         r#"path "kv/data/+/api" { capabilities = ["read"] }"#,
     );
-    policy(
-        &op,
-        "app",
-        r#"path "kv/data/+/api" { capabilities = ["read"] }"#,
-    );
+    op.put_policy("app", r#"path "kv/data/+/api" { capabilities = ["read"] }"#);
     let creds = approle(&op, "reporting", &["reporting"]);
     let apps: Vec<(String, &'static str, String)> = [(11, "10.0.1.11"), (12, "10.0.1.12")]
         .into_iter()
@@ -176,7 +139,7 @@ fn quiet_reader() -> Recording {
                     json!({"policies": ["app"], "display_name": format!("app-{}", tenant(i))}),
                 )
                 .ok();
-            (token_of(&reply).0, addr, tenant(i))
+            (Issued::of(&reply).token, addr, tenant(i))
         })
         .collect();
     let app_reads = || {
@@ -233,13 +196,12 @@ fn admin_login<'h>(http: &'h super::client::Http, user: &str) -> Caller<'h> {
             json!({"password": format!("{user}-admin-pw")}),
         )
         .ok();
-    http.caller(Some(&token_of(&reply).0), OPERATOR_IP)
+    http.caller(Some(&Issued::of(&reply).token), OPERATOR_IP)
 }
 
 /// Busy administration: policies written, tenants listed, secrets read back.
 fn admin_work(admin: &Caller<'_>, name: &str, tenants: std::ops::RangeInclusive<usize>) {
-    policy(
-        admin,
+    admin.put_policy(
         &format!("team-{name}"),
         r#"path "kv/data/team/*" { capabilities = ["read"] }"#,
     );
@@ -266,31 +228,23 @@ enum Entry {
 fn busy_admins(case: &'static str, entry: Entry) -> Recording {
     let server = BaoServer::start();
     let http = &server.http;
-    let op = http.caller(Some(&server.root_token), OPERATOR_IP);
+    let op = server.root(OPERATOR_IP);
     op.mount_kv2("sys/mounts/kv");
-    op.write("sys/auth/approle", json!({"type": "approle"}))
-        .ok();
-    op.write("sys/auth/userpass", json!({"type": "userpass"}))
-        .ok();
-    policy(
-        &op,
+    op.enable_auth("approle");
+    op.enable_auth("userpass");
+    op.put_policy(
         "admin",
         r#"path "kv/*" { capabilities = ["create", "read", "update", "delete", "list"] }
 path "sys/policies/acl/*" { capabilities = ["create", "read", "update", "list"] }
 path "sys/mounts" { capabilities = ["read"] }"#,
     );
-    policy(
-        &op,
+    op.put_policy(
         "ci",
         r#"path "kv/data/+/api" { capabilities = ["read"] }
 path "auth/token/create" { capabilities = ["update"] }"#,
     );
     for user in ["alice", "bob"] {
-        op.write(
-            &format!("auth/userpass/users/{user}"),
-            json!({"password": format!("{user}-admin-pw"), "token_policies": ["admin"]}),
-        )
-        .ok();
+        op.add_user(user, &format!("{user}-admin-pw"), &["admin"]);
     }
     for i in 1..=24 {
         for s in ["db", "api"] {
@@ -351,7 +305,7 @@ path "auth/token/create" { capabilities = ["update"] }"#,
             json!({"policies": ["ci"], "ttl": "1h"}),
         )
         .ok();
-    let c = http.caller(Some(&token_of(&child).0), RELAY_IP);
+    let c = http.caller(Some(&Issued::of(&child).token), RELAY_IP);
     for i in 22..=23 {
         let path = format!("kv/data/{}/api", tenant(i));
         c.read(&path).ok();

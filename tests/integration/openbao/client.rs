@@ -14,6 +14,35 @@ const KV_UPGRADING: &str = "Upgrading from non-versioned to versioned data";
 /// How often a call refused by an upgrading KV v2 mount is repeated.
 const UPGRADE_POLL: Duration = Duration::from_millis(100);
 
+/// A token the server issued (a login's or `auth/token/create`'s `auth`) and its accessor.
+pub struct Issued {
+    pub token: String,
+    pub accessor: String,
+}
+
+impl Issued {
+    /// The `auth` of a response body; panics when it has no token or accessor.
+    pub fn of(body: &Value) -> Issued {
+        let field = |k: &str| {
+            body["auth"][k]
+                .as_str()
+                .unwrap_or_else(|| panic!("no auth.{k} in {body}"))
+                .to_string()
+        };
+        Issued {
+            token: field("client_token"),
+            accessor: field("accessor"),
+        }
+    }
+}
+
+/// A string of a response body; panics on anything else.
+pub fn string(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a string: {v}"))
+        .to_string()
+}
+
 /// The server's HTTP API.
 pub struct Http {
     agent: ureq::Agent,
@@ -131,6 +160,65 @@ impl Caller<'_> {
             serde_json::json!({"type": "kv", "options": {"version": "2"}}),
         )
         .ok();
+    }
+
+    /// Enables the auth method `method` at its default path (`sys/auth/<method>`).
+    pub fn enable_auth(&self, method: &str) {
+        self.write(
+            &format!("sys/auth/{method}"),
+            serde_json::json!({ "type": method }),
+        )
+        .ok();
+    }
+
+    /// Writes the ACL policy `name` (`[<ns>/]sys/policies/acl/<name>`).
+    pub fn put_policy(&self, name: &str, hcl: &str) {
+        self.write(
+            &format!("sys/policies/acl/{name}"),
+            serde_json::json!({ "policy": hcl }),
+        )
+        .ok();
+    }
+
+    /// Creates the userpass user `name` with `password` and token policies `policies`.
+    pub fn add_user(&self, name: &str, password: &str, policies: &[&str]) {
+        self.write(
+            &format!("auth/userpass/users/{name}"),
+            serde_json::json!({"password": password, "token_policies": policies}),
+        )
+        .ok();
+    }
+
+    /// A login body for the AppRole role `role`: its role_id and a new secret_id.
+    pub fn approle_credentials(&self, role: &str) -> Value {
+        let role_id =
+            self.read(&format!("auth/approle/role/{role}/role-id")).ok()["data"]["role_id"].clone();
+        let secret_id = self
+            .write(
+                &format!("auth/approle/role/{role}/secret-id"),
+                serde_json::json!({}),
+            )
+            .ok()["data"]["secret_id"]
+            .clone();
+        assert!(
+            role_id.is_string() && secret_id.is_string(),
+            "credentials of {role}"
+        );
+        serde_json::json!({"role_id": role_id, "secret_id": secret_id})
+    }
+
+    /// The HMAC the audit device `device` logs for `input` (`sys/audit-hash/<device>`).
+    pub fn audit_hash(&self, device: &str, input: &str) -> String {
+        let reply = self
+            .write(
+                &format!("sys/audit-hash/{device}"),
+                serde_json::json!({ "input": input }),
+            )
+            .ok();
+        reply["data"]["hash"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no hash in {reply}"))
+            .to_string()
     }
 
     /// `PUT /v1/<path>` with a JSON body: a create or update.

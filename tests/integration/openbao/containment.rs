@@ -9,20 +9,10 @@ use std::process::Command;
 
 use serde_json::json;
 
+use super::client::Issued;
 use super::server::{BaoServer, DEVICE};
 use super::skipped;
 use crate::util::bin;
-
-fn token_of(reply: &serde_json::Value) -> (String, String) {
-    let auth = &reply["auth"];
-    let s = |k: &str| {
-        auth[k]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {k}"))
-            .to_string()
-    };
-    (s("client_token"), s("accessor"))
-}
 
 /// The first command in backticks on the first Markdown line that holds `needle`.
 fn command_in(md: &str, needle: &str) -> String {
@@ -42,53 +32,42 @@ fn live_containment_revokes_the_approle_tokens_and_only_those() {
     }
     let server = BaoServer::start();
     let http = &server.http;
-    let op = http.caller(Some(&server.root_token), "10.0.9.10");
-    op.write("sys/auth/approle", json!({"type": "approle"}))
-        .ok();
-    op.write("sys/auth/userpass", json!({"type": "userpass"}))
-        .ok();
+    let op = server.root("10.0.9.10");
+    op.enable_auth("approle");
+    op.enable_auth("userpass");
     op.write("auth/approle/role/svc", json!({"token_ttl": "1h"}))
         .ok();
-    let role_id = op.read("auth/approle/role/svc/role-id").ok()["data"]["role_id"].clone();
-    let secret_id =
-        op.write("auth/approle/role/svc/secret-id", json!({})).ok()["data"]["secret_id"].clone();
-    let creds = json!({"role_id": role_id, "secret_id": secret_id});
-    let creds = &creds;
-    op.write("auth/userpass/users/erin", json!({"password": "erin-pw"}))
-        .ok();
-    let (service, _) = token_of(
+    let creds = &op.approle_credentials("svc");
+    op.add_user("erin", "erin-pw", &[]);
+    let Issued { token: service, .. } = Issued::of(
         &http
             .caller(None, "10.0.4.20")
             .write("auth/approle/login", creds.clone())
             .ok(),
     );
-    let (attacker, accessor) = token_of(
+    let Issued {
+        token: attacker,
+        accessor,
+    } = Issued::of(
         &http
             .caller(None, "203.0.113.66")
             .write("auth/approle/login", creds.clone())
             .ok(),
     );
-    let (human, _) = token_of(
+    let Issued { token: human, .. } = Issued::of(
         &http
             .caller(None, "10.0.9.20")
             .write("auth/userpass/login/erin", json!({"password": "erin-pw"}))
             .ok(),
     );
-    let (app, _) = token_of(&op.write("auth/token/create", json!({"ttl": "1h"})).ok());
+    let Issued { token: app, .. } =
+        Issued::of(&op.write("auth/token/create", json!({"ttl": "1h"})).ok());
     for t in [&service, &attacker, &human, &app] {
         http.caller(Some(t), "10.0.1.1")
             .read("auth/token/lookup-self")
             .ok();
     }
-    let accessor_hmac = op
-        .write(
-            &format!("sys/audit-hash/{DEVICE}"),
-            json!({"input": accessor}),
-        )
-        .ok()["data"]["hash"]
-        .as_str()
-        .expect("hash")
-        .to_string();
+    let accessor_hmac = op.audit_hash(DEVICE, &accessor);
     let out = bin()
         .args(["blast", "--accessor", &accessor_hmac, "-f", "markdown"])
         .arg(server.audit_log())

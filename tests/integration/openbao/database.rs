@@ -14,6 +14,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
+use super::client::{Issued, string};
 use super::server::{BaoServer, DEVICE};
 use super::skipped;
 
@@ -121,12 +122,6 @@ impl Drop for Postgres {
     }
 }
 
-fn s(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("not a string: {v}"))
-        .to_string()
-}
-
 #[test]
 fn live_database_commands_rotate_the_root_revoke_the_lease_and_rotate_the_static_role() {
     if skipped() {
@@ -146,7 +141,7 @@ fn live_database_commands_rotate_the_root_revoke_the_lease_and_rotate_the_static
     )
     .expect("create OpenBao's superuser");
     let server = BaoServer::start();
-    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
+    let op = server.root("10.0.9.10");
     op.write("sys/mounts/db", json!({"type": "database"})).ok();
     let config = json!({
         "plugin_name": "postgresql-database-plugin",
@@ -171,41 +166,33 @@ fn live_database_commands_rotate_the_root_revoke_the_lease_and_rotate_the_static
         json!({"db_name": "pg", "username": "report", "rotation_period": "24h"}),
     )
     .ok();
-    op.write(
-        "sys/policies/acl/dbread",
-        json!({"policy": r#"path "db/creds/app" { capabilities = ["read"] }
+    op.put_policy(
+        "dbread",
+        r#"path "db/creds/app" { capabilities = ["read"] }
 path "db/static-creds/report" { capabilities = ["read"] }
-path "db/config/pg" { capabilities = ["update"] }"#}),
-    )
-    .ok();
-    let auth = op
-        .write("auth/token/create", json!({"policies": ["dbread"]}))
-        .ok()["auth"]
-        .clone();
-    let attacker = server
-        .http
-        .caller(Some(auth["client_token"].as_str().unwrap()), "203.0.113.66");
+path "db/config/pg" { capabilities = ["update"] }"#,
+    );
+    let issued = Issued::of(
+        &op.write("auth/token/create", json!({"policies": ["dbread"]}))
+            .ok(),
+    );
+    let attacker = server.http.caller(Some(&issued.token), "203.0.113.66");
     // The attacker sets the root credential to one it knows (here: the one it learned).
     attacker.write("db/config/pg", config).ok();
     let dynamic = attacker.read("db/creds/app").ok();
     let (user, password) = (
-        s(&dynamic["data"]["username"]),
-        s(&dynamic["data"]["password"]),
+        string(&dynamic["data"]["username"]),
+        string(&dynamic["data"]["password"]),
     );
-    let lease = s(&dynamic["lease_id"]);
-    let leaked_static = s(&attacker.read("db/static-creds/report").ok()["data"]["password"]);
+    let lease = string(&dynamic["lease_id"]);
+    let leaked_static = string(&attacker.read("db/static-creds/report").ok()["data"]["password"]);
     assert!(
         pg.query(&user, &password, "SELECT 1").is_some(),
         "the dynamic user logs in"
     );
     assert!(pg.query("report", &leaked_static, "SELECT 1").is_some());
 
-    let accessor_hmac = s(&op
-        .write(
-            &format!("sys/audit-hash/{DEVICE}"),
-            json!({"input": auth["accessor"]}),
-        )
-        .ok()["data"]["hash"]);
+    let accessor_hmac = op.audit_hash(DEVICE, &issued.accessor);
     let out = super::super::util::bin()
         .args(["rotation-list", "--accessor", &accessor_hmac, "-f", "json"])
         .arg(server.audit_log())
@@ -235,7 +222,7 @@ path "db/config/pg" { capabilities = ["update"] }"#}),
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| s(&t["command"]).replace("vault ", "bao "))
+        .map(|t| string(&t["command"]).replace("vault ", "bao "))
         .filter(|c| c.contains("db/"))
         .collect();
     let joined = commands.join("\n");
@@ -273,8 +260,8 @@ path "db/config/pg" { capabilities = ["update"] }"#}),
     let fresh_user = op.read("db/creds/app").ok();
     assert!(
         pg.query(
-            &s(&fresh_user["data"]["username"]),
-            &s(&fresh_user["data"]["password"]),
+            &string(&fresh_user["data"]["username"]),
+            &string(&fresh_user["data"]["password"]),
             "SELECT 1"
         )
         .is_some(),
@@ -294,7 +281,7 @@ path "db/config/pg" { capabilities = ["update"] }"#}),
         pg.query("report", &leaked_static, "SELECT 1").is_none(),
         "old password still works"
     );
-    let fresh = s(&op.read("db/static-creds/report").ok()["data"]["password"]);
+    let fresh = string(&op.read("db/static-creds/report").ok()["data"]["password"]);
     assert_ne!(fresh, leaked_static);
     assert!(pg.query("report", &fresh, "SELECT 1").is_some());
 }

@@ -101,17 +101,15 @@ fn auth(v: &Value) -> (String, Option<String>) {
 /// Plays the scenario; the devices' files then hold it.
 pub fn play(server: &mut BaoServer) -> DevicesTruth {
     let http = &server.http;
-    let op = http.caller(Some(&server.root_token), OPERATOR_IP);
+    let op = server.root(OPERATOR_IP);
     op.mount_kv2("sys/mounts/kv");
-    op.write("sys/auth/approle", json!({"type": "approle"}))
-        .ok();
-    op.write(
-        "sys/policies/acl/deployer",
-        json!({"policy": r#"path "kv/data/team/*" { capabilities = ["read"] }
+    op.enable_auth("approle");
+    op.put_policy(
+        "deployer",
+        r#"path "kv/data/team/*" { capabilities = ["read"] }
 path "auth/token/create" { capabilities = ["update"] }
-path "auth/token/create/runner" { capabilities = ["update"] }"#}),
-    )
-    .ok();
+path "auth/token/create/runner" { capabilities = ["update"] }"#,
+    );
     for s in SECRETS {
         op.write(
             &format!("kv/data/team/{s}"),
@@ -129,17 +127,7 @@ path "auth/token/create/runner" { capabilities = ["update"] }"#}),
         json!({"token_policies": ["deployer"], "token_ttl": "1h"}),
     )
     .ok();
-    let role_id = op.read("auth/approle/role/deploy/role-id").ok()["data"]["role_id"]
-        .as_str()
-        .expect("role_id")
-        .to_string();
-    let secret_id = op
-        .write("auth/approle/role/deploy/secret-id", json!({}))
-        .ok()["data"]["secret_id"]
-        .as_str()
-        .expect("secret_id")
-        .to_string();
-    let login = json!({"role_id": role_id, "secret_id": secret_id});
+    let login = op.approle_credentials("deploy");
 
     // 1. The deploy service: same role, same policies, not compromised.
     let (service, service_acc) = auth(
@@ -203,13 +191,7 @@ path "auth/token/create/runner" { capabilities = ["update"] }"#}),
     assert!(unwrapped["data"]["data"]["key"].is_string(), "unwrapped");
 
     // 3. The responder's HMACs, from each device.
-    let hash = |device: &str, input: &str| -> String {
-        op.write(&format!("sys/audit-hash/{device}"), json!({"input": input}))
-            .ok()["data"]["hash"]
-            .as_str()
-            .expect("hash")
-            .to_string()
-    };
+    let hash = |device: &str, input: &str| op.audit_hash(device, input);
     let truth = |token: &str, accessor: Option<String>| TokenTruth {
         token_hmac: DEVICES
             .iter()

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::client::Caller;
+use super::client::{Caller, Issued};
 use super::server::{BaoServer, DEVICE};
 
 pub const OPERATOR_IP: &str = "10.0.9.10";
@@ -57,24 +57,14 @@ fn request_id(reply: &Value) -> String {
         .to_string()
 }
 
-fn hash(op: &Caller<'_>, input: &str) -> String {
-    op.write(&format!("sys/audit-hash/{DEVICE}"), json!({"input": input}))
-        .ok()["data"]["hash"]
-        .as_str()
-        .expect("hash")
-        .to_string()
-}
-
 /// A child of the root token with `policies`; its accessor as the server returned it, and the
 /// accessor's HMAC from the device.
 fn attacker_token(op: &Caller<'_>, policies: &[&str]) -> (String, Value) {
-    let auth = op
-        .write("auth/token/create", json!({"policies": policies}))
-        .ok()["auth"]
-        .clone();
-    let token = auth["client_token"].as_str().expect("token").to_string();
-    let accessor = auth["accessor"].as_str().expect("accessor").to_string();
-    let truth = json!({"accessor": accessor, "accessor_hmac": hash(op, &accessor)});
+    let Issued { token, accessor } = Issued::of(
+        &op.write("auth/token/create", json!({"policies": policies}))
+            .ok(),
+    );
+    let truth = json!({"accessor": accessor, "accessor_hmac": op.audit_hash(DEVICE, &accessor)});
     (token, truth)
 }
 
@@ -163,13 +153,12 @@ fn seal_cut() -> Recording {
 
 fn missing_responses() -> Recording {
     let server = BaoServer::start();
-    let op = server.http.caller(Some(&server.root_token), OPERATOR_IP);
+    let op = server.root(OPERATOR_IP);
     op.mount_kv2("sys/mounts/kv");
-    op.write(
-        "sys/policies/acl/reader",
-        json!({"policy": r#"path "kv/data/app/*" { capabilities = ["read"] }"#}),
-    )
-    .ok();
+    op.put_policy(
+        "reader",
+        r#"path "kv/data/app/*" { capabilities = ["read"] }"#,
+    );
     let names = ["a", "b", "c", "d", "e", "f", "last"];
     for n in names {
         op.write(&format!("kv/data/app/{n}"), json!({"data": {"v": n}}))
@@ -221,7 +210,7 @@ fn missing_responses() -> Recording {
 
 fn tenants_namespaces() -> Recording {
     let server = BaoServer::start();
-    let op = server.http.caller(Some(&server.root_token), OPERATOR_IP);
+    let op = server.root(OPERATOR_IP);
     let mut paths = Vec::new();
     for ns in NAMESPACES {
         op.write(&format!("sys/namespaces/{ns}"), json!({})).ok();
@@ -261,7 +250,7 @@ fn tenants_namespaces() -> Recording {
 
 fn tenants_layout() -> Recording {
     let server = BaoServer::start();
-    let op = server.http.caller(Some(&server.root_token), OPERATOR_IP);
+    let op = server.root(OPERATOR_IP);
     op.mount_kv2("sys/mounts/secret");
     let tenants: Vec<String> = (1..=LAYOUT_TENANTS).map(|i| format!("t{i:02}")).collect();
     for t in &tenants {

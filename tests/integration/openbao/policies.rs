@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use super::client::Issued;
 use super::server::BaoServer;
 use super::skipped;
 use blastradius::policy::{Acl, Identity, PolicyId, PolicySource, StoreError, VaultServer};
@@ -57,15 +58,9 @@ const PATHS: &[&str] = &[
 ];
 
 fn entity_token(server: &BaoServer, policies: &[&str]) -> (String, String) {
-    let root = server.http.caller(Some(&server.root_token), "127.0.0.1");
-    root.write("sys/auth/userpass", json!({"type": "userpass"}))
-        .ok();
-    let pols = policies.join(",");
-    root.write(
-        "auth/userpass/users/alice",
-        json!({"password": "pw", "token_policies": pols}),
-    )
-    .ok();
+    let root = server.root("127.0.0.1");
+    root.enable_auth("userpass");
+    root.add_user("alice", "pw", policies);
     let login = server
         .http
         .caller(None, "127.0.0.1")
@@ -79,7 +74,7 @@ fn entity_token(server: &BaoServer, policies: &[&str]) -> (String, String) {
 }
 
 fn server_caps(server: &BaoServer, token: &str, path: &str) -> Vec<String> {
-    let root = server.http.caller(Some(&server.root_token), "127.0.0.1");
+    let root = server.root("127.0.0.1");
     let v: Value = root
         .write("sys/capabilities", json!({"token": token, "paths": [path]}))
         .ok();
@@ -99,11 +94,10 @@ fn live_policy_capabilities_equal_the_servers_path_by_path() {
         return;
     }
     let server = BaoServer::start();
-    let root = server.http.caller(Some(&server.root_token), "127.0.0.1");
+    let root = server.root("127.0.0.1");
     root.mount_kv2("sys/mounts/kv");
     for (name, text) in POLICIES {
-        root.write(&format!("sys/policies/acl/{name}"), json!({"policy": text}))
-            .ok();
+        root.put_policy(name, text);
     }
     let names: Vec<&str> = POLICIES.iter().map(|(n, _)| *n).collect();
     let (user_token, entity) = entity_token(&server, &names);
@@ -113,7 +107,7 @@ fn live_policy_capabilities_equal_the_servers_path_by_path() {
             json!({"policies": ["app", "lister"], "no_default_policy": true}),
         )
         .ok();
-    let plain_token = plain["auth"]["client_token"].as_str().unwrap().to_string();
+    let plain_token = Issued::of(&plain).token;
 
     let reader = PolicySource::Server(VaultServer {
         addr: server.http.base().to_string(),

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use super::client::Caller;
+use super::client::{Caller, string};
 use super::server::{BaoServer, DEVICE};
 use super::skipped;
 
@@ -61,18 +61,6 @@ const SECRETS: &[&str] = &[
 const READ_BY_USER: &[&str] = &["kv/data/app/db", "kv/data/red/shared"];
 const READ_BY_NS: &[&str] = &["team-a/kv/data/web/api"];
 
-fn s(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("not a string: {v}"))
-        .to_string()
-}
-
-fn hmac(op: &Caller<'_>, input: &str) -> String {
-    s(&op
-        .write(&format!("sys/audit-hash/{DEVICE}"), json!({"input": input}))
-        .ok()["data"]["hash"])
-}
-
 fn server_caps(op: &Caller<'_>, token: &str, path: &str) -> Vec<String> {
     let v = op
         .write("sys/capabilities", json!({"token": token, "paths": [path]}))
@@ -81,7 +69,7 @@ fn server_caps(op: &Caller<'_>, token: &str, path: &str) -> Vec<String> {
         .as_array()
         .unwrap_or_else(|| panic!("capabilities of {path}: {v}"))
         .iter()
-        .map(s)
+        .map(string)
         .collect();
     c.sort();
     c
@@ -94,26 +82,20 @@ struct Tokens {
 }
 
 fn provision(server: &BaoServer) -> Tokens {
-    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
+    let op = server.root("10.0.9.10");
     op.mount_kv2("sys/mounts/kv");
     op.write("sys/namespaces/team-a", json!({})).ok();
     op.mount_kv2("team-a/sys/mounts/kv");
     for (name, text) in ROOT_POLICIES {
-        op.write(&format!("sys/policies/acl/{name}"), json!({"policy": text}))
-            .ok();
+        op.put_policy(name, text);
     }
     op.write(
         "team-a/sys/policies/acl/reach-ns",
         json!({"policy": NS_POLICY}),
     )
     .ok();
-    op.write("sys/auth/userpass", json!({"type": "userpass"}))
-        .ok();
-    op.write(
-        "auth/userpass/users/erin",
-        json!({"password": "pw", "token_policies": "reach-app,reach-list"}),
-    )
-    .ok();
+    op.enable_auth("userpass");
+    op.add_user("erin", "pw", &["reach-app", "reach-list"]);
     let login = server
         .http
         .caller(None, "203.0.113.7")
@@ -125,15 +107,15 @@ fn provision(server: &BaoServer) -> Tokens {
             json!({"policies": ["reach-ns"], "no_default_policy": true}),
         )
         .ok();
-    let entity = s(&login["auth"]["entity_id"]);
+    let entity = string(&login["auth"]["entity_id"]);
     for p in SECRETS {
         let p = p.replace("ENTITY", &entity);
         op.write(&p, json!({"data": {"value": "v-7f3a"}})).ok();
     }
     Tokens {
-        user: s(&login["auth"]["client_token"]),
+        user: string(&login["auth"]["client_token"]),
         entity,
-        ns: s(&ns["auth"]["client_token"]),
+        ns: string(&ns["auth"]["client_token"]),
     }
 }
 
@@ -182,12 +164,12 @@ fn live_reach_equals_the_servers_capabilities_path_by_path() {
     let server = BaoServer::start();
     let t = provision(&server);
     attack(&server, &t);
-    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
-    let user_hmac = hmac(&op, &t.user);
-    let ns_hmac = hmac(&op, &t.ns);
+    let op = server.root("10.0.9.10");
+    let user_hmac = op.audit_hash(DEVICE, &t.user);
+    let ns_hmac = op.audit_hash(DEVICE, &t.ns);
     let lookup = |tok: &str| {
         let v = op.write("auth/token/lookup", json!({"token": tok})).ok();
-        hmac(&op, &s(&v["data"]["accessor"]))
+        op.audit_hash(DEVICE, &string(&v["data"]["accessor"]))
     };
     let accessors = [
         (lookup(&t.user), t.user.clone()),
@@ -223,7 +205,7 @@ fn live_reach_equals_the_servers_capabilities_path_by_path() {
         .as_array()
         .expect("reachable_secrets")
         .iter()
-        .map(|r| (s(&r["path"]), r))
+        .map(|r| (string(&r["path"]), r))
         .collect();
     let read: BTreeSet<&str> = READ_BY_USER.iter().chain(READ_BY_NS).copied().collect();
     let mut expected_precautionary = BTreeSet::new();
@@ -235,13 +217,13 @@ fn live_reach_equals_the_servers_capabilities_path_by_path() {
             let ours: Vec<String> = reach
                 .get(path)
                 .and_then(|r| r["tokens"].as_array())
-                .and_then(|ts| ts.iter().find(|x| s(&x["accessor"]) == *accessor))
+                .and_then(|ts| ts.iter().find(|x| string(&x["accessor"]) == *accessor))
                 .map(|x| {
                     x["capabilities"]
                         .as_array()
                         .unwrap()
                         .iter()
-                        .map(s)
+                        .map(string)
                         .collect()
                 })
                 .unwrap_or_else(|| vec!["deny".to_string()]);
@@ -266,7 +248,7 @@ fn live_reach_equals_the_servers_capabilities_path_by_path() {
     let templated = catalogue.iter().find(|p| p.contains(&t.entity)).unwrap();
     assert_eq!(reach[templated]["readable"], true);
     assert_eq!(
-        s(&reach["kv/data/listed/one"]["capabilities"][0]),
+        string(&reach["kv/data/listed/one"]["capabilities"][0]),
         "list",
         "list-only"
     );
@@ -276,7 +258,7 @@ fn live_reach_equals_the_servers_capabilities_path_by_path() {
         .as_array()
         .unwrap()
         .iter()
-        .map(s)
+        .map(string)
         .collect();
     assert!(
         reachable_tenants.contains(&"blue".to_string()),
@@ -287,7 +269,7 @@ fn live_reach_equals_the_servers_capabilities_path_by_path() {
         .as_array()
         .unwrap()
         .iter()
-        .map(s)
+        .map(string)
         .collect();
     assert!(affected.contains(&"red".to_string()), "{affected:?}");
     assert!(
@@ -320,12 +302,12 @@ fn live_reach_equals_the_servers_capabilities_path_by_path() {
         .expect("precautionary targets");
     assert!(plan[..split].iter().all(|x| x["exposure"] == "read"));
     assert!(plan[split..].iter().all(|x| x["exposure"] == "reachable"));
-    let got: BTreeSet<String> = plan[split..].iter().map(|x| s(&x["target"])).collect();
+    let got: BTreeSet<String> = plan[split..].iter().map(|x| string(&x["target"])).collect();
     assert_eq!(got, expected_precautionary);
     let read_targets: BTreeSet<String> = plan[..split]
         .iter()
         .filter(|x| x["action"] == "rotate-secret")
-        .map(|x| s(&x["target"]))
+        .map(|x| string(&x["target"]))
         .collect();
     let read_logical: BTreeSet<String> = read.iter().map(|p| logical(p)).collect();
     assert_eq!(read_targets, read_logical);
@@ -371,7 +353,7 @@ path "pki/issue/acme" { capabilities = ["update"] }"#,
             .unwrap(),
     )
     .unwrap();
-    let token = s(&truth["attacker_token_hmac"]);
+    let token = string(&truth["attacker_token_hmac"]);
     let pol = dir.path().to_str().unwrap();
     let inv = inventory.to_str().unwrap();
     let common = ["--token", &token, "--policies", pol, "--inventory", inv];
@@ -407,7 +389,7 @@ path "pki/issue/acme" { capabilities = ["update"] }"#,
     let precautionary: Vec<String> = plan
         .iter()
         .filter(|x| x["exposure"] == "reachable")
-        .map(|x| s(&x["target"]))
+        .map(|x| string(&x["target"]))
         .collect();
     assert_eq!(precautionary, unread);
     let report: Value = serde_json::from_str(&render(&["blast", "-f", "json"])).unwrap();
@@ -416,7 +398,7 @@ path "pki/issue/acme" { capabilities = ["update"] }"#,
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["readable"] == true && s(&r["path"]).ends_with("/billing"))
+        .filter(|r| r["readable"] == true && string(&r["path"]).ends_with("/billing"))
         .count();
     assert_eq!(readable, TENANTS.len());
     assert_eq!(report["reachable_tenants"], json!(["oscorp"]));
@@ -424,7 +406,7 @@ path "pki/issue/acme" { capabilities = ["update"] }"#,
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| s(&m["name"]))
+        .map(|m| string(&m["name"]))
         .collect();
     assert_eq!(missing, ["default"]);
     let text = render(&["blast", "-f", "text"]);
@@ -449,8 +431,8 @@ fn live_secrets_only_written_by_the_operator_are_reachable_without_inventory() {
     let server = BaoServer::start();
     let t = provision(&server);
     attack(&server, &t);
-    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
-    let user_hmac = hmac(&op, &t.user);
+    let op = server.root("10.0.9.10");
+    let user_hmac = op.audit_hash(DEVICE, &t.user);
     let log = server.audit_log();
     let addr = server.addr.as_str();
     let pivot = ["--vault-addr", addr, "--token", user_hmac.as_str()];
@@ -462,7 +444,7 @@ fn live_secrets_only_written_by_the_operator_are_reachable_without_inventory() {
         .as_array()
         .expect("reachable_secrets")
         .iter()
-        .map(|r| (s(&r["path"]), r))
+        .map(|r| (string(&r["path"]), r))
         .collect();
     let mut written_only = BTreeSet::new();
     for path in SECRETS.iter().map(|p| p.replace("ENTITY", &t.entity)) {
@@ -488,7 +470,7 @@ fn live_secrets_only_written_by_the_operator_are_reachable_without_inventory() {
     let precautionary: BTreeSet<String> = plan
         .iter()
         .filter(|x| x["exposure"] == "reachable")
-        .map(|x| s(&x["target"]))
+        .map(|x| string(&x["target"]))
         .collect();
     assert_eq!(precautionary, written_only);
 
@@ -499,15 +481,15 @@ fn live_secrets_only_written_by_the_operator_are_reachable_without_inventory() {
             .as_array()
             .expect("namespace_assumed_root")
             .iter()
-            .map(s)
+            .map(string)
             .collect()
     };
     assert!(assumed(&report).is_empty(), "{}", report["policy_coverage"]);
     let root = op
         .write("auth/token/lookup", json!({"token": server.root_token}))
         .ok();
-    let root_accessor = hmac(&op, &s(&root["data"]["accessor"]));
-    let root_hmac = hmac(&op, &server.root_token);
+    let root_accessor = op.audit_hash(DEVICE, &string(&root["data"]["accessor"]));
+    let root_hmac = op.audit_hash(DEVICE, &server.root_token);
     let args = [
         "blast",
         "-f",
@@ -552,48 +534,41 @@ fn live_grants_say_whether_the_token_or_its_identity_holds_the_policy() {
         return;
     }
     let server = BaoServer::start();
-    let op = server.http.caller(Some(&server.root_token), "10.0.9.10");
+    let op = server.root("10.0.9.10");
     op.mount_kv2("sys/mounts/kv");
     for (name, path) in [("own-pol", "kv/data/own/*"), ("grp-pol", "kv/data/grp/*")] {
-        let policy = format!(r#"path "{path}" {{ capabilities = ["read"] }}"#);
-        op.write(
-            &format!("sys/policies/acl/{name}"),
-            json!({ "policy": policy }),
-        )
-        .ok();
+        op.put_policy(
+            name,
+            &format!(r#"path "{path}" {{ capabilities = ["read"] }}"#),
+        );
     }
-    op.write("sys/auth/userpass", json!({"type": "userpass"}))
-        .ok();
-    op.write(
-        "auth/userpass/users/gil",
-        json!({"password": "pw", "token_policies": "own-pol"}),
-    )
-    .ok();
+    op.enable_auth("userpass");
+    op.add_user("gil", "pw", &["own-pol"]);
     let anon = server.http.caller(None, "203.0.113.8");
     let first = anon
         .write("auth/userpass/login/gil", json!({"password": "pw"}))
         .ok();
     op.write(
         "identity/group",
-        json!({"name": "ops", "policies": ["grp-pol"], "member_entity_ids": [s(&first["auth"]["entity_id"])]}),
+        json!({"name": "ops", "policies": ["grp-pol"], "member_entity_ids": [string(&first["auth"]["entity_id"])]}),
     )
     .ok();
     let login = anon
         .write("auth/userpass/login/gil", json!({"password": "pw"}))
         .ok();
-    let token = s(&login["auth"]["client_token"]);
+    let token = string(&login["auth"]["client_token"]);
     let identity: Vec<String> = login["auth"]["identity_policies"]
         .as_array()
         .expect("the server reports identity policies")
         .iter()
-        .map(s)
+        .map(string)
         .collect();
     assert_eq!(identity, ["grp-pol"]);
     for p in ["kv/data/own/y", "kv/data/grp/x"] {
         op.write(p, json!({"data": {"value": "v-91c2"}})).ok();
         assert_eq!(server_caps(&op, &token, p), ["read"], "{p}");
     }
-    let token_hmac = hmac(&op, &token);
+    let token_hmac = op.audit_hash(DEVICE, &token);
     let log = server.audit_log();
     let args = [
         "blast",
@@ -615,7 +590,7 @@ fn live_grants_say_whether_the_token_or_its_identity_holds_the_policy() {
             .iter()
             .filter(|r| r["path"] == path)
             .flat_map(|r| r["granted_by"].as_array().unwrap().iter())
-            .map(|g| (s(&g["policy"]), g["via"].clone()))
+            .map(|g| (string(&g["policy"]), g["via"].clone()))
             .collect()
     };
     assert_eq!(

@@ -11,6 +11,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use super::client::{Issued, string};
 use super::server::{BaoServer, DEVICE};
 use super::skipped;
 
@@ -62,12 +63,6 @@ impl Bao<'_> {
         all.insert(words, "-format=json");
         serde_json::from_str(&self.with(token, &all)).expect("JSON from bao")
     }
-}
-
-fn s(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("a string: {v}"))
-        .to_string()
 }
 
 /// What the scenario learnt from the server.
@@ -124,7 +119,7 @@ fn play(b: &Bao<'_>) -> Played {
         &b.server.root_token,
         &["write", "transit/encrypt/payments", "plaintext=aGk="],
     );
-    let ct = s(&ct["data"]["ciphertext"]);
+    let ct = string(&ct["data"]["ciphertext"]);
     b.root(&["secrets", "enable", "pki"]);
     b.root(&[
         "write",
@@ -142,14 +137,18 @@ fn play(b: &Bao<'_>) -> Played {
     ]);
     b.root(&["auth", "enable", "approle"]);
     b.root(&["write", "auth/approle/role/svc", "token_policies=all"]);
-    let role_id = s(&b.json(
-        &b.server.root_token,
-        &["read", "auth/approle/role/svc/role-id"],
-    )["data"]["role_id"]);
-    let secret_id = s(&b.json(
-        &b.server.root_token,
-        &["write", "-f", "auth/approle/role/svc/secret-id"],
-    )["data"]["secret_id"]);
+    let role_id = string(
+        &b.json(
+            &b.server.root_token,
+            &["read", "auth/approle/role/svc/role-id"],
+        )["data"]["role_id"],
+    );
+    let secret_id = string(
+        &b.json(
+            &b.server.root_token,
+            &["write", "-f", "auth/approle/role/svc/secret-id"],
+        )["data"]["secret_id"],
+    );
     b.root(&["auth", "enable", "-namespace=acme", "userpass"]);
     b.root(&[
         "write",
@@ -168,10 +167,10 @@ fn play(b: &Bao<'_>) -> Played {
             &format!("secret_id={secret_id}"),
         ],
     );
-    let (a_tok, a_acc) = (
-        s(&login["auth"]["client_token"]),
-        s(&login["auth"]["accessor"]),
-    );
+    let Issued {
+        token: a_tok,
+        accessor: a_acc,
+    } = Issued::of(&login);
     b.with(&a_tok, &["read", "--", "kv1/app"]);
     b.with(&a_tok, &["read", "--", "kv1/-output-curl-string"]);
     b.with(
@@ -186,7 +185,7 @@ fn play(b: &Bao<'_>) -> Played {
         &a_tok,
         &["write", "pki/issue/web", "common_name=a.example.com"],
     );
-    let lease = s(&cert["lease_id"]);
+    let lease = string(&cert["lease_id"]);
     let login = b.json(
         "",
         &[
@@ -196,10 +195,10 @@ fn play(b: &Bao<'_>) -> Played {
             "password=old-pass",
         ],
     );
-    let (u_tok, u_acc) = (
-        s(&login["auth"]["client_token"]),
-        s(&login["auth"]["accessor"]),
-    );
+    let Issued {
+        token: u_tok,
+        accessor: u_acc,
+    } = Issued::of(&login);
     for n in &names {
         b.with(
             &u_tok,
@@ -217,23 +216,16 @@ fn play(b: &Bao<'_>) -> Played {
 
 /// The plan's commands with placeholders filled, `vault` → `bao`.
 fn filled(plan: &Value, b: &Bao<'_>, p: &Played, new_secret: &str) -> Vec<String> {
+    let op = b.server.root("127.0.0.1");
     let mut by_hmac: HashMap<String, String> = HashMap::new();
     for (acc, _) in &p.accessors {
-        let h = b.json(
-            &b.server.root_token,
-            &[
-                "write",
-                &format!("sys/audit-hash/{DEVICE}"),
-                &format!("input={acc}"),
-            ],
-        );
-        by_hmac.insert(s(&h["data"]["hash"]), acc.clone());
+        by_hmac.insert(op.audit_hash(DEVICE, acc), acc.clone());
     }
     plan.as_array()
         .expect("a JSON array")
         .iter()
         .map(|t| {
-            let mut c = s(&t["command"]);
+            let mut c = string(&t["command"]);
             assert!(!c.is_empty(), "a refused row: {t}");
             for (h, acc) in &by_hmac {
                 c = c.replace(&format!("<CLEAR_ACCESSOR_OF {h}>"), acc);

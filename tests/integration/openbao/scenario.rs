@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::client::Caller;
+use super::client::{Caller, Issued};
 use super::server::{BaoServer, DEVICE};
 
 /// Every tenant with secrets, sorted.
@@ -112,33 +112,23 @@ pub fn benign_only_reads() -> Vec<String> {
     v
 }
 
-fn policy(op: &Caller<'_>, name: &str, hcl: &str) {
-    op.write(&format!("sys/policies/acl/{name}"), json!({"policy": hcl}))
-        .ok();
-}
-
 fn read_ok(c: &Caller<'_>, path: &str) -> Value {
     c.read(path).ok()
 }
 
-fn token_of(login: &Value) -> (String, String) {
-    let auth = &login["auth"];
-    (
-        auth["client_token"]
-            .as_str()
-            .expect("client_token")
-            .to_string(),
-        auth["accessor"].as_str().expect("accessor").to_string(),
-    )
+/// What provisioning set up for the scenario to use.
+struct Provisioned {
+    /// The leaked role's login body: its role_id and its one secret_id.
+    approle_login: Value,
+    /// The apps' tokens and the addresses they call from.
+    apps: Vec<(String, &'static str)>,
 }
 
-/// Provisions the server; returns the role id, the secret_id and the app tokens.
-fn provision(op: &Caller<'_>) -> (String, String, Vec<(String, &'static str)>) {
+/// Provisions the server.
+fn provision(op: &Caller<'_>) -> Provisioned {
     op.mount_kv2("sys/mounts/kv");
-    op.write("sys/auth/approle", json!({"type": "approle"}))
-        .ok();
-    op.write("sys/auth/userpass", json!({"type": "userpass"}))
-        .ok();
+    op.enable_auth("approle");
+    op.enable_auth("userpass");
     // Lockout off: by default the fifth failure locks the account and every later attempt,
     // the right password included, is refused with 403 "permission denied".
     op.write(
@@ -164,23 +154,14 @@ fn provision(op: &Caller<'_>) -> (String, String, Vec<(String, &'static str)>) {
     .ok();
     // A service that reads every tenant's billing secret and, misconfigured, may mint tokens
     // and certificates: the leak's blast radius.
-    policy(
-        op,
+    op.put_policy(
         LEAKED_ROLE,
         r#"path "kv/data/+/billing" { capabilities = ["read"] }
 path "auth/token/create" { capabilities = ["update"] }
 path "pki/issue/acme" { capabilities = ["update"] }"#,
     );
-    policy(
-        op,
-        "sre",
-        r#"path "kv/data/+/db" { capabilities = ["read"] }"#,
-    );
-    policy(
-        op,
-        "apps",
-        r#"path "kv/data/+/db" { capabilities = ["read"] }"#,
-    );
+    op.put_policy("sre", r#"path "kv/data/+/db" { capabilities = ["read"] }"#);
+    op.put_policy("apps", r#"path "kv/data/+/db" { capabilities = ["read"] }"#);
     for t in TENANTS {
         op.write(
             &format!("kv/data/{t}/billing"),
@@ -200,26 +181,8 @@ path "pki/issue/acme" { capabilities = ["update"] }"#,
         json!({"token_policies": [LEAKED_ROLE], "token_ttl": "1h"}),
     )
     .ok();
-    let role_id = op
-        .read(&format!("auth/approle/role/{LEAKED_ROLE}/role-id"))
-        .ok()["data"]["role_id"]
-        .as_str()
-        .expect("role_id")
-        .to_string();
-    let secret_id = op
-        .write(
-            &format!("auth/approle/role/{LEAKED_ROLE}/secret-id"),
-            json!({}),
-        )
-        .ok()["data"]["secret_id"]
-        .as_str()
-        .expect("secret_id")
-        .to_string();
-    op.write(
-        &format!("auth/userpass/users/{HUMAN}"),
-        json!({"password": "correct-horse-battery", "token_policies": ["sre"]}),
-    )
-    .ok();
+    let approle_login = op.approle_credentials(LEAKED_ROLE);
+    op.add_user(HUMAN, "correct-horse-battery", &["sre"]);
     let apps = APPS
         .iter()
         .map(|(t, addr)| {
@@ -229,23 +192,31 @@ path "pki/issue/acme" { capabilities = ["update"] }"#,
                     json!({"policies": ["apps"], "display_name": format!("app-{t}"), "ttl": "24h"}),
                 )
                 .ok();
-            (token_of(&created).0, *addr)
+            (Issued::of(&created).token, *addr)
         })
         .collect();
-    (role_id, secret_id, apps)
+    Provisioned {
+        approle_login,
+        apps,
+    }
 }
 
 /// Plays the incident; the server's audit log then holds it.
 pub fn play(server: &mut BaoServer) -> Recorded {
     let http = &server.http;
-    let op = http.caller(Some(&server.root_token), OPERATOR_IP);
-    let (role_id, secret_id, apps) = provision(&op);
+    let op = server.root(OPERATOR_IP);
+    let Provisioned {
+        approle_login,
+        apps,
+    } = provision(&op);
     let app = |i: usize| http.caller(Some(&apps[i].0), apps[i].1);
-    let approle_login = json!({"role_id": role_id, "secret_id": secret_id});
 
     // 1. Business as usual.
     let service = http.caller(None, BILLING_SERVICE_IP);
-    let (service_token, _) = token_of(
+    let Issued {
+        token: service_token,
+        ..
+    } = Issued::of(
         &service
             .write("auth/approle/login", approle_login.clone())
             .ok(),
@@ -262,7 +233,10 @@ pub fn play(server: &mut BaoServer) -> Recorded {
 
     // 2. The leaked secret_id.
     let anon = http.caller(None, ATTACKER_IP);
-    let (p_token, p_accessor) = token_of(&anon.write("auth/approle/login", approle_login).ok());
+    let Issued {
+        token: p_token,
+        accessor: p_accessor,
+    } = Issued::of(&anon.write("auth/approle/login", approle_login).ok());
     let p = http.caller(Some(&p_token), ATTACKER_IP);
     for t in P_READS {
         read_ok(&p, &format!("kv/data/{t}/billing"));
@@ -271,13 +245,19 @@ pub fn play(server: &mut BaoServer) -> Recorded {
     p.read(P_DENIED[1]).expect(403);
     p.list(P_DENIED[2]).expect(403);
     let child = json!({"policies": [LEAKED_ROLE], "ttl": "24h"});
-    let (c_token, c_accessor) = token_of(&p.write("auth/token/create", child.clone()).ok());
+    let Issued {
+        token: c_token,
+        accessor: c_accessor,
+    } = Issued::of(&p.write("auth/token/create", child.clone()).ok());
     let c = http.caller(Some(&c_token), RELAY_IP);
     for t in C_READS {
         read_ok(&c, &format!("kv/data/{t}/billing"));
     }
     read_ok(&app(1), "kv/data/globex/db");
-    let (g_token, g_accessor) = token_of(&c.write("auth/token/create", child).ok());
+    let Issued {
+        token: g_token,
+        accessor: g_accessor,
+    } = Issued::of(&c.write("auth/token/create", child).ok());
     let g = http.caller(Some(&g_token), RELAY_IP);
     for t in G_READS {
         read_ok(&g, &format!("kv/data/{t}/billing"));
@@ -306,7 +286,9 @@ pub fn play(server: &mut BaoServer) -> Recorded {
     ] {
         anon.write(&login, json!({"password": guess})).expect(400);
     }
-    let (human_token, _) = token_of(
+    let Issued {
+        token: human_token, ..
+    } = Issued::of(
         &anon
             .write(&login, json!({"password": "correct-horse-battery"}))
             .ok(),
@@ -325,20 +307,14 @@ pub fn play(server: &mut BaoServer) -> Recorded {
     std::thread::sleep(SEALED);
     server.unseal();
     let http = &server.http;
-    let op = http.caller(Some(&server.root_token), OPERATOR_IP);
+    let op = server.root(OPERATOR_IP);
     read_ok(
         &http.caller(Some(&apps[1].0), apps[1].1),
         "kv/data/globex/db",
     );
 
     // 6. The responder's HMACs.
-    let hash = |input: &str| -> String {
-        op.write(&format!("sys/audit-hash/{DEVICE}"), json!({"input": input}))
-            .ok()["data"]["hash"]
-            .as_str()
-            .expect("hash")
-            .to_string()
-    };
+    let hash = |input: &str| op.audit_hash(DEVICE, input);
     Recorded {
         attacker_token: hash(&p_token),
         accessors: [hash(&p_accessor), hash(&c_accessor), hash(&g_accessor)],

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::client::Http;
+use super::client::{Caller, Http};
 
 /// The audit device's path (`sys/audit-hash/<DEVICE>` hashes with its salt).
 pub const DEVICE: &str = "incident";
@@ -147,6 +147,11 @@ impl BaoServer {
         server.root_token = init["root_token"].as_str().expect("root token").to_string();
         server.unseal();
         server
+    }
+
+    /// The root token calling from `from`: the operator who provisions a scenario.
+    pub fn root(&self, from: &'static str) -> Caller<'_> {
+        self.http.caller(Some(&self.root_token), from)
     }
 
     /// The file the audit device writes.

@@ -142,8 +142,8 @@ fn reachable(r: &BlastReport) -> Option<Table> {
                 granted = granted.c(policy).t(" ").c(rule);
             }
             vec![
-                Line::default().c(&s.path),
-                code_or_dash(s.tenant.as_deref()),
+                Line::default().c(&s.place.path),
+                code_or_dash(s.place.tenant.as_deref()),
                 Line::text(s.capabilities.join(", ")),
                 granted,
                 Line::text(if s.read_in_window { "yes" } else { "no" }),
