@@ -10,6 +10,7 @@ use crate::collect::{Sample, SampleParts, Smallest};
 use crate::detect::{Actor, ActorRef};
 use crate::model::secret::{SecretAccess, SecretKind, logical_path};
 use crate::model::{Entry, Loc, Location, Timestamp};
+use crate::persist::{PersistError, Persisted};
 use crate::tenant::{Attribution, SegmentSite, TenantLayout, TenantMap};
 
 /// Readers listed per secret by default (`scan --max-readers`).
@@ -229,9 +230,19 @@ impl SecretTable {
             readers_cap: cap.kept(),
         }
     }
+}
 
-    /// The table as plain data; `absolute` rewrites locations to absolute ones.
-    pub fn snapshot(&self, absolute: &dyn Fn(Loc) -> Loc) -> Vec<SecretSnapshot> {
+/// Secrets by path, sorted, with absolute evidence. Restored with this run's `--max-readers`,
+/// whatever the saving run's was.
+impl Persisted for SecretTable {
+    type Saved = Vec<SecretSnapshot>;
+    type With<'a> = ReaderCap;
+
+    fn save(
+        &self,
+        _: ReaderCap,
+        absolute: &dyn Fn(Loc) -> Loc,
+    ) -> Result<Vec<SecretSnapshot>, PersistError> {
         let mut out: Vec<SecretSnapshot> = self
             .map
             .iter()
@@ -254,12 +265,10 @@ impl SecretTable {
             })
             .collect();
         out.sort_by(|a, b| a.path.cmp(&b.path));
-        out
+        Ok(out)
     }
 
-    /// Restores a table saved with [`SecretTable::snapshot`], keeping `cap` readers per secret
-    /// (this run's `--max-readers`, whatever the saving run's was).
-    pub fn restore(snap: Vec<SecretSnapshot>, cap: ReaderCap) -> SecretTable {
+    fn restore(snap: Vec<SecretSnapshot>, cap: ReaderCap) -> Result<SecretTable, PersistError> {
         let mut t = SecretTable::with_readers(cap);
         for mut s in snap {
             s.readers.cap = t.readers_cap;
@@ -279,9 +288,11 @@ impl SecretTable {
                 },
             );
         }
-        t
+        Ok(t)
     }
+}
 
+impl SecretTable {
     /// Records one successful secret access.
     pub fn record(
         &mut self,

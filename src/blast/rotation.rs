@@ -12,7 +12,7 @@ use regex::{Regex, RegexBuilder};
 use super::command::Refusal;
 use super::rotation_root::{self, rotate_root_command};
 use super::runbook::{auth_credential, lease_command, revoke_token_command, secret_command};
-use super::scope::{BlastRadius, ReadOutcome, Relation, TokenRecord};
+use super::scope::{BlastRadius, ReadOutcome, TokenRecord};
 use crate::model::Timestamp;
 use crate::model::secret::SecretKind;
 use crate::tenant::REGEX_SIZE_LIMIT;
@@ -397,7 +397,7 @@ pub fn rotation_targets(scope: &BlastRadius, rules: &RotationRules) -> Vec<Rotat
         let (command, how) = revoke_token_command(t);
         let reason = format!(
             "{} token ({}; {why}){how}",
-            relation_word(t.relation),
+            t.relation.in_words(),
             t.display_name.as_deref().unwrap_or("no display name")
         );
         push(
@@ -449,15 +449,6 @@ pub fn rotation_targets(scope: &BlastRadius, rules: &RotationRules) -> Vec<Rotat
             d.target
         })
         .collect()
-}
-
-fn relation_word(r: Relation) -> &'static str {
-    match r {
-        Relation::Pivot => "pivot",
-        Relation::LoginFromPivotIp => "logged in from a pivot address",
-        Relation::Descendant => "descendant",
-        Relation::UsedFromPivotIp => "used from a pivot address",
-    }
 }
 
 fn token_tier(t: &TokenRecord) -> (u8, &'static str) {

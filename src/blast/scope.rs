@@ -12,9 +12,8 @@ use crate::model::{Interval, Loc, Location, Timestamp};
 use crate::redact;
 use crate::tenant::{Attribution, TenantLayout, TenantMap};
 
-/// How a token entered the blast radius.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// How a token entered the blast radius. Its name in reports and JSON is [`Relation::as_str`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Relation {
     /// It matched a pivot (token, accessor, entity, display name).
     Pivot,
@@ -24,6 +23,35 @@ pub enum Relation {
     Descendant,
     /// It was used from a pivot address (only those requests are in scope).
     UsedFromPivotIp,
+}
+
+impl Relation {
+    /// The name in reports, CSV and JSON (`pivot`, `login-from-pivot-ip` ...): the one place
+    /// it is spelled.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::Pivot => "pivot",
+            Relation::LoginFromPivotIp => "login-from-pivot-ip",
+            Relation::Descendant => "descendant",
+            Relation::UsedFromPivotIp => "used-from-pivot-ip",
+        }
+    }
+
+    /// The relation in words, for sentences such as the rotation list's reasons.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Relation::Pivot => "pivot",
+            Relation::LoginFromPivotIp => "logged in from a pivot address",
+            Relation::Descendant => "descendant",
+            Relation::UsedFromPivotIp => "used from a pivot address",
+        }
+    }
+}
+
+impl serde::Serialize for Relation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// A token in the blast radius.
@@ -721,4 +749,23 @@ fn window(st: &LineageState, scope: &BlastRadius, selected: &HashSet<Key>) -> Op
         start: first?,
         end: last?,
     })
+}
+
+#[cfg(test)]
+mod relation_tests {
+    use super::Relation;
+
+    #[test]
+    fn relation_names_are_the_published_ones_and_serde_writes_them() {
+        let all = [
+            (Relation::Pivot, "pivot"),
+            (Relation::LoginFromPivotIp, "login-from-pivot-ip"),
+            (Relation::Descendant, "descendant"),
+            (Relation::UsedFromPivotIp, "used-from-pivot-ip"),
+        ];
+        for (r, name) in all {
+            assert_eq!(r.as_str(), name);
+            assert_eq!(serde_json::to_value(r).unwrap(), name);
+        }
+    }
 }

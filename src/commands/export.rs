@@ -14,10 +14,8 @@ use crate::export::{self, ExportFormat, Exporter, Target, Written};
 use crate::report::table::{self, TableFormat};
 use crate::rules::RuleSet;
 use crate::scan::{self, Analysers, ScanResult, ScanSettings};
-use crate::source::{DeviceMap, Input, discover};
+use crate::source::{DeviceMap, Input};
 use crate::tenant::TenantMap;
-
-use super::incremental::without_own_files;
 
 /// Batches in flight per worker thread between the scan and the writer.
 const BATCHES_PER_THREAD: usize = 2;
@@ -139,7 +137,7 @@ fn report_input(result: &ScanResult, max_malformed: u64) -> Exit {
 
 /// Runs `export`.
 pub fn run_export(args: &ExportArgs, global: Global) -> Result<Exit, CommandError> {
-    let inputs = without_own_files(discover(&args.paths)?, &[Some(args.output.as_path())]);
+    let inputs = resolve::found_inputs(&args.paths, &[Some(args.output.as_path())])?;
     let pass = pass(&inputs, &args.events, global.quiet)?;
     let target = export::target_for(&args.output, args.format);
     let (result, written) = pass.run(args.format, target)?;
@@ -178,7 +176,7 @@ pub fn run_query(args: &QueryArgs, global: Global) -> Result<Exit, CommandError>
             message: "no audit log given".into(),
         });
     }
-    let inputs = without_own_files(discover(paths)?, &[args.output.as_deref()]);
+    let inputs = resolve::found_inputs(paths, &[args.output.as_deref()])?;
     let pass = pass(&inputs, &args.events, global.quiet)?;
     let dir = tempfile::tempdir().map_err(|source| CommandError::Output {
         path: std::env::temp_dir().display().to_string(),

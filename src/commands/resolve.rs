@@ -237,7 +237,7 @@ pub fn scan_settings(
 /// order and numbered so: evidence is taken from the earliest copy of an entry, and the report
 /// must not depend on the order the paths were given in.
 pub fn inputs(paths: &[String], own: &[Option<&Path>]) -> Result<Vec<Input>, CommandError> {
-    let mut inputs = without_own_files(discover(paths)?, own);
+    let mut inputs = found_inputs(paths, own)?;
     inputs.sort_by(|a, b| a.display.cmp(&b.display));
     for (i, input) in inputs.iter_mut().enumerate() {
         input.index = i as u32;
@@ -253,6 +253,12 @@ pub fn reader_cap(output: &OutputArgs) -> ReaderCap {
         (None, Some(Format::Ndjson)) => ReaderCap::All,
         (None, _) => ReaderCap::default(),
     }
+}
+
+/// The inputs under `paths` but the command's `own` files, in the order found and numbered so
+/// (`export` and `query`, whose rows follow that order).
+pub fn found_inputs(paths: &[String], own: &[Option<&Path>]) -> Result<Vec<Input>, CommandError> {
+    Ok(without_own_files(discover(paths)?, own))
 }
 
 /// The format to use when none was asked for.

@@ -8,6 +8,7 @@ pub mod actor;
 
 use crate::collect::{Sample, SampleParts, Smallest};
 use crate::model::{Entry, Loc, Location, Severity, Timestamp};
+use crate::persist::{PersistError, Persisted};
 use crate::rules::{RuleId, RuleKind, RuleSet, RuleState};
 pub use actor::{Actor, ActorRef};
 
@@ -185,61 +186,6 @@ impl<'r> Detector<'r> {
         }
     }
 
-    /// Saves `st`; `absolute` rewrites locations to absolute ones.
-    pub fn snapshot(
-        &self,
-        st: &DetectState,
-        absolute: &dyn Fn(Loc) -> Loc,
-    ) -> Result<DetectSnapshot, crate::persist::PersistError> {
-        let metas = self.rules.rules();
-        let findings = st
-            .findings
-            .iter()
-            .enumerate()
-            .filter_map(|(id, agg)| {
-                let agg = agg.as_ref()?;
-                let mut actors = agg.actors.to_parts();
-                actors.entries.iter_mut().for_each(|e| e.1 = absolute(e.1));
-                Some(FindingSnapshot {
-                    rule_id: metas[id].id.clone(),
-                    count: agg.count,
-                    first: agg.first,
-                    last: agg.last,
-                    actors,
-                    evidence: agg.evidence.iter().map(|l| absolute(*l)).collect(),
-                })
-            })
-            .collect();
-        Ok(DetectSnapshot {
-            findings,
-            rules: self.rules.save_state(&st.rules, absolute)?,
-        })
-    }
-
-    /// Restores state saved with [`Detector::snapshot`]; findings of rules no longer loaded are
-    /// dropped.
-    pub fn restore(
-        &self,
-        snap: DetectSnapshot,
-    ) -> Result<DetectState, crate::persist::PersistError> {
-        let mut st = self.new_state();
-        st.rules = self.rules.load_state(snap.rules)?;
-        let metas = self.rules.rules();
-        for f in snap.findings {
-            let Some(id) = metas.iter().position(|m| m.id == f.rule_id) else {
-                continue;
-            };
-            st.findings[id] = Some(FindingAgg {
-                count: f.count,
-                first: f.first,
-                last: f.last,
-                actors: Sample::from_parts(f.actors),
-                evidence: Smallest::from_items(self.caps.evidence, f.evidence),
-            });
-        }
-        Ok(st)
-    }
-
     /// Evaluates every rule against one logical request; true when a rule with a severity hit.
     pub fn observe(&self, ev: &Entry<'_>, loc: Loc, st: &mut DetectState) -> bool {
         st.hits.clear();
@@ -341,5 +287,68 @@ impl<'r> Detector<'r> {
             ))
         });
         out
+    }
+}
+
+/// Findings by rule id (findings of rules no longer loaded are dropped on restore) and the rule
+/// engine's correlation state.
+impl Persisted for DetectState {
+    type Saved = DetectSnapshot;
+    type With<'a> = &'a Detector<'a>;
+
+    fn save(
+        &self,
+        detector: &Detector<'_>,
+        absolute: &dyn Fn(Loc) -> Loc,
+    ) -> Result<DetectSnapshot, PersistError> {
+        let metas = detector.rules.rules();
+        let findings = self
+            .findings
+            .iter()
+            .enumerate()
+            .filter_map(|(id, agg)| {
+                let agg = agg.as_ref()?;
+                let mut actors = agg.actors.to_parts();
+                actors.entries.iter_mut().for_each(|e| e.1 = absolute(e.1));
+                Some(FindingSnapshot {
+                    rule_id: metas[id].id.clone(),
+                    count: agg.count,
+                    first: agg.first,
+                    last: agg.last,
+                    actors,
+                    evidence: agg.evidence.iter().map(|l| absolute(*l)).collect(),
+                })
+            })
+            .collect();
+        let rules = self.rules.save(detector.rules, absolute)?;
+        Ok(DetectSnapshot {
+            findings,
+            rules: crate::persist::to_json("correlation", &rules)?,
+        })
+    }
+
+    fn restore(snap: DetectSnapshot, detector: &Detector<'_>) -> Result<DetectState, PersistError> {
+        let mut st = detector.new_state();
+        // Kept as JSON in the snapshot so that a bad correlation state is named as such; `null`
+        // is what runs without correlation state wrote.
+        let rules: Vec<crate::rules::SavedGroup> = match snap.rules {
+            serde_json::Value::Null => Vec::new(),
+            v => crate::persist::from_json("correlation", v)?,
+        };
+        st.rules = RuleState::restore(rules, detector.rules)?;
+        let metas = detector.rules.rules();
+        for f in snap.findings {
+            let Some(id) = metas.iter().position(|m| m.id == f.rule_id) else {
+                continue;
+            };
+            st.findings[id] = Some(FindingAgg {
+                count: f.count,
+                first: f.first,
+                last: f.last,
+                actors: Sample::from_parts(f.actors),
+                evidence: Smallest::from_items(detector.caps.evidence, f.evidence),
+            });
+        }
+        Ok(st)
     }
 }

@@ -21,7 +21,7 @@ use crate::model::secret::{
     database_config_write, mount_of, secret_access, secret_target, succeeded,
 };
 use crate::model::{Entry, Loc, Timestamp};
-use crate::persist::PersistError;
+use crate::persist::{PersistError, Persisted};
 use crate::scan::Extension;
 use crate::tenant::TenantMap;
 pub use identity::{FormInfo, FormKind, Identities, canonicalize};
@@ -268,6 +268,28 @@ pub fn failure_of(ev: &Entry<'_>) -> Option<Failure> {
     None
 }
 
+/// Strings un-interned and locations absolute; address-pivot data is dropped when the pivots
+/// changed.
+impl Persisted for LineageState {
+    type Saved = LineageSnapshot;
+    type With<'a> = &'a Lineage<'a>;
+
+    fn save(
+        &self,
+        lineage: &Lineage<'_>,
+        absolute: &dyn Fn(Loc) -> Loc,
+    ) -> Result<LineageSnapshot, PersistError> {
+        Ok(LineageSnapshot::of(self, lineage, absolute))
+    }
+
+    fn restore(
+        saved: LineageSnapshot,
+        lineage: &Lineage<'_>,
+    ) -> Result<LineageState, PersistError> {
+        Ok(saved.into_state(lineage))
+    }
+}
+
 impl Extension for Lineage<'_> {
     type State = LineageState;
 
@@ -303,15 +325,14 @@ impl Extension for Lineage<'_> {
         st: &LineageState,
         absolute: &dyn Fn(Loc) -> Loc,
     ) -> Result<serde_json::Value, PersistError> {
-        crate::persist::save("lineage", &LineageSnapshot::of(st, self, absolute))
+        crate::persist::to_json("lineage", &st.save(self, absolute)?)
     }
 
-    fn load(&self, saved: serde_json::Value) -> Result<LineageState, PersistError> {
+    fn restore(&self, saved: serde_json::Value) -> Result<LineageState, PersistError> {
         if saved.is_null() {
             return Ok(LineageState::default());
         }
-        let snap: LineageSnapshot = crate::persist::restore("lineage", saved)?;
-        Ok(snap.into_state(self))
+        LineageState::restore(crate::persist::from_json("lineage", saved)?, self)
     }
 
     fn merge(&self, into: &mut LineageState, o: LineageState) {
@@ -737,7 +758,7 @@ impl Lineage<'_> {
 
 /// The lineage state as plain data, for incremental runs.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct LineageSnapshot {
+pub struct LineageSnapshot {
     strings: Vec<(Key, String)>,
     tokens: Vec<(Key, TokenAgg)>,
     paths: Vec<(Key, PathInfo)>,

@@ -16,6 +16,7 @@ pub mod fast;
 pub mod framing;
 #[doc(hidden)]
 pub mod fuzzing;
+mod json_error;
 mod scrub;
 
 use simd_json::value::tape::Tape;
@@ -132,7 +133,7 @@ impl Parser {
         let (out, tape) = match parsed {
             Ok(()) => read_entry(entry, tape, &mut self.scrub, f),
             Err(e) => (
-                f(Err(ParseErrorKind::InvalidJson(describe(&e)))),
+                f(Err(ParseErrorKind::InvalidJson(json_error::describe(&e)))),
                 tape.reset(),
             ),
         };
@@ -164,11 +165,6 @@ fn read_entry<'t, R>(
     scrub.apply(&mut tape.0);
     let out = f(extract::event(&tape.0));
     (out, tape.reset())
-}
-
-/// simd-json's message without its debug dump of the whole input.
-fn describe(e: &simd_json::Error) -> String {
-    format!("{:?} at byte {}", e.error(), e.index())
 }
 
 #[cfg(test)]

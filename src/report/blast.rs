@@ -605,7 +605,7 @@ fn write_text(r: &BlastReport, color: Color, w: &mut dyn Write) -> std::io::Resu
         ]);
         for x in &r.tokens {
             tb.add_row(vec![
-                crate::report::incident::kebab(&x.relation),
+                x.relation.as_str().to_string(),
                 x.depth.to_string(),
                 short(&x.accessor),
                 x.created_by

@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::detect::Finding;
 use crate::gaps::Gap;
 use crate::model::{Severity, TimeWindow, Timestamp};
-use crate::scan::result::{InputRecord, MalformedRecord, ScanResult, Stats};
+use crate::scan::result::{InputRecord, MalformedRecord, ScanResult, StatsRecord};
 use crate::scope::{BreachScope, SecretRecord, TenantRecord, affected_tenants};
 
 /// Version of the JSON report contract. Bumped on any incompatible change.
@@ -105,7 +105,7 @@ pub struct ScanReport {
     /// Per input.
     pub inputs: Vec<InputRecord>,
     /// Counts.
-    pub stats: Stats,
+    pub stats: StatsRecord,
     /// Earliest entry.
     #[serde(rename = "first_event")]
     pub first_entry: Option<Timestamp>,

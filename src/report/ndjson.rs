@@ -112,7 +112,7 @@ struct Summary<'a> {
     window: &'a crate::model::TimeWindow,
     settings: &'a super::Settings,
     inputs: &'a [crate::scan::result::InputRecord],
-    stats: &'a crate::scan::result::Stats,
+    stats: &'a crate::scan::result::StatsRecord,
     #[serde(rename = "first_event")]
     first_entry: Option<crate::model::Timestamp>,
     #[serde(rename = "last_event")]

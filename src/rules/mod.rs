@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 pub use correlation::{MAX_EVENTS_PER_GROUP, MAX_EVIDENCE};
 pub use error::{Diagnostic, DiagnosticLevel, Pos, RuleError};
 pub use lint::lint;
-pub use state::{CorrelationHit, RuleState};
+pub use state::{CorrelationHit, RuleState, SavedGroup};
 
 use cache::{FieldCache, FieldIds};
 use correlation::Correlation;
@@ -47,7 +47,6 @@ use matcher::{RegexCaches, Regexes};
 use program::Program;
 
 use crate::model::{Entry, Loc, Severity};
-use crate::persist::PersistError;
 
 /// Index of a rule in [`RuleSet::rules`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -283,21 +282,6 @@ impl RuleSet {
     /// Evaluates the correlation rules over everything observed (merge thread states first).
     pub fn finish(&self, state: RuleState) -> Vec<CorrelationHit> {
         state::finish(&self.correlations, state)
-    }
-
-    /// Saves correlation state for an incremental run (keyed by rule id; locations rewritten
-    /// by `absolute`).
-    pub fn save_state(
-        &self,
-        state: &RuleState,
-        absolute: &dyn Fn(Loc) -> Loc,
-    ) -> Result<serde_json::Value, PersistError> {
-        state.save(&self.correlations, &|id| self.rule(id).id.clone(), absolute)
-    }
-
-    /// Restores correlation state saved by [`RuleSet::save_state`].
-    pub fn load_state(&self, saved: serde_json::Value) -> Result<RuleState, PersistError> {
-        RuleState::load(saved, &self.correlations, &|id| self.rule(id).id.clone())
     }
 
     fn build(layers: Vec<Vec<(String, String)>>) -> Result<RuleSet, RuleError> {

@@ -9,11 +9,12 @@ use std::hash::BuildHasher;
 use foldhash::fast::FixedState;
 
 use super::RuleId;
+use super::RuleSet;
 use super::correlation::{Correlation, Counted, MAX_EVENTS_PER_GROUP, MAX_EVIDENCE, Spec};
 use super::field::Field;
 use super::matcher::{RegexCaches, render};
 use crate::model::{Entry, Loc, Span, Timestamp};
-use crate::persist::PersistError;
+use crate::persist::{PersistError, Persisted};
 
 /// Separates group values in the scratch key; never appears in a rendered value we compare.
 const SEP: char = '\u{1f}';
@@ -436,32 +437,39 @@ mod tests {
 
 /// One group of a correlation rule, as plain data for incremental runs.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct SavedGroup {
+pub struct SavedGroup {
     /// The correlation rule's id (indices change when rule directories change).
     rule: String,
+    /// The group's values (`request.remote_address` ...).
     values: Vec<String>,
+    /// Observations kept: time (ns), absolute location, value hash.
     obs: Vec<(i64, Loc, u64)>,
+    /// Observations ever made.
     total: u64,
+    /// The latest observation dropped from `obs`, if any.
     cutoff: Option<(i64, Loc, u64)>,
 }
 
-impl RuleState {
-    /// The correlation state as plain data; `absolute` rewrites locations for the next run.
-    pub(crate) fn save(
+/// Keyed by rule id, so that groups survive rules added or removed between runs; groups of
+/// correlations no longer loaded are dropped on restore.
+impl Persisted for RuleState {
+    type Saved = Vec<SavedGroup>;
+    type With<'a> = &'a RuleSet;
+
+    fn save(
         &self,
-        correlations: &[Correlation],
-        ids: &dyn Fn(RuleId) -> String,
+        rules: &RuleSet,
         absolute: &dyn Fn(Loc) -> Loc,
-    ) -> Result<serde_json::Value, PersistError> {
+    ) -> Result<Vec<SavedGroup>, PersistError> {
         let mut saved: Vec<SavedGroup> = Vec::new();
         for ((c, _), groups) in &self.groups {
-            let Some(corr) = correlations.get(*c as usize) else {
+            let Some(corr) = rules.correlations.get(*c as usize) else {
                 continue;
             };
             for g in groups {
                 let o = |x: &Obs| (x.ts, absolute(x.loc), x.value);
                 saved.push(SavedGroup {
-                    rule: ids(corr.rule),
+                    rule: rules.rule(corr.rule).id.clone(),
                     values: g.values.iter().map(|v| v.to_string()).collect(),
                     obs: g.obs.iter().map(o).collect(),
                     total: g.total,
@@ -470,24 +478,16 @@ impl RuleState {
             }
         }
         saved.sort_by(|a, b| (&a.rule, &a.values).cmp(&(&b.rule, &b.values)));
-        crate::persist::save("correlation", &saved)
+        Ok(saved)
     }
 
-    /// Restores state saved by [`RuleState::save`]; groups of correlations no longer loaded are dropped.
-    pub(crate) fn load(
-        v: serde_json::Value,
-        correlations: &[Correlation],
-        ids: &dyn Fn(RuleId) -> String,
-    ) -> Result<RuleState, PersistError> {
+    fn restore(saved: Vec<SavedGroup>, rules: &RuleSet) -> Result<RuleState, PersistError> {
+        let correlations = &rules.correlations;
         let mut st = RuleState::new(correlations.len());
-        if v.is_null() {
-            return Ok(st);
-        }
-        let saved: Vec<SavedGroup> = crate::persist::restore("correlation", v)?;
         for g in saved {
             let Some(c) = correlations
                 .iter()
-                .position(|corr| ids(corr.rule) == g.rule)
+                .position(|corr| rules.rule(corr.rule).id == g.rule)
             else {
                 continue;
             };

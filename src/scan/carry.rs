@@ -7,12 +7,16 @@
 //! location in it is absolute ([`Loc::ABSOLUTE`]), because chunk numbers mean nothing to the
 //! next run. Its size grows with distinct secrets, tokens and gaps, not with the log.
 
+use super::finish::{Bounds, Loose, MergedLog};
+use super::worker::{OpenDetail, Worker};
+use super::{Context, Extension, ScanError};
 use crate::detect::DetectSnapshot;
 use crate::gaps::{
-    Interval, MalformedRun, Marker, Notice, OrphanResponse, Point, Regression, Timeline,
-    UnansweredRequest,
+    self, Interval, MalformedRun, Marker, Notice, OrphanResponse, Point, Regression, Timeline,
+    UnansweredRequest, merge_intervals,
 };
 use crate::model::{Loc, Span, Timestamp};
+use crate::persist::Persisted;
 use crate::scan::Stats;
 use crate::scope::SecretSnapshot;
 
@@ -51,6 +55,139 @@ pub struct Carry {
     /// Activity over time (absent in state files written before it was carried).
     #[serde(default)]
     pub activity: crate::scan::activity::Activity,
+}
+
+/// Builds the carry for the next run from the merged log, before the requests still in flight
+/// are analysed for this report (the next run may yet pair them). Every location is made
+/// absolute.
+pub(super) fn assemble<E: Extension>(
+    ctx: &Context<'_, E>,
+    worker: &mut Worker<'_, E>,
+    log: &MergedLog,
+    loose: &Loose,
+) -> Result<Carry, ScanError> {
+    let abs = |loc: Loc| log.abs(loc);
+    let an = &mut worker.analysis;
+    Ok(Carry {
+        files: carried_files(log),
+        stats: carried_stats(&an.stats, log),
+        secrets: an.secrets.save(ctx.settings.readers, &abs)?,
+        detect: an.detect.save(ctx.detector, &abs)?,
+        ext: ctx.ext.save(&worker.ext, &abs)?,
+        markers: an
+            .markers
+            .iter()
+            .map(|m| Marker {
+                at: abs_point(m.at, &abs),
+                kind: m.kind,
+            })
+            .collect(),
+        timelines: carry_timelines(log, ctx, &abs),
+        open_requests: loose
+            .in_flight
+            .iter()
+            .filter_map(|r| match &r.detail {
+                OpenDetail::Raw(raw) => Some(CarriedRequest {
+                    id: r.id,
+                    loc: abs(r.loc),
+                    raw: String::from_utf8_lossy(raw).into_owned(),
+                }),
+                OpenDetail::Analysed { .. } => None,
+            })
+            .collect(),
+        orphans: loose
+            .orphans
+            .iter()
+            .map(|o| OrphanResponse {
+                at: o.at.map(|p| abs_point(p, &abs)),
+                loc: abs(o.loc),
+                ..o.clone()
+            })
+            .collect(),
+        unanswered: loose
+            .unanswered
+            .iter()
+            .map(|u| UnansweredRequest {
+                at: u.at.map(|p| abs_point(p, &abs)),
+                loc: abs(u.loc),
+                ..u.clone()
+            })
+            .collect(),
+        runs: loose.runs.clone(),
+        bad_times: loose.bad_times.clone(),
+        malformed: loose.samples.clone(),
+        notices: loose.notices.clone(),
+        activity: {
+            an.activity.settle();
+            an.activity.clone()
+        },
+    })
+}
+
+/// Every input this run or an earlier one knows, by id.
+fn carried_files(log: &MergedLog) -> Vec<CarriedFile> {
+    (0..log.names.len())
+        .filter(|id| !log.names[*id].is_empty())
+        .map(|id| CarriedFile {
+            id: id as u32,
+            display: log.names[id].clone(),
+            family: log.families[id].clone(),
+        })
+        .collect()
+}
+
+/// The counts so far, without unterminated last lines: the next run reads them again.
+fn carried_stats(stats: &Stats, log: &MergedLog) -> Stats {
+    let pending_tails = log.sums.iter().filter(|s| s.tail_pending).count() as u64;
+    let mut carried = stats.clone();
+    carried.lines -= pending_tails;
+    carried.partial_last_lines -= pending_tails;
+    carried
+}
+
+/// Per input, everything the gap analysis needs next time, merged and absolute.
+fn carry_timelines<E: Extension>(
+    log: &MergedLog,
+    ctx: &Context<'_, E>,
+    abs: &dyn Fn(Loc) -> Loc,
+) -> Vec<CarriedTimeline> {
+    let mut out = Vec::new();
+    let bounds: &[Option<Bounds>] = &log.bounds;
+    for (file, b) in bounds.iter().enumerate() {
+        let Some(b) = b else {
+            continue;
+        };
+        let mine: Vec<(u32, &Timeline)> = log
+            .timelines
+            .iter()
+            .filter(|(f, _)| *f as usize == file)
+            .map(|(f, t)| (*f, t))
+            .collect();
+        let intervals: Vec<_> = mine
+            .iter()
+            .flat_map(|(_, t)| t.intervals.iter().map(|i| abs_interval(*i, abs)))
+            .collect();
+        let mut regressions: Vec<_> = mine
+            .iter()
+            .flat_map(|(_, t)| t.regressions.iter().map(|r| abs_regression(*r, abs)))
+            .collect();
+        let boundary = gaps::boundary_regressions(&mine, ctx.settings.skew);
+        let count =
+            mine.iter().map(|(_, t)| t.regression_count).sum::<u64>() + boundary.len() as u64;
+        regressions.extend(boundary.into_iter().map(|r| abs_regression(r, abs)));
+        regressions.truncate(gaps::GAPS_PER_KIND);
+        out.push(CarriedTimeline {
+            file: file as u32,
+            first: abs_point(b.first, abs),
+            last: abs_point(b.last, abs),
+            lo: b.earliest,
+            hi: b.latest,
+            intervals: merge_intervals(intervals, ctx.settings.gap),
+            regressions,
+            regression_count: count,
+        });
+    }
+    out
 }
 
 /// An input by id.

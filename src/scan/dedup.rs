@@ -3,7 +3,9 @@
 //! Vault writes every entry to every enabled audit device, and HashiCorp's guidance is to
 //! analyse the union of all devices, de-duplicated on `request.id`. An entry (`type`, id) seen
 //! in one input is skipped in every other input; repeats within one input are kept, because
-//! Vault never writes them and an analyst should see them.
+//! Vault never writes them and an analyst should see them. The input that claims an entry first
+//! counts it; `scan::run` reads inputs in an order (devices by name, then input numbers) that
+//! makes that claim independent of the thread schedule.
 //! See: <https://developer.hashicorp.com/vault/docs/audit/best-practices>
 //!
 //! The table holds one slot per distinct entry of a multi-input scan (rotated files are the

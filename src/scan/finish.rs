@@ -1,21 +1,26 @@
-//! The merge step: line numbers, pairing across chunks (and runs), unanswered requests, gaps,
-//! findings, and for incremental scans the carry to the next run.
+//! The merge step, after every chunk is read: [`finish`] merges the chunks and the carry into one
+//! log, pairs requests across chunks, carries what the next incremental run needs
+//! ([`super::carry::assemble`]), analyses what stays unanswered, finds the gaps and builds the
+//! [`ScanResult`].
 
 use std::collections::HashMap;
 
+use super::analysis::Analysis;
 use super::carry::{
-    CarriedFile, CarriedMalformed, CarriedRequest, CarriedTimeline, Carry, FileProgress,
-    abs_interval, abs_point, abs_regression,
+    CarriedFile, CarriedMalformed, CarriedTimeline, Carry, FileProgress, abs_point,
 };
 use super::pairing::{Pairing, pair_across_chunks};
 use super::result::{InputRecord, Locator, MalformedRecord, ScanResult};
 use super::worker::{ChunkSummary, OpenDetail, OpenRequest, Worker, analyse};
 use super::{Context, Extension, ScanError};
+use crate::detect::DetectState;
 use crate::gaps::{
-    self, GapInputs, GapSettings, MalformedRun, Point, Timeline, UnansweredRequest, merge_intervals,
+    self, GapInputs, GapSettings, MalformedRun, Notice, OrphanResponse, Point, Timeline,
+    UnansweredRequest,
 };
 use crate::model::{Loc, Timestamp};
 use crate::parse::Parser;
+use crate::persist::Persisted;
 use crate::scan::BadTime;
 use crate::scope::SecretTable;
 use crate::source::{Input, InputInfo, SourceError};
@@ -33,6 +38,8 @@ pub(super) struct Bounds {
     pub(super) latest: Timestamp,
 }
 
+/// Turns the merged worker state (and, incremental, the earlier runs' carry) into the result,
+/// and the carry for the next run when `carry` is given.
 pub(super) fn finish<E: Extension>(
     ctx: &Context<'_, E>,
     inputs: &[Input],
@@ -42,7 +49,109 @@ pub(super) fn finish<E: Extension>(
     carry: Option<Carry>,
 ) -> Result<super::Scanned<E::State>, ScanError> {
     let stateful = carry.is_some();
-    let carry = carry.unwrap_or_default();
+    let mut carry = carry.unwrap_or_default();
+    let mut log = merge(ctx, inputs, &mut worker, &mut carry)?;
+    let mut loose = pair(ctx, &mut worker, &mut log, carry);
+    let next = if stateful {
+        Some(super::carry::assemble(ctx, &mut worker, &log, &loose)?)
+    } else {
+        None
+    };
+    analyse_in_flight(ctx, &mut worker, &mut loose);
+    let reads = Reads {
+        inputs,
+        infos,
+        errors,
+    };
+    let gaps = analyse_gaps(ctx, &reads, &mut worker, &log, loose.gap_inputs());
+    Ok(super::Scanned {
+        result: result(ctx, reads, worker.analysis, log, loose.samples, gaps),
+        ext: worker.ext,
+        carry: next,
+    })
+}
+
+/// What the producers reported about this run's inputs.
+struct Reads<'i> {
+    inputs: &'i [Input],
+    /// By position in `inputs`; `None` when the input could not be opened.
+    infos: Vec<Option<InputInfo>>,
+    /// By input id.
+    errors: Vec<(u32, SourceError)>,
+}
+
+/// This run's chunks and the carried state as one log: names, line numbers, bounds, timelines.
+pub(super) struct MergedLog {
+    /// Input names by id (empty for ids neither this run nor the carry knows).
+    pub(super) names: Vec<String>,
+    /// Input families by id.
+    pub(super) families: Vec<String>,
+    /// This run's chunk summaries, by input and chunk.
+    pub(super) sums: Vec<ChunkSummary>,
+    /// Resolves this run's locations.
+    pub(super) locator: Locator,
+    /// Where each input's entries start and end, by id.
+    pub(super) bounds: Vec<Option<Bounds>>,
+    /// Per input, the carried timeline first, then this run's chunks'.
+    pub(super) timelines: Vec<(u32, Timeline)>,
+}
+
+impl MergedLog {
+    /// The same place as an absolute location (valid in later runs).
+    pub(super) fn abs(&self, loc: Loc) -> Loc {
+        self.locator.absolute(loc)
+    }
+}
+
+/// What the merge leaves outside the timelines, carried ones included: requests and responses
+/// without partners, malformed lines and bad times, notices.
+pub(super) struct Loose {
+    /// Requests within the response grace of their input's end (kept raw for the next run).
+    pub(super) in_flight: Vec<OpenRequest>,
+    /// The same requests as listed in this report.
+    pub(super) in_flight_listed: Vec<UnansweredRequest>,
+    /// Requests without responses (already analysed).
+    pub(super) unanswered: Vec<UnansweredRequest>,
+    /// Responses without requests.
+    pub(super) orphans: Vec<OrphanResponse>,
+    /// Runs of malformed lines, absolute.
+    pub(super) runs: Vec<MalformedRun>,
+    /// Entries with an unusable time, absolute, in order.
+    pub(super) bad_times: Vec<BadTime>,
+    /// Malformed line samples, absolute, earliest first, capped.
+    pub(super) samples: Vec<CarriedMalformed>,
+    /// Inputs truncated between runs.
+    pub(super) notices: Vec<Notice>,
+}
+
+/// The parts of [`Loose`] the gap analysis reads.
+struct LooseGaps {
+    unanswered: Vec<UnansweredRequest>,
+    orphans: Vec<OrphanResponse>,
+    runs: Vec<MalformedRun>,
+    bad_times: Vec<BadTime>,
+    notices: Vec<Notice>,
+}
+
+impl Loose {
+    fn gap_inputs(&mut self) -> LooseGaps {
+        LooseGaps {
+            unanswered: std::mem::take(&mut self.unanswered),
+            orphans: std::mem::take(&mut self.orphans),
+            runs: std::mem::take(&mut self.runs),
+            bad_times: std::mem::take(&mut self.bad_times),
+            notices: std::mem::take(&mut self.notices),
+        }
+    }
+}
+
+/// Merges the carry's accumulators into the worker's and this run's chunks into one log.
+fn merge<E: Extension>(
+    ctx: &Context<'_, E>,
+    inputs: &[Input],
+    worker: &mut Worker<'_, E>,
+    carry: &mut Carry,
+) -> Result<MergedLog, ScanError> {
     let n = inputs
         .iter()
         .map(|i| i.index as usize + 1)
@@ -53,25 +162,37 @@ pub(super) fn finish<E: Extension>(
     let mut sums = std::mem::take(&mut worker.summaries);
     sums.sort_by_key(|s| (s.file, s.index));
     let locator = line_index(n, inputs, &sums, names.clone());
-    let resolve = |loc: Loc| locator.resolve(loc);
-    let abs = |loc: Loc| locator.absolute(loc);
-
-    restore(ctx, &mut worker, &carry)?;
+    restore(ctx, worker, carry)?;
     let bounds = file_bounds(n, &carry.timelines, &sums);
-    let mut owned_tl: Vec<(u32, Timeline)> = carry
+    let mut timelines: Vec<(u32, Timeline)> = carry
         .timelines
         .iter()
         .map(|t| (t.file, t.to_timeline(ctx.settings.gap, ctx.settings.skew)))
         .collect();
     let empty = Timeline::new(ctx.settings.gap, ctx.settings.skew);
-    owned_tl.extend(
+    timelines.extend(
         sums.iter_mut()
             .map(|s| (s.file, std::mem::replace(&mut s.timeline, empty.clone()))),
     );
     // Stable: an input's carried timeline stays before this run's chunks of it.
-    owned_tl.sort_by_key(|(f, _)| *f);
-    let timelines: Vec<(u32, &Timeline)> = owned_tl.iter().map(|(f, t)| (*f, t)).collect();
+    timelines.sort_by_key(|(f, _)| *f);
+    Ok(MergedLog {
+        names,
+        families,
+        sums,
+        locator,
+        bounds,
+        timelines,
+    })
+}
 
+/// Pairs requests and responses across chunks and runs, and gathers what stays loose.
+fn pair<E: Extension>(
+    ctx: &Context<'_, E>,
+    worker: &mut Worker<'_, E>,
+    log: &mut MergedLog,
+    carry: Carry,
+) -> Loose {
     let carried_open = carry.open_requests.into_iter().map(|r| OpenRequest {
         id: r.id,
         loc: r.loc,
@@ -81,9 +202,16 @@ pub(super) fn finish<E: Extension>(
         mut unanswered,
         in_flight,
         in_flight_listed,
-    } = pair_across_chunks(ctx, &mut worker, &mut sums, carried_open.collect(), &bounds);
+    } = pair_across_chunks(
+        ctx,
+        worker,
+        &mut log.sums,
+        carried_open.collect(),
+        &log.bounds,
+    );
     unanswered.extend(carry.unanswered);
-    let new_orphans: Vec<_> = sums
+    let new_orphans: Vec<_> = log
+        .sums
         .iter_mut()
         .flat_map(|s| std::mem::take(&mut s.orphans))
         .collect();
@@ -91,103 +219,52 @@ pub(super) fn finish<E: Extension>(
     let mut orphans = carry.orphans;
     orphans.extend(new_orphans);
 
-    let runs = merged_runs(carry.runs, &sums, &locator);
+    let runs = merged_runs(carry.runs, &log.sums, &log.locator);
+    let locator = &log.locator;
     let mut bad_times = carry.bad_times;
-    bad_times.extend(sums.iter_mut().flat_map(|s| {
+    bad_times.extend(log.sums.iter_mut().flat_map(|s| {
         std::mem::take(&mut s.bad_times)
             .into_iter()
             .map(|b| BadTime {
-                loc: abs(b.loc),
+                loc: locator.absolute(b.loc),
                 ..b
             })
     }));
     bad_times.sort_by_key(|b| b.loc);
     let mut samples: Vec<CarriedMalformed> = carry.malformed;
     samples.extend(
-        sums.iter_mut()
+        log.sums
+            .iter_mut()
             .flat_map(|s| std::mem::take(&mut s.samples))
             .map(|(loc, kind)| CarriedMalformed {
-                loc: abs(loc),
+                loc: locator.absolute(loc),
                 kind: kind.code().to_string(),
                 message: kind.to_string(),
             }),
     );
     samples.sort_by_key(|m| m.loc);
     samples.truncate(ctx.settings.malformed_samples);
+    Loose {
+        in_flight,
+        in_flight_listed,
+        unanswered,
+        orphans,
+        runs,
+        bad_times,
+        samples,
+        notices: carry.notices,
+    }
+}
 
-    // An unterminated last line left for the next run must not count in what is carried.
-    let pending_tails = sums.iter().filter(|s| s.tail_pending).count() as u64;
-    let mut carried_stats = worker.analysis.stats.clone();
-    carried_stats.lines -= pending_tails;
-    carried_stats.partial_last_lines -= pending_tails;
-    let next = if !stateful {
-        None
-    } else {
-        Some(Carry {
-            files: (0..n as u32)
-                .filter(|id| !names[*id as usize].is_empty())
-                .map(|id| CarriedFile {
-                    id,
-                    display: names[id as usize].clone(),
-                    family: families[id as usize].clone(),
-                })
-                .collect(),
-            stats: carried_stats,
-            secrets: worker.analysis.secrets.snapshot(&abs),
-            detect: ctx.detector.snapshot(&worker.analysis.detect, &abs)?,
-            ext: ctx.ext.save(&worker.ext, &abs)?,
-            markers: worker
-                .analysis
-                .markers
-                .iter()
-                .map(|m| crate::gaps::Marker {
-                    at: abs_point(m.at, &abs),
-                    kind: m.kind,
-                })
-                .collect(),
-            timelines: carry_timelines(&timelines, &bounds, ctx, &abs),
-            open_requests: in_flight
-                .iter()
-                .filter_map(|r| match &r.detail {
-                    OpenDetail::Raw(raw) => Some(CarriedRequest {
-                        id: r.id,
-                        loc: abs(r.loc),
-                        raw: String::from_utf8_lossy(raw).into_owned(),
-                    }),
-                    OpenDetail::Analysed { .. } => None,
-                })
-                .collect(),
-            orphans: orphans
-                .iter()
-                .map(|o| crate::gaps::OrphanResponse {
-                    at: o.at.map(|p| abs_point(p, &abs)),
-                    loc: abs(o.loc),
-                    ..o.clone()
-                })
-                .collect(),
-            unanswered: unanswered
-                .iter()
-                .map(|u| UnansweredRequest {
-                    at: u.at.map(|p| abs_point(p, &abs)),
-                    loc: abs(u.loc),
-                    ..u.clone()
-                })
-                .collect(),
-            runs: runs.clone(),
-            bad_times: bad_times.clone(),
-            malformed: samples.clone(),
-            notices: carry.notices.clone(),
-            activity: {
-                worker.analysis.activity.settle();
-                worker.analysis.activity.clone()
-            },
-        })
-    };
-
-    // Requests still in flight count in this report as if the log ended here; an incremental
-    // run carries them (above) so the next run can still pair them.
+/// Requests still in flight count in this report as if the log ended here; an incremental run
+/// has already carried them (raw) so the next run can still pair them.
+fn analyse_in_flight<E: Extension>(
+    ctx: &Context<'_, E>,
+    worker: &mut Worker<'_, E>,
+    loose: &mut Loose,
+) {
     let mut parser = Parser::new();
-    for r in in_flight {
+    for r in std::mem::take(&mut loose.in_flight) {
         worker.analysis.stats.unanswered_requests += 1;
         worker.analysis.stats.in_flight_requests += 1;
         if let OpenDetail::Raw(raw) = r.detail {
@@ -201,30 +278,45 @@ pub(super) fn finish<E: Extension>(
             });
         }
     }
-    unanswered.extend(in_flight_listed);
+    loose.unanswered.append(&mut loose.in_flight_listed);
+}
 
-    let truncations = super::truncation::changed_inputs(inputs, &infos, &errors, &sums, |f| {
+/// Audit gaps over the merged timelines and everything loose.
+fn analyse_gaps<E: Extension>(
+    ctx: &Context<'_, E>,
+    reads: &Reads<'_>,
+    worker: &mut Worker<'_, E>,
+    log: &MergedLog,
+    loose: LooseGaps,
+) -> gaps::GapReport {
+    let bounds = &log.bounds;
+    let Reads {
+        inputs,
+        infos,
+        errors,
+    } = reads;
+    let truncations = super::truncation::changed_inputs(inputs, infos, errors, &log.sums, |f| {
         bounds
             .get(f as usize)
             .copied()
             .flatten()
             .map(|b| b.last.time)
     });
-    let gaps = gaps::analyse(
+    gaps::analyse(
         GapInputs {
-            timelines,
-            malformed: runs,
+            timelines: log.timelines.iter().map(|(f, t)| (*f, t)).collect(),
+            malformed: loose.runs,
             markers: std::mem::take(&mut worker.analysis.markers),
-            unanswered,
-            orphans,
-            families,
+            unanswered: loose.unanswered,
+            orphans: loose.orphans,
+            families: log.families.clone(),
             file_bounds: bounds
                 .iter()
                 .map(|b| b.map(|b| (b.first, b.last)))
                 .collect(),
-            notices: carry.notices,
+            notices: loose.notices,
             truncations,
-            bad_times,
+            bad_times: loose.bad_times,
         },
         GapSettings {
             gap: ctx.settings.gap,
@@ -232,8 +324,25 @@ pub(super) fn finish<E: Extension>(
             skew: ctx.settings.skew,
             in_flight: ctx.settings.in_flight,
         },
-        &resolve,
-    );
+        &|loc| log.locator.resolve(loc),
+    )
+}
+
+/// What the reports read.
+fn result<E: Extension>(
+    ctx: &Context<'_, E>,
+    reads: Reads<'_>,
+    mut analysis: Analysis,
+    log: MergedLog,
+    samples: Vec<CarriedMalformed>,
+    gaps: gaps::GapReport,
+) -> ScanResult {
+    let Reads {
+        inputs,
+        infos,
+        errors,
+    } = reads;
+    let resolve = |loc: Loc| log.locator.resolve(loc);
     let malformed = samples
         .into_iter()
         .map(|m| MalformedRecord {
@@ -242,18 +351,16 @@ pub(super) fn finish<E: Extension>(
             message: m.message,
         })
         .collect();
-
-    let mut analysis = worker.analysis;
     analysis.activity.settle();
     let findings = ctx.detector.finish(analysis.detect, &resolve);
     let (secrets, tenants, tenant_layout) = analysis.secrets.finish(ctx.tenants, &resolve);
-    let progress = progress(inputs, &infos, &sums);
-    let input_records = input_records(inputs, infos, errors, &sums, &bounds);
-    let first_entry = bounds.iter().flatten().map(|b| b.earliest).min();
-    let last_entry = bounds.iter().flatten().map(|b| b.latest).max();
-    let result = ScanResult {
+    let progress = progress(inputs, &infos, &log.sums);
+    let input_records = input_records(inputs, infos, errors, &log.sums, &log.bounds);
+    let first_entry = log.bounds.iter().flatten().map(|b| b.earliest).min();
+    let last_entry = log.bounds.iter().flatten().map(|b| b.latest).max();
+    ScanResult {
         inputs: input_records,
-        stats: analysis.stats,
+        stats: analysis.stats.into(),
         findings,
         secrets,
         tenants,
@@ -264,15 +371,10 @@ pub(super) fn finish<E: Extension>(
         malformed,
         first_entry,
         last_entry,
-        locator,
+        locator: log.locator,
         progress,
         activity: analysis.activity,
-    };
-    Ok(super::Scanned {
-        result,
-        ext: worker.ext,
-        carry: next,
-    })
+    }
 }
 
 /// Merges the carried accumulators into this run's.
@@ -286,10 +388,10 @@ fn restore<E: Extension>(
     worker.analysis.secrets.merge(SecretTable::restore(
         carry.secrets.clone(),
         ctx.settings.readers,
-    ));
-    let detect = ctx.detector.restore(carry.detect.clone())?;
+    )?);
+    let detect = DetectState::restore(carry.detect.clone(), ctx.detector)?;
     worker.analysis.detect.merge(detect);
-    let ext = ctx.ext.load(carry.ext.clone())?;
+    let ext = ctx.ext.restore(carry.ext.clone())?;
     ctx.ext.merge(&mut worker.ext, ext);
     worker
         .analysis
@@ -373,50 +475,6 @@ fn file_bounds(
             .max()
             .unwrap_or(last.time);
         add(s.file as usize, first, last, lo, hi);
-    }
-    out
-}
-
-/// Per input, everything the gap analysis needs next time, merged and absolute.
-fn carry_timelines<E: Extension>(
-    timelines: &[(u32, &Timeline)],
-    bounds: &[Option<Bounds>],
-    ctx: &Context<'_, E>,
-    abs: &dyn Fn(Loc) -> Loc,
-) -> Vec<CarriedTimeline> {
-    let mut out = Vec::new();
-    for (file, b) in bounds.iter().enumerate() {
-        let Some(b) = b else {
-            continue;
-        };
-        let mine: Vec<(u32, &Timeline)> = timelines
-            .iter()
-            .filter(|(f, _)| *f as usize == file)
-            .copied()
-            .collect();
-        let intervals: Vec<_> = mine
-            .iter()
-            .flat_map(|(_, t)| t.intervals.iter().map(|i| abs_interval(*i, abs)))
-            .collect();
-        let mut regressions: Vec<_> = mine
-            .iter()
-            .flat_map(|(_, t)| t.regressions.iter().map(|r| abs_regression(*r, abs)))
-            .collect();
-        let boundary = gaps::boundary_regressions(&mine, ctx.settings.skew);
-        let count =
-            mine.iter().map(|(_, t)| t.regression_count).sum::<u64>() + boundary.len() as u64;
-        regressions.extend(boundary.into_iter().map(|r| abs_regression(r, abs)));
-        regressions.truncate(gaps::GAPS_PER_KIND);
-        out.push(CarriedTimeline {
-            file: file as u32,
-            first: abs_point(b.first, abs),
-            last: abs_point(b.last, abs),
-            lo: b.earliest,
-            hi: b.latest,
-            intervals: merge_intervals(intervals, ctx.settings.gap),
-            regressions,
-            regression_count: count,
-        });
     }
     out
 }

@@ -13,6 +13,7 @@
 pub mod activity;
 mod analysis;
 pub mod carry;
+mod counts;
 mod dedup;
 mod finish;
 mod pairing;
@@ -121,7 +122,7 @@ pub trait Extension: Sync {
     /// Another copy of a response entry already counted from another input (another audit
     /// device writes the same event with its own HMACs, or a copy of the same file). Lets an
     /// extension learn the other device's forms of the same identities, and take evidence from
-    /// the earliest copy whichever thread counted first; it must not count the entry again.
+    /// the earliest copy; it must not count the entry again.
     fn duplicate(&self, _state: &mut Self::State, _ev: &Entry<'_>, _loc: Loc) {}
     /// A chunk is done (e.g. flush buffered rows).
     fn chunk_done(&self, _state: &mut Self::State, _file: u32, _chunk: u32) {}
@@ -140,8 +141,9 @@ pub trait Extension: Sync {
     fn wants_requests(&self) -> bool {
         false
     }
-    /// Restores state saved by [`Extension::save`].
-    fn load(&self, _saved: serde_json::Value) -> Result<Self::State, PersistError> {
+    /// Restores state saved by [`Extension::save`] (its [`crate::persist::Persisted`] state
+    /// as JSON, so that the carry need not know the extension's type).
+    fn restore(&self, _saved: serde_json::Value) -> Result<Self::State, PersistError> {
         Ok(self.new_state())
     }
 }
@@ -252,19 +254,7 @@ pub fn run<E: Extension>(
     let mut read_infos: Vec<Option<crate::source::InputInfo>> = vec![None; inputs.len()];
     let mut source_errors: Vec<(u32, SourceError)> = Vec::new();
 
-    // One device after another: the first device (by name) counts every event it holds and
-    // later devices' copies are duplicates, so which copy supplies the scan's evidence does not
-    // depend on thread scheduling. Within a device, inputs run in parallel.
-    let devices = crate::source::DeviceMap::assign(inputs, &settings.device_rules);
-    let mut phases: Vec<Vec<usize>> = vec![Vec::new(); devices.devices.len().max(1)];
-    for (pos, input) in inputs.iter().enumerate() {
-        let d = devices
-            .of_input
-            .get(input.index as usize)
-            .copied()
-            .unwrap_or(0);
-        phases[d as usize].push(pos);
-    }
+    let phases = read_order(inputs, &settings.device_rules);
     let mut worker: Option<Worker<'_, E>> = None;
     for phase in &phases {
         let (w, done) = pass(&ctx, &pool, threads, inputs, phase, &maps);
@@ -288,6 +278,38 @@ pub fn run<E: Extension>(
         worker,
         incremental.map(|i| i.carry),
     )
+}
+
+/// The phases the inputs are read in, one after another; a phase's inputs are read in parallel.
+///
+/// De-duplication counts the copy of an entry that is read first, so the order is what makes
+/// it deterministic: devices one after another in name order (the first device counts every
+/// event it holds, later devices' copies are duplicates), and within a device one input after
+/// another in input order (path order), so of two inputs of one device holding the same entry
+/// (a log rotated with `copy`, a hand-made copy put on the device by a rule) the lower-numbered
+/// input counts it. Chunks of one input are still analysed in parallel; what is lost is reading
+/// several inputs at once (one producer per input, e.g. one gzip stream at a time).
+fn read_order(inputs: &[Input], rules: &[crate::source::DeviceRule]) -> Vec<Vec<usize>> {
+    if inputs.len() < 2 {
+        return vec![(0..inputs.len()).collect()];
+    }
+    let devices = crate::source::DeviceMap::assign(inputs, rules);
+    let mut by_device: Vec<Vec<usize>> = vec![Vec::new(); devices.devices.len().max(1)];
+    for (pos, input) in inputs.iter().enumerate() {
+        let d = devices
+            .of_input
+            .get(input.index as usize)
+            .copied()
+            .unwrap_or(0);
+        by_device[d as usize].push(pos);
+    }
+    by_device
+        .into_iter()
+        .flat_map(|mut positions| {
+            positions.sort_by_key(|&pos| inputs[pos].index);
+            positions.into_iter().map(|pos| vec![pos])
+        })
+        .collect()
 }
 
 type Produced = Vec<(

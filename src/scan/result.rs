@@ -3,8 +3,8 @@
 //! the scan.
 
 pub use super::activity::{Activity, Bar};
-pub use super::analysis::Stats;
 use super::carry::FileProgress;
+pub use super::counts::StatsRecord;
 use crate::detect::Finding;
 use crate::gaps::Gap;
 use crate::model::{Loc, Location, Timestamp};
@@ -64,7 +64,7 @@ pub struct ScanResult {
     /// Per input.
     pub inputs: Vec<InputRecord>,
     /// Counts.
-    pub stats: Stats,
+    pub stats: StatsRecord,
     /// Findings, most severe first.
     pub findings: Vec<Finding>,
     /// Secrets read, by path.

@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 pub use fingerprint::{Fingerprint, HEAD_BYTES};
 pub use plan::{Disposition, Planned, plan_inputs, record};
 
-use crate::model::Timestamp;
+use crate::model::{Loc, Timestamp};
+use crate::persist::{Foreign, PersistError, Persisted};
 use crate::scan::Carry;
 
 /// Marks a blastradius state file.
@@ -203,36 +204,58 @@ pub fn open(path: &Path, command: &str, now: Timestamp) -> Result<Locked, StateE
 }
 
 fn parse(bytes: &[u8], path: &str, command: &str) -> Result<State, StateError> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt {
+    let corrupt = |e: serde_json::Error| StateError::Corrupt {
         path: path.to_string(),
         message: e.to_string(),
-    })?;
-    let foreign = |message: String| StateError::Foreign {
-        path: path.to_string(),
-        message,
     };
-    if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-        return Err(foreign("is not a blastradius state file".into()));
-    }
-    let version = v
-        .get("version")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0);
-    if version != u64::from(VERSION) {
-        return Err(foreign(format!(
-            "has state version {version}; this blastradius reads version {VERSION}"
-        )));
-    }
-    let written_by = v.get("command").and_then(|c| c.as_str()).unwrap_or("");
-    if written_by != command {
-        return Err(foreign(format!(
-            "belongs to `blastradius {written_by}`, not `{command}`: use a state file per command"
-        )));
-    }
-    serde_json::from_value(v).map_err(|e| StateError::Corrupt {
-        path: path.to_string(),
-        message: e.to_string(),
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(corrupt)?;
+    State::restore(v, command).map_err(|e| match e {
+        PersistError::Foreign(why) => StateError::Foreign {
+            path: path.to_string(),
+            message: why.to_string(),
+        },
+        PersistError::Save { source, .. } | PersistError::Restore { source, .. } => corrupt(source),
     })
+}
+
+/// The state file is JSON whose `format`, `version` and `command` are checked before anything
+/// else is read: a file another tool, another layout version or another command wrote is
+/// refused with what does not match ([`Foreign`]). Its carry is already absolute. [`Locked::save`]
+/// streams the state itself, which serialises to the same JSON as `save` returns.
+impl Persisted for State {
+    type Saved = serde_json::Value;
+    /// The command reading the state.
+    type With<'a> = &'a str;
+
+    fn save(&self, _: &str, _: &dyn Fn(Loc) -> Loc) -> Result<serde_json::Value, PersistError> {
+        crate::persist::to_json("incremental", self)
+    }
+
+    fn restore(v: serde_json::Value, command: &str) -> Result<State, PersistError> {
+        if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+            return Err(Foreign::NotOurs.into());
+        }
+        let found = v
+            .get("version")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        if found != u64::from(VERSION) {
+            return Err(Foreign::Version {
+                found,
+                reads: VERSION,
+            }
+            .into());
+        }
+        let written_by = v.get("command").and_then(|c| c.as_str()).unwrap_or("");
+        if written_by != command {
+            return Err(Foreign::Command {
+                written_by: written_by.to_string(),
+                reader: command.to_string(),
+            }
+            .into());
+        }
+        crate::persist::from_json("incremental", v)
+    }
 }
 
 impl Locked {
@@ -249,6 +272,9 @@ impl Locked {
             crate::write_target::Parents::MustExist,
         )
         .map_err(io)?;
+        // Streamed from the state itself rather than through `Persisted::save`'s JSON value: the
+        // same JSON, but with `format` and `version` first (a `serde_json::Value` sorts its keys)
+        // and without a second copy of the carry in memory.
         let mut out = std::io::BufWriter::new(staged.file);
         serde_json::to_writer(&mut out, &self.state).map_err(|e| io(e.into()))?;
         out.write_all(b"\n").map_err(io)?;
@@ -297,6 +323,41 @@ mod tests {
             names.iter().all(|n| !n.starts_with(".blastradius-state-")),
             "{names:?}"
         );
+    }
+
+    #[test]
+    fn restore_says_which_of_format_version_and_command_does_not_match() {
+        use crate::persist::{Foreign, PersistError, Persisted};
+        let restore = |v: serde_json::Value| State::restore(v, "scan").map(|_| ());
+        let err = restore(serde_json::json!({"format": "other"})).unwrap_err();
+        assert!(
+            matches!(err, PersistError::Foreign(Foreign::NotOurs)),
+            "{err}"
+        );
+        let err = restore(serde_json::json!({"format": FORMAT, "version": 99})).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PersistError::Foreign(Foreign::Version {
+                    found: 99,
+                    reads: VERSION
+                })
+            ),
+            "{err}"
+        );
+        let blast = serde_json::json!({"format": FORMAT, "version": VERSION, "command": "blast"});
+        let err = restore(blast).unwrap_err();
+        assert!(
+            matches!(err, PersistError::Foreign(Foreign::Command { .. })),
+            "{err}"
+        );
+        // What a fresh state saves, it restores; `save` is the JSON `Locked::save` streams.
+        let fresh = State::fresh("scan", now());
+        let saved = fresh.save("scan", &|l| l).unwrap();
+        assert_eq!(saved, serde_json::to_value(&fresh).unwrap());
+        let back = State::restore(saved, "scan").unwrap();
+        assert_eq!(back.seed, fresh.seed);
+        assert_eq!(back.command, "scan");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::lineage::{
     Failure, Identities, Key, Lineage, LineageState, NO_TOKEN, earlier, failure_of, later,
 };
 use crate::model::{Entry, Loc, Operation, Timestamp};
-use crate::persist::PersistError;
+use crate::persist::{PersistError, Persisted};
 use crate::scan::Extension;
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -171,11 +171,48 @@ pub struct WatchState {
     pub signals: Signals,
 }
 
+/// The suspect watch's state as plain data, for incremental runs.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Saved {
+pub struct SavedWatch {
+    /// The lineage's saved state, as [`Lineage`]'s extension saves it.
     lineage: serde_json::Value,
+    /// Signals per actor.
     actors: Vec<(Key, ActorSignals)>,
+    /// Failed logins per actor.
     login_failures: Vec<(Key, LoginFailures)>,
+}
+
+/// The lineage as its extension saves it, and the signals as they are.
+impl Persisted for WatchState {
+    type Saved = SavedWatch;
+    type With<'a> = &'a Watch<'a>;
+
+    fn save(
+        &self,
+        watch: &Watch<'_>,
+        absolute: &dyn Fn(Loc) -> Loc,
+    ) -> Result<SavedWatch, PersistError> {
+        Ok(SavedWatch {
+            lineage: watch.lineage.save(&self.lineage, absolute)?,
+            actors: self.signals.actors.iter().map(|(k, v)| (*k, *v)).collect(),
+            login_failures: self
+                .signals
+                .login_failures
+                .iter()
+                .map(|(k, v)| (*k, *v))
+                .collect(),
+        })
+    }
+
+    fn restore(saved: SavedWatch, watch: &Watch<'_>) -> Result<WatchState, PersistError> {
+        let mut st = WatchState {
+            lineage: watch.lineage.restore(saved.lineage)?,
+            signals: Signals::default(),
+        };
+        st.signals.actors.extend(saved.actors);
+        st.signals.login_failures.extend(saved.login_failures);
+        Ok(st)
+    }
 }
 
 impl Watch<'_> {
@@ -252,31 +289,14 @@ impl Extension for Watch<'_> {
         st: &WatchState,
         absolute: &dyn Fn(Loc) -> Loc,
     ) -> Result<serde_json::Value, PersistError> {
-        let saved = Saved {
-            lineage: self.lineage.save(&st.lineage, absolute)?,
-            actors: st.signals.actors.iter().map(|(k, v)| (*k, *v)).collect(),
-            login_failures: st
-                .signals
-                .login_failures
-                .iter()
-                .map(|(k, v)| (*k, *v))
-                .collect(),
-        };
-        crate::persist::save("suspects", &saved)
+        crate::persist::to_json("suspects", &st.save(self, absolute)?)
     }
 
-    fn load(&self, saved: serde_json::Value) -> Result<WatchState, PersistError> {
+    fn restore(&self, saved: serde_json::Value) -> Result<WatchState, PersistError> {
         if saved.is_null() {
             return Ok(WatchState::default());
         }
-        let s: Saved = crate::persist::restore("suspects", saved)?;
-        let mut st = WatchState {
-            lineage: self.lineage.load(s.lineage)?,
-            signals: Signals::default(),
-        };
-        st.signals.actors.extend(s.actors);
-        st.signals.login_failures.extend(s.login_failures);
-        Ok(st)
+        WatchState::restore(crate::persist::from_json("suspects", saved)?, self)
     }
 }
 

@@ -451,3 +451,29 @@ fn carried_analysis_state_that_does_not_restore_is_fatal_and_named() {
     );
     assert!(!err.contains("<state>"), "{err}");
 }
+
+/// A state file written before the persistence trait (by commit 6097767, over the first 15
+/// lines of `openbao-2.7/basic.log`, at another path) still loads: the input is recognised as
+/// renamed, resumed after those lines, and the two runs add up to one run over the whole log.
+#[test]
+fn a_state_file_written_by_an_earlier_build_resumes_into_the_same_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let state = dir.path().join("state.json");
+    std::fs::copy(fixture("openbao-2.7/basic.log"), &log).unwrap();
+    std::fs::copy(fixture("state/written-by-6097767.json"), &state).unwrap();
+    let first_15: usize = std::fs::read_to_string(&log)
+        .unwrap()
+        .split_inclusive('\n')
+        .take(15)
+        .map(str::len)
+        .sum();
+    let (code, resumed) = run(&[&s(&log), "--state", &s(&state)]);
+    assert!(code == 0 || code == 1, "{resumed}");
+    let input = &resumed["incremental"]["inputs"][0];
+    assert_eq!(input["disposition"], "resumed", "{input}");
+    assert_eq!(input["resumed_at"], first_15 as u64, "{input}");
+    let (_, whole) = run(&[&s(&log)]);
+    let diff = json_diff(&essence(whole), &essence(resumed));
+    assert!(diff.is_empty(), "{diff:?}");
+}

@@ -177,7 +177,9 @@ impl Incident {
 
         let mut relations: BTreeMap<String, usize> = BTreeMap::new();
         for t in &r.tokens {
-            *relations.entry(kebab(&t.relation)).or_default() += 1;
+            *relations
+                .entry(t.relation.as_str().to_string())
+                .or_default() += 1;
         }
         let mut blast_radius = vec![
             Fact {
@@ -259,7 +261,7 @@ impl Incident {
                     kind: TimelineKind::TokenCreated,
                     what: Line::text(format!(
                         "Token created ({}, depth {}): ",
-                        kebab(&t.relation),
+                        t.relation.as_str(),
                         t.depth
                     ))
                     .c(&t.accessor),

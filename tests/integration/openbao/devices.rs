@@ -698,3 +698,62 @@ fn blast_lists_the_devices_and_the_forms_of_each_token() {
     assert!(markdown.contains("Audit devices"), "{markdown}");
     assert!(markdown.contains("accessors in clear"), "{markdown}");
 }
+
+/// Two copies of one device's log put on one device by a rule hold every entry twice. The copy
+/// in the lower-numbered input (path order) counts each entry, whatever the thread count, chunk
+/// size or the order the paths were given in: the reports are identical, evidence locations
+/// included, and every location is in the first copy.
+#[test]
+fn copies_on_one_device_are_counted_from_the_lower_numbered_input_whatever_the_schedule() {
+    let src = crate::util::fixture("openbao-2.7/devices").join("primary.log");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (first, second) = (dir.path().join("a-copy.log"), dir.path().join("b-copy.log"));
+    std::fs::copy(&src, &first).unwrap();
+    std::fs::copy(&src, &second).unwrap();
+    let (first, second) = (first.as_path(), second.as_path());
+    let rule = format!("one={}/*", dir.path().display());
+    let scan = |logs: [&std::path::Path; 2], threads: &str, chunk: &str| -> Value {
+        let out = crate::util::bin()
+            .arg("--quiet")
+            .arg("scan")
+            .args(logs)
+            .args([
+                "--device",
+                &rule,
+                "--threads",
+                threads,
+                "--chunk-size",
+                chunk,
+            ])
+            .args(["--format", "json"])
+            .output()
+            .expect("blastradius runs");
+        serde_json::from_slice(&out.stdout).expect("scan JSON")
+    };
+    let reference = scan([first, second], "1", "4M");
+    let lines = crate::util::lines(&src).len() as u64;
+    assert_eq!(reference["stats"]["duplicates"], lines, "every entry twice");
+    let findings = reference["findings"].as_array().expect("findings");
+    assert!(!findings.is_empty());
+    let first_name = first.display().to_string();
+    for f in findings {
+        for e in f["evidence"].as_array().expect("evidence") {
+            assert_eq!(e["file"], first_name.as_str(), "{e}");
+        }
+    }
+    for _ in 0..3 {
+        for (logs, threads, chunk) in [
+            ([second, first], "2", "300"),
+            ([first, second], "2", "300"),
+            ([second, first], "1", "4M"),
+            ([first, second], "2", "2K"),
+        ] {
+            let got = scan(logs, threads, chunk);
+            let diff = crate::util::json_diff(&reference, &got);
+            assert!(
+                diff.is_empty(),
+                "threads {threads}, chunk {chunk}: {diff:?}"
+            );
+        }
+    }
+}

@@ -48,7 +48,7 @@ pub fn tables(r: &BlastReport) -> Vec<Table> {
                 .iter()
                 .map(|t| {
                     vec![
-                        Line::text(kebab(&t.relation)),
+                        Line::text(t.relation.as_str().to_string()),
                         num(t.depth),
                         Line::default().c(&t.accessor),
                         code_or_dash(t.created_by.as_deref()),
