@@ -17,6 +17,7 @@ pub mod framing;
 #[doc(hidden)]
 pub mod fuzzing;
 mod scrub;
+pub mod skim;
 
 use simd_json::value::tape::Tape;
 use simd_json::{Buffers, INPUT_PADDING};
