@@ -7,7 +7,11 @@
 //!   cost is the difference);
 //! - `scan`: the whole pass of `blastradius scan` (`scan::run`: chunking, parsing, pairing,
 //!   rules, scope, gaps, merge) on one worker thread, reading a memory map of a file in
-//!   /dev/shm (RAM) so that no disk is involved.
+//!   /dev/shm (RAM) so that no disk is involved;
+//! - `structural/<implementation>`: the skimming reader's structural pass alone
+//!   (`parse::skim::Structurals::index`, token starts into a reused buffer) on every line, once
+//!   per implementation this CPU runs, and `structural/fast_path`: the request fast path
+//!   (pass + tape-free grammar check) on every line (responses leave at its layout check).
 //!
 //! Run: `cargo bench --bench pipeline` (`-- parse` for one group). Sizes: `BENCH_LOG_BYTES`
 //! (default 16 MiB).
@@ -17,6 +21,8 @@ use std::hint::black_box;
 use blastradius::detect::Detector;
 use blastradius::model::Loc;
 use blastradius::parse::Parser;
+use blastradius::parse::fast::FastPath;
+use blastradius::parse::skim::{Implementation, Structurals};
 use blastradius::rules::RuleSet;
 use blastradius::scan::{self, Analysers, ScanSettings};
 use blastradius::source::discover;
@@ -173,5 +179,44 @@ fn stages(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, stages);
+/// Token starts of every line, by `implementation`; the count, so nothing is optimised away.
+fn index_all(index: &mut Structurals, chunks: &[&[u8]]) -> usize {
+    let mut n = 0;
+    for chunk in chunks {
+        for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            index.index(line);
+            n += index.positions().len();
+        }
+    }
+    n
+}
+
+fn structural(c: &mut Criterion) {
+    let log = generated();
+    let chunks = chunks(&log);
+    let mut group = c.benchmark_group("structural");
+    group.throughput(Throughput::Bytes(log.len() as u64));
+    group.sample_size(10);
+    for implementation in Implementation::available() {
+        let mut index = Structurals::new(implementation);
+        group.bench_function(format!("{implementation:?}"), |b| {
+            b.iter(|| index_all(&mut index, black_box(&chunks)))
+        });
+    }
+    let mut fast = FastPath::default();
+    group.bench_function("fast_path", |b| {
+        b.iter(|| {
+            let mut taken = 0usize;
+            for chunk in &chunks {
+                for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                    taken += usize::from(fast.request_header(black_box(line)).is_some());
+                }
+            }
+            taken
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, stages, structural);
 criterion_main!(benches);

@@ -15,10 +15,13 @@
 //! Their content is analysed from the response, and from a full parse when no response exists.
 //!
 //! An entry this path takes must be one the full parser accepts with the same fields (the
-//! differential tests in `tests/integration/differential.rs` check it on mutated real lines),
-//! so that every malformed line is reported whichever path read it. What it checks:
+//! differential tests in `tests/integration/differential.rs` and `fast_path.rs` check it on
+//! mutated real lines), so that every malformed line is reported whichever path read it. The
+//! entry is indexed by the structural pass ([`super::skim`]: quotes, escapes, strings, token
+//! starts, 64 bytes at a time), and the checks run over the token positions. What it checks:
 //!
-//! - the whole entry: valid UTF-8, `{`/`}` and `[`/`]` balanced, no byte below 0x20;
+//! - the whole entry: valid UTF-8, no byte below 0x20 inside a string (the pass), no string
+//!   left open, no whitespace or other byte between tokens (so no control byte anywhere);
 //! - the objects whose keys the analyses read (the root, `auth`, `auth.policy_results`,
 //!   `request`, `request.namespace`): the JSON grammar key by key, each read key at most once
 //!   and of the type Vault writes (as `parse::extract` checks on the tape);
@@ -35,7 +38,10 @@
 //! not look there either). `scan --strict` ([`super::Validation::Full`]) parses every entry
 //! with simd-json instead.
 
-use memchr::memmem;
+use std::cell::RefCell;
+
+use super::skim::grammar::Tokens;
+use super::skim::{Implementation, Structurals};
 
 /// What the scan needs from a request entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,196 +56,82 @@ const ORDERED_HEAD: &[u8] = b"{\"time\":\"";
 const ORDERED_TYPE: &[u8] = b"\",\"type\":\"request\",";
 const ALPHA_TAIL: &[u8] = b"\",\"type\":\"request\"}";
 const ALPHA_TIME: &[u8] = b",\"time\":\"";
-const REQUEST_OBJ: &[u8] = b"\"request\":{";
 
 /// Reads `time` and `request.id` of a request entry (`json` is one framed object), or `None`
-/// when the entry is not a request or its layout is not one this path is sure about.
+/// when the entry is not a request or its layout is not one this path is sure about. Runs
+/// [`FastPath`] with a per-thread index.
 pub fn request_header(json: &[u8]) -> Option<RequestHeader<'_>> {
-    if json.last() != Some(&b'}') {
-        return None;
+    thread_local! {
+        static FAST: RefCell<FastPath> = RefCell::new(FastPath::default());
     }
-    // Cheap layout checks first: most lines that reach here are responses and leave at once.
-    let (time, body) = if let Some(rest) = json.strip_prefix(ORDERED_HEAD) {
-        let (time, after) = plain_string(rest)?;
-        (time, after.strip_prefix(ORDERED_TYPE)?)
-    } else if let Some(before) = json.strip_suffix(ALPHA_TAIL) {
-        let q = memchr::memrchr(b'"', before)?;
-        if !before[..=q].ends_with(ALPHA_TIME) {
+    FAST.with_borrow_mut(|fast| fast.request_header(json))
+}
+
+/// The request fast path with its reused index (no allocation once it has grown to the longest
+/// entry).
+#[derive(Clone, Debug, Default)]
+pub struct FastPath {
+    index: Structurals,
+}
+
+impl FastPath {
+    /// A fast path whose structural pass is `implementation` (the scalar one when this CPU
+    /// cannot run it): the tests run every implementation this way.
+    pub fn with_implementation(implementation: Implementation) -> FastPath {
+        FastPath {
+            index: Structurals::new(implementation),
+        }
+    }
+
+    /// The implementation of the structural pass.
+    pub fn implementation(&self) -> Implementation {
+        self.index.implementation()
+    }
+
+    /// See [`request_header`]. Not inlined, so that profiles show its cost.
+    #[inline(never)]
+    pub fn request_header<'a>(&mut self, json: &'a [u8]) -> Option<RequestHeader<'a>> {
+        if json.last() != Some(&b'}') {
             return None;
         }
-        let time = std::str::from_utf8(&before[q + 1..]).ok()?;
-        if time.contains('\\') {
+        // Cheap layout checks first: most lines that reach here are responses and leave at once.
+        let time = if let Some(rest) = json.strip_prefix(ORDERED_HEAD) {
+            let end = memchr::memchr2(b'"', b'\\', rest)?;
+            if rest[end] != b'"' || !rest[end..].starts_with(ORDERED_TYPE) {
+                return None;
+            }
+            &rest[..end]
+        } else if let Some(before) = json.strip_suffix(ALPHA_TAIL) {
+            let q = memchr::memrchr(b'"', before)?;
+            if !before[..=q].ends_with(ALPHA_TIME) {
+                return None;
+            }
+            let time = &before[q + 1..];
+            if memchr::memchr(b'\\', time).is_some() {
+                return None;
+            }
+            time
+        } else {
+            return None;
+        };
+        let text = simdutf8::basic::from_utf8(json).ok()?;
+        if !self.index.index(json).is_clean() {
             return None;
         }
-        (time, json)
-    } else {
-        return None;
-    };
-    if !balanced(json) || simdutf8::basic::from_utf8(json).is_err() {
-        return None;
-    }
-    // Duplicate keys and wrong types make the entry malformed: the full parser says so.
-    if object_len(json, Level::Root)? != json.len() {
-        return None;
-    }
-    let id = match request_finder().find(body) {
-        Some(i) => request_id(&body[i + REQUEST_OBJ.len()..])?,
-        None => None,
-    };
-    Some(RequestHeader { time, id })
-}
-
-/// The searcher for [`REQUEST_OBJ`], built once: building it per entry showed in profiles.
-fn request_finder() -> &'static memmem::Finder<'static> {
-    static FINDER: std::sync::LazyLock<memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memmem::Finder::new(REQUEST_OBJ));
-    &FINDER
-}
-
-/// True when `{`/`}` and `[`/`]` occur equally often and no byte is a control character
-/// (below 0x20: JSON allows none inside strings, and compact JSON has no whitespace between
-/// tokens). A line cut short is never balanced; a string that contains a brace may make a whole
-/// line look unbalanced, and then the full parser decides.
-pub fn balanced(b: &[u8]) -> bool {
-    bracket_counts(b) == Counts::default()
-}
-
-/// What [`bracket_counts`] counts over a byte string.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Counts {
-    /// `{` minus `}`.
-    curly: i64,
-    /// `[` minus `]`.
-    square: i64,
-    /// Bytes below 0x20.
-    controls: i64,
-}
-
-impl std::ops::Add for Counts {
-    type Output = Counts;
-    fn add(self, o: Counts) -> Counts {
-        Counts {
-            curly: self.curly + o.curly,
-            square: self.square + o.square,
-            controls: self.controls + o.controls,
+        let mut tokens = Tokens::new(json, self.index.positions(), self.index.has_backslash())?;
+        let mut id = None;
+        // Duplicate keys and wrong types make the entry malformed: the full parser says so.
+        object(&mut tokens, text, Level::Root, &mut id)?;
+        if !tokens.done() {
+            return None;
         }
+        // `time` lies inside `text`, which is UTF-8, between two ASCII quotes.
+        let start = time.as_ptr() as usize - json.as_ptr() as usize;
+        Some(RequestHeader {
+            time: &text[start..start + time.len()],
+            id,
+        })
     }
-}
-
-/// The [`Counts`] of `b`.
-#[cfg(target_arch = "x86_64")]
-fn bracket_counts(b: &[u8]) -> Counts {
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { bracket_counts_avx2(b) }
-    } else {
-        bracket_counts_sse2(b)
-    }
-}
-
-/// [`bracket_counts_sse2`] 32 bytes at a time.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn bracket_counts_avx2(b: &[u8]) -> Counts {
-    use std::arch::x86_64::{
-        __m256i, _mm_add_epi64, _mm_cvtsi128_si64, _mm_srli_si128, _mm256_castsi256_si128,
-        _mm256_cmpeq_epi8, _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_min_epu8,
-        _mm256_sad_epu8, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_sub_epi8,
-    };
-    let whole = b.len() / 32 * 32;
-    let (body, tail) = b.split_at(whole);
-    let mut sum = Counts::default();
-    for batch in body.chunks(32 * 255) {
-        let zero = _mm256_setzero_si256();
-        let (mut a, mut c, mut d, mut e, mut k) = (zero, zero, zero, zero, zero);
-        for block in batch.chunks_exact(32) {
-            // SAFETY: `block` holds exactly 32 readable bytes; the load has no alignment
-            // requirement.
-            let v = unsafe { _mm256_loadu_si256(block.as_ptr().cast::<__m256i>()) };
-            a = _mm256_sub_epi8(a, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'{' as i8)));
-            c = _mm256_sub_epi8(c, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'}' as i8)));
-            d = _mm256_sub_epi8(d, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'[' as i8)));
-            e = _mm256_sub_epi8(e, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b']' as i8)));
-            // v <= 0x1f (unsigned): the minimum with 0x1f is v itself.
-            let low = _mm256_min_epu8(v, _mm256_set1_epi8(0x1f));
-            k = _mm256_sub_epi8(k, _mm256_cmpeq_epi8(low, v));
-        }
-        let total = |x: __m256i| {
-            let s = _mm256_sad_epu8(x, zero);
-            let s = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s));
-            _mm_cvtsi128_si64(s) + _mm_cvtsi128_si64(_mm_srli_si128::<8>(s))
-        };
-        sum = sum
-            + Counts {
-                curly: total(a) - total(c),
-                square: total(d) - total(e),
-                controls: total(k),
-            };
-    }
-    sum + bracket_counts_sse2(tail)
-}
-
-/// The [`Counts`] of `b`, 16 bytes at a time with baseline SSE2.
-#[cfg(target_arch = "x86_64")]
-fn bracket_counts_sse2(b: &[u8]) -> Counts {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_cvtsi128_si64, _mm_loadu_si128, _mm_min_epu8, _mm_sad_epu8,
-        _mm_set1_epi8, _mm_setzero_si128, _mm_srli_si128, _mm_sub_epi8,
-    };
-    // Matches accumulate as +1 per byte lane (a compare yields 0xFF = -1, subtracted); a lane
-    // holds at most 255, so lanes are summed every 255 blocks. Baseline x86_64 has no POPCNT,
-    // and counting mask bits one block at a time cost more than the whole parse saved.
-    let whole = b.len() / 16 * 16;
-    let (body, tail) = b.split_at(whole);
-    let mut sum = Counts::default();
-    for batch in body.chunks(16 * 255) {
-        // SAFETY: SSE2 is part of the x86_64 baseline; every load reads exactly 16 bytes that
-        // `batch` holds (batches are whole multiples of 16 bytes), with no alignment requirement.
-        let sums = unsafe {
-            let zero = _mm_setzero_si128();
-            let (mut a, mut c, mut d, mut e, mut k) = (zero, zero, zero, zero, zero);
-            for block in batch.chunks_exact(16) {
-                let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
-                a = _mm_sub_epi8(a, _mm_cmpeq_epi8(v, _mm_set1_epi8(b'{' as i8)));
-                c = _mm_sub_epi8(c, _mm_cmpeq_epi8(v, _mm_set1_epi8(b'}' as i8)));
-                d = _mm_sub_epi8(d, _mm_cmpeq_epi8(v, _mm_set1_epi8(b'[' as i8)));
-                e = _mm_sub_epi8(e, _mm_cmpeq_epi8(v, _mm_set1_epi8(b']' as i8)));
-                let low = _mm_min_epu8(v, _mm_set1_epi8(0x1f));
-                k = _mm_sub_epi8(k, _mm_cmpeq_epi8(low, v));
-            }
-            let total = |x: __m128i| {
-                let s = _mm_sad_epu8(x, zero);
-                _mm_cvtsi128_si64(s) + _mm_cvtsi128_si64(_mm_srli_si128::<8>(s))
-            };
-            Counts {
-                curly: total(a) - total(c),
-                square: total(d) - total(e),
-                controls: total(k),
-            }
-        };
-        sum = sum + sums;
-    }
-    sum + bracket_counts_scalar(tail)
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn bracket_counts(b: &[u8]) -> Counts {
-    bracket_counts_scalar(b)
-}
-
-fn bracket_counts_scalar(b: &[u8]) -> Counts {
-    let mut n = Counts::default();
-    for &x in b {
-        match x {
-            b'{' => n.curly += 1,
-            b'}' => n.curly -= 1,
-            b'[' => n.square += 1,
-            b']' => n.square -= 1,
-            0..0x20 => n.controls += 1,
-            _ => {}
-        }
-    }
-    n
 }
 
 /// The objects whose keys the analyses read, as in [`super::extract`].
@@ -321,191 +213,52 @@ fn fits(w: Want, first: u8) -> bool {
     }
 }
 
-/// Length of the object at the start of `b` when every key the analyses read at `level` (and
+/// Reads the object that is the next token, when every key the analyses read at `level` (and
 /// in the objects below it) appears once with the right type; `None` otherwise or when unsure.
-fn object_len(b: &[u8], level: Level) -> Option<usize> {
-    let mut i = 1;
-    if b.get(i) == Some(&b'}') {
-        return Some(2);
+/// `request.id` goes to `id`.
+fn object<'a>(
+    t: &mut Tokens<'a, '_>,
+    text: &'a str,
+    level: Level,
+    id: &mut Option<&'a str>,
+) -> Option<()> {
+    t.op(b'{')?;
+    if t.peek()? == b'}' {
+        return t.op(b'}');
     }
     let mut seen = 0u32;
     loop {
         // Keys are compared as bytes: the entry is valid UTF-8 (checked before) and a key with
         // an escape is left to the full parser.
-        let key_start = i + 1;
-        let rest = b.get(key_start..)?;
-        if *b.get(i)? != b'"' {
-            return None;
-        }
-        let end = key_start + memchr::memchr2(b'"', b'\\', rest)?;
-        if b[end] != b'"' || b.get(end + 1) != Some(&b':') {
-            return None;
-        }
-        let key = &b[key_start..end];
-        i = end + 2;
-        let first = *b.get(i)?;
-        let len = match want(level, key).ok()? {
+        let key = t.plain_string()?;
+        t.op(b':')?;
+        let first = t.peek()?;
+        match want(level, key).ok()? {
             Some((bit, w)) => {
                 if seen & (1 << bit) != 0 || !fits(w, first) {
                     return None;
                 }
                 seen |= 1 << bit;
                 match w {
-                    Want::Nested(inner) if first == b'{' => object_len(&b[i..], inner)?,
-                    _ => skip_value(&b[i..])?,
+                    Want::Nested(inner) if first == b'{' => object(t, text, inner, id)?,
+                    // A `null` id is left to the full parser, as before this path read ids.
+                    _ if level == Level::Request && key == b"id" => {
+                        if first != b'"' {
+                            return None;
+                        }
+                        let s = t.plain_string()?;
+                        // Inside `text`, which is UTF-8, between two ASCII quotes.
+                        let start = s.as_ptr() as usize - text.as_ptr() as usize;
+                        *id = Some(text.get(start..start + s.len())?);
+                    }
+                    _ => t.skip_value()?,
                 }
             }
-            None => skip_value(&b[i..])?,
-        };
-        i += len;
-        match b.get(i)? {
-            b',' => i += 1,
-            b'}' => return Some(i + 1),
-            _ => return None,
+            None => t.skip_value()?,
         }
-    }
-}
-
-/// A string without escapes at the start of `b` (just after its opening quote), and the rest.
-fn plain_string(b: &[u8]) -> Option<(&str, &[u8])> {
-    let end = memchr::memchr2(b'"', b'\\', b)?;
-    if b[end] != b'"' {
-        return None;
-    }
-    Some((std::str::from_utf8(&b[..end]).ok()?, &b[end..]))
-}
-
-/// The `id` member of the object whose first key starts at `b`. `Some(None)`: no id; `None`: unsure.
-fn request_id(mut b: &[u8]) -> Option<Option<&str>> {
-    loop {
-        b = b.strip_prefix(b"\"")?;
-        let (key, rest) = plain_string(b)?;
-        b = rest.strip_prefix(b"\":")?;
-        if key == "id" {
-            let (id, _) = plain_string(b.strip_prefix(b"\"")?)?;
-            return Some(Some(id));
-        }
-        b = &b[skip_value(b)?..];
-        match b.first()? {
-            b',' => b = &b[1..],
-            b'}' => return Some(None),
-            _ => return None,
-        }
-    }
-}
-
-/// Containers nested deeper than this below a key the fast path reads are left to the full
-/// parser (which accepts up to [`super::MAX_DEPTH`]); Vault's own nesting is about 6.
-const SKIP_DEPTH: usize = 64;
-
-/// Length of the JSON value at the start of `b`, which must be valid compact JSON (Vault writes
-/// no whitespace between tokens); `None` when it is not, or when this path is unsure (see the
-/// module documentation for what is checked).
-fn skip_value(b: &[u8]) -> Option<usize> {
-    skip_nested(b, 0)
-}
-
-fn skip_nested(b: &[u8], depth: usize) -> Option<usize> {
-    match *b.first()? {
-        b'"' => string_end(b, 1),
-        b'{' => {
-            if depth >= SKIP_DEPTH {
-                return None;
-            }
-            if b.get(1) == Some(&b'}') {
-                return Some(2);
-            }
-            let mut i = 1;
-            loop {
-                if *b.get(i)? != b'"' {
-                    return None;
-                }
-                i = string_end(b, i + 1)?;
-                if *b.get(i)? != b':' {
-                    return None;
-                }
-                i += 1;
-                i += skip_nested(&b[i..], depth + 1)?;
-                match *b.get(i)? {
-                    b',' => i += 1,
-                    b'}' => return Some(i + 1),
-                    _ => return None,
-                }
-            }
-        }
-        b'[' => {
-            if depth >= SKIP_DEPTH {
-                return None;
-            }
-            if b.get(1) == Some(&b']') {
-                return Some(2);
-            }
-            let mut i = 1;
-            loop {
-                i += skip_nested(b.get(i..)?, depth + 1)?;
-                match *b.get(i)? {
-                    b',' => i += 1,
-                    b']' => return Some(i + 1),
-                    _ => return None,
-                }
-            }
-        }
-        b't' => b.starts_with(b"true").then_some(4),
-        b'f' => b.starts_with(b"false").then_some(5),
-        b'n' => b.starts_with(b"null").then_some(4),
-        b'-' | b'0'..=b'9' => number_len(b),
-        _ => None,
-    }
-}
-
-/// Length of the JSON number at the start of `b`: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, at most
-/// [`NUMBER_DIGITS`] digits. Exponents and longer numbers are left to the full parser, whose
-/// range and precision rules decide them.
-fn number_len(b: &[u8]) -> Option<usize> {
-    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
-    let mut i = usize::from(b.first() == Some(&b'-'));
-    let int = digits(i);
-    if int == 0 || (int > 1 && b[i] == b'0') {
-        return None;
-    }
-    i += int;
-    let mut total = int;
-    if b.get(i) == Some(&b'.') {
-        let frac = digits(i + 1);
-        if frac == 0 {
-            return None;
-        }
-        i += 1 + frac;
-        total += frac;
-    }
-    if total > NUMBER_DIGITS || matches!(b.get(i), Some(b'e' | b'E')) {
-        return None;
-    }
-    Some(i)
-}
-
-/// Digits of the longest number the fast path reads itself: every such integer fits `i64`.
-const NUMBER_DIGITS: usize = 18;
-
-/// Index just past the closing quote of the string whose content starts at `from`. Escapes
-/// must be JSON's (`\"` `\\` `\/` `\b` `\f` `\n` `\r` `\t` `\uXXXX`); a `\u` escape of a
-/// surrogate is left to the full parser. Control bytes inside strings are ruled out for the
-/// whole entry by [`request_header`] before any string is read.
-fn string_end(b: &[u8], mut from: usize) -> Option<usize> {
-    loop {
-        let k = from + memchr::memchr2(b'"', b'\\', b.get(from..)?)?;
-        if b[k] == b'"' {
-            return Some(k + 1);
-        }
-        match *b.get(k + 1)? {
-            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => from = k + 2,
-            b'u' => {
-                let hex = b.get(k + 2..k + 6)?;
-                if !hex.iter().all(u8::is_ascii_hexdigit) || matches!(hex[0], b'd' | b'D') {
-                    return None;
-                }
-                from = k + 6;
-            }
+        match t.peek()? {
+            b',' => t.op(b',')?,
+            b'}' => return t.op(b'}'),
             _ => return None,
         }
     }
@@ -514,29 +267,6 @@ fn string_end(b: &[u8], mut from: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bracket_counting_agrees_with_the_scalar_count() {
-        // Longer than one batch of 255 blocks, so lane sums are flushed more than once.
-        let long: Vec<u8> = (0..100_000u32)
-            .map(|i| b"{}[]x\"\x01"[(i * 7 % 13 % 7) as usize])
-            .collect();
-        let samples: [&[u8]; 5] = [
-            b"{}",
-            b"{\"a\":[1,{\"b\":[]}]}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{\x1f\x00 \x7f\x80\xff\t",
-            b"",
-            b"[[[[[[[[[[[[[[[[[[[[[[[[[]",
-            &long,
-        ];
-        for s in samples {
-            assert_eq!(bracket_counts(s), bracket_counts_scalar(s));
-            #[cfg(target_arch = "x86_64")]
-            assert_eq!(bracket_counts_sse2(s), bracket_counts_scalar(s));
-        }
-        assert!(balanced(b"{\"a\":[{}]}"));
-        assert!(!balanced(b"{\"a\":[{}]"));
-        assert!(!balanced(b"{\"a\":\"\x01\"}"));
-    }
 
     #[test]
     fn reads_ordered_openbao_requests() {

@@ -18,6 +18,7 @@ pub mod framing;
 pub mod fuzzing;
 mod json_error;
 mod scrub;
+pub mod skim;
 
 use simd_json::value::tape::Tape;
 use simd_json::{Buffers, INPUT_PADDING};

@@ -89,6 +89,8 @@ pub(crate) struct Worker<'c, E: Extension> {
     pub ext: E::State,
     pub summaries: Vec<ChunkSummary>,
     pending: HashMap<u64, Pending, foldhash::fast::FixedState>,
+    /// The request fast path and its reused structural index.
+    fast: crate::parse::fast::FastPath,
 }
 
 impl<'c, E: Extension> Worker<'c, E> {
@@ -107,6 +109,7 @@ impl<'c, E: Extension> Worker<'c, E> {
             ext: ctx.ext.new_state(),
             summaries: Vec::new(),
             pending: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(1)),
+            fast: Default::default(),
         }
     }
 
@@ -318,12 +321,13 @@ impl<'c, E: Extension> Worker<'c, E> {
             analysis,
             ext,
             pending,
+            fast,
             ..
         } = self;
         let end = start + json.len();
         if !ctx.ext.wants_requests()
             && ctx.settings.read.validation == crate::parse::Validation::Fast
-            && let Some(h) = crate::parse::fast::request_header(json)
+            && let Some(h) = fast.request_header(json)
         {
             let time = ctx
                 .settings

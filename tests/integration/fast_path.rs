@@ -10,8 +10,9 @@
 use std::path::{Path, PathBuf};
 
 use blastradius::parse::Parser;
-use blastradius::parse::fast::request_header;
+use blastradius::parse::fast::{FastPath, request_header};
 use blastradius::parse::fuzzing::{FullHeader, full_header};
+use blastradius::parse::skim::Implementation;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use serde_json::Value;
@@ -81,9 +82,20 @@ fn seeds_cached() -> &'static [Vec<u8>] {
 
 /// Whether the fast path and the full parser agree on `line`: the fast path may decline, but
 /// what it takes the full parser accepts, as a request, with the same time and id. Returns
-/// whether the fast path took it.
+/// whether the fast path took it. Every implementation of the structural pass this CPU runs
+/// (the scalar one included) must answer exactly as the one the scan picks.
 fn agree(parser: &mut Parser, line: &[u8]) -> bool {
-    let Some(h) = request_header(line) else {
+    let picked = request_header(line);
+    for implementation in Implementation::available() {
+        let mut fast = FastPath::with_implementation(implementation);
+        assert_eq!(
+            fast.request_header(line),
+            picked,
+            "{implementation:?}: {}",
+            String::from_utf8_lossy(line)
+        );
+    }
+    let Some(h) = picked else {
         return false;
     };
     let shown = String::from_utf8_lossy(line);
