@@ -159,7 +159,10 @@ pub(crate) fn analyse(
     )?;
     let window = resolve::window(&args.time, now)?;
     let gap = resolve::gap(&args.time, scope.config_gap.as_ref())?;
-    let settings = resolve::scan_settings(&args.input, window, gap, &args.devices)?;
+    let settings = scan::ScanSettings {
+        secret_table: scan::SecretTable::Skip,
+        ..resolve::scan_settings(&args.input, window, gap, &args.devices)?
+    };
     let mut inputs = without_own_files(
         discover(&args.paths)?,
         &[args.state.as_deref(), args.output.as_deref()],
