@@ -36,7 +36,9 @@ struct SecretAgg {
 /// Secrets read, keyed by namespace-qualified request path.
 #[derive(Default)]
 pub struct SecretTable {
-    map: HashMap<String, SecretAgg, foldhash::fast::RandomState>,
+    /// Boxed: a hash table keeps spare room for a third or more of its slots, and a slot
+    /// holding the ~330-byte record itself made that room cost more than the records.
+    map: HashMap<String, Box<SecretAgg>, foldhash::fast::RandomState>,
     /// `namespace/path` of the read being recorded, built here to look up without allocating.
     key: String,
 }
@@ -199,7 +201,7 @@ impl SecretTable {
         for s in snap {
             t.map.insert(
                 s.path,
-                SecretAgg {
+                Box::new(SecretAgg {
                     kind: s.kind,
                     logical: s.logical,
                     namespace: s.namespace,
@@ -210,7 +212,7 @@ impl SecretTable {
                     last: s.last,
                     readers: Sample::from_parts(s.readers),
                     evidence: Smallest::from_items(EVIDENCE_PER_SECRET, s.evidence),
-                },
+                }),
             );
         }
         t
@@ -304,7 +306,8 @@ impl SecretTable {
         let mut secrets: Vec<SecretRecord> = self
             .map
             .into_iter()
-            .map(|(path, mut a)| {
+            .map(|(path, a)| {
+                let mut a = *a;
                 let own = Attribution {
                     tenant: a.tenant.take(),
                     site: a.site.take(),
@@ -361,10 +364,10 @@ fn new_agg(
     path: &str,
     access: &SecretAccess<'_>,
     tenants: &TenantMap,
-) -> SecretAgg {
+) -> Box<SecretAgg> {
     let logical = logical_path(&access.mount, access.kind);
     let attribution = tenants.attribute(ns, path, &access.mount, access.kind);
-    SecretAgg {
+    Box::new(SecretAgg {
         kind: access.kind,
         logical: match ns {
             Some(ns) => format!("{ns}/{logical}"),
@@ -378,7 +381,7 @@ fn new_agg(
         last: None,
         readers: Sample::new(READERS_PER_SECRET, READER_COUNT_CAP),
         evidence: Smallest::new(EVIDENCE_PER_SECRET),
-    }
+    })
 }
 
 /// The affected tenants: tenants with at least one secret read, minus excluded ones, sorted.
