@@ -36,7 +36,9 @@ struct SecretAgg {
 
 /// Secrets read, keyed by namespace-qualified request path.
 pub struct SecretTable {
-    map: HashMap<String, SecretAgg, foldhash::fast::RandomState>,
+    /// Boxed: a hash table keeps spare room for a third or more of its slots, and a slot
+    /// holding the ~330-byte record itself made that room cost more than the records.
+    map: HashMap<String, Box<SecretAgg>, foldhash::fast::RandomState>,
     /// `namespace/path` of the read being recorded, built here to look up without allocating.
     key: String,
     /// Readers kept per secret (at most [`READER_COUNT_CAP`]).
@@ -274,7 +276,7 @@ impl Persisted for SecretTable {
             s.readers.cap = t.readers_cap;
             t.map.insert(
                 s.path,
-                SecretAgg {
+                Box::new(SecretAgg {
                     kind: s.kind,
                     logical: s.logical,
                     namespace: s.namespace,
@@ -285,7 +287,7 @@ impl Persisted for SecretTable {
                     last: s.last,
                     readers: Sample::from_parts(s.readers),
                     evidence: Smallest::from_items(EVIDENCE_PER_SECRET, s.evidence),
-                },
+                }),
             );
         }
         Ok(t)
@@ -380,7 +382,8 @@ impl SecretTable {
         let mut secrets: Vec<SecretRecord> = self
             .map
             .into_iter()
-            .map(|(path, mut a)| {
+            .map(|(path, a)| {
+                let mut a = *a;
                 let own = Attribution {
                     tenant: a.tenant.take(),
                     site: a.site.take(),
@@ -442,10 +445,10 @@ fn new_agg(
     access: &SecretAccess<'_>,
     tenants: &TenantMap,
     readers_cap: usize,
-) -> SecretAgg {
+) -> Box<SecretAgg> {
     let logical = logical_path(&access.mount, access.kind);
     let attribution = tenants.attribute(ns, path, &access.mount, access.kind);
-    SecretAgg {
+    Box::new(SecretAgg {
         kind: access.kind,
         logical: match ns {
             Some(ns) => format!("{ns}/{logical}"),
@@ -459,7 +462,7 @@ fn new_agg(
         last: None,
         readers: Sample::new(readers_cap, READER_COUNT_CAP),
         evidence: Smallest::new(EVIDENCE_PER_SECRET),
-    }
+    })
 }
 
 /// The affected tenants: tenants with at least one secret read, minus excluded ones, sorted.

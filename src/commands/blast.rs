@@ -204,7 +204,11 @@ impl Resolved {
             p.inventory.as_deref(),
             &|k| std::env::var(k).ok(),
         )?;
-        let pass = analysis.pass(&args.input, &args.time, &args.devices, now)?;
+        // The blast report never shows the scan's table of every secret read: skip it.
+        let pass = ScanSettings {
+            secret_table: crate::scan::SecretTable::Skip,
+            ..analysis.pass(&args.input, &args.time, &args.devices, now)?
+        };
         Ok(Resolved {
             analysis,
             rotation,

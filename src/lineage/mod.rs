@@ -10,6 +10,7 @@
 
 pub mod identity;
 pub mod record;
+mod strings;
 mod written;
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ use crate::scan::Extension;
 use crate::tenant::TenantMap;
 pub use identity::{FormInfo, FormKind, Identities, canonicalize};
 pub use record::*;
+pub use strings::Strings;
 
 use identity::{Anchors, Part, add_anchor, merge_anchors};
 
@@ -131,7 +133,7 @@ impl<'a> Lineage<'a> {
 #[derive(Default)]
 pub struct LineageState {
     /// Strings by key.
-    pub strings: Map<Key, Box<str>>,
+    pub strings: Strings,
     /// Tokens by accessor key.
     pub tokens: Map<Key, TokenAgg>,
     /// Secret paths by key.
@@ -183,7 +185,7 @@ pub struct RoleSetting {
 impl LineageState {
     fn intern(&mut self, ext: &Lineage<'_>, s: &str) -> Key {
         let k = ext.key(s);
-        self.strings.entry(k).or_insert_with(|| s.into());
+        self.strings.insert(k, s);
         k
     }
 
@@ -203,7 +205,7 @@ impl LineageState {
 
     /// The string of a key.
     pub fn str(&self, k: Key) -> &str {
-        self.strings.get(&k).map_or("", |s| s)
+        self.strings.get(&k).unwrap_or("")
     }
 
     /// Interns a token form and notes where it was seen.
@@ -336,7 +338,7 @@ impl Extension for Lineage<'_> {
     }
 
     fn merge(&self, into: &mut LineageState, o: LineageState) {
-        into.strings.extend(o.strings);
+        into.strings.merge(o.strings);
         for (k, v) in o.paths {
             // Whichever thread saw the path with a kind describes it, whatever the merge order.
             match into.paths.entry(k) {
@@ -676,7 +678,7 @@ impl Lineage<'_> {
             .as_ref()
             .is_none_or(|c| (ev.time, loc) < (c.at, c.loc));
         if earlier_creation {
-            t.created = Some(creation);
+            t.created = Some(Box::new(creation));
         }
     }
 
@@ -801,11 +803,7 @@ impl LineageSnapshot {
             ..*f
         };
         LineageSnapshot {
-            strings: st
-                .strings
-                .iter()
-                .map(|(k, v)| (*k, v.to_string()))
-                .collect(),
+            strings: st.strings.iter().map(|(k, v)| (k, v.to_string())).collect(),
             tokens,
             paths: st.paths.iter().map(|(k, p)| (*k, p.clone())).collect(),
             reads: st
@@ -878,11 +876,8 @@ impl LineageSnapshot {
                 .map(|p| p.text.clone())
                 .collect::<Vec<_>>();
         let mut st = LineageState::default();
-        st.strings.extend(
-            self.strings
-                .into_iter()
-                .map(|(k, v)| (k, v.into_boxed_str())),
-        );
+        st.strings
+            .extend(self.strings.iter().map(|(k, v)| (*k, v.as_str())));
         st.tokens.extend(self.tokens);
         st.paths.extend(self.paths);
         st.writes.extend(self.writes);
@@ -1006,7 +1001,10 @@ fn merge_token(m: &mut TokenAgg, t: TokenAgg) {
     m.entity_id = m.entity_id.or(t.entity_id);
     m.token_type = m.token_type.or(t.token_type);
     m.policies = m.policies.or(t.policies);
-    m.created = identity::earlier_creation(m.created.take(), t.created);
+    m.created = match (m.created.take(), t.created) {
+        (Some(a), Some(b)) => Some(if (b.at, b.loc) < (a.at, a.loc) { b } else { a }),
+        (a, b) => a.or(b),
+    };
     m.first_use = earlier(m.first_use, t.first_use);
     m.last_use = later(m.last_use, t.last_use);
     m.requests += t.requests;

@@ -70,6 +70,19 @@ pub struct ScanSettings {
     pub readers: crate::scope::ReaderCap,
     /// `--device` rules: which inputs are one audit device (see [`crate::source::device`]).
     pub device_rules: Vec<crate::source::DeviceRule>,
+    /// Whether the pass keeps the breach-scope table of every secret read.
+    pub secret_table: SecretTable,
+}
+
+/// Whether a pass keeps [`crate::scope::SecretTable`]: a record per distinct secret path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SecretTable {
+    /// `scan`: the report lists every secret read.
+    #[default]
+    Keep,
+    /// `blast` and `rotation-list`: their reports follow the pivots' lineage, whose reads the
+    /// lineage state holds; the table would be a second copy of every path, never shown.
+    Skip,
 }
 
 impl ScanSettings {
@@ -98,6 +111,7 @@ impl Default for ScanSettings {
             malformed_samples: 100,
             readers: Default::default(),
             device_rules: Vec::new(),
+            secret_table: SecretTable::Keep,
         }
     }
 }

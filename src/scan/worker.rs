@@ -597,7 +597,9 @@ pub(crate) fn analyse<E: Extension>(
     let access = secret_access(ev);
     if let Some(access) = &access {
         an.stats.secret_reads += 1;
-        an.secrets.record(ev, access, loc, ctx.tenants);
+        if ctx.settings.secret_table == super::SecretTable::Keep {
+            an.secrets.record(ev, access, loc, ctx.tenants);
+        }
     }
     let suspicious = ctx.detector.observe(ev, loc, &mut an.detect);
     if suspicious {

@@ -206,3 +206,42 @@ fn many_files_are_all_read_under_a_low_open_file_limit() {
     assert_eq!(v["stats"]["entries"], (files * 3) as u64);
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// Rotated `.gz` siblings of one device are decompressed by several producer threads at once
+/// (`scan --threads N` runs up to N inputs in parallel). Whichever thread finishes first, the
+/// report is the one a single thread gives, whatever order the inputs are named in.
+#[test]
+fn several_gzip_inputs_decompressed_in_parallel_report_as_one_thread_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = sample_log();
+    let lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
+    let per = lines.len().div_ceil(3);
+    let mut names = Vec::new();
+    for (i, part) in lines.chunks(per).enumerate() {
+        let gz = dir.path().join(format!("audit.log.{}.gz", i + 1));
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).unwrap(),
+            flate2::Compression::fast(),
+        );
+        part.iter().for_each(|l| enc.write_all(l).unwrap());
+        enc.finish().unwrap();
+        names.push(gz.display().to_string());
+    }
+    assert_eq!(names.len(), 3);
+    let run = |threads: &str, order: &[String]| {
+        let mut args: Vec<&str> = vec!["--threads", threads];
+        args.extend(order.iter().map(String::as_str));
+        scan(&args, None)
+    };
+    let serial = run("1", &names);
+    let plain = dir.path().join("audit.log");
+    std::fs::write(&plain, &bytes).unwrap();
+    let whole = scan(&[plain.to_str().unwrap()], None);
+    assert_eq!(serial["stats"]["entries"], whole["stats"]["entries"]);
+    assert!(serial["stats"]["entries"].as_u64().unwrap() > 1500);
+    let reversed: Vec<String> = names.iter().rev().cloned().collect();
+    for _ in 0..3 {
+        assert_eq!(run("3", &names), serial);
+        assert_eq!(run("2", &reversed), serial);
+    }
+}
