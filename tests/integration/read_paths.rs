@@ -207,11 +207,11 @@ fn many_files_are_all_read_under_a_low_open_file_limit() {
     assert_eq!(out.status.code(), Some(0));
 }
 
-/// Rotated `.gz` siblings of one device are decompressed by several producer threads at once
-/// (`scan --threads N` runs up to N inputs in parallel). Whichever thread finishes first, the
-/// report is the one a single thread gives, whatever order the inputs are named in.
+/// Rotated `.gz` siblings of one device, read with several threads (one input after another, its
+/// chunks analysed in parallel: see `scan::read_order`), give the report a single thread gives,
+/// whatever order the inputs are named in.
 #[test]
-fn several_gzip_inputs_decompressed_in_parallel_report_as_one_thread_does() {
+fn several_gzip_inputs_read_with_several_threads_report_as_one_thread_does() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = sample_log();
     let lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
