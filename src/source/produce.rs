@@ -91,7 +91,8 @@ pub fn read_input<'m>(
             } else {
                 let mut info = info(compression, read_path_of(compression), Some(stored));
                 let reader = BufReader::with_capacity(COMPRESSED_BUFFER, &file);
-                let err = decoded(input, reader, &mut info, input.resume.offset, opts, sink);
+                let to = Reading::new(input, opts, sink, &mut info);
+                let err = decoded(to, reader, input.resume.offset);
                 (info, err)
             };
             let end = ReadEnd {
@@ -145,14 +146,8 @@ fn produce_plain(
         return (info, Some(e));
     }
     info.start = start;
-    let err = read_loop(
-        input,
-        ShrinkWatch::new(file, start),
-        start,
-        opts,
-        sink,
-        &mut info,
-    );
+    let to = Reading::new(input, opts, sink, &mut info);
+    let err = read_loop(to, ShrinkWatch::new(file, start), start);
     let err = err.map(
         |e| match e.get_ref().and_then(|i| i.downcast_ref::<Shrank>()) {
             Some(s) => SourceError::TruncatedDuringScan {
@@ -201,23 +196,24 @@ fn produce_stream<R: BufRead>(
     };
     let reader = io::Cursor::new(head).chain(reader);
     let err = if info.compression == Compression::None {
-        read_loop(input, reader, 0, opts, sink, &mut info).map(|e| read_error(&info, e))
+        let to = Reading::new(input, opts, sink, &mut info);
+        read_loop(to, reader, 0).map(|e| read_error(&info, e))
     } else {
-        decoded(input, reader, &mut info, 0, opts, sink)
+        let to = Reading::new(input, opts, sink, &mut info);
+        decoded(to, reader, 0)
     };
     (info, err)
 }
 
 /// A compressed input: decompresses, drops the `skip` bytes an earlier run already read (a
 /// compressed stream cannot seek), and reads the rest as lines.
-fn decoded<R: BufRead>(
-    input: &Input,
-    reader: R,
-    info: &mut InputInfo,
-    skip: u64,
-    opts: &ReadOptions,
-    sink: &ChunkSink<'_>,
-) -> Option<SourceError> {
+fn decoded<R: BufRead>(to: Reading<'_, '_>, reader: R, skip: u64) -> Option<SourceError> {
+    let Reading {
+        input,
+        opts,
+        sink,
+        info,
+    } = to;
     let mut decoder = match LimitedDecoder::new(info.compression, reader, opts) {
         Ok(d) => d,
         Err(e) => return Some(decode::classify(input, info, e)),
@@ -235,7 +231,8 @@ fn decoded<R: BufRead>(
         Err(e) => return Some(decode::classify(input, info, e)),
     }
     info.start = skip;
-    read_loop(input, decoder, skip, opts, sink, info).map(|e| decode::classify(input, info, e))
+    let to = Reading::new(input, opts, sink, &mut *info);
+    read_loop(to, decoder, skip).map(|e| decode::classify(input, info, e))
 }
 
 fn info(compression: Compression, read_path: ReadPath, stored: Option<u64>) -> InputInfo {
@@ -361,14 +358,8 @@ fn produce_mapped<'m>(
 }
 
 /// Reads lines in large blocks; a partial line is carried into the next block.
-fn read_loop<R: Read>(
-    input: &Input,
-    mut reader: R,
-    base: u64,
-    opts: &ReadOptions,
-    sink: &ChunkSink<'_>,
-    info: &mut InputInfo,
-) -> Option<io::Error> {
+fn read_loop<R: Read>(mut to: Reading<'_, '_>, mut reader: R, base: u64) -> Option<io::Error> {
+    let (input, opts, sink) = (to.input, to.opts, to.sink);
     let target = opts.chunk_size.min(opts.max_line_bytes).max(1);
     let mut carry: Vec<u8> = Vec::new();
     // A line longer than a chunk grows in place: `long` holds it, `searched` of its bytes are
@@ -377,7 +368,7 @@ fn read_loop<R: Read>(
     let mut long: Vec<u8> = Vec::new();
     let mut searched = 0usize;
     let mut offset = base;
-    info.complete_end = base;
+    to.info.complete_end = base;
     let mut first = true;
     loop {
         let (mut buf, mut initialized, want) = if long.is_empty() {
@@ -396,27 +387,27 @@ fn read_loop<R: Read>(
             (std::mem::take(&mut long), initialized, grow)
         };
         let Filled { eof, err, read } = fill(&mut reader, &mut buf, &mut initialized, want);
-        info.bytes += read;
-        info.scanned_bytes += (buf.len() - searched) as u64;
+        to.info.bytes += read;
+        to.info.scanned_bytes += (buf.len() - searched) as u64;
         if first {
             first = false;
             if looks_pretty(&buf[..buf.len().min(SNIFF_BYTES)]) {
-                info.pretty = true;
+                to.info.pretty = true;
                 let stream = StreamStart {
                     buf,
                     eof,
                     err,
                     base,
                 };
-                return read_stream(input, reader, stream, opts, sink, info);
+                return read_stream(to, reader, stream);
             }
         }
         if let Some(e) = err {
-            send_lines(input, buf, &mut offset, true, sink, info);
+            to.send_lines(buf, &mut offset, ChunkEnd::Last);
             return Some(e);
         }
         if eof {
-            send_lines(input, buf, &mut offset, true, sink, info);
+            to.send_lines(buf, &mut offset, ChunkEnd::Last);
             return None;
         }
         let tail_nl = memchr::memrchr(b'\n', &buf[searched..]).map(|i| searched + i);
@@ -425,17 +416,19 @@ fn read_loop<R: Read>(
             Some(nl) => {
                 carry.extend_from_slice(&buf[nl + 1..]);
                 buf.truncate(nl + 1);
-                if !send_lines(input, buf, &mut offset, false, sink, info) {
+                if !to.send_lines(buf, &mut offset, ChunkEnd::More) {
                     return None;
                 }
             }
-            None if buf.len() >= opts.max_line_bytes && info.compression != Compression::None => {
+            None if buf.len() >= opts.max_line_bytes
+                && to.info.compression != Compression::None =>
+            {
                 // In a compressed input, finding the end of an over-long line means
                 // decompressing on without bound: a gzip of zeros (a bomb) is one endless line.
                 // Stop here; the line is reported, what came before it is kept.
                 let c = chunk(
                     input,
-                    info,
+                    to.info,
                     offset,
                     Framing::Lines,
                     ChunkData::LongLine(buf.len() as u64),
@@ -454,18 +447,18 @@ fn read_loop<R: Read>(
                     err,
                     read,
                 } = skip_line(&mut reader, &mut carry);
-                info.bytes += read;
+                to.info.bytes += read;
                 let len = buf.len() as u64 + skipped;
                 let c = chunk(
                     input,
-                    info,
+                    to.info,
                     offset,
                     Framing::Lines,
                     ChunkData::LongLine(len),
                 );
                 offset += len + u64::from(found);
                 if found {
-                    info.complete_end = offset;
+                    to.info.complete_end = offset;
                 }
                 if !sink.send(c) {
                     return None;
@@ -574,25 +567,55 @@ fn lengthen(buf: &mut Vec<u8>, end: usize, initialized: &mut usize) {
     *initialized = (*initialized).max(end);
 }
 
-/// Sends whole lines of `buf` as one chunk. Returns false if the workers are gone.
-fn send_lines(
-    input: &Input,
-    buf: Vec<u8>,
-    offset: &mut u64,
-    last: bool,
-    sink: &ChunkSink<'_>,
-    info: &mut InputInfo,
-) -> bool {
-    if buf.is_empty() {
-        return true;
+/// Where a reader of one input sends what it reads, and what it records of it.
+struct Reading<'r, 'm> {
+    input: &'r Input,
+    opts: &'r ReadOptions,
+    sink: &'r ChunkSink<'m>,
+    info: &'r mut InputInfo,
+}
+
+/// Whether a chunk is the input's last.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ChunkEnd {
+    More,
+    Last,
+}
+
+impl<'r, 'm> Reading<'r, 'm> {
+    fn new(
+        input: &'r Input,
+        opts: &'r ReadOptions,
+        sink: &'r ChunkSink<'m>,
+        info: &'r mut InputInfo,
+    ) -> Self {
+        Reading {
+            input,
+            opts,
+            sink,
+            info,
+        }
     }
-    let len = buf.len() as u64;
-    // Only whole lines count as read: an unterminated tail may be a write in progress.
-    info.complete_end = *offset + memchr::memrchr(b'\n', &buf).map_or(0, |i| i as u64 + 1);
-    let mut c = chunk(input, info, *offset, Framing::Lines, ChunkData::Owned(buf));
-    c.last = last;
-    *offset += len;
-    sink.send(c)
+
+    /// Sends whole lines of `buf` as one chunk. Returns false if the workers are gone.
+    fn send_lines(&mut self, buf: Vec<u8>, offset: &mut u64, end: ChunkEnd) -> bool {
+        if buf.is_empty() {
+            return true;
+        }
+        let len = buf.len() as u64;
+        // Only whole lines count as read: an unterminated tail may be a write in progress.
+        self.info.complete_end = *offset + memchr::memrchr(b'\n', &buf).map_or(0, |i| i as u64 + 1);
+        let mut c = chunk(
+            self.input,
+            self.info,
+            *offset,
+            Framing::Lines,
+            ChunkData::Owned(buf),
+        );
+        c.last = end == ChunkEnd::Last;
+        *offset += len;
+        self.sink.send(c)
+    }
 }
 
 /// How a [`skip_line`] ended.
@@ -649,13 +672,16 @@ struct StreamStart {
 
 /// Reads a pretty-printed input whole (up to the stream limit) and sends it as one chunk.
 fn read_stream<R: Read>(
-    input: &Input,
+    to: Reading<'_, '_>,
     mut reader: R,
     start: StreamStart,
-    opts: &ReadOptions,
-    sink: &ChunkSink<'_>,
-    info: &mut InputInfo,
 ) -> Option<io::Error> {
+    let Reading {
+        input,
+        opts,
+        sink,
+        info,
+    } = to;
     let StreamStart {
         mut buf,
         mut eof,
@@ -708,7 +734,8 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::sync_channel(1024);
         let sink = ChunkSink::new(tx, &pool);
         let mut info = info(Compression::None, ReadPath::Stdin, None);
-        let err = read_loop(&input, &data[..], 0, &opts, &sink, &mut info);
+        let to = Reading::new(&input, &opts, &sink, &mut info);
+        let err = read_loop(to, &data[..], 0);
         assert!(err.is_none());
         drop(sink);
         let sent: usize = rx.iter().map(|c| c.data.bytes().len()).sum();
@@ -767,7 +794,8 @@ mod tests {
             data: &data,
             step: 1000,
         };
-        assert!(read_loop(&input, reader, 0, &opts, &sink, &mut info).is_none());
+        let to = Reading::new(&input, &opts, &sink, &mut info);
+        assert!(read_loop(to, reader, 0).is_none());
         drop(sink);
         let mut got = Vec::new();
         for c in rx.iter() {
