@@ -208,31 +208,28 @@ fn produce_stream<R: BufRead>(
 /// A compressed input: decompresses, drops the `skip` bytes an earlier run already read (a
 /// compressed stream cannot seek), and reads the rest as lines.
 fn decoded<R: BufRead>(to: Reading<'_, '_>, reader: R, skip: u64) -> Option<SourceError> {
-    let Reading {
-        input,
-        opts,
-        sink,
-        info,
-    } = to;
-    let mut decoder = match LimitedDecoder::new(info.compression, reader, opts) {
+    let input = to.input;
+    let mut decoder = match LimitedDecoder::new(to.info.compression, reader, to.opts) {
         Ok(d) => d,
-        Err(e) => return Some(decode::classify(input, info, e)),
+        Err(e) => return Some(decode::classify(input, to.info, e)),
     };
     match io::copy(&mut (&mut decoder).take(skip), &mut io::sink()) {
         Ok(n) if n == skip => {}
         Ok(n) => {
             return Some(SourceError::CompressedTruncated {
                 path: input.display.clone(),
-                format: info.compression.name(),
+                format: to.info.compression.name(),
                 bytes: n,
                 message: format!("shorter than the {skip} bytes read before"),
             });
         }
-        Err(e) => return Some(decode::classify(input, info, e)),
+        Err(e) => return Some(decode::classify(input, to.info, e)),
     }
-    info.start = skip;
-    let to = Reading::new(input, opts, sink, &mut *info);
-    read_loop(to, decoder, skip).map(|e| decode::classify(input, info, e))
+    to.info.start = skip;
+    let (opts, sink) = (to.opts, to.sink);
+    let info = to.info;
+    read_loop(Reading::new(input, opts, sink, &mut *info), decoder, skip)
+        .map(|e| decode::classify(input, info, e))
 }
 
 fn info(compression: Compression, read_path: ReadPath, stored: Option<u64>) -> InputInfo {

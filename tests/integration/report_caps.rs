@@ -11,32 +11,26 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::util::bin;
+use crate::util::{bin, stdout_of_success};
 
 /// A generated log where secrets have up to a few dozen readers.
 fn log(dir: &Path) -> PathBuf {
     let p = dir.join("readers.log");
-    let out = bin()
-        .args([
-            "-q", "generate", "--size", "2M", "--seed", "3", "--tokens", "400",
-        ])
-        .args([
-            "--tenants",
-            "20",
-            "--secrets",
-            "40",
-            "--rate",
-            "1000/s",
-            "-o",
-        ])
-        .arg(&p)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut cmd = bin();
+    cmd.args([
+        "-q", "generate", "--size", "2M", "--seed", "3", "--tokens", "400",
+    ])
+    .args([
+        "--tenants",
+        "20",
+        "--secrets",
+        "40",
+        "--rate",
+        "1000/s",
+        "-o",
+    ])
+    .arg(&p);
+    stdout_of_success(cmd);
     p
 }
 
@@ -78,18 +72,9 @@ fn truth(log: &Path) -> BTreeMap<String, Vec<Value>> {
 }
 
 fn scan(log: &Path, format: &str, extra: &[&str]) -> String {
-    let out = bin()
-        .args(["-q", "scan", "-f", format])
-        .args(extra)
-        .arg(log)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let mut cmd = bin();
+    cmd.args(["-q", "scan", "-f", format]).args(extra).arg(log);
+    stdout_of_success(cmd)
 }
 
 fn json(log: &Path, extra: &[&str]) -> Value {
@@ -212,17 +197,9 @@ fn notify_from_a_capped_report_is_the_same_as_from_an_uncapped_one() {
     let notices = |cap: &str| {
         let report = dir.path().join(format!("scan-{cap}.json"));
         std::fs::write(&report, scan(&log, "json", &["--max-readers", cap])).unwrap();
-        let out = bin()
-            .args(["-q", "notify", "--report"])
-            .arg(&report)
-            .output()
-            .expect("runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        let mut cmd = bin();
+        cmd.args(["-q", "notify", "--report"]).arg(&report);
+        stdout_of_success(cmd)
     };
     let capped = notices("1");
     assert!(capped.lines().count() > 1, "{capped}");

@@ -36,6 +36,17 @@ pub fn bin() -> Command {
     c
 }
 
+/// The standard output of a run that must succeed; the assertion shows its standard error.
+pub fn stdout_of_success(mut cmd: Command) -> String {
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
 /// Runs `blastradius scan <args> -f json` and parses the report; returns (exit code, report).
 pub fn scan_json(args: &[&str]) -> (i32, Value) {
     let out = bin()

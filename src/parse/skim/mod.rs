@@ -1,7 +1,7 @@
 //! The structural pass of the skimming reader: where a JSON entry's tokens start, found 64 bytes
 //! at a time without reading the entry byte by byte (the idea of simdjson's stage 1).
 //!
-//! For each 64-byte block the classifier ([`classify`]) gives one bit per byte for quotes,
+//! For each 64-byte block the classifier (`classify`) gives one bit per byte for quotes,
 //! backslashes, the operators `{}[]:,`, whitespace and control bytes (below 0x20). From those
 //! masks, with three bits of state carried from block to block:
 //!
@@ -16,7 +16,7 @@
 //! - faults: a control byte inside a string, a string still open at the end.
 //!
 //! What the pass does not check (the grammar walk over the positions does, see
-//! [`grammar`]): that tokens follow each other in a JSON order, what a literal or number spells,
+//! `grammar`): that tokens follow each other in a JSON order, what a literal or number spells,
 //! which escapes a string holds. UTF-8 is checked separately (simdutf8).
 //!
 //! The classifier is chosen once per process ([`Implementation::best`]): AVX2 with PCLMULQDQ,
