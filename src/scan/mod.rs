@@ -6,10 +6,14 @@
 //!     --> merge: line numbers, request/response pairing across chunks, gaps, findings, scope
 //! ```
 //!
+//! Inputs are analysed in phases, one after another (`read_order`); the producers of later
+//! compressed phases run ahead of the analysis into bounded queues (`ahead`).
+//!
 //! Per-thread state is merged in any order; everything that depends on order (line numbers,
 //! timelines, pairing across chunk boundaries) travels in small per-chunk summaries sorted at the
 //! end. A single large file is split into chunks, so it uses every core.
 
+mod ahead;
 pub mod activity;
 mod analysis;
 pub mod carry;
@@ -22,7 +26,7 @@ pub mod result;
 mod truncation;
 mod worker;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, mpsc};
 
 pub use analysis::Stats;
@@ -33,7 +37,7 @@ pub use result::{InputRecord, Locator, MalformedRecord, ScanResult};
 use crate::detect::Detector;
 use crate::model::{Entry, Loc, Span, TimeWindow};
 use crate::persist::PersistError;
-use crate::source::{ChunkSink, Input, MapSlot, ReadOptions, SourceError, read_input};
+use crate::source::{Chunk, Input, MapSlot, ReadOptions, SourceError};
 use crate::tenant::TenantMap;
 use dedup::Dedup;
 use worker::Worker;
@@ -269,20 +273,32 @@ pub fn run<E: Extension>(
     let mut source_errors: Vec<(u32, SourceError)> = Vec::new();
 
     let phases = read_order(inputs, &settings.device_rules);
-    let mut worker: Option<Worker<'_, E>> = None;
-    for phase in &phases {
-        let (w, done) = pass(&ctx, &pool, threads, inputs, phase, &maps);
-        for (i, (info, err)) in done {
-            read_infos[i] = info;
-            if let Some(e) = err {
-                source_errors.push((inputs[i].index, e));
+    let sources = ahead::Sources {
+        inputs,
+        read: &settings.read,
+        maps: &maps,
+        pool: &ctx.pool,
+        threads,
+        ahead_bytes: ahead::READ_AHEAD_BYTES,
+    };
+    let worker = std::thread::scope(|scope| {
+        let mut feeds = ahead::ReadAhead::new(scope, &sources, &phases);
+        let mut worker: Option<Worker<'_, E>> = None;
+        while let Some(ahead::Feed { chunks, producers }) = feeds.next_phase() {
+            let w = analyse(&ctx, &pool, chunks);
+            for (i, (info, err)) in producers.join() {
+                read_infos[i] = info;
+                if let Some(e) = err {
+                    source_errors.push((inputs[i].index, e));
+                }
+            }
+            match worker.as_mut() {
+                Some(all) => all.merge(w),
+                None => worker = Some(w),
             }
         }
-        match worker.as_mut() {
-            Some(all) => all.merge(w),
-            None => worker = Some(w),
-        }
-    }
+        worker
+    });
     let worker = worker.unwrap_or_else(|| Worker::new(&ctx));
     finish::finish(
         &ctx,
@@ -301,8 +317,10 @@ pub fn run<E: Extension>(
 /// event it holds, later devices' copies are duplicates), and within a device one input after
 /// another in input order (path order), so of two inputs of one device holding the same entry
 /// (a log rotated with `copy`, a hand-made copy put on the device by a rule) the lower-numbered
-/// input counts it. Chunks of one input are still analysed in parallel; what is lost is reading
-/// several inputs at once (one producer per input, e.g. one gzip stream at a time).
+/// input counts it. Chunks of one input are still analysed in parallel, and compressed inputs of
+/// later phases are decompressed ahead into bounded queues (see [`ahead`]), so a rotated `.gz`
+/// family is not bounded by one decompressing thread; what is lost is analysing several inputs
+/// at once.
 fn read_order(inputs: &[Input], rules: &[crate::source::DeviceRule]) -> Vec<Vec<usize>> {
     if inputs.len() < 2 {
         return vec![(0..inputs.len()).collect()];
@@ -326,67 +344,30 @@ fn read_order(inputs: &[Input], rules: &[crate::source::DeviceRule]) -> Vec<Vec<
         .collect()
 }
 
-type Produced = Vec<(
-    usize,
-    (Option<crate::source::InputInfo>, Option<SourceError>),
-)>;
-
-/// Reads and analyses the inputs at positions `phase`, in parallel.
-fn pass<'c, E: Extension>(
+/// Analyses the chunks of one phase on the pool, until its producers are done.
+fn analyse<'c, E: Extension>(
     ctx: &'c Context<'c, E>,
     pool: &rayon::ThreadPool,
-    threads: usize,
-    inputs: &[Input],
-    phase: &[usize],
-    maps: &'c [MapSlot],
-) -> (Worker<'c, E>, Produced) {
-    let settings = ctx.settings;
-    let (tx, rx) = mpsc::sync_channel(threads * 2);
-    let next = AtomicUsize::new(0);
-    let producers = threads.min(phase.len()).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..producers)
-            .map(|_| {
-                let sink = ChunkSink::new(tx.clone(), &ctx.pool);
-                let next = &next;
-                scope.spawn(move || {
-                    let mut done = Vec::new();
-                    loop {
-                        let n = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&i) = phase.get(n) else { break };
-                        let read =
-                            read_input(&inputs[i], &settings.read, inputs.len(), &maps[i], &sink);
-                        done.push((i, read));
-                    }
-                    done
-                })
-            })
-            .collect();
-        drop(tx);
-        // Exactly one worker state per thread. rayon's `par_bridge().fold()` made an
-        // accumulator per split (24 for 50 chunks on two threads), each with its own copy of
-        // per-token correlation state: memory that grew with the log.
-        let rx = Mutex::new(rx);
-        let workers = pool.broadcast(|_| {
-            let mut w = Worker::new(ctx);
-            loop {
-                let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                let Ok(chunk) = next else { break };
-                w.process(chunk);
-            }
-            w
-        });
-        let worker = workers
-            .into_iter()
-            .reduce(|mut a, b| {
-                a.merge(b);
-                a
-            })
-            .unwrap_or_else(|| Worker::new(ctx));
-        let done = handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("producer thread panicked"))
-            .collect();
-        (worker, done)
-    })
+    chunks: mpsc::Receiver<Chunk<'_>>,
+) -> Worker<'c, E> {
+    // Exactly one worker state per thread. rayon's `par_bridge().fold()` made an accumulator
+    // per split (24 for 50 chunks on two threads), each with its own copy of per-token
+    // correlation state: memory that grew with the log.
+    let rx = Mutex::new(chunks);
+    let workers = pool.broadcast(|_| {
+        let mut w = Worker::new(ctx);
+        loop {
+            let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+            let Ok(chunk) = next else { break };
+            w.process(chunk);
+        }
+        w
+    });
+    workers
+        .into_iter()
+        .reduce(|mut a, b| {
+            a.merge(b);
+            a
+        })
+        .unwrap_or_else(|| Worker::new(ctx))
 }

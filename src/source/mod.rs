@@ -23,6 +23,7 @@ mod produce;
 
 pub use device::{DeviceMap, DeviceRule};
 pub use discover::{Input, InputPath, Resume, discover, family_of};
+pub use open::compressed_file;
 pub use produce::{ChunkSink, MapSlot, read_input};
 
 /// How entries are framed in an input.

@@ -205,3 +205,22 @@ pub fn check_unchanged(input: &Input, file: &File, end: &ReadEnd) -> Option<Sour
         what,
     })
 }
+
+/// True when `input` is a regular file whose first bytes name a format blastradius decompresses.
+/// Only a hint for scheduling (`scan` reads such inputs ahead of the one being analysed): the
+/// input is opened and recognised again when it is read. FIFOs are not opened here, since
+/// opening one blocks until its writer appears.
+pub fn compressed_file(input: &Input) -> bool {
+    let InputPath::File(path) = &input.path else {
+        return false;
+    };
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    let mut magic = [0u8; MAGIC_LEN];
+    let n = read_at_most(&file, &mut magic).unwrap_or(0);
+    matches!(recognise(&magic[..n]), Recognised::Readable(c) if c != Compression::None)
+}

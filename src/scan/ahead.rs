@@ -1,0 +1,178 @@
+//! Reading compressed phases ahead of the phase being analysed.
+//!
+//! [`super::read_order`] splits the inputs into phases analysed strictly one after another, which
+//! is what makes de-duplication, line numbers and every report deterministic. A gzip stream
+//! decodes on one thread only, so a rotated `.gz` family read phase by phase was bounded by one
+//! core's inflate speed while the other cores waited. Here the producers of the next compressed
+//! phases start early, each into its own bounded queue; the analysis still takes the phases in
+//! order, a phase's chunks only once the phase before it is done, so nothing it computes can tell
+//! the difference.
+//!
+//! ```text
+//! phase k   (analysed)  producer --queue (threads*2 or more)--> workers
+//! phase k+1 (ahead)     producer --queue (bounded)--> waits
+//! ...       at most `threads` phases in flight, so at most that many producers and open files
+//! ```
+//!
+//! What runs ahead is bounded: at most [`READ_AHEAD_BYTES`] of chunks wait in the queues of the
+//! phases ahead, all together (plus the chunk each producer is filling), and a producer whose
+//! queue is full blocks. Plain files are not read ahead: reading them is not what a scan waits
+//! for, and reading them early would only hold memory.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::thread::{Scope, ScopedJoinHandle};
+
+use crate::source::{
+    Chunk, ChunkSink, Input, InputInfo, MapSlot, ReadOptions, SourceError, compressed_file,
+    read_input,
+};
+
+/// Decompressed bytes that the queues of all phases read ahead may hold together.
+pub(super) const READ_AHEAD_BYTES: usize = 128 << 20;
+
+/// Most chunks one queue holds, whatever the chunk size (a queue allocates its slots up front).
+const MAX_QUEUED_CHUNKS: usize = 1024;
+
+/// What reading one input established.
+pub(super) type Read = (Option<InputInfo>, Option<SourceError>);
+
+/// What reading a phase established, per input position.
+pub(super) type Produced = Vec<(usize, Read)>;
+
+/// What every phase's producers read from.
+pub(super) struct Sources<'m> {
+    pub inputs: &'m [Input],
+    pub read: &'m ReadOptions,
+    /// Mapped inputs' maps, which must outlive their chunks.
+    pub maps: &'m [MapSlot],
+    /// Emptied chunk buffers, for reuse.
+    pub pool: &'m Mutex<Vec<Vec<u8>>>,
+    /// Worker threads: also the most phases in flight at once.
+    pub threads: usize,
+    /// Bytes of chunks the phases ahead may queue together ([`READ_AHEAD_BYTES`]).
+    pub ahead_bytes: usize,
+}
+
+/// One phase being read: its queue of chunks and the threads filling it.
+pub(super) struct Feed<'s, 'm> {
+    /// The phase's chunks, in the order its producers send them.
+    pub chunks: Receiver<Chunk<'m>>,
+    /// The threads reading the phase's inputs.
+    pub producers: Producers<'s>,
+}
+
+/// The producer threads of one phase.
+pub(super) struct Producers<'s>(Vec<ScopedJoinHandle<'s, Produced>>);
+
+impl Producers<'_> {
+    /// Waits for the producers to end (the analysis has drained their queue, or dropped it) and
+    /// returns what reading each input established.
+    pub fn join(self) -> Produced {
+        self.0
+            .into_iter()
+            .flat_map(|h| h.join().expect("producer thread panicked"))
+            .collect()
+    }
+}
+
+/// Hands out the phases in order, starting the compressed ones ahead.
+pub(super) struct ReadAhead<'s, 'm> {
+    scope: &'s Scope<'s, 'm>,
+    src: &'m Sources<'m>,
+    phases: &'m [Vec<usize>],
+    /// Whether a phase may be read ahead (every input compressed), once looked at.
+    compressed: Vec<Option<bool>>,
+    /// The phases from `next` on that are in the window: started, or not yet.
+    window: VecDeque<Option<Feed<'s, 'm>>>,
+    /// The next phase to hand out.
+    next: usize,
+}
+
+impl<'s, 'm> ReadAhead<'s, 'm> {
+    pub fn new(scope: &'s Scope<'s, 'm>, src: &'m Sources<'m>, phases: &'m [Vec<usize>]) -> Self {
+        ReadAhead {
+            scope,
+            src,
+            phases,
+            compressed: vec![None; phases.len()],
+            window: VecDeque::new(),
+            next: 0,
+        }
+    }
+
+    /// The next phase's feed, after starting the compressed phases within the thread count of
+    /// it. `None` after the last phase.
+    pub fn next_phase(&mut self) -> Option<Feed<'s, 'm>> {
+        let k = self.next;
+        if k >= self.phases.len() {
+            return None;
+        }
+        let depth = self.src.threads.max(1);
+        let end = (k + depth).min(self.phases.len());
+        while self.window.len() < end - k {
+            self.window.push_back(None);
+        }
+        if self.window[0].is_none() {
+            self.window[0] = Some(self.start(k, self.src.threads * 2));
+        }
+        let ahead = self.ahead_capacity(depth);
+        for j in 1..self.window.len() {
+            if self.window[j].is_none() && self.may_read_ahead(k + j) {
+                self.window[j] = Some(self.start(k + j, ahead));
+            }
+        }
+        self.next += 1;
+        self.window.pop_front().flatten()
+    }
+
+    /// Chunks a phase read ahead may queue: its share of the read-ahead bytes, and never fewer
+    /// than a phase being analysed.
+    fn ahead_capacity(&self, depth: usize) -> usize {
+        let read = self.src.read;
+        let chunk = read.chunk_size.min(read.max_line_bytes).max(1);
+        let share = self.src.ahead_bytes / chunk / depth.saturating_sub(1).max(1);
+        share.clamp(self.src.threads * 2, MAX_QUEUED_CHUNKS)
+    }
+
+    fn may_read_ahead(&mut self, phase: usize) -> bool {
+        let inputs = self.src.inputs;
+        *self.compressed[phase].get_or_insert_with(|| {
+            let positions = &self.phases[phase];
+            !positions.is_empty() && positions.iter().all(|&i| compressed_file(&inputs[i]))
+        })
+    }
+
+    /// Starts the producers of `phase` (one per input, up to the thread count), sending into a
+    /// queue of `capacity` chunks.
+    fn start(&self, phase: usize, capacity: usize) -> Feed<'s, 'm> {
+        let src = self.src;
+        let phase: &'m [usize] = &self.phases[phase];
+        let (tx, rx) = mpsc::sync_channel(capacity.max(1));
+        let next = Arc::new(AtomicUsize::new(0));
+        let producers = src.threads.min(phase.len()).max(1);
+        let producers = (0..producers)
+            .map(|_| {
+                let sink = ChunkSink::new(tx.clone(), src.pool);
+                let next = Arc::clone(&next);
+                self.scope.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = phase.get(n) else { break };
+                        let input = &src.inputs[i];
+                        let read = read_input(input, src.read, src.inputs.len(), &src.maps[i], &sink);
+                        done.push((i, read));
+                    }
+                    done
+                })
+            })
+            .collect();
+        Feed {
+            chunks: rx,
+            producers: Producers(producers),
+        }
+    }
+}
