@@ -20,9 +20,9 @@
 //! for, and reading them early would only hold memory.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
 use std::thread::{Scope, ScopedJoinHandle};
 
 use crate::source::{
@@ -163,7 +163,8 @@ impl<'s, 'm> ReadAhead<'s, 'm> {
                         let n = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&i) = phase.get(n) else { break };
                         let input = &src.inputs[i];
-                        let read = read_input(input, src.read, src.inputs.len(), &src.maps[i], &sink);
+                        let read =
+                            read_input(input, src.read, src.inputs.len(), &src.maps[i], &sink);
                         done.push((i, read));
                     }
                     done
@@ -174,5 +175,113 @@ impl<'s, 'm> ReadAhead<'s, 'm> {
             chunks: rx,
             producers: Producers(producers),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::source::InputPath;
+
+    fn lines(file: usize, n: usize) -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| format!("{{\"file\":{file},\"line\":{i}}}\n").into_bytes())
+            .collect()
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    /// Four `.gz` phases, the third truncated, then a plain one; queues of a few 64-byte chunks,
+    /// so producers ahead fill their queue and block. Each phase's chunks come whole, in order,
+    /// only from its own input; the truncated one keeps what it decoded and says so; the plain
+    /// one is not started ahead; never more phases in flight than threads.
+    #[test]
+    fn phases_come_in_order_whole_while_later_ones_read_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inputs = Vec::new();
+        let mut texts = Vec::new();
+        for f in 0..5 {
+            let text = lines(f, 400 + 50 * f);
+            let name = format!("audit.log.{}.gz", 5 - f);
+            let bytes = match f {
+                2 => {
+                    let gz = gzip(&text);
+                    gz[..gz.len() / 2].to_vec()
+                }
+                4 => text.clone(),
+                _ => gzip(&text),
+            };
+            let path = dir.path().join(&name);
+            std::fs::write(&path, bytes).unwrap();
+            inputs.push(Input {
+                index: f as u32,
+                display: name,
+                path: InputPath::File(path),
+                family: "audit.log".into(),
+                resume: Default::default(),
+            });
+            texts.push(text);
+        }
+        let read = ReadOptions {
+            chunk_size: 64,
+            ..ReadOptions::default()
+        };
+        let maps: Vec<MapSlot> = inputs.iter().map(|_| MapSlot::new()).collect();
+        let pool = Mutex::new(Vec::new());
+        let src = Sources {
+            inputs: &inputs,
+            read: &read,
+            maps: &maps,
+            pool: &pool,
+            threads: 3,
+            ahead_bytes: 1,
+        };
+        let phases: Vec<Vec<usize>> = (0..inputs.len()).map(|i| vec![i]).collect();
+        std::thread::scope(|scope| {
+            let mut feeds = ReadAhead::new(scope, &src, &phases);
+            for (k, text) in texts.iter().enumerate() {
+                let Feed { chunks, producers } = feeds.next_phase().expect("a phase");
+                let started: Vec<bool> = feeds.window.iter().map(Option::is_some).collect();
+                assert!(started.len() < src.threads, "{k}: {started:?}");
+                if k == 0 {
+                    assert_eq!(started, [true, true], "phases 1 and 2 run ahead");
+                    // Let the phases ahead fill their queues and block.
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                if k == 2 {
+                    assert_eq!(started, [true, false], "the plain phase is not read ahead");
+                }
+                let mut got = Vec::new();
+                for (n, c) in chunks.iter().enumerate() {
+                    assert_eq!((c.file, c.index), (k as u32, n as u32));
+                    assert_eq!(c.offset, got.len() as u64);
+                    got.extend_from_slice(c.data.bytes());
+                }
+                let done = producers.join();
+                assert_eq!(done.len(), 1);
+                let (i, (info, err)) = &done[0];
+                assert_eq!(*i, k);
+                let info = info.as_ref().expect("opened");
+                assert_eq!(info.bytes, got.len() as u64);
+                if k == 2 {
+                    assert!(
+                        matches!(err, Some(SourceError::CompressedTruncated { .. })),
+                        "{err:?}"
+                    );
+                    assert!(!got.is_empty() && got.len() < text.len());
+                    assert!(text.starts_with(&got));
+                } else {
+                    assert!(err.is_none(), "{k}: {err:?}");
+                    assert_eq!(&got, text, "phase {k}");
+                }
+            }
+            assert!(feeds.next_phase().is_none());
+        });
     }
 }

@@ -13,8 +13,8 @@
 //! timelines, pairing across chunk boundaries) travels in small per-chunk summaries sorted at the
 //! end. A single large file is split into chunks, so it uses every core.
 
-mod ahead;
 pub mod activity;
+mod ahead;
 mod analysis;
 pub mod carry;
 mod counts;
