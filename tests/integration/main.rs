@@ -38,6 +38,8 @@ mod notify;
 mod openbao;
 /// `-o` through symbolic links and into FIFOs.
 mod output_targets;
+/// A rotated `.gz` family decompressed ahead of its analysis reports as one thread does.
+mod read_ahead;
 /// mmap, read, gzip and stdin, at any chunk size, give the same report.
 mod read_paths;
 /// `scan --max-readers`: readers capped per secret with their count, every reader in NDJSON.
