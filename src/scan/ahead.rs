@@ -15,8 +15,9 @@
 //! ```
 //!
 //! What runs ahead is bounded: at most [`READ_AHEAD_BYTES`] of chunks wait in the queues of the
-//! phases ahead, all together (plus the chunk each producer is filling), and a producer whose
-//! queue is full blocks. Plain files are not read ahead: reading them is not what a scan waits
+//! phases ahead, all together (plus the chunk each producer is filling; chunks end at a newline,
+//! so a little more), and a producer whose queue is full blocks. No more phases run ahead than
+//! that budget gives a few chunks each. Plain files are not read ahead: reading them is not what a scan waits
 //! for, and reading them early would only hold memory.
 
 use std::collections::VecDeque;
@@ -31,10 +32,14 @@ use crate::source::{
 };
 
 /// Decompressed bytes that the queues of all phases read ahead may hold together.
-pub(super) const READ_AHEAD_BYTES: usize = 128 << 20;
+pub(super) const READ_AHEAD_BYTES: usize = 64 << 20;
 
 /// Most chunks one queue holds, whatever the chunk size (a queue allocates its slots up front).
 const MAX_QUEUED_CHUNKS: usize = 1024;
+
+/// Fewest chunks worth queueing for a phase ahead: more phases ahead with less each would only
+/// spread the same bytes thinner (what a phase gains is what it has decoded when it comes).
+const MIN_QUEUED_CHUNKS: usize = 4;
 
 /// What reading one input established.
 pub(super) type Read = (Option<InputInfo>, Option<SourceError>);
@@ -110,7 +115,7 @@ impl<'s, 'm> ReadAhead<'s, 'm> {
         if k >= self.phases.len() {
             return None;
         }
-        let depth = self.src.threads.max(1);
+        let depth = self.depth();
         let end = (k + depth).min(self.phases.len());
         while self.window.len() < end - k {
             self.window.push_back(None);
@@ -128,13 +133,23 @@ impl<'s, 'm> ReadAhead<'s, 'm> {
         self.window.pop_front().flatten()
     }
 
-    /// Chunks a phase read ahead may queue: its share of the read-ahead bytes, and never fewer
-    /// than a phase being analysed.
-    fn ahead_capacity(&self, depth: usize) -> usize {
+    /// The target size of a chunk.
+    fn chunk_bytes(&self) -> usize {
         let read = self.src.read;
-        let chunk = read.chunk_size.min(read.max_line_bytes).max(1);
-        let share = self.src.ahead_bytes / chunk / depth.saturating_sub(1).max(1);
-        share.clamp(self.src.threads * 2, MAX_QUEUED_CHUNKS)
+        read.chunk_size.min(read.max_line_bytes).max(1)
+    }
+
+    /// Phases in flight at most, the one analysed included: the thread count, and no more
+    /// phases ahead than the read-ahead bytes give [`MIN_QUEUED_CHUNKS`] each (one at least).
+    fn depth(&self) -> usize {
+        let worth = self.src.ahead_bytes / self.chunk_bytes() / MIN_QUEUED_CHUNKS;
+        1 + (self.src.threads.max(1) - 1).min(worth.max(1))
+    }
+
+    /// Chunks a phase read ahead may queue: its share of the read-ahead bytes (one at least).
+    fn ahead_capacity(&self, depth: usize) -> usize {
+        let share = self.src.ahead_bytes / self.chunk_bytes() / depth.saturating_sub(1).max(1);
+        share.clamp(1, MAX_QUEUED_CHUNKS)
     }
 
     fn may_read_ahead(&mut self, phase: usize) -> bool {
@@ -240,7 +255,8 @@ mod tests {
             maps: &maps,
             pool: &pool,
             threads: 3,
-            ahead_bytes: 1,
+            // Two phases ahead, 4 chunks each: their producers fill their queues and wait.
+            ahead_bytes: 64 * MIN_QUEUED_CHUNKS * 2,
         };
         let phases: Vec<Vec<usize>> = (0..inputs.len()).map(|i| vec![i]).collect();
         std::thread::scope(|scope| {
@@ -283,5 +299,43 @@ mod tests {
             }
             assert!(feeds.next_phase().is_none());
         });
+    }
+
+    /// At any thread count and chunk size: no more phases in flight than threads, and the
+    /// queues ahead hold no more than the budget (or one chunk, when a chunk is larger).
+    #[test]
+    fn read_ahead_is_bounded_at_any_thread_count_and_chunk_size() {
+        let pool = Mutex::new(Vec::new());
+        for threads in [1, 2, 3, 4, 8, 64, 512] {
+            for chunk_size in [1, 64, 4 << 10, 4 << 20, 1 << 30] {
+                let read = ReadOptions {
+                    chunk_size,
+                    ..ReadOptions::default()
+                };
+                let src = Sources {
+                    inputs: &[],
+                    read: &read,
+                    maps: &[],
+                    pool: &pool,
+                    threads,
+                    ahead_bytes: READ_AHEAD_BYTES,
+                };
+                std::thread::scope(|scope| {
+                    let feeds = ReadAhead::new(scope, &src, &[]);
+                    let depth = feeds.depth();
+                    let queued = (depth - 1) * feeds.ahead_capacity(depth) * chunk_size;
+                    assert!(
+                        depth >= 1 && depth <= threads,
+                        "{threads} {chunk_size}: {depth}"
+                    );
+                    assert_eq!(
+                        depth > 1,
+                        threads > 1,
+                        "read ahead whenever there are threads"
+                    );
+                    assert!(queued <= READ_AHEAD_BYTES.max(chunk_size), "{queued}");
+                });
+            }
+        }
     }
 }
