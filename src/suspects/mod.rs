@@ -170,11 +170,29 @@ fn label(id: &Identity) -> String {
     }
 }
 
+/// What ranking was computed from: the joined lineage and its roots. Dropping it frees them;
+/// a process about to exit may skip that (see [`rank_keeping`]).
+pub struct Leftovers {
+    _lineage: LineageState,
+    _roots: Vec<actors::RootActor>,
+}
+
 /// Ranks the lineage roots of a scan.
 ///
 /// The lineage is first joined into identities as `blast` does ([`canonicalize`]): the raw
 /// per-form records depend on how the log was cut into chunks and runs, the joined ones do not.
 pub fn rank(state: WatchState, tenants: &TenantMap, command: &BlastCommand) -> Suspects {
+    rank_keeping(state, tenants, command).0
+}
+
+/// [`rank`], handing back what the ranking was computed from instead of freeing it: freeing
+/// the lineage of a busy log costs millions of instructions, which a command about to exit
+/// can skip (`std::mem::forget`).
+pub fn rank_keeping(
+    state: WatchState,
+    tenants: &TenantMap,
+    command: &BlastCommand,
+) -> (Suspects, Leftovers) {
     let (lineage, joined) = canonicalize(state.lineage);
     let signals = state.signals.rekeyed(&joined);
     let st = &lineage;
@@ -256,11 +274,18 @@ pub fn rank(state: WatchState, tenants: &TenantMap, command: &BlastCommand) -> S
         .values()
         .map(|s| u64::from(s.ok(Touched::RootGeneration) + s.failed(Touched::RootGeneration)))
         .sum();
-    Suspects {
+    let suspects = Suspects {
         list,
         total,
         root_generation_requests,
-    }
+    };
+    // The groups borrow the roots: gone before the roots move.
+    drop(groups);
+    let leftovers = Leftovers {
+        _lineage: lineage,
+        _roots: roots,
+    };
+    (suspects, leftovers)
 }
 
 /// A root with a score, before it becomes a [`Suspect`].
