@@ -126,14 +126,15 @@ impl UnionFind {
 /// Joins forms into identities and re-keys the state on them.
 pub fn canonicalize(st: LineageState) -> (LineageState, Identities) {
     let mut uf = UnionFind {
-        parent: HashMap::default(),
+        parent: with_capacity(st.tokens.len() + st.forms.len()),
     };
     for k in st.tokens.keys().chain(st.forms.keys()) {
-        uf.find(*k);
+        // Every form starts as its own identity; one seen twice stays what it is.
+        uf.parent.entry(*k).or_insert(*k);
     }
     // A token HMAC joins its accessor only when no other token logged it: OpenBao 2.7 logs the
     // same `auth.client_token` HMAC in every login response, so a shared one names no token.
-    let mut holders: HashMap<Key, u32> = HashMap::default();
+    let mut holders: HashMap<Key, u32> = with_capacity(st.tokens.len());
     for t in st.tokens.values() {
         if let Some(tok) = t.client_token {
             *holders.entry(tok).or_default() += 1;
@@ -157,44 +158,91 @@ pub fn canonicalize(st: LineageState) -> (LineageState, Identities) {
             }
         }
     }
-    let mut members: HashMap<Key, Vec<Key>> = HashMap::default();
-    let all: Vec<Key> = uf.parent.keys().copied().collect();
-    for k in all {
-        if k != NO_TOKEN {
-            let root = uf.find(k);
-            members.entry(root).or_default().push(k);
-        }
-    }
-    let rank = |k: &Key| {
-        let info = st.forms.get(k);
-        let kind = info.map_or(FormKind::Accessor, |f| f.kind);
-        let text = st.str(*k);
-        // Clear accessors first: revoke commands can use them as they are.
-        let hashed = text.starts_with("hmac-sha256:");
-        (
-            kind,
-            hashed,
-            info.map_or(u32::MAX, |f| f.file),
-            // Borrowed from the state's strings: no copy per form.
-            text,
-        )
+    let ids = identities(&st, &mut uf);
+    let state = rekey(st, &ids);
+    (state, ids)
+}
+
+/// Presized: the maps of a busy log's identities would otherwise grow (and rehash) many times.
+fn with_capacity<K, V>(n: usize) -> HashMap<K, V> {
+    HashMap::with_capacity_and_hasher(n, Default::default())
+}
+
+/// Each form's identity, and each identity's forms in [`rank`] order.
+fn identities(st: &LineageState, uf: &mut UnionFind) -> Identities {
+    // Forms bucketed by identity in one array (a map of vectors cost an allocation per
+    // identity): `slot` numbers the identities, `start` is where each one's bucket begins.
+    let forms: Vec<(Key, Key)> = {
+        let all: Vec<Key> = uf.parent.keys().copied().collect();
+        all.into_iter()
+            .filter(|k| *k != NO_TOKEN)
+            .map(|k| (uf.find(k), k))
+            .collect()
     };
-    let mut ids = Identities::default();
-    for (_, mut forms) in members {
-        forms.sort_by_cached_key(rank);
+    let mut slot: HashMap<Key, usize> = with_capacity(forms.len());
+    let mut start: Vec<usize> = Vec::new();
+    for (root, _) in &forms {
+        let next = start.len();
+        let s = *slot.entry(*root).or_insert(next);
+        if s == next {
+            start.push(0);
+        }
+        start[s] += 1;
+    }
+    // Sizes to starts, then fill each bucket in the order the forms came (as pushing did).
+    let mut at = 0;
+    for n in start.iter_mut() {
+        (*n, at) = (at, at + *n);
+    }
+    let mut fill = start.clone();
+    let mut bucketed = vec![NO_TOKEN; forms.len()];
+    for (root, k) in &forms {
+        let s = slot[root];
+        bucketed[fill[s]] = *k;
+        fill[s] += 1;
+    }
+    let mut ids = Identities {
+        alias: with_capacity(forms.len()),
+        forms: with_capacity(start.len()),
+    };
+    for (i, &from) in start.iter().enumerate() {
+        let to = start.get(i + 1).copied().unwrap_or(bucketed.len());
+        let forms = &mut bucketed[from..to];
+        // Stable either way, so the same order: most identities have two forms, where caching
+        // the keys would only add an allocation.
+        if forms.len() > 8 {
+            forms.sort_by_cached_key(|k| rank(st, k));
+        } else {
+            forms.sort_by(|a, b| rank(st, a).cmp(&rank(st, b)));
+        }
         // The identity's key: its best form that keys a token record (accessor unless batch).
         let canon = forms
             .iter()
             .copied()
             .find(|f| st.tokens.contains_key(f))
             .unwrap_or(forms[0]);
-        for f in &forms {
+        for f in forms.iter() {
             ids.alias.insert(*f, canon);
         }
-        ids.forms.insert(canon, forms);
+        ids.forms.insert(canon, forms.to_vec());
     }
-    let state = rekey(st, &ids);
-    (state, ids)
+    ids
+}
+
+/// The order of an identity's forms: accessors, clear ones first (revoke commands can use them
+/// as they are), then by input and text.
+fn rank<'s>(st: &'s LineageState, k: &Key) -> (FormKind, bool, u32, &'s str) {
+    let info = st.forms.get(k);
+    let kind = info.map_or(FormKind::Accessor, |f| f.kind);
+    let text = st.str(*k);
+    let hashed = text.starts_with("hmac-sha256:");
+    (
+        kind,
+        hashed,
+        info.map_or(u32::MAX, |f| f.file),
+        // Borrowed from the state's strings: no copy per form.
+        text,
+    )
 }
 
 fn rekey(st: LineageState, ids: &Identities) -> LineageState {
@@ -213,10 +261,15 @@ fn rekey(st: LineageState, ids: &Identities) -> LineageState {
         role_orphan: st.role_orphan,
         forms: st.forms,
         anchors: Map::default(),
+        tokens: with_capacity(st.tokens.len()),
+        reads: with_capacity(st.reads.len()),
+        failures: with_capacity(st.failures.len()),
         ..LineageState::default()
     };
     let mut tokens: Vec<(Key, TokenAgg)> = st.tokens.into_iter().collect();
-    tokens.sort_unstable_by_key(|(k, _)| *k);
+    // By key, so that merges happen in one order. Keys are distinct: the same order as any
+    // sort, and sorting (key, index) pairs moves each large record once, not at every swap.
+    tokens.sort_by_cached_key(|(k, _)| *k);
     for (k, mut t) in tokens {
         let canon = id(k);
         if let Some(c) = t.created.as_mut() {
