@@ -10,26 +10,27 @@ use crate::model::Timestamp;
 use crate::tenant::TenantMap;
 
 /// Who an actor is, as far as logins tell: what makes two lineage roots the "same" credential.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Identity {
+/// Borrowed from the lineage's strings: every root has one, and only the kept few are shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Identity<'s> {
     /// An auth role (AppRole, Kubernetes, JWT) on a mount.
     Role {
         /// The auth mount.
-        mount: String,
+        mount: &'s str,
         /// The role name.
-        role: String,
+        role: &'s str,
     },
     /// A user (userpass, LDAP ...) on a mount.
     User {
         /// The auth mount.
-        mount: String,
+        mount: &'s str,
         /// The user name.
-        user: String,
+        user: &'s str,
     },
     /// An identity entity.
-    Entity(String),
+    Entity(&'s str),
     /// Only a display name (root, tokens created outside the log).
-    DisplayName(String),
+    DisplayName(&'s str),
     /// Nothing known.
     Unknown,
 }
@@ -239,32 +240,29 @@ pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<
 }
 
 /// The identity of a root.
-pub fn identity(st: &LineageState, a: &RootActor) -> Identity {
+pub fn identity<'s>(st: &'s LineageState, a: &RootActor) -> Identity<'s> {
     let Some(t) = st.tokens.get(&a.root) else {
         return Identity::Unknown;
     };
     let created = t.created.as_ref();
-    let mount = created
-        .and_then(|c| c.mount)
-        .map(|m| st.str(m).to_string())
-        .unwrap_or_default();
+    let mount = created.and_then(|c| c.mount).map_or("", |m| st.str(m));
     if let Some(role) = created.and_then(|c| c.role) {
         return Identity::Role {
             mount,
-            role: st.str(role).to_string(),
+            role: st.str(role),
         };
     }
     if let Some(user) = created.and_then(|c| c.user) {
         return Identity::User {
             mount,
-            user: st.str(user).to_string(),
+            user: st.str(user),
         };
     }
     if let Some(e) = t.entity_id {
-        return Identity::Entity(st.str(e).to_string());
+        return Identity::Entity(st.str(e));
     }
     match t.display_name {
-        Some(d) => Identity::DisplayName(st.str(d).to_string()),
+        Some(d) => Identity::DisplayName(st.str(d)),
         None => Identity::Unknown,
     }
 }

@@ -25,6 +25,7 @@ pub use watch::{Touched, Watch, WatchState};
 use crate::lineage::{Key, LineageState, canonicalize};
 use crate::model::Timestamp;
 use crate::tenant::TenantMap;
+use watch::Signals;
 
 /// Suspects kept in the report.
 pub const MAX_SUSPECTS: usize = 20;
@@ -160,7 +161,7 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
-fn label(id: &Identity) -> String {
+fn label(id: &Identity<'_>) -> String {
     match id {
         Identity::Role { role, .. } => format!("role {role}"),
         Identity::User { user, .. } => format!("user {user}"),
@@ -195,46 +196,32 @@ pub fn rank_keeping(
 ) -> (Suspects, Leftovers) {
     let (lineage, joined) = canonicalize(state.lineage);
     let signals = state.signals.rekeyed(&joined);
-    let st = &lineage;
-    let roots = actors::gather(st, &signals, tenants);
+    let roots = actors::gather(&lineage, &signals, tenants);
+    let suspects = ranked(&lineage, &roots, &signals, command);
+    let leftovers = Leftovers {
+        _lineage: lineage,
+        _roots: roots,
+    };
+    (suspects, leftovers)
+}
+
+/// The roots scored against their identities' other roots, the highest kept as suspects.
+fn ranked(
+    st: &LineageState,
+    roots: &[actors::RootActor],
+    signals: &Signals,
+    command: &BlastCommand,
+) -> Suspects {
     let ids: Vec<Identity> = roots.iter().map(|a| actors::identity(st, a)).collect();
-    // Roots by identity, each identity hashed once: `group_of[i]` is root i's index in `members`.
-    let mut group_index: HashMap<&Identity, usize> = HashMap::default();
-    let mut members: Vec<Vec<usize>> = Vec::new();
-    let mut group_of: Vec<Option<usize>> = vec![None; roots.len()];
-    for (i, id) in ids.iter().enumerate() {
-        if *id != Identity::Unknown {
-            let g = *group_index.entry(id).or_insert_with(|| {
-                members.push(Vec::new());
-                members.len() - 1
-            });
-            members[g].push(i);
-            group_of[i] = Some(g);
-        }
-    }
-    // Each identity's roots in creation order (then accessor text): a root's position in it says
-    // which logins were earlier.
-    let mut position = vec![0; roots.len()];
-    let mut groups: Vec<score::Group> = Vec::with_capacity(members.len());
-    for list in &mut members {
-        // Cached keys: a comparator would look both accessors' texts up on every comparison.
-        list.sort_by_cached_key(|&i| (roots[i].created_at, st.str(roots[i].root)));
-        let mut group = score::Group::default();
-        for (p, &i) in list.iter().enumerate() {
-            position[i] = p;
-            group.add(&roots[i], p);
-        }
-        groups.push(group);
-    }
+    let (groups, peers) = peer_groups(st, roots, &ids);
     let mut scored: Vec<Scored> = Vec::new();
     for (i, a) in roots.iter().enumerate() {
         let peers = score::Peers {
-            group: group_of[i].map(|g| &groups[g]),
-            position: position[i],
+            group: peers[i].group.map(|g| &groups[g]),
+            position: peers[i].position,
         };
-        // Points only: the identity's label is a word of the texts, built for the kept few.
-        let reasons = score::reasons(a, &peers, st, &signals, "", score::Wording::PointsOnly);
-        let score: u32 = reasons.iter().map(|r| r.points).sum();
+        // Points only: the reasons in words are built for the kept few.
+        let score = score::points(a, &peers, st, signals);
         if score > 0 {
             scored.push(Scored {
                 root: i,
@@ -255,14 +242,7 @@ pub fn rank_keeping(
         .into_iter()
         .map(|c| {
             let i = c.root;
-            let reasons = score::reasons(
-                &roots[i],
-                &c.peers,
-                st,
-                &signals,
-                &label(&ids[i]),
-                score::Wording::Text,
-            );
+            let reasons = score::reasons(&roots[i], &c.peers, st, signals, &label(&ids[i]));
             suspect(st, &roots[i], &ids[i], reasons, c.score, command)
         })
         .collect();
@@ -274,18 +254,62 @@ pub fn rank_keeping(
         .values()
         .map(|s| u64::from(s.ok(Touched::RootGeneration) + s.failed(Touched::RootGeneration)))
         .sum();
-    let suspects = Suspects {
+    Suspects {
         list,
         total,
         root_generation_requests,
-    };
-    // The groups borrow the roots: gone before the roots move.
-    drop(groups);
-    let leftovers = Leftovers {
-        _lineage: lineage,
-        _roots: roots,
-    };
-    (suspects, leftovers)
+    }
+}
+
+/// Where a root stands among its identity's roots.
+#[derive(Clone, Copy, Default)]
+struct Place {
+    /// Its identity's group, when the identity has other roots.
+    group: Option<usize>,
+    /// Its position in the group's creation order.
+    position: usize,
+}
+
+/// The groups of identities with more than one root, and each root's place in its group.
+///
+/// A root alone in its identity gets no group: every question [`score::Peers`] answers about
+/// other roots has the same answer for a group of one as for none (its counts are the root's
+/// own, its only position is the root's), and most roots of a busy log are alone.
+fn peer_groups<'a>(
+    st: &LineageState,
+    roots: &'a [actors::RootActor],
+    ids: &[Identity<'_>],
+) -> (Vec<score::Group<'a>>, Vec<Place>) {
+    // Roots by identity, each identity hashed once.
+    let mut group_index: HashMap<&Identity, usize> = HashMap::default();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        if *id != Identity::Unknown {
+            let g = *group_index.entry(id).or_insert_with(|| {
+                members.push(Vec::new());
+                members.len() - 1
+            });
+            members[g].push(i);
+        }
+    }
+    // Each identity's roots in creation order (then accessor text): a root's position in it says
+    // which logins were earlier.
+    let mut places = vec![Place::default(); roots.len()];
+    let mut groups: Vec<score::Group> = Vec::new();
+    for list in members.iter_mut().filter(|l| l.len() > 1) {
+        // Cached keys: a comparator would look both accessors' texts up on every comparison.
+        list.sort_by_cached_key(|&i| (roots[i].created_at, st.str(roots[i].root)));
+        let mut group = score::Group::default();
+        for (p, &i) in list.iter().enumerate() {
+            places[i] = Place {
+                group: Some(groups.len()),
+                position: p,
+            };
+            group.add(&roots[i], p);
+        }
+        groups.push(group);
+    }
+    (groups, places)
 }
 
 /// A root with a score, before it becomes a [`Suspect`].
@@ -300,7 +324,7 @@ struct Scored<'g, 'a> {
 fn suspect(
     st: &LineageState,
     a: &actors::RootActor,
-    id: &Identity,
+    id: &Identity<'_>,
     reasons: Vec<Reason>,
     score: u32,
     command: &BlastCommand,
@@ -309,8 +333,8 @@ fn suspect(
     let t = st.tokens.get(&a.root);
     let accessor = st.str(a.root).to_string();
     let (role, user) = match id {
-        Identity::Role { role, .. } => (Some(role.clone()), None),
-        Identity::User { user, .. } => (None, Some(user.clone())),
+        Identity::Role { role, .. } => (Some(role.to_string()), None),
+        Identity::User { user, .. } => (None, Some(user.to_string())),
         _ => (None, None),
     };
     Suspect {
