@@ -158,8 +158,8 @@ pub fn canonicalize(st: LineageState) -> (LineageState, Identities) {
             }
         }
     }
-    let ids = identities(&st, &mut uf);
-    let state = rekey(st, &ids);
+    let (ids, merged) = identities(&st, &mut uf);
+    let state = rekey(st, &ids, &merged);
     (state, ids)
 }
 
@@ -168,8 +168,12 @@ fn with_capacity<K, V>(n: usize) -> HashMap<K, V> {
     HashMap::with_capacity_and_hasher(n, Default::default())
 }
 
-/// Each form's identity, and each identity's forms in [`rank`] order.
-fn identities(st: &LineageState, uf: &mut UnionFind) -> Identities {
+/// Identities with several token records, which [`rekey`] merges into one.
+type Merged = std::collections::HashSet<Key, foldhash::fast::RandomState>;
+
+/// Each form's identity, and each identity's forms in [`rank`] order; and the identities
+/// whose records merge.
+fn identities(st: &LineageState, uf: &mut UnionFind) -> (Identities, Merged) {
     // Forms bucketed by identity in one array (a map of vectors cost an allocation per
     // identity): `slot` numbers the identities, `start` is where each one's bucket begins.
     let forms: Vec<(Key, Key)> = {
@@ -205,6 +209,7 @@ fn identities(st: &LineageState, uf: &mut UnionFind) -> Identities {
         alias: with_capacity(forms.len()),
         forms: with_capacity(start.len()),
     };
+    let mut merged = Merged::default();
     for (i, &from) in start.iter().enumerate() {
         let to = start.get(i + 1).copied().unwrap_or(bucketed.len());
         let forms = &mut bucketed[from..to];
@@ -216,17 +221,17 @@ fn identities(st: &LineageState, uf: &mut UnionFind) -> Identities {
             forms.sort_by(|a, b| rank(st, a).cmp(&rank(st, b)));
         }
         // The identity's key: its best form that keys a token record (accessor unless batch).
-        let canon = forms
-            .iter()
-            .copied()
-            .find(|f| st.tokens.contains_key(f))
-            .unwrap_or(forms[0]);
+        let mut records = forms.iter().copied().filter(|f| st.tokens.contains_key(f));
+        let canon = records.next().unwrap_or(forms[0]);
+        if records.next().is_some() {
+            merged.insert(canon);
+        }
         for f in forms.iter() {
             ids.alias.insert(*f, canon);
         }
         ids.forms.insert(canon, forms.to_vec());
     }
-    ids
+    (ids, merged)
 }
 
 /// The order of an identity's forms: accessors, clear ones first (revoke commands can use them
@@ -245,7 +250,7 @@ fn rank<'s>(st: &'s LineageState, k: &Key) -> (FormKind, bool, u32, &'s str) {
     )
 }
 
-fn rekey(st: LineageState, ids: &Identities) -> LineageState {
+fn rekey(st: LineageState, ids: &Identities, merged: &Merged) -> LineageState {
     let id = |k: Key| {
         if k == NO_TOKEN {
             k
@@ -266,15 +271,23 @@ fn rekey(st: LineageState, ids: &Identities) -> LineageState {
         failures: with_capacity(st.failures.len()),
         ..LineageState::default()
     };
-    let mut tokens: Vec<(Key, TokenAgg)> = st.tokens.into_iter().collect();
-    // By key, so that merges happen in one order. Keys are distinct: the same order as any
-    // sort, and sorting (key, index) pairs moves each large record once, not at every swap.
-    tokens.sort_by_cached_key(|(k, _)| *k);
-    for (k, mut t) in tokens {
+    // A record alone in its identity moves as it is; those of one identity merge in key
+    // order, so that the merge does not depend on the map's order.
+    let mut merging: Vec<(Key, Key, TokenAgg)> = Vec::new();
+    for (k, mut t) in st.tokens {
         let canon = id(k);
         if let Some(c) = t.created.as_mut() {
             c.parent = c.parent.map(id).filter(|p| *p != canon);
         }
+        if merged.contains(&canon) {
+            merging.push((k, canon, t));
+        } else {
+            out.tokens.insert(canon, t);
+        }
+    }
+    // Keys are distinct: sorting (key, index) pairs moves each large record once.
+    merging.sort_by_cached_key(|(k, _, _)| *k);
+    for (_, canon, t) in merging {
         match out.tokens.get_mut(&canon) {
             Some(m) => merge_token(m, t),
             None => {
@@ -320,24 +333,25 @@ fn rekey(st: LineageState, ids: &Identities) -> LineageState {
 }
 
 /// Each device logs the lease once: keep the earliest copy (its time and place), by lease id.
-fn one_per_lease(leases: Vec<IssuedLease>, id: &dyn Fn(Key) -> Key) -> Vec<IssuedLease> {
-    let mut by_id: std::collections::BTreeMap<String, IssuedLease> = Default::default();
+fn one_per_lease(mut leases: Vec<IssuedLease>, id: &dyn Fn(Key) -> Key) -> Vec<IssuedLease> {
+    // A stable sort keeps each lease's copies in the order they came: the first one is kept
+    // and the others folded into it, in lease id order (without a copy of every id).
+    leases.sort_by(|a, b| a.lease_id.cmp(&b.lease_id));
+    let mut out: Vec<IssuedLease> = Vec::with_capacity(leases.len());
     for mut l in leases {
         l.actor = id(l.actor);
-        match by_id.get_mut(&l.lease_id) {
-            Some(m) => {
+        match out.last_mut() {
+            Some(m) if m.lease_id == l.lease_id => {
                 if (l.at, l.loc) < (m.at, m.loc) {
                     m.at = l.at;
                     m.loc = l.loc;
                 }
                 m.from_pivot_ip |= l.from_pivot_ip;
             }
-            None => {
-                by_id.insert(l.lease_id.clone(), l);
-            }
+            _ => out.push(l),
         }
     }
-    by_id.into_values().collect()
+    out
 }
 
 /// Keeps the earlier of two creations (ties: the earlier place), whatever the merge order.
