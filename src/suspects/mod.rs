@@ -22,7 +22,7 @@ pub use actors::Identity;
 pub use score::touched_name;
 pub use watch::{Touched, Watch, WatchState};
 
-use crate::lineage::{Key, LineageState, canonicalize};
+use crate::lineage::{Identities, Key, LineageState, canonicalize};
 use crate::model::Timestamp;
 use crate::tenant::TenantMap;
 use watch::Signals;
@@ -175,6 +175,7 @@ fn label(id: &Identity<'_>) -> String {
 /// a process about to exit may skip that (see [`rank_keeping`]).
 pub struct Leftovers {
     _lineage: LineageState,
+    _joined: Identities,
     _roots: Vec<actors::RootActor>,
 }
 
@@ -200,6 +201,7 @@ pub fn rank_keeping(
     let suspects = ranked(&lineage, &roots, &signals, command);
     let leftovers = Leftovers {
         _lineage: lineage,
+        _joined: joined,
         _roots: roots,
     };
     (suspects, leftovers)
@@ -280,23 +282,38 @@ fn peer_groups<'a>(
     roots: &'a [actors::RootActor],
     ids: &[Identity<'_>],
 ) -> (Vec<score::Group<'a>>, Vec<Place>) {
-    // Roots by identity, each identity hashed once.
-    let mut group_index: HashMap<&Identity, usize> = HashMap::default();
-    let mut members: Vec<Vec<usize>> = Vec::new();
+    // Roots by identity, each identity hashed once; a list only for identities with several
+    // roots (a vector per identity cost an allocation per root of a busy log).
+    let mut group_index: HashMap<&Identity, usize> =
+        HashMap::with_capacity_and_hasher(ids.len(), Default::default());
+    let mut identity_of: Vec<Option<usize>> = vec![None; ids.len()];
+    let mut roots_of: Vec<u32> = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         if *id != Identity::Unknown {
             let g = *group_index.entry(id).or_insert_with(|| {
-                members.push(Vec::new());
-                members.len() - 1
+                roots_of.push(0);
+                roots_of.len() - 1
             });
-            members[g].push(i);
+            roots_of[g] += 1;
+            identity_of[i] = Some(g);
         }
     }
+    let mut lists: HashMap<usize, Vec<usize>> = HashMap::default();
+    for (i, g) in identity_of.iter().enumerate() {
+        if let Some(g) = *g
+            && roots_of[g] > 1
+        {
+            lists.entry(g).or_default().push(i);
+        }
+    }
+    // Lists in the order their identities were first met, as before.
+    let mut members: Vec<(usize, Vec<usize>)> = lists.into_iter().collect();
+    members.sort_unstable_by_key(|(g, _)| *g);
     // Each identity's roots in creation order (then accessor text): a root's position in it says
     // which logins were earlier.
     let mut places = vec![Place::default(); roots.len()];
     let mut groups: Vec<score::Group> = Vec::new();
-    for list in members.iter_mut().filter(|l| l.len() > 1) {
+    for (_, list) in &mut members {
         // Cached keys: a comparator would look both accessors' texts up on every comparison.
         list.sort_by_cached_key(|&i| (roots[i].created_at, st.str(roots[i].root)));
         let mut group = score::Group::default();
@@ -367,7 +384,7 @@ fn suspect(
         created_at: a.created_at,
         first_seen: a.first_seen,
         last_seen: a.last_seen,
-        tokens: a.tokens.len(),
+        tokens: a.tokens,
         tenants: a.tenants().into_iter().map(String::from).collect(),
         secrets: a.secrets().len(),
         reads: a.read_count,

@@ -227,7 +227,7 @@ fn evidence(
     push(ReasonKind::Breadth, breadth, &|| {
         format!(
             "its lineage ({}) read {} of {}",
-            plural(a.tokens.len() as u64, "token", "tokens"),
+            plural(a.tokens as u64, "token", "tokens"),
             plural(secrets().count() as u64, "secret", "secrets"),
             plural(tenants.len() as u64, "tenant", "tenants"),
         )
