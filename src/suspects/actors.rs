@@ -50,8 +50,6 @@ pub struct RootActor {
     pub login_address: Option<Key>,
     /// The login path (`auth/userpass/login/dana`).
     pub login_path: Option<Key>,
-    /// Every client address of the lineage.
-    pub addresses: BTreeSet<Key>,
     /// Secret path keys read, with their tenant (non-excluded) and whether it was a listing.
     pub reads: BTreeMap<Key, Read>,
     /// Successful reads.
@@ -116,14 +114,6 @@ impl RootActor {
             .collect()
     }
 
-    /// Every client address of the lineage, in text order (keys are seeded hashes: their
-    /// order changes from run to run).
-    pub fn addresses_by_text(&self, st: &LineageState) -> Vec<Key> {
-        let mut v: Vec<Key> = self.addresses.iter().copied().collect();
-        v.sort_by_key(|k| st.str(*k));
-        v
-    }
-
     /// Kinds of control-plane request the lineage made, succeeded or not.
     pub fn touched(&self) -> Vec<Touched> {
         TOUCHED
@@ -133,34 +123,64 @@ impl RootActor {
     }
 }
 
-/// The root of every token: follows `created.parent` up (cycles and very deep chains stop).
+/// The root of token `k` (record `t`): follows `created.parent` up (cycles and very deep
+/// chains stop).
+pub fn root_of(st: &LineageState, k: Key, t: &TokenAgg) -> Key {
+    let mut cur = k;
+    // The first step from the record in hand: most tokens have no parent in the log.
+    let mut parent = t.created.as_ref().and_then(|c| c.parent);
+    for _ in 0..64 {
+        match parent.and_then(|p| st.tokens.get_key_value(&p)) {
+            Some((&p, up)) if p != cur => {
+                cur = p;
+                parent = up.created.as_ref().and_then(|c| c.parent);
+            }
+            _ => break,
+        }
+    }
+    cur
+}
+
+/// The root of every token.
 fn roots(st: &LineageState) -> HashMap<Key, Key> {
     let mut out = HashMap::with_capacity_and_hasher(st.tokens.len(), Default::default());
     for (&k, t) in &st.tokens {
-        let mut cur = k;
-        // The first step from the record in hand: most tokens have no parent in the log.
-        let mut parent = t.created.as_ref().and_then(|c| c.parent);
-        for _ in 0..64 {
-            match parent.and_then(|p| st.tokens.get_key_value(&p)) {
-                Some((&p, up)) if p != cur => {
-                    cur = p;
-                    parent = up.created.as_ref().and_then(|c| c.parent);
-                }
-                _ => break,
-            }
-        }
-        out.insert(k, cur);
+        out.insert(k, root_of(st, k, t));
     }
     out
 }
 
-/// Every lineage root with its lineage's activity.
+/// Every client address of the lineages rooted at `roots`, each in text order (keys are seeded
+/// hashes: their order changes from run to run). For the few roots shown: one pass over the
+/// tokens, where keeping every root's addresses cost a set per root.
+pub fn addresses_by_text(st: &LineageState, roots: &[Key]) -> Vec<Vec<Key>> {
+    let index: HashMap<Key, usize> = roots.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+    let mut sets: Vec<BTreeSet<Key>> = vec![BTreeSet::new(); roots.len()];
+    for (&k, t) in &st.tokens {
+        if let Some(&i) = index.get(&root_of(st, k, t)) {
+            sets[i].extend(t.addresses.iter().copied());
+        }
+    }
+    sets.into_iter()
+        .map(|set| {
+            let mut v: Vec<Key> = set.into_iter().collect();
+            v.sort_by_key(|k| st.str(*k));
+            v
+        })
+        .collect()
+}
+
+/// Every lineage root with its lineage's activity, in no particular order (ranking orders
+/// them by keys that tell any two roots apart).
 pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<RootActor> {
     let root_of = roots(st);
     // Roots in an array, found by index: a map of the large records moved them at every
-    // growth, and each token below looks its root up once.
-    let mut slot: HashMap<Key, usize> = HashMap::default();
-    let mut out: Vec<RootActor> = Vec::new();
+    // growth, and each token below looks its root up once. At most a root per token.
+    let mut slot: HashMap<Key, usize> =
+        HashMap::with_capacity_and_hasher(st.tokens.len(), Default::default());
+    let mut out: Vec<RootActor> = Vec::with_capacity(st.tokens.len());
+    // Per policy list, whether it names `root`: tokens share a few lists.
+    let mut root_policy: HashMap<Key, bool> = HashMap::default();
     let mut actor_of: HashMap<Key, usize> =
         HashMap::with_capacity_and_hasher(st.tokens.len(), Default::default());
     // Tokens below a root, with their root's index: for `descendants_elsewhere` once every
@@ -189,10 +209,13 @@ pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<
             below.push((i, t));
             a.descendants += 1;
         }
-        a.addresses.extend(t.addresses.iter().copied());
         a.first_seen = earlier(a.first_seen, t.first_use);
         a.last_seen = later(a.last_seen, t.last_use);
-        a.root_policy |= t.policies.is_some_and(|p| has_root_policy(st.str(p)));
+        if let Some(p) = t.policies {
+            a.root_policy |= *root_policy
+                .entry(p)
+                .or_insert_with(|| st.str(p).split(',').any(|x| x == "root"));
+        }
     }
     drop(root_of);
     let home: Vec<Option<Key>> = out
@@ -241,16 +264,7 @@ pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<
             m.first = earlier(m.first, s.first);
         }
     }
-    // Keys computed once per root (a string lookup each), and the large records moved once:
-    // comparing with lookups moved them O(n log n) times (20 M instructions on the busy gate).
-    out.sort_by_cached_key(|a| (a.created_at, a.first_seen, st.str(a.root)));
     out
-}
-
-/// True when comma-joined `policies` name `root`. A substring search first: most tokens' policies
-/// do not contain the word at all, and splitting every list cost more than the rest of a token.
-fn has_root_policy(policies: &str) -> bool {
-    policies.contains("root") && policies.split(',').any(|x| x == "root")
 }
 
 /// The identity of a root.

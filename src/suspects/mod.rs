@@ -232,20 +232,23 @@ fn ranked(
             });
         }
     }
-    // Highest score first, then the earliest, then by accessor: only the kept few become
-    // full suspects (their addresses and commands cost more than their scores).
-    scored.sort_by_cached_key(|x| {
-        let a = &roots[x.root];
-        (std::cmp::Reverse(x.score), a.first_seen, st.str(a.root))
-    });
     let total = scored.len();
-    scored.truncate(MAX_SUSPECTS);
-    let mut list: Vec<Suspect> = scored
-        .into_iter()
-        .map(|c| {
+    let kept = highest(&scored, roots, st);
+    let lineage_addresses = actors::addresses_by_text(
+        st,
+        &kept
+            .iter()
+            .map(|&j| roots[scored[j].root].root)
+            .collect::<Vec<_>>(),
+    );
+    let mut list: Vec<Suspect> = kept
+        .iter()
+        .zip(lineage_addresses)
+        .map(|(&j, addresses)| {
+            let c = &scored[j];
             let i = c.root;
             let reasons = score::reasons(&roots[i], &c.peers, st, signals, &label(&ids[i]));
-            suspect(st, &roots[i], &ids[i], reasons, c.score, command)
+            suspect(st, &roots[i], &ids[i], reasons, addresses, c.score, command)
         })
         .collect();
     for (i, s) in list.iter_mut().enumerate() {
@@ -261,6 +264,32 @@ fn ranked(
         total,
         root_generation_requests,
     }
+}
+
+/// The [`MAX_SUSPECTS`] highest of the scored roots (indices into `scored`), highest score first,
+/// then the earliest, then by accessor: only the kept few become full suspects (their
+/// addresses and commands cost more than their scores). The keys tell any two roots apart
+/// (accessors differ), so selecting the few and sorting them gives the order a sort of all
+/// would.
+fn highest(scored: &[Scored], roots: &[actors::RootActor], st: &LineageState) -> Vec<usize> {
+    // Keys computed once per root: a comparator would look both accessors' texts up.
+    let mut keyed: Vec<_> = scored
+        .iter()
+        .enumerate()
+        .map(|(j, x)| {
+            let a = &roots[x.root];
+            (
+                (std::cmp::Reverse(x.score), a.first_seen, st.str(a.root)),
+                j,
+            )
+        })
+        .collect();
+    if keyed.len() > MAX_SUSPECTS {
+        keyed.select_nth_unstable(MAX_SUSPECTS - 1);
+        keyed.truncate(MAX_SUSPECTS);
+    }
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, j)| j).collect()
 }
 
 /// Where a root stands among its identity's roots.
@@ -343,6 +372,7 @@ fn suspect(
     a: &actors::RootActor,
     id: &Identity<'_>,
     reasons: Vec<Reason>,
+    lineage_addresses: Vec<Key>,
     score: u32,
     command: &BlastCommand,
 ) -> Suspect {
@@ -371,7 +401,7 @@ fn suspect(
             .map(|t| t.addresses.clone())
             .unwrap_or_default()
             .into_iter()
-            .chain(a.addresses_by_text(st))
+            .chain(lineage_addresses)
             .fold(Vec::new(), |mut v: Vec<Key>, k| {
                 if !v.contains(&k) {
                     v.push(k);
