@@ -76,10 +76,12 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
     }
     let exit = exit_for(&report, args.output.fail_on);
     // Every output is written and flushed, and the process exits next: freeing the report (a
-    // record per secret read) and the ranked lineage one allocation at a time would cost
-    // millions of instructions on a busy log for memory the exit returns anyway.
+    // record per secret read), the ranked lineage and the compiled rules one allocation at a
+    // time would cost millions of instructions on a busy log for memory the exit returns
+    // anyway.
     std::mem::forget(report);
     std::mem::forget(pass.leftovers);
+    std::mem::forget(resolved);
     Ok(exit)
 }
 

@@ -218,7 +218,7 @@ fn identities(st: &LineageState, uf: &mut UnionFind) -> (Identities, Merged) {
         if forms.len() > 8 {
             forms.sort_by_cached_key(|k| rank(st, k));
         } else {
-            forms.sort_by(|a, b| rank(st, a).cmp(&rank(st, b)));
+            forms.sort_by(|a, b| rank_cmp(st, *a, *b));
         }
         // The identity's key: its best form that keys a token record (accessor unless batch).
         let mut records = forms.iter().copied().filter(|f| st.tokens.contains_key(f));
@@ -232,6 +232,15 @@ fn identities(st: &LineageState, uf: &mut UnionFind) -> (Identities, Merged) {
         ids.forms.insert(canon, forms.to_vec());
     }
     (ids, merged)
+}
+
+/// `rank(a).cmp(&rank(b))`, the texts looked up only when the kinds tie (an identity's
+/// accessor and token HMAC differ in kind).
+fn rank_cmp(st: &LineageState, a: Key, b: Key) -> std::cmp::Ordering {
+    let kind = |k: Key| st.forms.get(&k).map_or(FormKind::Accessor, |f| f.kind);
+    kind(a)
+        .cmp(&kind(b))
+        .then_with(|| rank(st, &a).cmp(&rank(st, &b)))
 }
 
 /// The order of an identity's forms: accessors, clear ones first (revoke commands can use them

@@ -80,29 +80,28 @@ pub struct Read {
 }
 
 impl RootActor {
-    /// Tenants whose secrets (not listings) were read.
-    pub fn tenants(&self) -> BTreeSet<&str> {
-        // Most roots read nothing: no set to collect into.
-        if self.reads.is_empty() {
-            return BTreeSet::new();
-        }
-        self.reads
-            .values()
-            .filter(|r| !r.listing)
-            .filter_map(|r| r.tenant.as_deref())
-            .collect()
+    /// Tenants whose secrets (not listings) were read, in order, each once.
+    pub fn tenants(&self) -> Vec<&str> {
+        self.tenants_where(false)
     }
 
-    /// Tenants whose secrets were listed.
-    pub fn listed_tenants(&self) -> BTreeSet<&str> {
-        if self.reads.is_empty() {
-            return BTreeSet::new();
-        }
-        self.reads
+    /// Tenants whose secrets were listed, in order, each once.
+    pub fn listed_tenants(&self) -> Vec<&str> {
+        self.tenants_where(true)
+    }
+
+    /// A sorted vector rather than a set: a root reads a few tenants, and a set cost a node
+    /// per root on top of the vector it was collected from.
+    fn tenants_where(&self, listing: bool) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .reads
             .values()
-            .filter(|r| r.listing)
+            .filter(|r| r.listing == listing)
             .filter_map(|r| r.tenant.as_deref())
-            .collect()
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 
     /// Secret paths read (not listed).

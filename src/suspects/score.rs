@@ -14,7 +14,6 @@
 //! than "any other login" so that an attacker who logs in twice from its own address does not
 //! make that address habitual.
 
-use std::collections::BTreeSet;
 /// Keys are already hashes: a fast hasher is enough.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -118,7 +117,7 @@ impl Peers<'_, '_> {
     }
 
     /// True when other roots of the identity read any tenant; `own` are this root's tenants.
-    fn read_any_tenant(&self, own: &BTreeSet<&str>) -> bool {
+    fn read_any_tenant(&self, own: &[&str]) -> bool {
         self.group.is_some_and(|g| {
             let only_own = own.iter().filter(|t| g.tenants.get(*t) == Some(&1)).count();
             g.tenants.len() > only_own
