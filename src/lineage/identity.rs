@@ -370,3 +370,43 @@ pub fn earlier_creation(a: Option<Creation>, b: Option<Creation>) -> Option<Crea
         (a, b) => a.or(b),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Loc, Timestamp};
+
+    fn lease(id: &str, actor: Key, at: i64, line: u64, pivots: u64) -> IssuedLease {
+        IssuedLease {
+            actor,
+            lease_id: id.to_string(),
+            path: 1,
+            at: Some(Timestamp(at)),
+            loc: Loc {
+                line_in_chunk: line,
+                ..Loc::default()
+            },
+            from_pivot_ip: pivots,
+        }
+    }
+
+    #[test]
+    fn one_copy_per_lease_keeps_the_first_actor_and_the_earliest_place() {
+        let leases = vec![
+            lease("db/creds/b", 10, 50, 5, 0b01),
+            lease("db/creds/a", 20, 70, 7, 0),
+            lease("db/creds/b", 30, 40, 4, 0b10),
+            lease("db/creds/b", 40, 60, 6, 0),
+        ];
+        let joined = |k: Key| if k == 30 { 10 } else { k + 1 };
+        let out = one_per_lease(leases, &joined);
+        let ids: Vec<&str> = out.iter().map(|l| l.lease_id.as_str()).collect();
+        assert_eq!(ids, ["db/creds/a", "db/creds/b"], "one per lease, by id");
+        let b = &out[1];
+        assert_eq!(b.actor, 11, "the first copy's actor, joined");
+        assert_eq!(b.at, Some(Timestamp(40)), "the earliest copy's time");
+        assert_eq!(b.loc.line_in_chunk, 4, "and its place");
+        assert_eq!(b.from_pivot_ip, 0b11, "every copy's pivot addresses");
+        assert_eq!(out[0].actor, 21);
+    }
+}

@@ -216,7 +216,7 @@ fn ranked(
 ) -> Suspects {
     let ids: Vec<Identity> = roots.iter().map(|a| actors::identity(st, a)).collect();
     let (groups, peers) = peer_groups(st, roots, &ids);
-    let mut scored: Vec<Scored> = Vec::new();
+    let mut scored: Vec<Scored> = Vec::with_capacity(roots.len());
     for (i, a) in roots.iter().enumerate() {
         let peers = score::Peers {
             group: peers[i].group.map(|g| &groups[g]),

@@ -486,6 +486,41 @@ mod tests {
             .sum()
     }
 
+    /// Ranking gives a root alone in its identity no group: that must change nothing.
+    #[test]
+    fn a_group_of_one_scores_like_no_group() {
+        let mut a = login(1, DESK, &[1, 2, 3, 4], &[1, 2, 3]);
+        a.denied = 2;
+        a.created_at = Some(crate::model::Timestamp(5));
+        let alone = [a];
+        let g = group(&alone);
+        let mut st = LineageState::default();
+        st.strings.insert(DESK, "203.0.113.9");
+        let words = |group: Option<&Group<'_>>| {
+            let peers = Peers { group, position: 0 };
+            reasons(&alone[0], &peers, &st, &Signals::default(), "user bob")
+                .into_iter()
+                .map(|r| (r.kind, r.points, r.text))
+                .collect::<Vec<_>>()
+        };
+        let with_group = words(Some(&g));
+        assert!(
+            with_group.iter().any(|r| r.0 == ReasonKind::Enumeration)
+                && with_group.iter().any(|r| r.0 == ReasonKind::Breadth),
+            "the root must earn points that peers could change: {with_group:?}"
+        );
+        assert_eq!(with_group, words(None));
+        let peers = Peers {
+            group: Some(&g),
+            position: 0,
+        };
+        assert_eq!(
+            super::points(&alone[0], &peers, &st, &Signals::default()),
+            with_group.iter().map(|r| r.1).sum::<u32>(),
+            "the score is the sum of the worded reasons' points"
+        );
+    }
+
     #[test]
     fn habitual_address_needs_more_than_one_and_most_logins() {
         let owner = |r| login(r, DESK, &[1], &[]);
