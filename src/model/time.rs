@@ -54,24 +54,106 @@ impl Timestamp {
 
     /// Formats as RFC 3339 in UTC with the fraction trimmed to what is significant, as Vault does.
     pub fn to_rfc3339(self) -> String {
-        let secs = self.seconds();
-        let nanos = self.0.rem_euclid(NANOS_PER_SEC) as u32;
-        match chrono::DateTime::from_timestamp(secs, nanos) {
-            Some(dt) => dt.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-            None => format!("@{}ns", self.0),
+        self.rfc3339().as_str().to_owned()
+    }
+
+    /// The RFC 3339 text in a fixed buffer: reports format every time they print, so this is
+    /// the allocation-free path behind `to_rfc3339`, `Display` and `Serialize`.
+    ///
+    /// The fraction has 0, 3, 6 or 9 digits, the fewest that keep every significant digit
+    /// (chrono's `SecondsFormat::AutoSi`, which earlier reports used: the text is unchanged).
+    pub fn rfc3339(self) -> Rfc3339 {
+        Rfc3339::new(self)
+    }
+}
+
+/// One timestamp's RFC 3339 text, held inline (at most `2262-04-11T23:47:16.854775807Z`).
+#[derive(Clone, Copy)]
+pub struct Rfc3339 {
+    buf: [u8; RFC3339_MAX],
+    len: u8,
+}
+
+/// The longest text an `i64` of nanoseconds formats to: the years are 1677–2262, always 4 digits.
+const RFC3339_MAX: usize = 30;
+
+impl Rfc3339 {
+    fn new(t: Timestamp) -> Rfc3339 {
+        let secs = t.seconds();
+        let nanos = t.0.rem_euclid(NANOS_PER_SEC) as u32;
+        let civil = civil_from_days(secs.div_euclid(86_400));
+        let clock = secs.rem_euclid(86_400) as u32;
+        let mut out = Rfc3339 {
+            buf: [0; RFC3339_MAX],
+            len: 0,
+        };
+        out.push_digits(civil.year as u32, 4);
+        out.push(b'-');
+        out.push_digits(civil.month, 2);
+        out.push(b'-');
+        out.push_digits(civil.day, 2);
+        out.push(b'T');
+        out.push_digits(clock / 3600, 2);
+        out.push(b':');
+        out.push_digits(clock / 60 % 60, 2);
+        out.push(b':');
+        out.push_digits(clock % 60, 2);
+        out.push_fraction(nanos);
+        out.push(b'Z');
+        out
+    }
+
+    fn push(&mut self, b: u8) {
+        self.buf[usize::from(self.len)] = b;
+        self.len += 1;
+    }
+
+    fn push_digits(&mut self, mut v: u32, width: u8) {
+        let start = usize::from(self.len);
+        for i in (0..usize::from(width)).rev() {
+            self.buf[start + i] = b'0' + (v % 10) as u8;
+            v /= 10;
         }
+        self.len += width;
+    }
+
+    fn push_fraction(&mut self, nanos: u32) {
+        if nanos == 0 {
+            return;
+        }
+        self.push(b'.');
+        if nanos % 1_000_000 == 0 {
+            self.push_digits(nanos / 1_000_000, 3);
+        } else if nanos % 1_000 == 0 {
+            self.push_digits(nanos / 1_000, 6);
+        } else {
+            self.push_digits(nanos, 9);
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and `-T:.Z` are ever written, so the bytes are UTF-8;
+        // a failure here would be a bug in this formatter, never in input.
+        std::str::from_utf8(&self.buf[..usize::from(self.len)]).expect("ASCII")
+    }
+}
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_rfc3339())
+        f.write_str(self.rfc3339().as_str())
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_rfc3339())
+        s.serialize_str(self.rfc3339().as_str())
     }
 }
 
@@ -149,6 +231,28 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// A proleptic Gregorian date.
+struct Civil {
+    year: i64,
+    month: u32,
+    day: u32,
+}
+
+/// The date `days` after 1970-01-01 (Howard Hinnant's algorithm, the inverse of
+/// `days_from_civil`).
+fn civil_from_days(days: i64) -> Civil {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Civil { year, month, day }
 }
 
 fn parse_rfc3339(b: &[u8]) -> Option<Timestamp> {
@@ -252,6 +356,39 @@ mod tests {
         assert_eq!(t.to_rfc3339(), "2020-02-07T17:44:17.392595555Z");
         let t = Timestamp::parse("2017-07-31T04:08:36Z").unwrap();
         assert_eq!(t.to_rfc3339(), "2017-07-31T04:08:36Z");
+    }
+
+    fn chrono_text(t: Timestamp) -> String {
+        let nanos = t.0.rem_euclid(NANOS_PER_SEC) as u32;
+        chrono::DateTime::from_timestamp(t.seconds(), nanos)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    }
+
+    #[test]
+    fn formats_byte_for_byte_like_chrono() {
+        use rand_core::Rng;
+        let mut rng = rand_pcg::Pcg64Mcg::new(0x5eed_b1a5);
+        let mut values = vec![
+            i64::MIN,
+            i64::MAX,
+            0,
+            -1,
+            1,
+            -NANOS_PER_SEC,
+            951_782_400 * NANOS_PER_SEC,
+        ];
+        for _ in 0..200_000 {
+            let v = rng.next_u64() as i64;
+            // Round some values so every fraction width (0, 3, 6, 9 digits) is exercised.
+            let round = [1, 1_000, 1_000_000, NANOS_PER_SEC][(v as u64 % 4) as usize];
+            values.push(v - v % round);
+        }
+        for v in values {
+            let t = Timestamp(v);
+            assert_eq!(t.rfc3339().as_str(), chrono_text(t), "{v}");
+            assert_eq!(t.to_string(), chrono_text(t), "{v}");
+        }
     }
 
     #[test]

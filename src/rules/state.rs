@@ -10,7 +10,7 @@ use foldhash::fast::FixedState;
 
 use super::RuleId;
 use super::RuleSet;
-use super::correlation::{Correlation, Counted, MAX_EVENTS_PER_GROUP, MAX_EVIDENCE, Spec};
+use super::correlation::{Cmp, Correlation, Counted, MAX_EVENTS_PER_GROUP, MAX_EVIDENCE, Spec};
 use super::field::Field;
 use super::matcher::{RegexCaches, render};
 use crate::model::{Entry, Loc, Span, Timestamp};
@@ -293,6 +293,12 @@ pub(crate) fn finish(correlations: &[Correlation], state: RuleState) -> Vec<Corr
         };
         let spec = &corr.spec;
         for mut g in groups {
+            // Most groups (one per user, token or address) hold a few events: when even all of
+            // them cannot meet the threshold, no window can, and sorting is wasted.
+            let most = g.obs.len().min(MAX_EVENTS_PER_GROUP) as u64;
+            if out_of_reach(&spec.conds, most) {
+                continue;
+            }
             g.obs.sort_unstable();
             g.obs.truncate(MAX_EVENTS_PER_GROUP);
             let (count, start, end) = best_window(&g.obs, spec.timespan, &spec.counted);
@@ -324,9 +330,46 @@ pub(crate) fn finish(correlations: &[Correlation], state: RuleState) -> Vec<Corr
     hits
 }
 
+/// True when no window of at most `n` observations meets `conds`: a window counts at most its
+/// events, and at most as many distinct values, so a lower bound above `n` fails in every one.
+fn out_of_reach(conds: &[(Cmp, u64)], n: u64) -> bool {
+    conds.iter().any(|&(cmp, bound)| match cmp {
+        Cmp::Gt => n <= bound,
+        Cmp::Gte | Cmp::Eq => n < bound,
+        Cmp::Lt | Cmp::Lte => false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortcut skips a group only when no count it could reach meets the conditions, and
+    /// it does skip groups short of a lower bound (so it is not a no-op).
+    #[test]
+    fn groups_out_of_reach_could_never_match() {
+        let cmps = [Cmp::Gt, Cmp::Gte, Cmp::Lt, Cmp::Lte, Cmp::Eq];
+        let mut skipped = 0;
+        for a in cmps {
+            for b in cmps {
+                for (x, y) in (0..6).flat_map(|x| (0..6).map(move |y| (x, y))) {
+                    let conds = [(a, x), (b, y)];
+                    for n in 0..8 {
+                        if out_of_reach(&conds, n) {
+                            skipped += 1;
+                            assert!(
+                                (0..=n).all(|c| !conds.iter().all(|&(k, v)| k.holds(c, v))),
+                                "{conds:?} with {n} observations"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(skipped > 0);
+        assert!(out_of_reach(&[(Cmp::Gte, 5)], 4));
+        assert!(!out_of_reach(&[(Cmp::Gte, 5)], 5));
+    }
 
     fn obs(ts_secs: i64, value: u64) -> Obs {
         Obs {
