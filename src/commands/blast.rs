@@ -69,16 +69,30 @@ pub(crate) fn rand_seed() -> u64 {
 pub(crate) struct Analysis {
     /// The report.
     pub report: BlastReport,
+    /// The joined lineage the report was built from.
+    lineage: LineageState,
     session: Session,
     next: Option<crate::scan::Carry>,
     file_progress: Vec<crate::scan::FileProgress>,
 }
 
+/// What an analysis leaves once its state is committed: dropping it frees the report and the
+/// lineage; a command about to exit may forget it instead.
+pub(crate) struct Spent {
+    /// The report.
+    pub report: BlastReport,
+    _lineage: LineageState,
+}
+
 impl Analysis {
     /// Saves the `--state` file (a no-op without one).
-    pub fn commit(self, now: Timestamp) -> Result<(), CommandError> {
+    pub fn commit(self, now: Timestamp) -> Result<Spent, CommandError> {
         self.session
-            .commit(self.next, &self.file_progress, Default::default(), now)
+            .commit(self.next, &self.file_progress, Default::default(), now)?;
+        Ok(Spent {
+            report: self.report,
+            _lineage: self.lineage,
+        })
     }
 }
 
@@ -94,17 +108,20 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
     }
     let analysis = analyse(args, global, now)?;
     write(&analysis.report, args, mode, global)?;
-    let complete = analysis.report.complete;
-    let unmatched = analysis.report.pivots.unmatched.clone();
-    analysis.commit(now)?;
-    for u in &unmatched {
+    let spent = analysis.commit(now)?;
+    for u in &spent.report.pivots.unmatched {
         eprintln!("blastradius: warning: {u} matched nothing in the log");
     }
-    Ok(if complete {
+    let exit = if spent.report.complete {
         Exit::Clean
     } else {
         Exit::Incomplete
-    })
+    };
+    // Every output is written and flushed, and the process exits next: freeing the lineage of
+    // a busy log one allocation at a time would cost millions of instructions for memory the
+    // exit returns anyway.
+    std::mem::forget(spent);
+    Ok(exit)
 }
 
 /// Writes the report (`blast`) or the rotation plan (`rotation-list`) to `--output`.
@@ -156,16 +173,19 @@ pub(crate) fn analyse(
     let lineage = lineage(&resolved, &devices, &session);
     let traced = trace(&resolved, &lineage, &inputs, incremental, global.quiet)?;
     let file_progress = traced.result.progress.clone();
-    let radius = follow(&resolved, &lineage, traced.ext, &traced.result.locator)?;
+    let mut radius = follow(&resolved, &lineage, traced.ext, &traced.result.locator)?;
     let devices = device_records(
         &devices,
         &inputs,
         &traced.result.inputs,
         Some(&radius.state),
     );
+    // Kept for the caller to dispose of (see [`Spent`]); the report needs no more of it.
+    let state = std::mem::take(&mut radius.state);
     let report = build_report(args, &resolved, traced.result, radius, devices, now);
     Ok(Analysis {
         report,
+        lineage: state,
         session,
         next: traced.carry,
         file_progress,

@@ -74,7 +74,15 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
     if !report.complete && !global.quiet && std::io::stderr().is_terminal() {
         eprintln!("blastradius: input incomplete; see the report's inputs and malformed sections");
     }
-    Ok(exit_for(&report, args.output.fail_on))
+    let exit = exit_for(&report, args.output.fail_on);
+    // Every output is written and flushed, and the process exits next: freeing the report (a
+    // record per secret read), the ranked lineage and the compiled rules one allocation at a
+    // time would cost millions of instructions on a busy log for memory the exit returns
+    // anyway.
+    std::mem::forget(report);
+    std::mem::forget(pass.leftovers);
+    std::mem::forget(resolved);
+    Ok(exit)
 }
 
 /// What `scan` resolved from its arguments and the config file.
@@ -119,6 +127,8 @@ struct Pass {
     result: ScanResult,
     /// The tokens worth a `blast`, ranked.
     suspects: Suspects,
+    /// The lineage the suspects were ranked from, for [`run`] to dispose of.
+    leftovers: suspects::Leftovers,
     /// The carry for the next `--state` run.
     next: Option<Carry>,
 }
@@ -159,9 +169,12 @@ fn run_pass(
         incremental,
     )?;
     drop(progress);
+    let (suspects, leftovers) =
+        suspects::rank_keeping(scanned.ext, tenants, &resolved.blast_command);
     Ok(Pass {
         result: scanned.result,
-        suspects: suspects::rank(scanned.ext, tenants, &resolved.blast_command),
+        suspects,
+        leftovers,
         next: scanned.carry,
     })
 }

@@ -126,14 +126,15 @@ impl UnionFind {
 /// Joins forms into identities and re-keys the state on them.
 pub fn canonicalize(st: LineageState) -> (LineageState, Identities) {
     let mut uf = UnionFind {
-        parent: HashMap::default(),
+        parent: with_capacity(st.tokens.len() + st.forms.len()),
     };
     for k in st.tokens.keys().chain(st.forms.keys()) {
-        uf.find(*k);
+        // Every form starts as its own identity; one seen twice stays what it is.
+        uf.parent.entry(*k).or_insert(*k);
     }
     // A token HMAC joins its accessor only when no other token logged it: OpenBao 2.7 logs the
     // same `auth.client_token` HMAC in every login response, so a shared one names no token.
-    let mut holders: HashMap<Key, u32> = HashMap::default();
+    let mut holders: HashMap<Key, u32> = with_capacity(st.tokens.len());
     for t in st.tokens.values() {
         if let Some(tok) = t.client_token {
             *holders.entry(tok).or_default() += 1;
@@ -157,47 +158,108 @@ pub fn canonicalize(st: LineageState) -> (LineageState, Identities) {
             }
         }
     }
-    let mut members: HashMap<Key, Vec<Key>> = HashMap::default();
-    let all: Vec<Key> = uf.parent.keys().copied().collect();
-    for k in all {
-        if k != NO_TOKEN {
-            let root = uf.find(k);
-            members.entry(root).or_default().push(k);
-        }
-    }
-    let rank = |k: &Key| {
-        let info = st.forms.get(k);
-        let kind = info.map_or(FormKind::Accessor, |f| f.kind);
-        let text = st.str(*k);
-        // Clear accessors first: revoke commands can use them as they are.
-        let hashed = text.starts_with("hmac-sha256:");
-        (
-            kind,
-            hashed,
-            info.map_or(u32::MAX, |f| f.file),
-            // Borrowed from the state's strings: no copy per form.
-            text,
-        )
-    };
-    let mut ids = Identities::default();
-    for (_, mut forms) in members {
-        forms.sort_by_cached_key(rank);
-        // The identity's key: its best form that keys a token record (accessor unless batch).
-        let canon = forms
-            .iter()
-            .copied()
-            .find(|f| st.tokens.contains_key(f))
-            .unwrap_or(forms[0]);
-        for f in &forms {
-            ids.alias.insert(*f, canon);
-        }
-        ids.forms.insert(canon, forms);
-    }
-    let state = rekey(st, &ids);
+    let (ids, merged) = identities(&st, &mut uf);
+    let state = rekey(st, &ids, &merged);
     (state, ids)
 }
 
-fn rekey(st: LineageState, ids: &Identities) -> LineageState {
+/// Presized: the maps of a busy log's identities would otherwise grow (and rehash) many times.
+fn with_capacity<K, V>(n: usize) -> HashMap<K, V> {
+    HashMap::with_capacity_and_hasher(n, Default::default())
+}
+
+/// Identities with several token records, which [`rekey`] merges into one.
+type Merged = std::collections::HashSet<Key, foldhash::fast::RandomState>;
+
+/// Each form's identity, and each identity's forms in [`rank`] order; and the identities
+/// whose records merge.
+fn identities(st: &LineageState, uf: &mut UnionFind) -> (Identities, Merged) {
+    // Forms bucketed by identity in one array (a map of vectors cost an allocation per
+    // identity): `slot` numbers the identities, `start` is where each one's bucket begins.
+    let forms: Vec<(Key, Key)> = {
+        let all: Vec<Key> = uf.parent.keys().copied().collect();
+        all.into_iter()
+            .filter(|k| *k != NO_TOKEN)
+            .map(|k| (uf.find(k), k))
+            .collect()
+    };
+    let mut slot: HashMap<Key, usize> = with_capacity(forms.len());
+    let mut start: Vec<usize> = Vec::new();
+    for (root, _) in &forms {
+        let next = start.len();
+        let s = *slot.entry(*root).or_insert(next);
+        if s == next {
+            start.push(0);
+        }
+        start[s] += 1;
+    }
+    // Sizes to starts, then fill each bucket in the order the forms came (as pushing did).
+    let mut at = 0;
+    for n in start.iter_mut() {
+        (*n, at) = (at, at + *n);
+    }
+    let mut fill = start.clone();
+    let mut bucketed = vec![NO_TOKEN; forms.len()];
+    for (root, k) in &forms {
+        let s = slot[root];
+        bucketed[fill[s]] = *k;
+        fill[s] += 1;
+    }
+    let mut ids = Identities {
+        alias: with_capacity(forms.len()),
+        forms: with_capacity(start.len()),
+    };
+    let mut merged = Merged::default();
+    for (i, &from) in start.iter().enumerate() {
+        let to = start.get(i + 1).copied().unwrap_or(bucketed.len());
+        let forms = &mut bucketed[from..to];
+        // Stable either way, so the same order: most identities have two forms, where caching
+        // the keys would only add an allocation.
+        if forms.len() > 8 {
+            forms.sort_by_cached_key(|k| rank(st, k));
+        } else {
+            forms.sort_by(|a, b| rank_cmp(st, *a, *b));
+        }
+        // The identity's key: its best form that keys a token record (accessor unless batch).
+        let mut records = forms.iter().copied().filter(|f| st.tokens.contains_key(f));
+        let canon = records.next().unwrap_or(forms[0]);
+        if records.next().is_some() {
+            merged.insert(canon);
+        }
+        for f in forms.iter() {
+            ids.alias.insert(*f, canon);
+        }
+        ids.forms.insert(canon, forms.to_vec());
+    }
+    (ids, merged)
+}
+
+/// `rank(a).cmp(&rank(b))`, the texts looked up only when the kinds tie (an identity's
+/// accessor and token HMAC differ in kind).
+fn rank_cmp(st: &LineageState, a: Key, b: Key) -> std::cmp::Ordering {
+    let kind = |k: Key| st.forms.get(&k).map_or(FormKind::Accessor, |f| f.kind);
+    kind(a)
+        .cmp(&kind(b))
+        .then_with(|| rank(st, &a).cmp(&rank(st, &b)))
+}
+
+/// The order of an identity's forms: accessors, clear ones first (revoke commands can use them
+/// as they are), then by input and text.
+fn rank<'s>(st: &'s LineageState, k: &Key) -> (FormKind, bool, u32, &'s str) {
+    let info = st.forms.get(k);
+    let kind = info.map_or(FormKind::Accessor, |f| f.kind);
+    let text = st.str(*k);
+    let hashed = text.starts_with("hmac-sha256:");
+    (
+        kind,
+        hashed,
+        info.map_or(u32::MAX, |f| f.file),
+        // Borrowed from the state's strings: no copy per form.
+        text,
+    )
+}
+
+fn rekey(st: LineageState, ids: &Identities, merged: &Merged) -> LineageState {
     let id = |k: Key| {
         if k == NO_TOKEN {
             k
@@ -213,15 +275,28 @@ fn rekey(st: LineageState, ids: &Identities) -> LineageState {
         role_orphan: st.role_orphan,
         forms: st.forms,
         anchors: Map::default(),
+        tokens: with_capacity(st.tokens.len()),
+        reads: with_capacity(st.reads.len()),
+        failures: with_capacity(st.failures.len()),
         ..LineageState::default()
     };
-    let mut tokens: Vec<(Key, TokenAgg)> = st.tokens.into_iter().collect();
-    tokens.sort_unstable_by_key(|(k, _)| *k);
-    for (k, mut t) in tokens {
+    // A record alone in its identity moves as it is; those of one identity merge in key
+    // order, so that the merge does not depend on the map's order.
+    let mut merging: Vec<(Key, Key, TokenAgg)> = Vec::new();
+    for (k, mut t) in st.tokens {
         let canon = id(k);
         if let Some(c) = t.created.as_mut() {
             c.parent = c.parent.map(id).filter(|p| *p != canon);
         }
+        if merged.contains(&canon) {
+            merging.push((k, canon, t));
+        } else {
+            out.tokens.insert(canon, t);
+        }
+    }
+    // Keys are distinct: sorting (key, index) pairs moves each large record once.
+    merging.sort_by_cached_key(|(k, _, _)| *k);
+    for (_, canon, t) in merging {
         match out.tokens.get_mut(&canon) {
             Some(m) => merge_token(m, t),
             None => {
@@ -267,24 +342,25 @@ fn rekey(st: LineageState, ids: &Identities) -> LineageState {
 }
 
 /// Each device logs the lease once: keep the earliest copy (its time and place), by lease id.
-fn one_per_lease(leases: Vec<IssuedLease>, id: &dyn Fn(Key) -> Key) -> Vec<IssuedLease> {
-    let mut by_id: std::collections::BTreeMap<String, IssuedLease> = Default::default();
+fn one_per_lease(mut leases: Vec<IssuedLease>, id: &dyn Fn(Key) -> Key) -> Vec<IssuedLease> {
+    // A stable sort keeps each lease's copies in the order they came: the first one is kept
+    // and the others folded into it, in lease id order (without a copy of every id).
+    leases.sort_by(|a, b| a.lease_id.cmp(&b.lease_id));
+    let mut out: Vec<IssuedLease> = Vec::with_capacity(leases.len());
     for mut l in leases {
         l.actor = id(l.actor);
-        match by_id.get_mut(&l.lease_id) {
-            Some(m) => {
+        match out.last_mut() {
+            Some(m) if m.lease_id == l.lease_id => {
                 if (l.at, l.loc) < (m.at, m.loc) {
                     m.at = l.at;
                     m.loc = l.loc;
                 }
                 m.from_pivot_ip |= l.from_pivot_ip;
             }
-            None => {
-                by_id.insert(l.lease_id.clone(), l);
-            }
+            _ => out.push(l),
         }
     }
-    by_id.into_values().collect()
+    out
 }
 
 /// Keeps the earlier of two creations (ties: the earlier place), whatever the merge order.
@@ -292,5 +368,45 @@ pub fn earlier_creation(a: Option<Creation>, b: Option<Creation>) -> Option<Crea
     match (a, b) {
         (Some(a), Some(b)) => Some(if (b.at, b.loc) < (a.at, a.loc) { b } else { a }),
         (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Loc, Timestamp};
+
+    fn lease(id: &str, actor: Key, at: i64, line: u64, pivots: u64) -> IssuedLease {
+        IssuedLease {
+            actor,
+            lease_id: id.to_string(),
+            path: 1,
+            at: Some(Timestamp(at)),
+            loc: Loc {
+                line_in_chunk: line,
+                ..Loc::default()
+            },
+            from_pivot_ip: pivots,
+        }
+    }
+
+    #[test]
+    fn one_copy_per_lease_keeps_the_first_actor_and_the_earliest_place() {
+        let leases = vec![
+            lease("db/creds/b", 10, 50, 5, 0b01),
+            lease("db/creds/a", 20, 70, 7, 0),
+            lease("db/creds/b", 30, 40, 4, 0b10),
+            lease("db/creds/b", 40, 60, 6, 0),
+        ];
+        let joined = |k: Key| if k == 30 { 10 } else { k + 1 };
+        let out = one_per_lease(leases, &joined);
+        let ids: Vec<&str> = out.iter().map(|l| l.lease_id.as_str()).collect();
+        assert_eq!(ids, ["db/creds/a", "db/creds/b"], "one per lease, by id");
+        let b = &out[1];
+        assert_eq!(b.actor, 11, "the first copy's actor, joined");
+        assert_eq!(b.at, Some(Timestamp(40)), "the earliest copy's time");
+        assert_eq!(b.loc.line_in_chunk, 4, "and its place");
+        assert_eq!(b.from_pivot_ip, 0b11, "every copy's pivot addresses");
+        assert_eq!(out[0].actor, 21);
     }
 }

@@ -5,31 +5,32 @@ use std::collections::{BTreeMap, BTreeSet};
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use super::watch::{ActorSignals, Signals, TOUCHED, Touched};
-use crate::lineage::{CreatedVia, Failure, Key, LineageState, NO_TOKEN, earlier, later};
+use crate::lineage::{CreatedVia, Failure, Key, LineageState, NO_TOKEN, TokenAgg, earlier, later};
 use crate::model::Timestamp;
 use crate::tenant::TenantMap;
 
 /// Who an actor is, as far as logins tell: what makes two lineage roots the "same" credential.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Identity {
+/// Borrowed from the lineage's strings: every root has one, and only the kept few are shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Identity<'s> {
     /// An auth role (AppRole, Kubernetes, JWT) on a mount.
     Role {
         /// The auth mount.
-        mount: String,
+        mount: &'s str,
         /// The role name.
-        role: String,
+        role: &'s str,
     },
     /// A user (userpass, LDAP ...) on a mount.
     User {
         /// The auth mount.
-        mount: String,
+        mount: &'s str,
         /// The user name.
-        user: String,
+        user: &'s str,
     },
     /// An identity entity.
-    Entity(String),
+    Entity(&'s str),
     /// Only a display name (root, tokens created outside the log).
-    DisplayName(String),
+    DisplayName(&'s str),
     /// Nothing known.
     Unknown,
 }
@@ -39,8 +40,8 @@ pub enum Identity {
 pub struct RootActor {
     /// The root token's accessor key.
     pub root: Key,
-    /// Tokens in the lineage (root first).
-    pub tokens: Vec<Key>,
+    /// Tokens in the lineage, the root's included.
+    pub tokens: usize,
     /// When the root was issued (login), if the log shows it.
     pub created_at: Option<Timestamp>,
     /// How the root was issued.
@@ -49,8 +50,6 @@ pub struct RootActor {
     pub login_address: Option<Key>,
     /// The login path (`auth/userpass/login/dana`).
     pub login_path: Option<Key>,
-    /// Every client address of the lineage.
-    pub addresses: BTreeSet<Key>,
     /// Secret path keys read, with their tenant (non-excluded) and whether it was a listing.
     pub reads: BTreeMap<Key, Read>,
     /// Successful reads.
@@ -81,22 +80,28 @@ pub struct Read {
 }
 
 impl RootActor {
-    /// Tenants whose secrets (not listings) were read.
-    pub fn tenants(&self) -> BTreeSet<&str> {
-        self.reads
-            .values()
-            .filter(|r| !r.listing)
-            .filter_map(|r| r.tenant.as_deref())
-            .collect()
+    /// Tenants whose secrets (not listings) were read, in order, each once.
+    pub fn tenants(&self) -> Vec<&str> {
+        self.tenants_where(false)
     }
 
-    /// Tenants whose secrets were listed.
-    pub fn listed_tenants(&self) -> BTreeSet<&str> {
-        self.reads
+    /// Tenants whose secrets were listed, in order, each once.
+    pub fn listed_tenants(&self) -> Vec<&str> {
+        self.tenants_where(true)
+    }
+
+    /// A sorted vector rather than a set: a root reads a few tenants, and a set cost a node
+    /// per root on top of the vector it was collected from.
+    fn tenants_where(&self, listing: bool) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .reads
             .values()
-            .filter(|r| r.listing)
+            .filter(|r| r.listing == listing)
             .filter_map(|r| r.tenant.as_deref())
-            .collect()
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 
     /// Secret paths read (not listed).
@@ -108,14 +113,6 @@ impl RootActor {
             .collect()
     }
 
-    /// Every client address of the lineage, in text order (keys are seeded hashes: their
-    /// order changes from run to run).
-    pub fn addresses_by_text(&self, st: &LineageState) -> Vec<Key> {
-        let mut v: Vec<Key> = self.addresses.iter().copied().collect();
-        v.sort_by_key(|k| st.str(*k));
-        v
-    }
-
     /// Kinds of control-plane request the lineage made, succeeded or not.
     pub fn touched(&self) -> Vec<Touched> {
         TOUCHED
@@ -125,39 +122,82 @@ impl RootActor {
     }
 }
 
-/// The root of every token: follows `created.parent` up (cycles and very deep chains stop).
+/// The root of token `k` (record `t`): follows `created.parent` up (cycles and very deep
+/// chains stop).
+pub fn root_of(st: &LineageState, k: Key, t: &TokenAgg) -> Key {
+    let mut cur = k;
+    // The first step from the record in hand: most tokens have no parent in the log.
+    let mut parent = t.created.as_ref().and_then(|c| c.parent);
+    for _ in 0..64 {
+        match parent.and_then(|p| st.tokens.get_key_value(&p)) {
+            Some((&p, up)) if p != cur => {
+                cur = p;
+                parent = up.created.as_ref().and_then(|c| c.parent);
+            }
+            _ => break,
+        }
+    }
+    cur
+}
+
+/// The root of every token.
 fn roots(st: &LineageState) -> HashMap<Key, Key> {
     let mut out = HashMap::with_capacity_and_hasher(st.tokens.len(), Default::default());
-    for &k in st.tokens.keys() {
-        let mut cur = k;
-        for _ in 0..64 {
-            match st
-                .tokens
-                .get(&cur)
-                .and_then(|t| t.created.as_ref())
-                .and_then(|c| c.parent)
-            {
-                Some(p) if p != cur && st.tokens.contains_key(&p) => cur = p,
-                _ => break,
-            }
-        }
-        out.insert(k, cur);
+    for (&k, t) in &st.tokens {
+        out.insert(k, root_of(st, k, t));
     }
     out
 }
 
-/// Every lineage root with its lineage's activity.
+/// Every client address of the lineages rooted at `roots`, each in text order (keys are seeded
+/// hashes: their order changes from run to run). For the few roots shown: one pass over the
+/// tokens, where keeping every root's addresses cost a set per root.
+pub fn addresses_by_text(st: &LineageState, roots: &[Key]) -> Vec<Vec<Key>> {
+    let index: HashMap<Key, usize> = roots.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+    let mut sets: Vec<BTreeSet<Key>> = vec![BTreeSet::new(); roots.len()];
+    for (&k, t) in &st.tokens {
+        if let Some(&i) = index.get(&root_of(st, k, t)) {
+            sets[i].extend(t.addresses.iter().copied());
+        }
+    }
+    sets.into_iter()
+        .map(|set| {
+            let mut v: Vec<Key> = set.into_iter().collect();
+            v.sort_by_key(|k| st.str(*k));
+            v
+        })
+        .collect()
+}
+
+/// Every lineage root with its lineage's activity, in no particular order (ranking orders
+/// them by keys that tell any two roots apart).
 pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<RootActor> {
     let root_of = roots(st);
-    let mut by_root: HashMap<Key, RootActor> = HashMap::default();
+    // Roots in an array, found by index: a map of the large records moved them at every
+    // growth, and each token below looks its root up once. At most a root per token.
+    let mut slot: HashMap<Key, usize> =
+        HashMap::with_capacity_and_hasher(st.tokens.len(), Default::default());
+    let mut out: Vec<RootActor> = Vec::with_capacity(st.tokens.len());
+    // Per policy list, whether it names `root`: tokens share a few lists.
+    let mut root_policy: HashMap<Key, bool> = HashMap::default();
+    let mut actor_of: HashMap<Key, usize> =
+        HashMap::with_capacity_and_hasher(st.tokens.len(), Default::default());
+    // Tokens below a root, with their root's index: for `descendants_elsewhere` once every
+    // root's login address is known.
+    let mut below: Vec<(usize, &TokenAgg)> = Vec::new();
     for (&k, t) in &st.tokens {
         let root = root_of[&k];
-        let a = by_root.entry(root).or_insert_with(|| RootActor {
-            root,
-            ..RootActor::default()
+        let i = *slot.entry(root).or_insert_with(|| {
+            out.push(RootActor {
+                root,
+                ..RootActor::default()
+            });
+            out.len() - 1
         });
+        actor_of.insert(k, i);
+        let a = &mut out[i];
+        a.tokens += 1;
         if k == root {
-            a.tokens.insert(0, k);
             if let Some(c) = &t.created {
                 a.created_at = c.at;
                 a.via = Some(c.via);
@@ -165,35 +205,38 @@ pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<
                 a.login_path = (c.via == CreatedVia::Login).then_some(c.path);
             }
         } else {
-            a.tokens.push(k);
+            below.push((i, t));
             a.descendants += 1;
         }
-        a.addresses.extend(t.addresses.iter().copied());
         a.first_seen = earlier(a.first_seen, t.first_use);
         a.last_seen = later(a.last_seen, t.last_use);
-        a.root_policy |= t
-            .policies
-            .is_some_and(|p| st.str(p).split(',').any(|x| x == "root"));
+        if let Some(p) = t.policies {
+            a.root_policy |= *root_policy
+                .entry(p)
+                .or_insert_with(|| st.str(p).split(',').any(|x| x == "root"));
+        }
     }
-    for a in by_root.values_mut() {
-        let home = a.login_address.or_else(|| {
-            st.tokens
-                .get(&a.root)
-                .and_then(|t| t.addresses.first().copied())
-        });
-        a.descendants_elsewhere = a.tokens[1.min(a.tokens.len())..]
-            .iter()
-            .filter(|k| {
+    drop(root_of);
+    let home: Vec<Option<Key>> = out
+        .iter()
+        .map(|a| {
+            a.login_address.or_else(|| {
                 st.tokens
-                    .get(k)
-                    .is_some_and(|t| t.addresses.iter().any(|x| Some(*x) != home))
+                    .get(&a.root)
+                    .and_then(|t| t.addresses.first().copied())
             })
-            .count();
+        })
+        .collect();
+    for (i, t) in below {
+        if t.addresses.iter().any(|x| Some(*x) != home[i]) {
+            out[i].descendants_elsewhere += 1;
+        }
     }
     for (&(actor, path), r) in &st.reads {
-        let Some(a) = root_of.get(&actor).and_then(|r| by_root.get_mut(r)) else {
+        let Some(&i) = actor_of.get(&actor) else {
             continue;
         };
+        let a = &mut out[i];
         let info = st.paths.get(&path);
         let tenant = info
             .and_then(|p| p.tenant.clone())
@@ -206,55 +249,47 @@ pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<
         if actor == NO_TOKEN || f.reason != Failure::PermissionDenied {
             continue;
         }
-        if let Some(a) = root_of.get(&actor).and_then(|r| by_root.get_mut(r)) {
-            a.denied += f.count;
+        if let Some(&i) = actor_of.get(&actor) {
+            out[i].denied += f.count;
         }
     }
     for (actor, s) in &signals.actors {
-        if let Some(a) = root_of.get(actor).and_then(|r| by_root.get_mut(r)) {
-            let mut m = a.signals;
-            for i in 0..m.ok.len() {
-                m.ok[i] += s.ok[i];
-                m.failed[i] += s.failed[i];
+        if let Some(&i) = actor_of.get(actor) {
+            let m = &mut out[i].signals;
+            for j in 0..m.ok.len() {
+                m.ok[j] += s.ok[j];
+                m.failed[j] += s.failed[j];
             }
             m.first = earlier(m.first, s.first);
-            a.signals = m;
         }
     }
-    let mut out: Vec<RootActor> = by_root.into_values().collect();
-    // Keys computed once per root (a string lookup each), and the large records moved once:
-    // comparing with lookups moved them O(n log n) times (20 M instructions on the busy gate).
-    out.sort_by_cached_key(|a| (a.created_at, a.first_seen, st.str(a.root)));
     out
 }
 
 /// The identity of a root.
-pub fn identity(st: &LineageState, a: &RootActor) -> Identity {
+pub fn identity<'s>(st: &'s LineageState, a: &RootActor) -> Identity<'s> {
     let Some(t) = st.tokens.get(&a.root) else {
         return Identity::Unknown;
     };
     let created = t.created.as_ref();
-    let mount = created
-        .and_then(|c| c.mount)
-        .map(|m| st.str(m).to_string())
-        .unwrap_or_default();
+    let mount = created.and_then(|c| c.mount).map_or("", |m| st.str(m));
     if let Some(role) = created.and_then(|c| c.role) {
         return Identity::Role {
             mount,
-            role: st.str(role).to_string(),
+            role: st.str(role),
         };
     }
     if let Some(user) = created.and_then(|c| c.user) {
         return Identity::User {
             mount,
-            user: st.str(user).to_string(),
+            user: st.str(user),
         };
     }
     if let Some(e) = t.entity_id {
-        return Identity::Entity(st.str(e).to_string());
+        return Identity::Entity(st.str(e));
     }
     match t.display_name {
-        Some(d) => Identity::DisplayName(st.str(d).to_string()),
+        Some(d) => Identity::DisplayName(st.str(d)),
         None => Identity::Unknown,
     }
 }

@@ -22,9 +22,10 @@ pub use actors::Identity;
 pub use score::touched_name;
 pub use watch::{Touched, Watch, WatchState};
 
-use crate::lineage::{Key, LineageState, canonicalize};
+use crate::lineage::{Identities, Key, LineageState, canonicalize};
 use crate::model::Timestamp;
 use crate::tenant::TenantMap;
+use watch::Signals;
 
 /// Suspects kept in the report.
 pub const MAX_SUSPECTS: usize = 20;
@@ -160,7 +161,7 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
-fn label(id: &Identity) -> String {
+fn label(id: &Identity<'_>) -> String {
     match id {
         Identity::Role { role, .. } => format!("role {role}"),
         Identity::User { user, .. } => format!("user {user}"),
@@ -170,53 +171,59 @@ fn label(id: &Identity) -> String {
     }
 }
 
+/// What ranking was computed from: the joined lineage and its roots. Dropping it frees them;
+/// a process about to exit may skip that (see [`rank_keeping`]).
+pub struct Leftovers {
+    _lineage: LineageState,
+    _joined: Identities,
+    _roots: Vec<actors::RootActor>,
+}
+
 /// Ranks the lineage roots of a scan.
 ///
 /// The lineage is first joined into identities as `blast` does ([`canonicalize`]): the raw
 /// per-form records depend on how the log was cut into chunks and runs, the joined ones do not.
 pub fn rank(state: WatchState, tenants: &TenantMap, command: &BlastCommand) -> Suspects {
+    rank_keeping(state, tenants, command).0
+}
+
+/// [`rank`], handing back what the ranking was computed from instead of freeing it: freeing
+/// the lineage of a busy log costs millions of instructions, which a command about to exit
+/// can skip (`std::mem::forget`).
+pub fn rank_keeping(
+    state: WatchState,
+    tenants: &TenantMap,
+    command: &BlastCommand,
+) -> (Suspects, Leftovers) {
     let (lineage, joined) = canonicalize(state.lineage);
     let signals = state.signals.rekeyed(&joined);
-    let st = &lineage;
-    let roots = actors::gather(st, &signals, tenants);
+    let roots = actors::gather(&lineage, &signals, tenants);
+    let suspects = ranked(&lineage, &roots, &signals, command);
+    let leftovers = Leftovers {
+        _lineage: lineage,
+        _joined: joined,
+        _roots: roots,
+    };
+    (suspects, leftovers)
+}
+
+/// The roots scored against their identities' other roots, the highest kept as suspects.
+fn ranked(
+    st: &LineageState,
+    roots: &[actors::RootActor],
+    signals: &Signals,
+    command: &BlastCommand,
+) -> Suspects {
     let ids: Vec<Identity> = roots.iter().map(|a| actors::identity(st, a)).collect();
-    // Roots by identity, each identity hashed once: `group_of[i]` is root i's index in `members`.
-    let mut group_index: HashMap<&Identity, usize> = HashMap::default();
-    let mut members: Vec<Vec<usize>> = Vec::new();
-    let mut group_of: Vec<Option<usize>> = vec![None; roots.len()];
-    for (i, id) in ids.iter().enumerate() {
-        if *id != Identity::Unknown {
-            let g = *group_index.entry(id).or_insert_with(|| {
-                members.push(Vec::new());
-                members.len() - 1
-            });
-            members[g].push(i);
-            group_of[i] = Some(g);
-        }
-    }
-    // Each identity's roots in creation order (then accessor text): a root's position in it says
-    // which logins were earlier.
-    let mut position = vec![0; roots.len()];
-    let mut groups: Vec<score::Group> = Vec::with_capacity(members.len());
-    for list in &mut members {
-        // Cached keys: a comparator would look both accessors' texts up on every comparison.
-        list.sort_by_cached_key(|&i| (roots[i].created_at, st.str(roots[i].root)));
-        let mut group = score::Group::default();
-        for (p, &i) in list.iter().enumerate() {
-            position[i] = p;
-            group.add(&roots[i], p);
-        }
-        groups.push(group);
-    }
-    let mut scored: Vec<Scored> = Vec::new();
+    let (groups, peers) = peer_groups(st, roots, &ids);
+    let mut scored: Vec<Scored> = Vec::with_capacity(roots.len());
     for (i, a) in roots.iter().enumerate() {
         let peers = score::Peers {
-            group: group_of[i].map(|g| &groups[g]),
-            position: position[i],
+            group: peers[i].group.map(|g| &groups[g]),
+            position: peers[i].position,
         };
-        // Points only: the identity's label is a word of the texts, built for the kept few.
-        let reasons = score::reasons(a, &peers, st, &signals, "", score::Wording::PointsOnly);
-        let score: u32 = reasons.iter().map(|r| r.points).sum();
+        // Points only: the reasons in words are built for the kept few.
+        let score = score::points(a, &peers, st, signals);
         if score > 0 {
             scored.push(Scored {
                 root: i,
@@ -225,27 +232,23 @@ pub fn rank(state: WatchState, tenants: &TenantMap, command: &BlastCommand) -> S
             });
         }
     }
-    // Highest score first, then the earliest, then by accessor: only the kept few become
-    // full suspects (their addresses and commands cost more than their scores).
-    scored.sort_by_cached_key(|x| {
-        let a = &roots[x.root];
-        (std::cmp::Reverse(x.score), a.first_seen, st.str(a.root))
-    });
     let total = scored.len();
-    scored.truncate(MAX_SUSPECTS);
-    let mut list: Vec<Suspect> = scored
-        .into_iter()
-        .map(|c| {
+    let kept = highest(&scored, roots, st);
+    let lineage_addresses = actors::addresses_by_text(
+        st,
+        &kept
+            .iter()
+            .map(|&j| roots[scored[j].root].root)
+            .collect::<Vec<_>>(),
+    );
+    let mut list: Vec<Suspect> = kept
+        .iter()
+        .zip(lineage_addresses)
+        .map(|(&j, addresses)| {
+            let c = &scored[j];
             let i = c.root;
-            let reasons = score::reasons(
-                &roots[i],
-                &c.peers,
-                st,
-                &signals,
-                &label(&ids[i]),
-                score::Wording::Text,
-            );
-            suspect(st, &roots[i], &ids[i], reasons, c.score, command)
+            let reasons = score::reasons(&roots[i], &c.peers, st, signals, &label(&ids[i]));
+            suspect(st, &roots[i], &ids[i], reasons, addresses, c.score, command)
         })
         .collect();
     for (i, s) in list.iter_mut().enumerate() {
@@ -263,6 +266,98 @@ pub fn rank(state: WatchState, tenants: &TenantMap, command: &BlastCommand) -> S
     }
 }
 
+/// The [`MAX_SUSPECTS`] highest of the scored roots (indices into `scored`), highest score first,
+/// then the earliest, then by accessor: only the kept few become full suspects (their
+/// addresses and commands cost more than their scores). The keys tell any two roots apart
+/// (accessors differ), so selecting the few and sorting them gives the order a sort of all
+/// would.
+fn highest(scored: &[Scored], roots: &[actors::RootActor], st: &LineageState) -> Vec<usize> {
+    // Keys computed once per root: a comparator would look both accessors' texts up.
+    let mut keyed: Vec<_> = scored
+        .iter()
+        .enumerate()
+        .map(|(j, x)| {
+            let a = &roots[x.root];
+            (
+                (std::cmp::Reverse(x.score), a.first_seen, st.str(a.root)),
+                j,
+            )
+        })
+        .collect();
+    if keyed.len() > MAX_SUSPECTS {
+        keyed.select_nth_unstable(MAX_SUSPECTS - 1);
+        keyed.truncate(MAX_SUSPECTS);
+    }
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, j)| j).collect()
+}
+
+/// Where a root stands among its identity's roots.
+#[derive(Clone, Copy, Default)]
+struct Place {
+    /// Its identity's group, when the identity has other roots.
+    group: Option<usize>,
+    /// Its position in the group's creation order.
+    position: usize,
+}
+
+/// The groups of identities with more than one root, and each root's place in its group.
+///
+/// A root alone in its identity gets no group: every question [`score::Peers`] answers about
+/// other roots has the same answer for a group of one as for none (its counts are the root's
+/// own, its only position is the root's), and most roots of a busy log are alone.
+fn peer_groups<'a>(
+    st: &LineageState,
+    roots: &'a [actors::RootActor],
+    ids: &[Identity<'_>],
+) -> (Vec<score::Group<'a>>, Vec<Place>) {
+    // Roots by identity, each identity hashed once; a list only for identities with several
+    // roots (a vector per identity cost an allocation per root of a busy log).
+    let mut group_index: HashMap<&Identity, usize> =
+        HashMap::with_capacity_and_hasher(ids.len(), Default::default());
+    let mut identity_of: Vec<Option<usize>> = vec![None; ids.len()];
+    let mut roots_of: Vec<u32> = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        if *id != Identity::Unknown {
+            let g = *group_index.entry(id).or_insert_with(|| {
+                roots_of.push(0);
+                roots_of.len() - 1
+            });
+            roots_of[g] += 1;
+            identity_of[i] = Some(g);
+        }
+    }
+    let mut lists: HashMap<usize, Vec<usize>> = HashMap::default();
+    for (i, g) in identity_of.iter().enumerate() {
+        if let Some(g) = *g
+            && roots_of[g] > 1
+        {
+            lists.entry(g).or_default().push(i);
+        }
+    }
+    // Lists in the order their identities were first met, as before.
+    let mut members: Vec<(usize, Vec<usize>)> = lists.into_iter().collect();
+    members.sort_unstable_by_key(|(g, _)| *g);
+    // Each identity's roots in creation order (then accessor text): a root's position in it says
+    // which logins were earlier.
+    let mut places = vec![Place::default(); roots.len()];
+    let mut groups: Vec<score::Group> = Vec::new();
+    for (_, list) in &mut members {
+        // Cached keys: a comparator would look both accessors' texts up on every comparison.
+        list.sort_by_cached_key(|&i| (roots[i].created_at, st.str(roots[i].root)));
+        let mut group = score::Group::default();
+        for (p, &i) in list.iter().enumerate() {
+            places[i] = Place {
+                group: Some(groups.len()),
+                position: p,
+            };
+            group.add(&roots[i], p);
+        }
+        groups.push(group);
+    }
+    (groups, places)
+}
+
 /// A root with a score, before it becomes a [`Suspect`].
 struct Scored<'g, 'a> {
     /// Index in the roots.
@@ -275,8 +370,9 @@ struct Scored<'g, 'a> {
 fn suspect(
     st: &LineageState,
     a: &actors::RootActor,
-    id: &Identity,
+    id: &Identity<'_>,
     reasons: Vec<Reason>,
+    lineage_addresses: Vec<Key>,
     score: u32,
     command: &BlastCommand,
 ) -> Suspect {
@@ -284,8 +380,8 @@ fn suspect(
     let t = st.tokens.get(&a.root);
     let accessor = st.str(a.root).to_string();
     let (role, user) = match id {
-        Identity::Role { role, .. } => (Some(role.clone()), None),
-        Identity::User { user, .. } => (None, Some(user.clone())),
+        Identity::Role { role, .. } => (Some(role.to_string()), None),
+        Identity::User { user, .. } => (None, Some(user.to_string())),
         _ => (None, None),
     };
     Suspect {
@@ -305,7 +401,7 @@ fn suspect(
             .map(|t| t.addresses.clone())
             .unwrap_or_default()
             .into_iter()
-            .chain(a.addresses_by_text(st))
+            .chain(lineage_addresses)
             .fold(Vec::new(), |mut v: Vec<Key>, k| {
                 if !v.contains(&k) {
                     v.push(k);
@@ -318,7 +414,7 @@ fn suspect(
         created_at: a.created_at,
         first_seen: a.first_seen,
         last_seen: a.last_seen,
-        tokens: a.tokens.len(),
+        tokens: a.tokens,
         tenants: a.tenants().into_iter().map(String::from).collect(),
         secrets: a.secrets().len(),
         reads: a.read_count,

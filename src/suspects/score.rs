@@ -14,7 +14,6 @@
 //! than "any other login" so that an attacker who logs in twice from its own address does not
 //! make that address habitual.
 
-use std::collections::BTreeSet;
 /// Keys are already hashes: a fast hasher is enough.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -118,7 +117,7 @@ impl Peers<'_, '_> {
     }
 
     /// True when other roots of the identity read any tenant; `own` are this root's tenants.
-    fn read_any_tenant(&self, own: &BTreeSet<&str>) -> bool {
+    fn read_any_tenant(&self, own: &[&str]) -> bool {
         self.group.is_some_and(|g| {
             let only_own = own.iter().filter(|t| g.tenants.get(*t) == Some(&1)).count();
             g.tenants.len() > only_own
@@ -162,14 +161,15 @@ fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Whether reasons are worded: ranking needs only the points of every root, the report needs
-/// the words of the few it keeps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wording {
-    /// Points only (`text` left empty).
-    PointsOnly,
-    /// Points and the sentence that explains them.
-    Text,
+/// Where evidence goes: its kind, its points, and its words (built only when asked for).
+type Sink<'s> = dyn FnMut(ReasonKind, u32, &dyn Fn() -> String) + 's;
+
+/// The score of one root: the sum of its reasons' points, without wording them (ranking
+/// needs the score of every root, the report the words of the few it keeps).
+pub fn points(a: &RootActor, peers: &Peers<'_, '_>, st: &LineageState, signals: &Signals) -> u32 {
+    let mut sum = 0;
+    evidence(a, peers, st, signals, "", &mut |_, points, _| sum += points);
+    sum
 }
 
 /// Scores one root; reasons with zero points are left out.
@@ -179,29 +179,46 @@ pub fn reasons(
     st: &LineageState,
     signals: &Signals,
     identity_label: &str,
-    wording: Wording,
 ) -> Vec<Reason> {
     let mut out = Vec::new();
-    let mut push = |kind, points: u32, text: &dyn Fn() -> String| {
-        if points > 0 {
-            let text = match wording {
-                Wording::Text => text(),
-                Wording::PointsOnly => String::new(),
-            };
-            out.push(Reason { kind, points, text });
-        }
-    };
+    evidence(
+        a,
+        peers,
+        st,
+        signals,
+        identity_label,
+        &mut |kind, points, text| {
+            if points > 0 {
+                out.push(Reason {
+                    kind,
+                    points,
+                    text: text(),
+                });
+            }
+        },
+    );
+    out.sort_by(|x, y| y.points.cmp(&x.points).then(x.kind.cmp(&y.kind)));
+    out
+}
+
+/// Every piece of evidence against a root, into `push`.
+fn evidence(
+    a: &RootActor,
+    peers: &Peers<'_, '_>,
+    st: &LineageState,
+    signals: &Signals,
+    identity_label: &str,
+    push: &mut Sink<'_>,
+) {
     let tenants = a.tenants();
     let usual = tenants
         .iter()
         .filter(|t| peers.read_tenant(t, true))
         .count() as u64;
     let unusual = tenants.len() as u64 - usual;
-    let secrets = a.secrets();
-    let fresh_secrets = secrets
-        .iter()
-        .filter(|k| !peers.read_secret(**k, true))
-        .count() as u64;
+    // `reads` is keyed by path: its non-listing keys are `a.secrets()`, without the set.
+    let secrets = || a.reads.iter().filter(|(_, r)| !r.listing).map(|(k, _)| *k);
+    let fresh_secrets = secrets().filter(|k| !peers.read_secret(*k, true)).count() as u64;
     let breadth = capped(
         unusual * u64::from(TENANT_POINTS) + usual * u64::from(TENANT_POINTS / 2),
         TENANT_CAP,
@@ -209,8 +226,8 @@ pub fn reasons(
     push(ReasonKind::Breadth, breadth, &|| {
         format!(
             "its lineage ({}) read {} of {}",
-            plural(a.tokens.len() as u64, "token", "tokens"),
-            plural(secrets.len() as u64, "secret", "secrets"),
+            plural(a.tokens as u64, "token", "tokens"),
+            plural(secrets().count() as u64, "secret", "secrets"),
             plural(tenants.len() as u64, "tenant", "tenants"),
         )
     });
@@ -284,8 +301,8 @@ pub fn reasons(
         );
     }
     let listed_from_habitual = habitual.map(from_habitual);
-    enumeration(a, listed_from_habitual.as_deref(), &mut push);
-    control_plane(a, &mut push);
+    enumeration(a, listed_from_habitual.as_deref(), push);
+    control_plane(a, push);
     push(
         ReasonKind::Spread,
         capped(
@@ -299,18 +316,12 @@ pub fn reasons(
             )
         },
     );
-    out.sort_by(|x, y| y.points.cmp(&x.points).then(x.kind.cmp(&y.kind)));
-    out
 }
 
 /// Listings across tenants and enumeration requests. `habitual`: the listings came from the
 /// identity's habitual address (in words), which caps them at half; enumeration requests
 /// (token accessors, leases) are nobody's routine and keep their weight.
-fn enumeration(
-    a: &RootActor,
-    habitual: Option<&str>,
-    push: &mut impl FnMut(ReasonKind, u32, &dyn Fn() -> String),
-) {
+fn enumeration(a: &RootActor, habitual: Option<&str>, push: &mut Sink<'_>) {
     let listed = a.listed_tenants();
     let calls = a.signals.ok(Touched::Enumeration) + a.signals.failed(Touched::Enumeration);
     let listed_points = if listed.len() > 1 {
@@ -326,27 +337,29 @@ fn enumeration(
         u64::from(capped(listed_points, listed_cap)) + u64::from(calls) * 5,
         ENUMERATION_CAP,
     );
-    let mut what = Vec::new();
-    if listed.len() > 1 {
-        let mut text = format!(
-            "listed the secrets of {}",
-            plural(listed.len() as u64, "tenant", "tenants")
-        );
-        if let Some(h) = habitual {
-            text.push_str(&format!(", {h}"));
+    push(ReasonKind::Enumeration, points, &|| {
+        let mut what = Vec::new();
+        if listed.len() > 1 {
+            let mut text = format!(
+                "listed the secrets of {}",
+                plural(listed.len() as u64, "tenant", "tenants")
+            );
+            if let Some(h) = habitual {
+                text.push_str(&format!(", {h}"));
+            }
+            what.push(text);
         }
-        what.push(text);
-    }
-    if calls > 0 {
-        what.push(format!(
-            "{} (token accessors, leases ...)",
-            plural(calls, "enumeration request", "enumeration requests")
-        ));
-    }
-    push(ReasonKind::Enumeration, points, &|| what.join("; "));
+        if calls > 0 {
+            what.push(format!(
+                "{} (token accessors, leases ...)",
+                plural(calls, "enumeration request", "enumeration requests")
+            ));
+        }
+        what.join("; ")
+    });
 }
 
-fn control_plane(a: &RootActor, push: &mut impl FnMut(ReasonKind, u32, &dyn Fn() -> String)) {
+fn control_plane(a: &RootActor, push: &mut Sink<'_>) {
     let critical = [
         Touched::AuditDevice,
         Touched::Policy,
@@ -466,18 +479,46 @@ mod tests {
             position: i,
         };
         let st = LineageState::default();
-        reasons(
-            &roots[i],
-            &peers,
-            &st,
-            &Signals::default(),
-            "user bob",
-            Wording::PointsOnly,
-        )
-        .iter()
-        .filter(|r| r.kind == kind)
-        .map(|r| r.points)
-        .sum()
+        reasons(&roots[i], &peers, &st, &Signals::default(), "user bob")
+            .iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.points)
+            .sum()
+    }
+
+    /// Ranking gives a root alone in its identity no group: that must change nothing.
+    #[test]
+    fn a_group_of_one_scores_like_no_group() {
+        let mut a = login(1, DESK, &[1, 2, 3, 4], &[1, 2, 3]);
+        a.denied = 2;
+        a.created_at = Some(crate::model::Timestamp(5));
+        let alone = [a];
+        let g = group(&alone);
+        let mut st = LineageState::default();
+        st.strings.insert(DESK, "203.0.113.9");
+        let words = |group: Option<&Group<'_>>| {
+            let peers = Peers { group, position: 0 };
+            reasons(&alone[0], &peers, &st, &Signals::default(), "user bob")
+                .into_iter()
+                .map(|r| (r.kind, r.points, r.text))
+                .collect::<Vec<_>>()
+        };
+        let with_group = words(Some(&g));
+        assert!(
+            with_group.iter().any(|r| r.0 == ReasonKind::Enumeration)
+                && with_group.iter().any(|r| r.0 == ReasonKind::Breadth),
+            "the root must earn points that peers could change: {with_group:?}"
+        );
+        assert_eq!(with_group, words(None));
+        let peers = Peers {
+            group: Some(&g),
+            position: 0,
+        };
+        assert_eq!(
+            super::points(&alone[0], &peers, &st, &Signals::default()),
+            with_group.iter().map(|r| r.1).sum::<u32>(),
+            "the score is the sum of the worded reasons' points"
+        );
     }
 
     #[test]
