@@ -17,8 +17,8 @@
 //! What runs ahead is bounded: at most [`READ_AHEAD_BYTES`] of chunks wait in the queues of the
 //! phases ahead, all together (plus the chunk each producer is filling; chunks end at a newline,
 //! so a little more), and a producer whose queue is full blocks. No more phases run ahead than
-//! that budget gives a few chunks each. Plain files are not read ahead: reading them is not what a scan waits
-//! for, and reading them early would only hold memory.
+//! that budget gives a few chunks each. Plain files are not read ahead: reading them is not what
+//! a scan waits for, and reading them early would only hold memory.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -327,22 +327,21 @@ fn peer_groups<'a>(
             identity_of[i] = Some(g);
         }
     }
-    let mut lists: HashMap<usize, Vec<usize>> = HashMap::default();
+    // Indexed by identity, in the order identities were first met; an empty `Vec` allocates
+    // nothing, so lone identities cost no list.
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); roots_of.len()];
     for (i, g) in identity_of.iter().enumerate() {
         if let Some(g) = *g
             && roots_of[g] > 1
         {
-            lists.entry(g).or_default().push(i);
+            members[g].push(i);
         }
     }
-    // Lists in the order their identities were first met, as before.
-    let mut members: Vec<(usize, Vec<usize>)> = lists.into_iter().collect();
-    members.sort_unstable_by_key(|(g, _)| *g);
     // Each identity's roots in creation order (then accessor text): a root's position in it says
     // which logins were earlier.
     let mut places = vec![Place::default(); roots.len()];
     let mut groups: Vec<score::Group> = Vec::new();
-    for (_, list) in &mut members {
+    for list in members.iter_mut().filter(|l| !l.is_empty()) {
         // Cached keys: a comparator would look both accessors' texts up on every comparison.
         list.sort_by_cached_key(|&i| (roots[i].created_at, st.str(roots[i].root)));
         let mut group = score::Group::default();
