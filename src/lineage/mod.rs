@@ -590,16 +590,33 @@ impl Lineage<'_> {
         copy: EntryCopy,
     ) {
         let tok = &ev.auth.token;
+        // Every form is noted (identities join on them), whether or not the record keeps it.
         let client_token = tok
             .client_token
             .or(ev.request.client_token)
             .map(|s| st.form(self, s, FormKind::TokenHmac, loc.file));
-        let display = tok.display_name.map(|s| st.intern(self, s));
-        let entity = tok.entity_id.map(|s| st.intern(self, s));
-        let ttype = tok.token_type.map(|s| st.intern(self, s));
-        let policies =
-            (!tok.policies.is_empty()).then(|| st.intern_joined(self, tok.policies.strs(), ","));
-        let addr = ev.request.remote_address.map(|a| st.intern(self, a));
+        // The record keeps the first value of each attribute: a token's later requests intern
+        // only what it still lacks, not the same display name and policies on every request.
+        let known = st.tokens.get(&actor).map_or_else(Known::default, Known::of);
+        let display = tok
+            .display_name
+            .filter(|_| !known.display_name)
+            .map(|s| st.intern(self, s));
+        let entity = tok
+            .entity_id
+            .filter(|_| !known.entity_id)
+            .map(|s| st.intern(self, s));
+        let ttype = tok
+            .token_type
+            .filter(|_| !known.token_type)
+            .map(|s| st.intern(self, s));
+        let policies = (!known.policies && !tok.policies.is_empty())
+            .then(|| st.intern_joined(self, tok.policies.strs(), ","));
+        let addr = ev
+            .request
+            .remote_address
+            .filter(|_| !known.addresses_closed)
+            .map(|a| st.intern(self, a));
         let t = st.tokens.entry(actor).or_default();
         t.requests += copy.count();
         t.failed += u64::from(failed) * copy.count();
@@ -919,8 +936,40 @@ impl LineageSnapshot {
     }
 }
 
+/// The set bits of `mask`, lowest first (most entries come from no pivot address: no bit).
 fn bits(mask: u64) -> impl Iterator<Item = u8> {
-    (0..64u8).filter(move |i| mask & (1 << i) != 0)
+    let mut rest = mask;
+    std::iter::from_fn(move || {
+        if rest == 0 {
+            return None;
+        }
+        let i = rest.trailing_zeros() as u8;
+        rest &= rest - 1;
+        Some(i)
+    })
+}
+
+/// Which attributes a token record already holds, so a request need not intern them again.
+#[derive(Default)]
+struct Known {
+    display_name: bool,
+    entity_id: bool,
+    token_type: bool,
+    policies: bool,
+    /// The address list is full and marked as such: another address changes nothing.
+    addresses_closed: bool,
+}
+
+impl Known {
+    fn of(t: &TokenAgg) -> Known {
+        Known {
+            display_name: t.display_name.is_some(),
+            entity_id: t.entity_id.is_some(),
+            token_type: t.token_type.is_some(),
+            policies: t.policies.is_some(),
+            addresses_closed: t.more_addresses && t.addresses.len() >= ADDRESSES_PER_TOKEN,
+        }
+    }
 }
 
 fn add_read<K>(

@@ -237,6 +237,7 @@ enum Typed {
     ResponseMountType,
     WrapAccessor,
     WrapCreationPath,
+    WrapToken,
 }
 
 impl Typed {
@@ -271,6 +272,7 @@ impl Typed {
             "response.mount_type" => Typed::ResponseMountType,
             "response.wrap_info.accessor" => Typed::WrapAccessor,
             "response.wrap_info.creation_path" => Typed::WrapCreationPath,
+            "response.wrap_info.token" => Typed::WrapToken,
             _ => return None,
         })
     }
@@ -313,6 +315,7 @@ impl Typed {
             Typed::ResponseMountType => Got::Str(ev.response.mount_type),
             Typed::WrapAccessor => Got::Str(ev.response.wrap_accessor),
             Typed::WrapCreationPath => Got::Str(ev.response.wrap_creation_path),
+            Typed::WrapToken => Got::Str(ev.response.wrap_token),
         }
     }
 }
@@ -504,6 +507,110 @@ mod tests {
         assert_eq!(values("request.remote_port"), ["5000"]);
         assert_eq!(values("response.data.error"), ["hmac-sha256:e"]);
         assert_eq!(values("type"), ["response"]);
+    }
+
+    /// Every typed field except the two that normalise what they read (`type` of non-request
+    /// entries, `write` read as `update`).
+    const TYPED: &[&str] = &[
+        "error",
+        "auth.client_token",
+        "auth.accessor",
+        "auth.display_name",
+        "auth.entity_id",
+        "auth.token_type",
+        "auth.policies",
+        "auth.policy_results.allowed",
+        "auth.token_issue_time",
+        "request.id",
+        "request.path",
+        "request.mount_point",
+        "request.mount_type",
+        "request.mount_class",
+        "request.namespace.id",
+        "request.namespace.path",
+        "request.remote_address",
+        "request.client_token",
+        "request.client_token_accessor",
+        "request.client_id",
+        "request.request_uri",
+        "response.auth.client_token",
+        "response.auth.accessor",
+        "response.auth.display_name",
+        "response.auth.entity_id",
+        "response.auth.token_type",
+        "response.auth.policies",
+        "response.secret.lease_id",
+        "response.mount_type",
+        "response.wrap_info.accessor",
+        "response.wrap_info.creation_path",
+        "response.wrap_info.token",
+    ];
+
+    /// The values of `f` in `ev`, through its slot, as text.
+    fn slot_values(f: &Field, ev: &Entry<'_>) -> Vec<String> {
+        let mut out = Vec::new();
+        f.slot(ev).any(f, ev, &mut |v| {
+            out.push(format!("{v:?}"));
+            false
+        });
+        out
+    }
+
+    #[test]
+    fn typed_fields_read_what_the_tape_holds() {
+        let mut lines: Vec<String> = vec![LINE.to_string()];
+        lines.push(r#"{"type":"response","request":{"path":"sys/wrapping/wrap"},"response":{"wrap_info":{"token":"hmac-sha256:w","accessor":"hmac-sha256:x","creation_path":"kv/data/a"}}}"#.into());
+        lines.push(r#"{"type":"response","request":{"path":"a"},"response":{"wrap_info":{"token":"","accessor":null}}}"#.into());
+        lines.push(r#"{"type":"response","auth":{"token_issue_time":"2024-01-01T00:00:00Z","token_type":"service"},"request":{"id":"r","path":"kv/a","mount_class":"secret","namespace":{"id":"n1","path":"blue/"},"client_token":"hmac-sha256:t","client_token_accessor":"hmac-sha256:a","client_id":"c","request_uri":"/v1/kv/a?x=1"},"response":{"mount_type":"kv","secret":{"lease_id":"kv/a/l"},"auth":{"client_token":"hmac-sha256:n","accessor":"hmac-sha256:na","display_name":"d","entity_id":"e","token_type":"batch","policies":["p"]}}}"#.into());
+        for dir in ["fixtures/openbao-2.7", "fixtures/incident"] {
+            for file in walkdir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)) {
+                let text = std::fs::read_to_string(file).unwrap_or_default();
+                lines.extend(text.lines().map(str::to_string));
+            }
+        }
+        let mut p = Parser::new();
+        let mut compared = 0usize;
+        for name in TYPED {
+            let typed = Field::resolve(name).unwrap();
+            assert!(typed.is_typed(), "{name} should be typed");
+            let tape = Field {
+                typed: None,
+                ..typed.clone()
+            };
+            let mut present = 0usize;
+            for line in &lines {
+                p.parse_one(line.as_bytes(), |r| {
+                    if let Ok(ev) = r {
+                        let (a, b) = (slot_values(&typed, &ev), slot_values(&tape, &ev));
+                        assert_eq!(a, b, "{name} in {line}");
+                        present += usize::from(!a.is_empty());
+                        compared += 1;
+                    }
+                });
+            }
+            assert!(
+                present > 0,
+                "no line holds {name}: the comparison proves nothing"
+            );
+        }
+        assert!(compared > 1000);
+    }
+
+    fn walkdir(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        let mut todo = vec![dir];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    todo.push(path);
+                } else if path.extension().is_some_and(|x| x == "log") {
+                    out.push(path);
+                }
+            }
+        }
+        out.sort();
+        out
     }
 
     #[test]

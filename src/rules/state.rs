@@ -18,6 +18,8 @@ use crate::persist::{PersistError, Persisted};
 
 /// Separates group values in the scratch key; never appears in a rendered value we compare.
 const SEP: char = '\u{1f}';
+/// [`SEP`] as a byte (it is ASCII).
+const SEP_BYTE: u8 = 0x1f;
 
 /// One matched base event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,9 +66,22 @@ impl Group {
         }
     }
 
+    /// True when `key` is this group's values joined by [`SEP`] (which no value holds).
     fn same_values(&self, key: &str) -> bool {
-        let mut parts = key.split(SEP);
-        self.values.iter().all(|v| parts.next() == Some(&**v)) && parts.next().is_none()
+        let mut rest = key.as_bytes();
+        for (i, v) in self.values.iter().enumerate() {
+            if i > 0 {
+                match rest.split_first() {
+                    Some((&b, tail)) if b == SEP_BYTE => rest = tail,
+                    _ => return false,
+                }
+            }
+            match rest.strip_prefix(v.as_bytes()) {
+                Some(tail) => rest = tail,
+                None => return false,
+            }
+        }
+        rest.is_empty()
     }
 }
 
@@ -215,7 +230,7 @@ fn render_field(f: &Field, ev: &Entry<'_>, out: &mut String) -> bool {
         false
     });
     // A separator inside a value would split it into two group values when compared.
-    if out[start..].contains(SEP) {
+    if memchr::memchr(SEP_BYTE, &out.as_bytes()[start..]).is_some() {
         let cleaned = out[start..].replace(SEP, " ");
         out.truncate(start);
         out.push_str(&cleaned);
