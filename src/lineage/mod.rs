@@ -243,8 +243,10 @@ impl LineageState {
 
 /// Why an entry failed, if it did.
 pub fn failure_of(ev: &Entry<'_>) -> Option<Failure> {
-    let login = is_login_path(ev.request.path);
+    // Most entries succeed: the path is looked at only once there is a failure to name.
+    let login = || is_login_path(ev.request.path);
     if let Some(e) = ev.error {
+        let login = login();
         if e.contains("permission denied") && !login {
             return Some(Failure::PermissionDenied);
         }
@@ -261,7 +263,7 @@ pub fn failure_of(ev: &Entry<'_>) -> Option<Failure> {
         return Some(Failure::PermissionDenied);
     }
     if ev.response.has_data_error() {
-        return Some(if login {
+        return Some(if login() {
             Failure::LoginFailed
         } else {
             Failure::OtherError
@@ -1074,6 +1076,66 @@ fn merge_token(m: &mut TokenAgg, t: TokenAgg) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::Parser;
+
+    /// Runs `lines` through the lineage pass, in order, one thread.
+    fn observe_all(lineage: &Lineage<'_>, lines: &[String]) -> LineageState {
+        let mut st = lineage.new_state();
+        let mut p = Parser::new();
+        for (i, line) in lines.iter().enumerate() {
+            let loc = Loc {
+                offset: i as u64,
+                ..Loc::default()
+            };
+            p.parse_one(line.as_bytes(), |r| {
+                lineage.logical(&mut st, &r.unwrap(), loc);
+            });
+        }
+        st
+    }
+
+    fn read(auth: &str, addr: &str) -> String {
+        format!(
+            r#"{{"time":"2024-05-01T10:00:00Z","type":"response","auth":{{"accessor":"hmac-sha256:acc"{auth}}},"request":{{"id":"r","operation":"read","path":"kv/data/a","remote_address":"{addr}"}}}}"#
+        )
+    }
+
+    #[test]
+    fn a_token_keeps_the_first_value_of_each_attribute_and_fills_the_missing_ones() {
+        let tenants = TenantMap::default();
+        let lineage = Lineage::new(Vec::new(), &tenants, 1);
+        let mut lines = vec![
+            read(r#","display_name":"first""#, "10.0.0.1"),
+            read(
+                r#","display_name":"second","entity_id":"e","token_type":"service","policies":["a","b"]"#,
+                "10.0.0.2",
+            ),
+            read(
+                r#","display_name":"third","entity_id":"f","token_type":"batch","policies":["c"]"#,
+                "10.0.0.3",
+            ),
+        ];
+        // More addresses than a record keeps, then one of the kept ones and a new one again.
+        for i in 4..=(ADDRESSES_PER_TOKEN as u32 + 2) {
+            lines.push(read("", &format!("10.0.0.{i}")));
+        }
+        lines.push(read("", "10.0.0.1"));
+        lines.push(read("", "10.0.0.99"));
+        let st = observe_all(&lineage, &lines);
+        let t = &st.tokens[&lineage.key("hmac-sha256:acc")];
+        let text = |k: Option<Key>| k.map(|k| st.str(k).to_string());
+        assert_eq!(text(t.display_name).as_deref(), Some("first"));
+        assert_eq!(text(t.entity_id).as_deref(), Some("e"));
+        assert_eq!(text(t.token_type).as_deref(), Some("service"));
+        assert_eq!(text(t.policies).as_deref(), Some("a,b"));
+        assert_eq!(t.requests, lines.len() as u64);
+        let addrs: Vec<&str> = t.addresses.iter().map(|k| st.str(*k)).collect();
+        let want: Vec<String> = (1..=ADDRESSES_PER_TOKEN)
+            .map(|i| format!("10.0.0.{i}"))
+            .collect();
+        assert_eq!(addrs, want);
+        assert!(t.more_addresses);
+    }
 
     #[test]
     fn ip_pivots_match_addresses_ports_and_blocks() {

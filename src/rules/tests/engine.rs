@@ -93,6 +93,33 @@ fn list_fields_match_any_element_and_all_needs_every_value() {
 }
 
 #[test]
+fn list_elements_skip_nulls_and_empty_strings_and_nested_lists_are_searched() {
+    let line = |list: &str| {
+        format!(
+            r#"{{"type":"response","request":{{"operation":"update","path":"kv/a","data":{{"l":{list}}}}}}}"#
+        )
+    };
+    let null = "  s:\n    request.data.l: null\n  condition: s\n";
+    let x = "  s:\n    request.data.l: x\n  condition: s\n";
+    let five = "  s:\n    request.data.l: 5\n  condition: s\n";
+    let x_or_null = "  s:\n    request.data.l: [x, null]\n  condition: s\n";
+    // No present element: the list counts as absent.
+    assert!(matches(null, &line("[]")));
+    assert!(matches(null, &line(r#"[null,""]"#)));
+    assert!(matches(null, &line(r#"[[null],[""]]"#)));
+    assert!(!matches(null, &line(r#"[null,"y"]"#)));
+    assert!(!matches(null, &line("[false]")));
+    // Present elements are tested, inside nested lists too, scalars by their JSON text.
+    assert!(matches(x, &line(r#"[null,"","X"]"#)));
+    assert!(matches(x, &line(r#"[["y",["x"]]]"#)));
+    assert!(!matches(x, &line(r#"["y",{"x":"x"}]"#)));
+    assert!(matches(five, &line(r#"["a",5]"#)));
+    assert!(!matches(five, &line("[5.5]")));
+    assert!(matches(x_or_null, &line(r#"[null]"#)));
+    assert!(!matches(x_or_null, &line(r#"["y"]"#)));
+}
+
+#[test]
 fn null_and_exists_test_absence() {
     assert!(matches(
         "  s:\n    response.auth: null\n  condition: s\n",
