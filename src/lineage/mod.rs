@@ -210,9 +210,15 @@ impl LineageState {
 
     /// Interns a token form and notes where it was seen.
     fn form(&mut self, ext: &Lineage<'_>, s: &str, kind: FormKind, file: u32) -> Key {
-        let k = self.intern(ext, s);
-        let f = self.forms.entry(k).or_insert(FormInfo { kind, file });
-        f.file = f.file.min(file);
+        let k = ext.key(s);
+        // A noted form's string is interned already (forms are only ever noted here, and
+        // merged or restored together with their strings): one lookup for a token seen before.
+        if let Some(f) = self.forms.get_mut(&k) {
+            f.file = f.file.min(file);
+            return k;
+        }
+        self.strings.insert(k, s);
+        self.forms.insert(k, FormInfo { kind, file });
         k
     }
 

@@ -199,6 +199,7 @@ impl TokenField {
         })
     }
 
+    #[inline]
     fn get<'a>(self, t: &TokenInfo<'a>) -> Got<'a> {
         match self {
             TokenField::ClientToken => Got::Str(t.client_token),
@@ -277,6 +278,7 @@ impl Typed {
         })
     }
 
+    #[inline]
     fn get<'a>(self, ev: &Entry<'a>) -> Got<'a> {
         let r = &ev.request;
         match self {
