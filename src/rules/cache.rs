@@ -2,9 +2,10 @@
 //!
 //! Many rules test the same fields (`request.path`, `error`, `auth.accessor` ...). At load time
 //! every distinct field name of a rule set gets a [`FieldId`]; while the rules run on an event,
-//! the first test of a field finds its value (a typed member or a walk over the tape) and the
-//! later tests read it from here. Nothing is allocated: the cache lives on the stack of
-//! [`super::RuleSet::observe`] for one event.
+//! the first test of a field walked on the tape finds its value and the later tests read it
+//! from here. Typed members (`request.path`, `error` ...) are read directly every time: a load
+//! from the entry costs less than the cache's bookkeeping. Nothing is allocated: the cache
+//! lives on the stack of [`super::RuleSet::observe`] for one event.
 
 use std::collections::HashMap;
 
@@ -69,15 +70,18 @@ impl<'e, 'a> FieldCache<'e, 'a> {
     /// Where `field` (numbered `id`) holds its values in this event.
     #[inline]
     pub(crate) fn get(&mut self, id: FieldId, field: &Field) -> Slot<'a> {
+        if let Some(slot) = field.typed_slot(self.ev) {
+            return slot;
+        }
         let i = usize::from(id.0);
         if i >= CACHED_FIELDS {
-            return field.slot(self.ev);
+            return field.tape_slot(self.ev);
         }
         let bit = 1u64 << i;
         if self.known & bit != 0 {
             return self.slots[i];
         }
-        let slot = field.slot(self.ev);
+        let slot = field.tape_slot(self.ev);
         self.slots[i] = slot;
         self.known |= bit;
         slot

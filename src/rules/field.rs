@@ -393,15 +393,27 @@ impl Field {
     /// Finds the field's value once, for [`Slot::any`] to read as often as rules ask.
     #[inline]
     pub(crate) fn slot<'a>(&self, ev: &Entry<'a>) -> Slot<'a> {
-        if let Some(t) = self.typed {
-            match t.get(ev) {
-                Got::Str(Some(s)) if !s.is_empty() => return Slot::Str(s),
-                Got::Str(_) | Got::Bool(None) => return Slot::Absent,
-                Got::Bool(Some(b)) => return Slot::Value(Value::Bool(b)),
-                Got::List(l) => return Slot::Value(Value::Array(l)),
-                Got::Tape => {}
-            }
+        match self.typed_slot(ev) {
+            Some(slot) => slot,
+            None => self.tape_slot(ev),
         }
+    }
+
+    /// The slot of a field read from a typed member: a load, cheaper than caching it. `None`
+    /// when the field is on the tape (or this entry's value of it is, see [`Got::Tape`]).
+    #[inline]
+    pub(crate) fn typed_slot<'a>(&self, ev: &Entry<'a>) -> Option<Slot<'a>> {
+        Some(match self.typed?.get(ev) {
+            Got::Str(Some(s)) if !s.is_empty() => Slot::Str(s),
+            Got::Str(_) | Got::Bool(None) => Slot::Absent,
+            Got::Bool(Some(b)) => Slot::Value(Value::Bool(b)),
+            Got::List(l) => Slot::Value(Value::Array(l)),
+            Got::Tape => return None,
+        })
+    }
+
+    /// The slot of a field walked on the tape.
+    pub(crate) fn tape_slot<'a>(&self, ev: &Entry<'a>) -> Slot<'a> {
         let mut v = Value::Object(ev.root);
         for key in &self.path {
             v = match v {
