@@ -390,8 +390,9 @@ impl Field {
         walk(Value::Object(ev.root), &self.path, f)
     }
 
-    /// Finds the field's value once, for [`Slot::any`] to read as often as rules ask.
-    #[inline]
+    /// The field's value, typed or walked (the rule engine reads through
+    /// [`super::cache::FieldCache`], which uses the two halves).
+    #[cfg(test)]
     pub(crate) fn slot<'a>(&self, ev: &Entry<'a>) -> Slot<'a> {
         match self.typed_slot(ev) {
             Some(slot) => slot,
@@ -469,7 +470,21 @@ impl<'a> Slot<'a> {
 fn visit<'a, F: FnMut(Value<'a>) -> bool>(v: Value<'a>, f: &mut F) -> bool {
     match v {
         Value::Null | Value::Str("") => false,
-        Value::Array(l) => l.iter().any(|e| visit(e, f)),
+        // The elements in a loop, a call deeper only for a nested array: lists of strings
+        // (`auth.policies`) are tested on nearly every entry.
+        Value::Array(l) => {
+            for e in l.iter() {
+                let hit = match e {
+                    Value::Null | Value::Str("") => false,
+                    Value::Array(_) => visit(e, f),
+                    other => f(other),
+                };
+                if hit {
+                    return true;
+                }
+            }
+            false
+        }
         other => f(other),
     }
 }
