@@ -19,7 +19,7 @@ use std::hash::BuildHasher;
 use crate::detect::actor::{is_login_path, login_user};
 use crate::model::cidr::Cidr;
 use crate::model::secret::{
-    database_config_write, mount_of, secret_access, secret_target, succeeded,
+    SecretAccess, database_config_write, mount_of, secret_access, secret_target, succeeded,
 };
 use crate::model::{Entry, Loc, Timestamp};
 use crate::persist::{PersistError, Persisted};
@@ -307,12 +307,18 @@ impl Extension for Lineage<'_> {
         LineageState::default()
     }
 
-    fn logical(&self, st: &mut LineageState, ev: &Entry<'_>, loc: Loc) {
-        self.observe(st, ev, loc, EntryCopy::Counted);
+    fn logical(
+        &self,
+        st: &mut LineageState,
+        ev: &Entry<'_>,
+        access: Option<&SecretAccess<'_>>,
+        loc: Loc,
+    ) {
+        self.observe(st, ev, access.copied(), loc, EntryCopy::Counted);
     }
 
     fn duplicate(&self, st: &mut LineageState, ev: &Entry<'_>, loc: Loc) {
-        self.observe(st, ev, loc, EntryCopy::Duplicate);
+        self.observe(st, ev, secret_access(ev), loc, EntryCopy::Duplicate);
     }
 
     fn unanswered(&self, st: &mut LineageState, ev: &Entry<'_>, loc: Loc) {
@@ -434,8 +440,16 @@ fn merge_role(e: std::collections::hash_map::Entry<'_, Key, RoleSetting>, r: Rol
 }
 
 impl Lineage<'_> {
-    /// Everything one copy of a logical request says.
-    fn observe(&self, st: &mut LineageState, ev: &Entry<'_>, loc: Loc, copy: EntryCopy) {
+    /// Everything one copy of a logical request says; `access` is its
+    /// [`secret_access`], which the scan finds once for all analyses.
+    fn observe(
+        &self,
+        st: &mut LineageState,
+        ev: &Entry<'_>,
+        access: Option<SecretAccess<'_>>,
+        loc: Loc,
+        copy: EntryCopy,
+    ) {
         let rid = ev.request.id;
         let actor = self.actor(st, ev, loc);
         st.anchor(self, actor, rid, Part::Caller);
@@ -494,7 +508,7 @@ impl Lineage<'_> {
             );
         }
         // An unwrap returns what the wrapped read returned: that read already counts.
-        let access = secret_access(ev).filter(|_| !ev.request.path.starts_with("sys/wrapping/"));
+        let access = access.filter(|_| !ev.request.path.starts_with("sys/wrapping/"));
         if let Some(access) = &access {
             let pk = self.path_key(st, ev, Some(access.kind));
             let wrapped = ev.response.is_wrapped();
@@ -1094,7 +1108,8 @@ mod tests {
                 ..Loc::default()
             };
             p.parse_one(line.as_bytes(), |r| {
-                lineage.logical(&mut st, &r.unwrap(), loc);
+                let ev = r.unwrap();
+                lineage.logical(&mut st, &ev, secret_access(&ev).as_ref(), loc);
             });
         }
         st

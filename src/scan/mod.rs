@@ -132,8 +132,16 @@ pub trait Extension: Sync {
     fn new_state(&self) -> Self::State;
     /// One entry.
     fn entry(&self, _state: &mut Self::State, _ev: &Entry<'_>, _loc: Loc) {}
-    /// One logical request.
-    fn logical(&self, _state: &mut Self::State, _ev: &Entry<'_>, _loc: Loc) {}
+    /// One logical request; `access` is its secret read ([`crate::model::secret::secret_access`]),
+    /// found once for every analysis.
+    fn logical(
+        &self,
+        _state: &mut Self::State,
+        _ev: &Entry<'_>,
+        _access: Option<&crate::model::secret::SecretAccess<'_>>,
+        _loc: Loc,
+    ) {
+    }
     /// A request whose response is in no input (after [`Extension::logical`] saw it): worst
     /// case it succeeded.
     fn unanswered(&self, _state: &mut Self::State, _ev: &Entry<'_>, _loc: Loc) {}

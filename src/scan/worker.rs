@@ -593,8 +593,8 @@ pub(crate) fn analyse<E: Extension>(
     loc: Loc,
 ) {
     an.stats.evaluated += 1;
-    ctx.ext.logical(ext, ev, loc);
     let access = secret_access(ev);
+    ctx.ext.logical(ext, ev, access.as_ref(), loc);
     if let Some(access) = &access {
         an.stats.secret_reads += 1;
         if ctx.settings.secret_table == super::SecretTable::Keep {

@@ -255,8 +255,14 @@ impl Extension for Watch<'_> {
         WatchState::default()
     }
 
-    fn logical(&self, st: &mut WatchState, ev: &Entry<'_>, loc: Loc) {
-        self.lineage.logical(&mut st.lineage, ev, loc);
+    fn logical(
+        &self,
+        st: &mut WatchState,
+        ev: &Entry<'_>,
+        access: Option<&crate::model::secret::SecretAccess<'_>>,
+        loc: Loc,
+    ) {
+        self.lineage.logical(&mut st.lineage, ev, access, loc);
         self.signal(&mut st.signals, ev);
     }
 
