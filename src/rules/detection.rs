@@ -32,9 +32,26 @@ pub(crate) struct FieldTest {
     /// The field's number in the rule set's [`FieldCache`].
     id: FieldId,
     test: Test,
+    /// The verdict when the field is absent, decided at load time: most tests of an entry are
+    /// on fields it does not have (`response.wrap_info.*`, `request.client_token` ...).
+    when_absent: bool,
 }
 
 impl FieldTest {
+    fn new(field: Field, test: Test) -> FieldTest {
+        let when_absent = match &test {
+            Test::Exists(want) => !want,
+            Test::Any(ms) => ms.iter().any(Matcher::is_absent),
+            Test::All(ms) => ms.iter().all(Matcher::is_absent),
+        };
+        FieldTest {
+            field,
+            id: FieldId::NONE,
+            test,
+            when_absent,
+        }
+    }
+
     /// The field tested.
     pub(crate) fn field(&self) -> &Field {
         &self.field
@@ -58,6 +75,9 @@ impl FieldTest {
     #[inline]
     pub(crate) fn eval(&self, cache: &mut FieldCache<'_, '_>, regexes: &mut RegexCaches) -> bool {
         let slot = cache.get(self.id, &self.field);
+        if let Slot::Absent = slot {
+            return self.when_absent;
+        }
         let ev = cache.event();
         match &self.test {
             Test::Exists(want) => slot.any(&self.field, ev, &mut |_| true) == *want,
@@ -346,16 +366,8 @@ fn field_test(
     if mods.kind == Some(Kind::Exists) {
         let flag = value.as_str().map(str::to_ascii_lowercase);
         return match flag.as_deref() {
-            Some("true") => Some(FieldTest {
-                field,
-                id: FieldId::NONE,
-                test: Test::Exists(true),
-            }),
-            Some("false") => Some(FieldTest {
-                field,
-                id: FieldId::NONE,
-                test: Test::Exists(false),
-            }),
+            Some("true") => Some(FieldTest::new(field, Test::Exists(true))),
+            Some("false") => Some(FieldTest::new(field, Test::Exists(false))),
             _ => {
                 sink.error(value.pos, "`exists` takes `true` or `false`");
                 None
@@ -403,9 +415,5 @@ fn field_test(
     } else {
         Test::Any(matchers)
     };
-    Some(FieldTest {
-        field,
-        id: FieldId::NONE,
-        test,
-    })
+    Some(FieldTest::new(field, test))
 }
