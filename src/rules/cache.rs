@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use super::field::{Field, Slot};
 use crate::model::Entry;
 
-/// How many distinct fields are cached; fields numbered beyond are found on every use.
-pub(crate) const CACHED_FIELDS: usize = 64;
+/// How many distinct tape fields are cached (the built-in pack tests about fifteen); fields
+/// numbered beyond are found on every use.
+pub(crate) const CACHED_FIELDS: usize = 32;
 
 /// The number of a distinct field name in a rule set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

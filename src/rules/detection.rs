@@ -131,11 +131,13 @@ pub(crate) enum Expr {
 }
 
 impl Expr {
-    /// Numbers the fields of every test, so equal names share a cache slot.
+    /// Numbers the fields of every test walked on the tape, so equal names share a cache slot
+    /// (typed fields are read from the entry, not cached).
     pub(crate) fn number_fields(&mut self, ids: &mut FieldIds) {
         match self {
             Expr::And(xs) | Expr::Or(xs) => xs.iter_mut().for_each(|x| x.number_fields(ids)),
             Expr::Not(x) => x.number_fields(ids),
+            Expr::Test(t) if t.field.is_typed() => t.id = FieldId::NONE,
             Expr::Test(t) => t.id = ids.of(t.field.name()),
         }
     }

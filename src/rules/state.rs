@@ -32,7 +32,9 @@ struct Obs {
 /// The events of one (correlation, group).
 #[derive(Clone, Debug)]
 struct Group {
-    values: Box<[Box<str>]>,
+    /// The group-by values joined by [`SEP`] (which none holds): one allocation per group, and
+    /// an event finds its group by comparing one string.
+    values: Box<str>,
     obs: Vec<Obs>,
     total: u64,
     /// Once the group has been cut to its earliest events, the latest one kept: anything later
@@ -66,22 +68,14 @@ impl Group {
         }
     }
 
-    /// True when `key` is this group's values joined by [`SEP`] (which no value holds).
+    /// True when `key` is this group's values joined by [`SEP`].
     fn same_values(&self, key: &str) -> bool {
-        let mut rest = key.as_bytes();
-        for (i, v) in self.values.iter().enumerate() {
-            if i > 0 {
-                match rest.split_first() {
-                    Some((&b, tail)) if b == SEP_BYTE => rest = tail,
-                    _ => return false,
-                }
-            }
-            match rest.strip_prefix(v.as_bytes()) {
-                Some(tail) => rest = tail,
-                None => return false,
-            }
-        }
-        rest.is_empty()
+        *self.values == *key
+    }
+
+    /// The group-by values, in rule order.
+    fn values(&self) -> impl Iterator<Item = &str> {
+        self.values.split(SEP)
     }
 }
 
@@ -205,7 +199,7 @@ impl RuleState {
                 // Almost every bucket holds one group; `push` alone would make room for four.
                 bucket.reserve_exact(1);
                 bucket.push(Group {
-                    values: key.split(SEP).map(Box::from).collect(),
+                    values: key.as_str().into(),
                     obs: Vec::new(),
                     total: 0,
                     cutoff: None,
@@ -327,7 +321,7 @@ pub(crate) fn finish(correlations: &[Correlation], state: RuleState) -> Vec<Corr
             let group = spec
                 .group_by
                 .iter()
-                .zip(g.values.iter())
+                .zip(g.values())
                 .map(|(f, v)| (f.name().to_string(), v.to_string()))
                 .collect();
             hits.push(CorrelationHit {
@@ -441,7 +435,7 @@ mod tests {
         // One group per token is the bulk of a long scan's memory: a group of one event holds
         // room for one, and a growing group never keeps more than half again its events.
         let mut g = Group {
-            values: Box::new([]),
+            values: "".into(),
             obs: Vec::new(),
             total: 0,
             cutoff: None,
@@ -460,7 +454,7 @@ mod tests {
     fn bounding_keeps_the_earliest_events_whatever_the_order() {
         let n = 3 * MAX_EVENTS_PER_GROUP as i64;
         let empty = || Group {
-            values: Box::new([]),
+            values: "".into(),
             obs: Vec::new(),
             total: 0,
             cutoff: None,
@@ -528,7 +522,7 @@ impl Persisted for RuleState {
                 let o = |x: &Obs| (x.ts, absolute(x.loc), x.value);
                 saved.push(SavedGroup {
                     rule: rules.rule(corr.rule).id.clone(),
-                    values: g.values.iter().map(|v| v.to_string()).collect(),
+                    values: g.values().map(str::to_string).collect(),
                     obs: g.obs.iter().map(o).collect(),
                     total: g.total,
                     cutoff: g.cutoff.as_ref().map(o),
@@ -553,7 +547,7 @@ impl Persisted for RuleState {
             let hash = FixedState::default().hash_one(key.as_bytes());
             let obs = |(ts, loc, value): (i64, Loc, u64)| Obs { ts, loc, value };
             st.groups.entry((c as u32, hash)).or_default().push(Group {
-                values: g.values.into_iter().map(Box::from).collect(),
+                values: key.into_boxed_str(),
                 obs: g.obs.into_iter().map(obs).collect(),
                 total: g.total,
                 cutoff: g.cutoff.map(obs),
