@@ -213,7 +213,7 @@ fn build_report(
 
 /// Runs `f` on a pool of `threads` threads, where the renderers cut long lists into chunks
 /// rendered side by side (`report::parallel`); with one thread, on this one.
-fn on_pool<R: Send>(
+pub(super) fn on_pool<R: Send>(
     threads: usize,
     f: impl FnOnce() -> Result<R, CommandError> + Send,
 ) -> Result<R, CommandError> {

@@ -92,10 +92,15 @@ pub enum SecretTable {
 impl ScanSettings {
     /// The worker threads to run: `threads`, or one per core when it is 0.
     pub fn worker_threads(&self) -> usize {
-        match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        }
+        worker_threads(self.threads)
+    }
+}
+
+/// The threads `--threads n` runs: `n`, or one per core when it is 0.
+pub fn worker_threads(n: usize) -> usize {
+    match n {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
     }
 }
 

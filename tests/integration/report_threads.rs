@@ -1,6 +1,7 @@
-//! The end of a `scan` on several threads: the suspects ranked beside the secret table's
-//! building, the `secrets` of the JSON and NDJSON reports rendered in chunks on the pool
-//! (src/report/parallel.rs). Every byte must be the one-thread report's.
+//! The end of a run on several threads: the suspects ranked beside the secret table's building,
+//! the `secrets` of `scan`'s JSON and NDJSON reports, the lists of `blast -f json` and the
+//! array of `rotation-list -f json` rendered in chunks on the pool (src/report/parallel.rs).
+//! Every byte must be the one-thread report's.
 //!
 //! Ground truth for the layout is the JSON grammar itself, checked here: every line of the
 //! pretty report is indented by two spaces per bracket open at its start, as serde_json's pretty
@@ -27,9 +28,12 @@ fn log(dir: &Path) -> PathBuf {
 }
 
 fn scan(log: &Path, format: &str, threads: &str) -> String {
+    run(log, &["scan", "-f", format], threads)
+}
+
+fn run(log: &Path, args: &[&str], threads: &str) -> String {
     let mut cmd = bin();
-    cmd.args(["-q", "scan", "-f", format, "-j", threads])
-        .arg(log);
+    cmd.arg("-q").args(args).args(["-j", threads]).arg(log);
     stdout_of_success(cmd)
 }
 
@@ -89,6 +93,31 @@ fn reports_on_several_threads_are_the_one_thread_reports() {
         assert!(
             scan(&log, "ndjson", threads) == ndjson,
             "ndjson, -j{threads}"
+        );
+    }
+}
+
+/// `blast` over every address of the log (its lists run to thousands) and its rotation list.
+#[test]
+fn blast_and_rotation_lists_on_several_threads_are_the_one_thread_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = log(dir.path());
+    let blast = ["blast", "--ip", "10.0.0.0/8", "-f", "json"];
+    let list = ["rotation-list", "--ip", "10.0.0.0/8", "-f", "json"];
+    let one = run(&log, &blast, "1");
+    let report: Value = serde_json::from_str(&one).unwrap();
+    let targets = report["rotation_targets"].as_array().unwrap().len();
+    assert!(targets > 1_024, "{targets} rotation targets");
+    assert_eq!(misindented(&one), None);
+    let list_one = run(&log, &list, "1");
+    assert_eq!(misindented(&list_one), None);
+    let listed: Value = serde_json::from_str(&list_one).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), targets);
+    for threads in ["2", "4"] {
+        assert!(run(&log, &blast, threads) == one, "blast, -j{threads}");
+        assert!(
+            run(&log, &list, threads) == list_one,
+            "rotation-list, -j{threads}"
         );
     }
 }

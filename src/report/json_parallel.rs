@@ -1,10 +1,12 @@
-//! The `scan` report as JSON, its `secrets` rendered in parallel ([`super::parallel`]).
+//! JSON reports whose long top-level arrays are rendered in parallel ([`super::parallel`]):
+//! the `secrets` of `scan`, the tokens, reads, leases and rotation targets of `blast`, and the
+//! array `rotation-list -f json` writes.
 //!
-//! The report's fields still come from its `Serialize` derive (names, order, skips), one at a
+//! A report's fields still come from its `Serialize` derive (names, order, skips), one at a
 //! time, through [`Fields`]: a serializer that takes only a struct and writes each field as
-//! serde_json's pretty printer writes it at the top of a document, except `secrets`, which it
-//! renders from the report itself, chunk by chunk on the current pool. Every byte is the one
-//! [`super::json::write`] writes for the same report (the tests below and
+//! serde_json's pretty printer writes it at the top of a document, except the fields named in
+//! [`Parallel`], which it renders from the report itself, chunk by chunk on the current pool.
+//! Every byte is the one [`super::json::write`] writes for the same report (the tests below and
 //! tests/integration/report_threads.rs).
 
 use std::io::{self, Write};
@@ -13,59 +15,94 @@ use serde::Serialize;
 use serde::ser::{self, Impossible};
 
 use super::ScanReport;
+use super::blast::BlastReport;
 use super::json::{Chunked, Pretty};
 use super::parallel::{self, CHUNK_ITEMS};
-use crate::scope::SecretRecord;
 
-/// The field rendered in parallel.
-const SECRETS: &str = "secrets";
+/// A list a report holds, rendered as a pretty JSON array in chunks on the pool.
+pub trait Array: Sync {
+    /// Writes the array, its elements `depth` deep (1 for a document that is the array, 2 for
+    /// the value of a top-level key).
+    fn write(&self, depth: usize, out: &mut dyn Write) -> io::Result<()>;
+}
 
-/// Writes `report` as pretty JSON followed by a newline.
-pub fn write(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
+/// The items of a slice, each serialised by its derive.
+pub struct Items<'a, T>(pub &'a [T]);
+
+impl<T: Serialize + Sync> Array for Items<'_, T> {
+    fn write(&self, depth: usize, out: &mut dyn Write) -> io::Result<()> {
+        if self.0.is_empty() {
+            return out.write_all(b"[]");
+        }
+        out.write_all(b"[")?;
+        let render = |start: usize, chunk: &[T], buf: &mut Vec<u8>| -> io::Result<()> {
+            for (i, item) in chunk.iter().enumerate() {
+                let inside = Pretty::at(depth);
+                inside.line(buf, start + i > 0)?;
+                item.serialize(&mut serde_json::Serializer::with_formatter(
+                    &mut *buf, inside,
+                ))?;
+            }
+            Ok(())
+        };
+        parallel::ordered(self.0, CHUNK_ITEMS, &render, out)?;
+        Pretty::at(depth - 1).line(out, false)?;
+        out.write_all(b"]")
+    }
+}
+
+/// The top-level fields rendered through an [`Array`] instead of their derive, by key.
+pub type Parallel<'a> = [(&'static str, &'a dyn Array)];
+
+/// Writes `report` as pretty JSON followed by a newline, the fields in `parallel` in chunks.
+pub fn write<T: Serialize>(
+    report: &T,
+    parallel: &Parallel<'_>,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     let mut out = Chunked::new(w);
     report.serialize(Fields {
         out: &mut out,
-        secrets: &report.secrets,
+        parallel,
     })?;
     out.write_all(b"\n")?;
     out.finish()
 }
 
-/// Writes the secrets as the value of the report's `secrets` key: an array at depth 2, each
-/// secret's object indented as serde_json indents it there.
-fn secrets(items: &[SecretRecord], out: &mut dyn Write) -> io::Result<()> {
-    if items.is_empty() {
-        return out.write_all(b"[]");
-    }
-    out.write_all(b"[")?;
-    parallel::ordered(items, CHUNK_ITEMS, &render_secrets, out)?;
-    Pretty::at(1).line(out, false)?;
-    out.write_all(b"]")
+/// A `scan` report: its `secrets` in parallel.
+pub fn write_scan(r: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
+    write(r, &[("secrets", &Items(&r.secrets))], w)
 }
 
-/// One chunk of the `secrets` array: each secret after its line break (and comma, unless it is
-/// the array's first).
-fn render_secrets(start: usize, chunk: &[SecretRecord], buf: &mut Vec<u8>) -> io::Result<()> {
-    for (i, s) in chunk.iter().enumerate() {
-        let inside = Pretty::at(2);
-        inside.line(buf, start + i > 0)?;
-        s.serialize(&mut serde_json::Serializer::with_formatter(
-            &mut *buf, inside,
-        ))?;
-    }
-    Ok(())
+/// A `blast` report: its tokens, reads, leases and rotation targets in parallel.
+pub fn write_blast(r: &BlastReport, w: &mut dyn Write) -> io::Result<()> {
+    let parallel: [(&'static str, &dyn Array); 4] = [
+        ("tokens", &Items(&r.tokens)),
+        ("secrets_read", &Items(&r.secrets_read)),
+        ("leases", &Items(&r.leases)),
+        ("rotation_targets", &Items(&r.rotation_targets)),
+    ];
+    write(r, &parallel, w)
+}
+
+/// A document that is one array (`rotation-list -f json`).
+pub fn write_array<T: Serialize + Sync>(items: &[T], w: &mut dyn Write) -> io::Result<()> {
+    let mut out = Chunked::new(w);
+    Items(items).write(1, &mut out)?;
+    out.write_all(b"\n")?;
+    out.finish()
 }
 
 /// Takes the report's derive: only `serialize_struct`, whose fields [`FieldWriter`] writes.
 struct Fields<'a, 'w> {
     out: &'a mut Chunked<'w>,
-    secrets: &'a [SecretRecord],
+    parallel: &'a Parallel<'a>,
 }
 
 /// Writes the fields of the top-level object.
 struct FieldWriter<'a, 'w> {
     out: &'a mut Chunked<'w>,
-    secrets: &'a [SecretRecord],
+    parallel: &'a Parallel<'a>,
     first: bool,
 }
 
@@ -84,8 +121,8 @@ impl ser::SerializeStruct for FieldWriter<'_, '_> {
         self.first = false;
         serde_json::to_writer(&mut *self.out, key)?;
         self.out.write_all(b": ").map_err(serde_json::Error::io)?;
-        if key == SECRETS {
-            secrets(self.secrets, self.out).map_err(serde_json::Error::io)
+        if let Some((_, array)) = self.parallel.iter().find(|(k, _)| *k == key) {
+            array.write(2, self.out).map_err(serde_json::Error::io)
         } else {
             value.serialize(&mut serde_json::Serializer::with_formatter(
                 &mut *self.out,
@@ -104,9 +141,9 @@ impl ser::SerializeStruct for FieldWriter<'_, '_> {
     }
 }
 
-/// Anything but a struct at the top: not a scan report.
+/// Anything but a struct at the top: not a report.
 fn not_a_struct() -> serde_json::Error {
-    ser::Error::custom("the scan report serialises as a struct")
+    ser::Error::custom("a report serialises as a struct")
 }
 
 /// `fn $name(self, ...) -> Err(not_a_struct())` for the serializer methods a struct never calls.
@@ -137,7 +174,7 @@ impl<'a, 'w> ser::Serializer for Fields<'a, 'w> {
         self.out.write_all(b"{").map_err(serde_json::Error::io)?;
         Ok(FieldWriter {
             out: self.out,
-            secrets: self.secrets,
+            parallel: self.parallel,
             first: true,
         })
     }
@@ -200,6 +237,7 @@ mod tests {
     use crate::model::{Location, Timestamp};
     use crate::report::{ReportContext, Settings};
     use crate::scan::{Locator, ScanResult};
+    use crate::scope::SecretRecord;
 
     /// A secret with `readers` readers, hostile strings in its path and reader names.
     fn secret(i: usize, readers: usize) -> SecretRecord {
@@ -284,7 +322,7 @@ mod tests {
             let mut want = serde_json::to_vec_pretty(&r).unwrap();
             want.push(b'\n');
             let mut alone = Vec::new();
-            write(&r, &mut alone).unwrap();
+            write_scan(&r, &mut alone).unwrap();
             assert!(alone == want, "{n} secrets, no pool");
             for threads in 1..=4 {
                 let pool = rayon::ThreadPoolBuilder::new()
@@ -292,10 +330,32 @@ mod tests {
                     .build()
                     .unwrap();
                 let mut got = Vec::new();
-                pool.install(|| write(&r, &mut got)).unwrap();
+                pool.install(|| write_scan(&r, &mut got)).unwrap();
                 assert!(got == want, "{n} secrets, {threads} threads");
             }
         }
+    }
+
+    /// A document that is one long array (`rotation-list -f json`), on any pool: serde_json's
+    /// pretty printing of it.
+    #[test]
+    fn a_parallel_top_level_array_is_serde_jsons_pretty_printing() {
+        let n = parallel::CHUNK_ITEMS * parallel::WINDOW_PER_THREAD * 3 + 1;
+        let items: Vec<SecretRecord> = (0..n).map(|i| secret(i, i % 3)).collect();
+        let mut want = serde_json::to_vec_pretty(&items).unwrap();
+        want.push(b'\n');
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut got = Vec::new();
+            pool.install(|| write_array(&items, &mut got)).unwrap();
+            assert!(got == want, "{threads} threads");
+        }
+        let mut empty = Vec::new();
+        write_array::<SecretRecord>(&[], &mut empty).unwrap();
+        assert_eq!(empty, b"[]\n");
     }
 
     /// NDJSON's secret and reader records come out in the same order, with the same bytes, on
