@@ -243,7 +243,7 @@ mod tests {
     fn secret(i: usize, readers: usize) -> SecretRecord {
         let reader = |r: usize| Actor {
             display_name: Some(format!("app-{r} \"quoted\" \\ é\u{1}\n")),
-            accessor: (r % 3 != 0).then(|| format!("hmac-sha256:{i:08x}{r:04x}")),
+            accessor: (!r.is_multiple_of(3)).then(|| format!("hmac-sha256:{i:08x}{r:04x}")),
             remote_address: Some(format!("10.0.{}.{}", r / 256, r % 256)),
             login_user: None,
         };
@@ -251,16 +251,16 @@ mod tests {
             path: format!("kv/data/t{:03}/app-{i:05}\u{2028}", i % 97),
             secret: format!("kv/t{:03}/app-{i:05}", i % 97),
             kind: SecretKind::KvV2Read,
-            namespace: (i % 5 == 0).then(|| "blue/".to_string()),
-            tenant: (i % 7 != 0).then(|| format!("t{:03}", i % 97)),
-            tenant_excluded: i % 11 == 0,
+            namespace: i.is_multiple_of(5).then(|| "blue/".to_string()),
+            tenant: (!i.is_multiple_of(7)).then(|| format!("t{:03}", i % 97)),
+            tenant_excluded: i.is_multiple_of(11),
             reads: i as u64 * 3 + 1,
             first_read: Some(Timestamp(1_700_000_000_000_000_000 + i as i64)),
-            last_read: (i % 4 != 0).then(|| Timestamp(1_800_000_000_000_000_000)),
+            last_read: (!i.is_multiple_of(4)).then_some(Timestamp(1_800_000_000_000_000_000)),
             readers: (0..readers).map(reader).collect(),
             readers_total: readers + i % 3,
             readers_omitted: i % 3,
-            readers_saturated: i % 13 == 0,
+            readers_saturated: i.is_multiple_of(13),
             evidence: (0..i % 4)
                 .map(|l| Location {
                     file: "audit.log".into(),
