@@ -8,7 +8,12 @@
 #                reads), one pair in 1,000 from the pivot address 203.0.113.66;
 #   paths        the same with 1,000 tokens taking turns: only the paths are new, so the
 #                difference between the two slopes is the cost of a distinct token;
-#   busy         `blastradius generate` as a busy cluster with 100,000 distinct tokens.
+#   busy         `blastradius generate` as a busy cluster with 100,000 tokens in use at once
+#                (logins keep minting more: ~181,000 distinct accessors at 1 GiB);
+#   target       (TARGET_SIZE set, e.g. 10G) the shape measured directly, not
+#                extrapolated: that many bytes of the busy cluster with 100,000 distinct tokens
+#                over the whole log (`--tokens 50000 --distinct-tokens 100000`: half the tokens
+#                are issued by logins in the log).
 # For each log, `scan` and `blast --ip 203.0.113.66` run under `/usr/bin/time -v` (max RSS,
 # which counts the pages of a memory-mapped input) while a loop samples the process's RssAnon
 # (anonymous memory only) every 20 ms.
@@ -16,7 +21,8 @@
 # Usage: scripts/bench-memory.sh [BIN] [WORKDIR]
 #   BIN      the binary (default target/release/blastradius)
 #   WORKDIR  where the logs go (default /dev/shm/bench-memory; ~3 GB with the default sizes)
-# Sizes: ADV_PAIRS="50000 100000" BUSY_SIZES="512M 1G" THREADS=2 (environment).
+# Sizes: ADV_PAIRS="50000 100000" BUSY_SIZES="512M 1G" THREADS=2 TARGET_SIZE= (environment;
+# TARGET_SIZE=10G needs 10 GB of room in WORKDIR).
 set -euo pipefail
 
 bin=${1:-target/release/blastradius}
@@ -24,6 +30,7 @@ work=${2:-/dev/shm/bench-memory}
 adv_pairs=${ADV_PAIRS:-"50000 100000"}
 busy_sizes=${BUSY_SIZES:-"512M 1G"}
 threads=${THREADS:-2}
+target_size=${TARGET_SIZE:-}
 pivot=203.0.113.66
 mkdir -p "$work"
 
@@ -105,6 +112,12 @@ for size in $busy_sizes; do
         --secrets 16000 --rate 1000/s -o "$log"
     run_log "$log" "busy-$size"
 done
+if [[ -n $target_size ]]; then
+    log="$work/target-$target_size.log"
+    [[ -s $log ]] || "$bin" generate -q --size "$target_size" --seed 1 --tokens 50000 \
+        --distinct-tokens 100000 --tenants 2000 --secrets 16000 --rate 1000/s -o "$log"
+    run_log "$log" "target-$target_size"
+fi
 
 # Slopes: adversarial per distinct path (each pair is also a distinct token and accessor, so
 # the per-path figure is the cost of one path plus one token); busy per byte of log.
@@ -134,4 +147,7 @@ for cmd in ("scan", "blast"):
         slope = (hi - lo) / (bytes_of(b) - bytes_of(a))
         at10 = hi + slope * (10e9 - bytes_of(b))
         print(f"busy {cmd}: {slope * 1e9 / 2**20:.1f} MiB per GB; extrapolated to 10 GB: {at10 / 2**20:.0f} MiB RssAnon")
+    for (label, c), anon in rows.items():
+        if label.startswith("target-") and c == cmd:
+            print(f"{label} {cmd}: {anon / 2**20:.0f} MiB peak RssAnon, measured (target 300 MiB)")
 PY

@@ -273,6 +273,10 @@ pub struct GenerateArgs {
     /// apart). A busy cluster: --tokens 20000 --tenants 2000 --secrets 16000 --rate 1000/s.
     #[arg(long, value_name = "N/s", value_parser = parse_rate)]
     pub rate: Option<u32>,
+    /// Distinct tokens over the whole log, at most (default: no bound, logins keep minting
+    /// tokens): once N are issued, logins and token creations become token lookups.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub distinct_tokens: Option<usize>,
 }
 
 /// Parses a count of at least one.

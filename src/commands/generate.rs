@@ -18,6 +18,7 @@ pub fn run(args: &GenerateArgs, global: Global) -> Result<Exit, CommandError> {
             tenants: args.tenants,
             secrets: args.secrets,
             rate: args.rate,
+            distinct_tokens: args.distinct_tokens,
         },
     };
     let output_error = |source: std::io::Error| CommandError::Output {

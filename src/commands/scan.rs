@@ -9,7 +9,7 @@ use super::resolve::{self, AnalysisSettings, DefaultFormat, OutputPlan};
 use super::{CommandError, Exit, Global};
 use crate::cli::ScanArgs;
 use crate::detect::Detector;
-use crate::lineage::{Devices, Lineage};
+use crate::lineage::{Devices, Leases, Lineage};
 use crate::model::Timestamp;
 use crate::report::alerts;
 use crate::report::{self, Format, ReportContext, ScanReport, Settings};
@@ -151,11 +151,13 @@ fn run_pass(
     );
     // The same identity joins as `blast`, so a suspect's blast command finds what it found.
     let watch = Watch {
-        lineage: lineage.across(if inputs.len() > 1 {
-            Devices::Several
-        } else {
-            Devices::One
-        }),
+        lineage: lineage
+            .across(if inputs.len() > 1 {
+                Devices::Several
+            } else {
+                Devices::One
+            })
+            .leases(Leases::Skip),
     };
     let progress = Progress::start(total_bytes(inputs), quiet);
     // The ranking needs only the watch's state: it runs beside the building of the result.

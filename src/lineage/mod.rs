@@ -63,6 +63,18 @@ pub struct Lineage<'a> {
     pivot_ips: Vec<IpPivot>,
     tenants: &'a TenantMap,
     across: Devices,
+    leases: Leases,
+}
+
+/// Whether the pass keeps the leases issued (`response.secret.lease_id`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leases {
+    /// Every lease, with its actor, path, time and place: `blast` lists the ones to revoke.
+    Keep,
+    /// None: `scan`'s suspects never read them, and on a busy log they are one record per
+    /// dynamic-secret read (about 80,000 per GiB of the busy shape), churn that would grow with
+    /// the log rather than with its distinct values.
+    Skip,
 }
 
 /// Whether the inputs may hold several audit devices' copies of the same events.
@@ -99,7 +111,14 @@ impl<'a> Lineage<'a> {
             pivot_ips,
             tenants,
             across: Devices::One,
+            leases: Leases::Keep,
         }
+    }
+
+    /// Keeps or skips the leases issued (kept by default).
+    pub fn leases(mut self, leases: Leases) -> Self {
+        self.leases = leases;
+        self
     }
 
     /// Joins identities across devices when the inputs may hold several.
@@ -501,7 +520,11 @@ impl Lineage<'_> {
                 );
             }
         }
-        if let Some(lease) = ev.response.lease_id.filter(|_| ev.is_response()) {
+        if let Some(lease) = ev
+            .response
+            .lease_id
+            .filter(|_| ev.is_response() && self.leases == Leases::Keep)
+        {
             let path = self.path_key(st, ev, access.map(|a| a.kind));
             st.leases.push(IssuedLease {
                 actor,
@@ -1043,5 +1066,30 @@ mod tests {
         assert!(IpPivot::parse("nope").is_err() && IpPivot::parse("10.0.0.0/33").is_err());
         // The Sigma `cidr` modifier and `--ip` agree on IPv4-mapped IPv6 (dual-stack listeners).
         assert!(block.matches("::ffff:203.0.113.66") && !block.matches("::ffff:203.0.114.1"));
+    }
+
+    /// `Leases::Skip` (what `scan` runs) keeps no lease record but still counts the read that
+    /// issued it; the default keeps the lease with its actor and path.
+    #[test]
+    fn skipped_leases_leave_reads_counted() {
+        use crate::scan::Extension;
+        let line = br#"{"time":"2026-11-02T10:00:00Z","type":"response","auth":{"accessor":"hmac-sha256:aa","client_token":"hmac-sha256:bb","policies":["db"]},"request":{"id":"r1","operation":"read","mount_point":"database/","mount_type":"database","path":"database/creds/app","remote_address":"10.0.0.1"},"response":{"mount_type":"database","secret":{"lease_id":"database/creds/app/XyZ"},"data":{"password":"hmac-sha256:cc"}}}"#;
+        let tenants = TenantMap::default();
+        let observe = |leases| {
+            let lineage = Lineage::new(Vec::new(), &tenants, 7).leases(leases);
+            let mut st = lineage.new_state();
+            let mut parser = crate::parse::Parser::new();
+            parser.parse_one(line, |ev| {
+                lineage.logical(&mut st, &ev.expect("a valid entry"), Loc::default())
+            });
+            st
+        };
+        let kept = observe(Leases::Keep);
+        let skipped = observe(Leases::Skip);
+        assert_eq!(kept.leases.len(), 1);
+        assert_eq!(kept.leases[0].lease_id, "database/creds/app/XyZ");
+        assert!(skipped.leases.is_empty());
+        let reads = |st: &LineageState| st.reads.values().map(|r| r.reads).sum::<u64>();
+        assert_eq!((reads(&kept), reads(&skipped)), (1, 1));
     }
 }

@@ -74,6 +74,11 @@ pub struct Shape {
     pub secrets: Option<usize>,
     /// Background requests per second; times then have nanosecond fractions.
     pub rate: Option<u32>,
+    /// Distinct tokens over the whole log, at most (the pool's included): once that many have
+    /// been issued, logins and `auth/token/create` draws become token lookups, so the log keeps
+    /// its pace and mix of reads but stops minting tokens. The two attackers' tokens are issued
+    /// anyway. `None`: no bound, tokens churn for as long as the log runs.
+    pub distinct_tokens: Option<usize>,
 }
 
 impl Shape {
@@ -85,6 +90,7 @@ impl Shape {
             tenants: Some(2_000),
             secrets: Some(16_000),
             rate: Some(1_000),
+            distinct_tokens: None,
         }
     }
 }

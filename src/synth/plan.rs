@@ -91,16 +91,23 @@ pub(crate) struct Estate {
     pub tokens: Vec<Token>,
     /// How many tokens are in use at once.
     pub token_pool: usize,
+    /// Tokens issued so far to the pool (prefilled ones included).
+    pub issued: usize,
+    /// At most this many are issued to the pool ([`super::Shape::distinct_tokens`]).
+    pub token_budget: usize,
 }
 
 impl Estate {
     pub(crate) fn new(rng: &mut impl Rng, shape: &Shape) -> Estate {
-        let token_pool = shape.tokens.unwrap_or(TOKEN_POOL);
+        let token_budget = shape.distinct_tokens.unwrap_or(usize::MAX);
+        let token_pool = shape.tokens.unwrap_or(TOKEN_POOL).min(token_budget);
         let mut estate = Estate {
             tenants: Vec::new(),
             secrets: Vec::new(),
             tokens: Vec::with_capacity(token_pool),
             token_pool,
+            issued: 0,
+            token_budget,
         };
         let tenants = shape.tenants.unwrap_or(PATH_TENANTS + NAMESPACES.len());
         let namespaces = &NAMESPACES[..NAMESPACES.len().min(tenants.saturating_sub(1))];
@@ -174,7 +181,13 @@ impl Estate {
             let address = client_address(rng);
             let token = self.new_token(rng, origin, issued, address);
             self.tokens.push(token);
+            self.issued += 1;
         }
+    }
+
+    /// Whether the pool may take new tokens ([`super::Shape::distinct_tokens`]).
+    pub(crate) fn may_issue(&self) -> bool {
+        self.issued < self.token_budget
     }
 
     /// A new token for a tenant (busy tenants more often), issued at `now` to a client.
@@ -208,6 +221,7 @@ impl Estate {
 
     /// Adds a token to the pool, replacing a random one when the pool is full (tokens expire).
     pub(crate) fn admit(&mut self, rng: &mut impl Rng, token: Token) {
+        self.issued += 1;
         if self.tokens.len() < self.token_pool {
             self.tokens.push(token);
         } else {
@@ -357,6 +371,9 @@ pub(crate) fn next_op(rng: &mut impl Rng, estate: &Estate) -> Op {
             break;
         }
         r -= w;
+    }
+    if matches!(kind, Kind::Login | Kind::CreateChild) && !estate.may_issue() {
+        kind = Kind::LookupSelf;
     }
     let pool = pick(rng, estate.tokens.len());
     let token = TokenRef::Pool(pool);

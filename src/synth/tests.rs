@@ -81,6 +81,7 @@ fn shape_knobs_set_cardinalities_and_pace() {
         tenants: Some(120),
         secrets: Some(900),
         rate: Some(1_000),
+        distinct_tokens: None,
     };
     let mut out = Vec::new();
     let options = Options {
@@ -126,4 +127,51 @@ fn shape_knobs_set_cardinalities_and_pace() {
         span < background / 1_000.0 + 120.0,
         "{span} s for {truth:?}"
     );
+}
+
+/// Accessors of every token a log shows: callers' and issued ones.
+fn distinct_accessors(log: &[u8]) -> std::collections::HashSet<String> {
+    let mut accessors = std::collections::HashSet::new();
+    for line in log.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let v: serde_json::Value = serde_json::from_slice(line).expect("valid JSON");
+        for a in [&v["auth"]["accessor"], &v["response"]["auth"]["accessor"]] {
+            if let Some(a) = a.as_str() {
+                accessors.insert(a.to_string());
+            }
+        }
+    }
+    accessors
+}
+
+/// `distinct_tokens` bounds the tokens over the whole log (the attackers' two come on top):
+/// without it the same log keeps minting tokens at logins and `auth/token/create`.
+#[test]
+fn distinct_tokens_bound_the_tokens_a_log_shows() {
+    use super::Shape;
+    let log = |distinct_tokens| {
+        let options = Options {
+            shape: Shape {
+                tokens: Some(50),
+                distinct_tokens,
+                ..Shape::default()
+            },
+            ..Options::new(10 << 20, 7)
+        };
+        let mut out = Vec::new();
+        let truth = generate(&options, &mut out).expect("writes to memory");
+        (distinct_accessors(&out), truth)
+    };
+    let (unbounded, _) = log(None);
+    let (bounded, truth) = log(Some(120));
+    assert!(unbounded.len() > 200, "{} without a bound", unbounded.len());
+    // 50 prefilled, 70 minted in the log, the two attackers' tokens; a prefilled token a login
+    // replaces before its first request never shows.
+    assert!(
+        (90..=122).contains(&bounded.len()),
+        "{} accessors with a bound of 120",
+        bounded.len()
+    );
+    assert_eq!(truth.tokens_issued, 70 + 2, "{truth:?}");
+    // The pace and the reads go on after the budget is spent.
+    assert!(truth.secret_reads > 1_000, "{truth:?}");
 }

@@ -72,6 +72,9 @@ pub fn generate<W: Write>(options: &Options, out: W) -> Result<GroundTruth, Synt
         rate: options.shape.rate,
     };
     for _ in 0..BOOTSTRAP_LOGINS {
+        if !g.estate.may_issue() {
+            break;
+        }
         let plan = LoginPlan {
             origin: login_origin(&mut g.rng),
             remote_address: client_address(&mut g.rng),
