@@ -51,7 +51,9 @@ impl<T: Serialize + Sync> Array for Items<'_, T> {
     }
 }
 
-/// The top-level fields rendered through an [`Array`] instead of their derive, by key.
+/// The top-level fields rendered through an [`Array`] instead of their derive, by key. The
+/// field's own serde attributes are not applied to it: name only plain list fields (the tests
+/// compare every report with serde_json's rendering of its derive).
 pub type Parallel<'a> = [(&'static str, &'a dyn Array)];
 
 /// Writes `report` as pretty JSON followed by a newline, the fields in `parallel` in chunks.
