@@ -103,13 +103,16 @@ impl Mounts {
     fn of(st: &LineageState, extra_namespaces: &[String]) -> Mounts {
         let mut m = Mounts::default();
         // Written paths teach mounts and namespaces too (a KV v2 mount only ever written).
-        for p in st.paths.values().chain(st.writes.values()) {
+        for p in st.paths.values().map(|p| &**p).chain(st.writes.values()) {
             if let Some(ns) = &p.namespace {
-                m.namespaces.insert(ns.clone());
+                m.namespaces.insert(ns.to_string());
             }
             if let Some(k) = p.kind {
                 m.kinds
-                    .entry((p.namespace.clone(), p.mount.clone()))
+                    .entry((
+                        p.namespace.as_deref().map(String::from),
+                        p.mount.to_string(),
+                    ))
                     .or_default()
                     .insert(k);
             }
@@ -123,9 +126,9 @@ impl Mounts {
         m
     }
 
-    fn is_secret_mount(&self, ns: &Option<String>, mount: &str) -> bool {
+    fn is_secret_mount(&self, ns: Option<&str>, mount: &str) -> bool {
         self.kinds
-            .get(&(ns.clone(), mount.to_string()))
+            .get(&(ns.map(String::from), mount.to_string()))
             .is_some_and(|k| k.iter().any(|k| !k.is_listing()))
     }
 
@@ -176,17 +179,19 @@ pub fn build(
     for p in st.paths.values() {
         let secret = match p.kind {
             Some(k) => !k.is_listing(),
-            None => mounts.is_secret_mount(&p.namespace, &p.mount) && !p.path.ends_with('/'),
+            None => {
+                mounts.is_secret_mount(p.namespace.as_deref(), &p.mount) && !p.path.ends_with('/')
+            }
         };
         if secret {
-            out.insert(p.path.clone(), from_log(p, tenants, layout));
+            out.insert(p.path.to_string(), from_log(p, tenants, layout));
         }
     }
     // A secret only written (say by an administrator) and never read is still one a leaked
     // token could read; a path also read keeps the description its read gave it.
     for p in st.writes.values() {
-        if !out.contains_key(&p.path) {
-            out.insert(p.path.clone(), from_log(p, tenants, layout));
+        if !out.contains_key(&*p.path) {
+            out.insert(p.path.to_string(), from_log(p, tenants, layout));
         }
     }
     for line in inventory {
@@ -208,14 +213,14 @@ pub fn build(
 fn from_log(p: &PathInfo, tenants: &TenantMap, layout: &TenantLayout) -> CatalogueEntry {
     CatalogueEntry {
         place: SecretPlace {
-            path: p.path.clone(),
-            secret: p.secret.clone(),
-            namespace: p.namespace.clone(),
-            mount: p.mount.clone(),
+            path: p.path.to_string(),
+            secret: p.secret.to_string(),
+            namespace: p.namespace.as_deref().map(String::from),
+            mount: p.mount.to_string(),
             kind: p.kind,
             tenant: tenants.resolve(
                 Attribution {
-                    tenant: p.tenant.clone(),
+                    tenant: p.tenant.as_deref().map(String::from),
                     site: p.site.clone(),
                 },
                 layout,
@@ -293,7 +298,7 @@ mod tests {
             path: path.into(),
             secret: path.into(),
             mount: mount.into(),
-            namespace: ns.map(str::to_string),
+            namespace: ns.map(Box::from),
             mount_source: MountSource::Log,
             kind,
             tenant: None,
@@ -317,7 +322,7 @@ mod tests {
             ),
         ];
         for (i, r) in rows.into_iter().enumerate() {
-            st.paths.insert(i as u64 + 1, r);
+            st.paths.insert(i as u64 + 1, Box::new(r));
         }
         let inventory = [
             "kv/data/app/db".to_string(),

@@ -79,15 +79,15 @@ pub(super) fn config_writes(
             let info = st.paths.get(&pk)?;
             let relative = match info.namespace.as_deref() {
                 Some(ns) => info.path.strip_prefix(ns)?.strip_prefix('/')?,
-                None => info.path.as_str(),
+                None => &*info.path,
             };
             let connection = relative
-                .strip_prefix(info.mount.as_str())?
+                .strip_prefix(&*info.mount)?
                 .strip_prefix("config/")?;
             Some(ConfigWriteRecord {
                 path: redact::path(&info.path).into_owned(),
-                namespace: info.namespace.clone(),
-                mount: info.mount.clone(),
+                namespace: info.namespace.as_deref().map(String::from),
+                mount: info.mount.to_string(),
                 connection: connection.to_string(),
                 writes: a.writes,
                 first_write: a.first,

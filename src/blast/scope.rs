@@ -608,7 +608,7 @@ fn reads(
             let info = st.paths.get(&pk)?;
             let tenant = tenants.resolve(
                 Attribution {
-                    tenant: info.tenant.clone(),
+                    tenant: info.tenant.as_deref().map(String::from),
                     site: info.site.clone(),
                 },
                 layout,
@@ -655,7 +655,7 @@ fn failures(
 ) -> Vec<DeniedRecord> {
     let mut by: BTreeMap<(Key, Failure), DeniedRecord> = BTreeMap::new();
     let mut add = |path: Key, actor: Key, f: &crate::lineage::FailAgg| {
-        let info_path = st.paths.get(&path).map_or("", |p| p.path.as_str());
+        let info_path = st.paths.get(&path).map_or("", |p| &*p.path);
         let d = by.entry((path, f.reason)).or_insert_with(|| DeniedRecord {
             path: redact::path(info_path).into_owned(),
             reason: f.reason,
@@ -714,7 +714,7 @@ fn leases(
                     .and_then(|i| i.namespace.as_deref())
                     .map(|n| redact::path(n).into_owned()),
                 kind: info.and_then(|i| i.kind),
-                tenant: info.and_then(|i| i.tenant.clone()),
+                tenant: info.and_then(|i| i.tenant.as_deref().map(String::from)),
                 issued_at: l.at,
                 token: actor_name(st, l.actor),
                 evidence: loc(l.loc),

@@ -155,8 +155,10 @@ pub struct LineageState {
     pub strings: Strings,
     /// Tokens by accessor key.
     pub tokens: Map<Key, TokenAgg>,
-    /// Secret paths by key.
-    pub paths: Map<Key, PathInfo>,
+    /// Secret paths by key. Boxed: the record is ~200 bytes, and a hash table keeps a third or
+    /// more of its slots spare (three times the entries' room while it grows), which cost more
+    /// than the records did when they sat in the slots.
+    pub paths: Map<Key, Box<PathInfo>>,
     /// Successful secret reads by (actor, path).
     pub reads: Map<(Key, Key), ReadAgg>,
     /// Failed requests by (actor, path).
@@ -766,16 +768,16 @@ impl Lineage<'_> {
         };
         st.paths.insert(
             k,
-            PathInfo {
-                path: qualified,
-                secret,
-                mount: m.mount.to_string(),
-                namespace: ns.map(str::to_string),
+            Box::new(PathInfo {
+                path: qualified.into(),
+                secret: secret.into(),
+                mount: m.mount.into(),
+                namespace: ns.map(Box::from),
                 mount_source: m.source,
                 kind,
-                tenant: attribution.tenant,
+                tenant: attribution.tenant.map(String::into_boxed_str),
                 site: attribution.site,
-            },
+            }),
         );
         k
     }
@@ -828,7 +830,11 @@ impl LineageSnapshot {
         LineageSnapshot {
             strings: st.strings.iter().map(|(k, v)| (k, v.to_string())).collect(),
             tokens,
-            paths: st.paths.iter().map(|(k, p)| (*k, p.clone())).collect(),
+            paths: st
+                .paths
+                .iter()
+                .map(|(k, p)| (*k, PathInfo::clone(p)))
+                .collect(),
             reads: st
                 .reads
                 .iter()
@@ -902,7 +908,8 @@ impl LineageSnapshot {
         st.strings
             .extend(self.strings.iter().map(|(k, v)| (*k, v.as_str())));
         st.tokens.extend(self.tokens);
-        st.paths.extend(self.paths);
+        st.paths
+            .extend(self.paths.into_iter().map(|(k, p)| (k, Box::new(p))));
         st.writes.extend(self.writes);
         st.forms.extend(self.forms);
         st.role_orphan.extend(self.role_orphan);

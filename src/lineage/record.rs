@@ -195,14 +195,14 @@ pub struct FailAgg {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PathInfo {
     /// The request path, namespace-qualified.
-    pub path: String,
+    pub path: Box<str>,
     /// The logical secret name.
-    pub secret: String,
+    pub secret: Box<str>,
     /// The mount (without namespace).
-    pub mount: String,
+    pub mount: Box<str>,
     /// The namespace (`request.namespace.path` without its slash), none for root.
     #[serde(default)]
-    pub namespace: Option<String>,
+    pub namespace: Option<Box<str>>,
     /// How the mount was found: from `request.mount_point`, or guessed from the path's shape
     /// (logs of Vault before 1.6).
     #[serde(default)]
@@ -210,7 +210,7 @@ pub struct PathInfo {
     /// The kind of access (for failures: the kind a success would have been, if any).
     pub kind: Option<SecretKind>,
     /// The tenant (before layout inference).
-    pub tenant: Option<String>,
+    pub tenant: Option<Box<str>>,
     /// Where a default-segment tenant was read, for layout inference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<crate::tenant::SegmentSite>,

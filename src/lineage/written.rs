@@ -84,16 +84,16 @@ impl Lineage<'_> {
         let attribution = self.tenants.attribute(ns, &relative, &m, t.kind);
         let logical = logical_path(&m, t.kind);
         PathInfo {
-            path: qualified.to_string(),
+            path: qualified.into(),
             secret: match ns {
-                Some(ns) => format!("{ns}/{logical}"),
-                None => logical,
+                Some(ns) => format!("{ns}/{logical}").into(),
+                None => logical.into(),
             },
-            mount: m.mount.to_string(),
-            namespace: ns.map(str::to_string),
+            mount: m.mount.into(),
+            namespace: ns.map(Box::from),
             mount_source: m.source,
             kind: Some(t.kind),
-            tenant: attribution.tenant,
+            tenant: attribution.tenant.map(String::into_boxed_str),
             site: attribution.site,
         }
     }

@@ -1,6 +1,7 @@
 //! Lineage roots and what each one's whole lineage did, gathered from the pass's state.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 /// Keys are already hashes: a fast hasher is enough.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -50,8 +51,11 @@ pub struct RootActor {
     pub login_address: Option<Key>,
     /// The login path (`auth/userpass/login/dana`).
     pub login_path: Option<Key>,
-    /// Secret path keys read, with their tenant (non-excluded) and whether it was a listing.
-    pub reads: BTreeMap<Key, Read>,
+    /// Secret path keys read, with their tenant (non-excluded) and whether it was a listing:
+    /// sorted by key, each once ([`RootActor::push_read`] then [`RootActor::seal_reads`]). A
+    /// sorted vector, not a tree: a busy log has a read per (token, path), and a tree's nodes
+    /// cost about half as much again.
+    pub(super) reads: Vec<(Key, Read)>,
     /// Successful reads.
     pub read_count: u64,
     /// Permission-denied requests.
@@ -73,13 +77,30 @@ pub struct RootActor {
 /// A secret path read by a lineage.
 #[derive(Clone, Debug)]
 pub struct Read {
-    /// The tenant, unless excluded or unknown.
-    pub tenant: Option<String>,
+    /// The tenant, unless excluded or unknown: shared by every read of its tenant.
+    pub tenant: Option<Arc<str>>,
     /// True for listings (enumeration of a tenant's secrets).
     pub listing: bool,
 }
 
 impl RootActor {
+    /// Adds a read; [`RootActor::seal_reads`] must run before the reads are looked at.
+    pub fn push_read(&mut self, path: Key, read: Read) {
+        self.reads.push((path, read));
+    }
+
+    /// Sorts the reads by path key, each path once (every token of a lineage may read it).
+    pub fn seal_reads(&mut self) {
+        self.reads.sort_unstable_by_key(|(k, _)| *k);
+        self.reads.dedup_by_key(|(k, _)| *k);
+        self.reads.shrink_to_fit();
+    }
+
+    /// The reads, by path key.
+    pub fn reads(&self) -> impl Iterator<Item = (Key, &Read)> + '_ {
+        self.reads.iter().map(|(k, r)| (*k, r))
+    }
+
     /// Tenants whose secrets (not listings) were read, in order, each once.
     pub fn tenants(&self) -> Vec<&str> {
         self.tenants_where(false)
@@ -94,8 +115,8 @@ impl RootActor {
     /// per root on top of the vector it was collected from.
     fn tenants_where(&self, listing: bool) -> Vec<&str> {
         let mut v: Vec<&str> = self
-            .reads
-            .values()
+            .reads()
+            .map(|(_, r)| r)
             .filter(|r| r.listing == listing)
             .filter_map(|r| r.tenant.as_deref())
             .collect();
@@ -106,10 +127,9 @@ impl RootActor {
 
     /// Secret paths read (not listed).
     pub fn secrets(&self) -> BTreeSet<Key> {
-        self.reads
-            .iter()
+        self.reads()
             .filter(|(_, r)| !r.listing)
-            .map(|(k, _)| *k)
+            .map(|(k, _)| k)
             .collect()
     }
 
@@ -232,6 +252,8 @@ pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<
             out[i].descendants_elsewhere += 1;
         }
     }
+    // One shared copy of each tenant's name, not one per (root, path).
+    let mut names: HashMap<&str, Arc<str>> = HashMap::default();
     for (&(actor, path), r) in &st.reads {
         let Some(&i) = actor_of.get(&actor) else {
             continue;
@@ -239,12 +261,14 @@ pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<
         let a = &mut out[i];
         let info = st.paths.get(&path);
         let tenant = info
-            .and_then(|p| p.tenant.clone())
-            .filter(|t| !tenants.is_excluded(t));
+            .and_then(|p| p.tenant.as_deref())
+            .filter(|t| !tenants.is_excluded(t))
+            .map(|t| names.entry(t).or_insert_with(|| Arc::from(t)).clone());
         let listing = info.and_then(|p| p.kind).is_some_and(|k| k.is_listing());
-        a.reads.insert(path, Read { tenant, listing });
+        a.push_read(path, Read { tenant, listing });
         a.read_count += r.reads;
     }
+    out.iter_mut().for_each(RootActor::seal_reads);
     for (&(actor, _), f) in &st.failures {
         if actor == NO_TOKEN || f.reason != Failure::PermissionDenied {
             continue;

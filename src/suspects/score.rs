@@ -82,8 +82,8 @@ impl<'a> Group<'a> {
             *self.tenants.entry(t).or_default() += 1;
         }
         // `reads` is keyed by path: its non-listing keys are `a.secrets()`, without the set.
-        for (k, _) in a.reads.iter().filter(|(_, r)| !r.listing) {
-            *self.secrets.entry(*k).or_default() += 1;
+        for (k, _) in a.reads().filter(|(_, r)| !r.listing) {
+            *self.secrets.entry(k).or_default() += 1;
         }
         if let Some(addr) = a.login_address {
             let first = self.first_login_from.entry(addr).or_insert(position);
@@ -217,7 +217,7 @@ fn evidence(
         .count() as u64;
     let unusual = tenants.len() as u64 - usual;
     // `reads` is keyed by path: its non-listing keys are `a.secrets()`, without the set.
-    let secrets = || a.reads.iter().filter(|(_, r)| !r.listing).map(|(k, _)| *k);
+    let secrets = || a.reads().filter(|(_, r)| !r.listing).map(|(k, _)| k);
     let fresh_secrets = secrets().filter(|k| !peers.read_secret(*k, true)).count() as u64;
     let breadth = capped(
         unusual * u64::from(TENANT_POINTS) + usual * u64::from(TENANT_POINTS / 2),
@@ -456,11 +456,12 @@ mod tests {
         };
         let mut add = |i: usize, listing: bool| {
             let key = 1_000 + i as Key * 2 + Key::from(listing);
-            let tenant = Some(format!("t{i:02}"));
-            a.reads.insert(key, Read { tenant, listing });
+            let tenant = Some(format!("t{i:02}").into());
+            a.push_read(key, Read { tenant, listing });
         };
         read.iter().for_each(|&i| add(i, false));
         listed.iter().for_each(|&i| add(i, true));
+        a.seal_reads();
         a
     }
 

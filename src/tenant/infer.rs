@@ -27,13 +27,13 @@ pub const MIN_INFERRED_TENANTS: usize = 5;
 )]
 pub struct SegmentSite {
     /// The namespace-qualified mount: `secret/`, `acme/secret/`.
-    pub mount: String,
+    pub mount: Box<str>,
     /// Action words between the mount and the first segment (`data/` for KV v2: 1).
     pub actions: u8,
     /// The first segment below the mount and the actions: the default tenant.
-    pub first: String,
+    pub first: Box<str>,
     /// The second segment when a path continues below it (`acme` in `tenants/acme/db`).
-    pub child: Option<String>,
+    pub child: Option<Box<str>>,
 }
 
 /// One inferred rule: below `constant` in `mount`, the next segment is the tenant.
@@ -103,7 +103,9 @@ impl TenantLayout {
         let child = site.child.as_deref()?;
         self.rules
             .iter()
-            .any(|r| r.mount == site.mount && r.actions == site.actions && r.constant == site.first)
+            .any(|r| {
+                *r.mount == *site.mount && r.actions == site.actions && *r.constant == *site.first
+            })
             .then_some(child)
     }
 

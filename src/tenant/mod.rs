@@ -197,12 +197,14 @@ impl TenantMap {
                         .filter(|_| self.infers_layout())
                         .map(|l| SegmentSite {
                             mount: match ns {
-                                Some(ns) => format!("{}/{}", ns.trim_end_matches('/'), mount.mount),
-                                None => mount.mount.to_string(),
+                                Some(ns) => {
+                                    format!("{}/{}", ns.trim_end_matches('/'), mount.mount).into()
+                                }
+                                None => mount.mount.into(),
                             },
                             actions: l.actions,
-                            first: seg.first.to_string(),
-                            child: l.child_dir.map(str::to_string),
+                            first: seg.first.into(),
+                            child: l.child_dir.map(Box::from),
                         }),
                 },
             },
