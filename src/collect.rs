@@ -111,9 +111,17 @@ pub struct Sample<K: Hash + Eq + Clone, P: Ord + Copy, V> {
     /// Every distinct key counted; `None` while they are exactly the keys of `kept`. Boxed, as
     /// is `index`: few samples ever build either, and there is a sample per distinct secret
     /// path, so an empty table inline (40 bytes each) cost more than the kept keys.
+    #[allow(
+        clippy::box_collection,
+        reason = "the box keeps the absent table at 8 bytes"
+    )]
     distinct: Option<Box<HashSet<K, Hasher>>>,
     /// Where each kept key is in `kept`, once it holds more than [`INDEX_AT`] keys: a large cap
     /// (`scan --max-readers 0` lists every reader) must not make each offer a linear search.
+    #[allow(
+        clippy::box_collection,
+        reason = "the box keeps the absent table at 8 bytes"
+    )]
     index: Option<Box<HashMap<K, usize, Hasher>>>,
     saturated: bool,
     seq: u64,
