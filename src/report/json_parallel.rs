@@ -3,7 +3,7 @@
 //! array `rotation-list -f json` writes.
 //!
 //! A report's fields still come from its `Serialize` derive (names, order, skips), one at a
-//! time, through [`Fields`]: a serializer that takes only a struct and writes each field as
+//! time, through `Fields`: a serializer that takes only a struct and writes each field as
 //! serde_json's pretty printer writes it at the top of a document, except the fields named in
 //! [`Parallel`], which it renders from the report itself, chunk by chunk on the current pool.
 //! Every byte is the one [`super::json::write`] writes for the same report (the tests below and
