@@ -327,10 +327,7 @@ mod tests {
             write_scan(&r, &mut alone).unwrap();
             assert!(alone == want, "{n} secrets, no pool");
             for threads in 1..=4 {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
+                let pool = parallel::test_pool(threads);
                 let mut got = Vec::new();
                 pool.install(|| write_scan(&r, &mut got)).unwrap();
                 assert!(got == want, "{n} secrets, {threads} threads");
@@ -347,10 +344,7 @@ mod tests {
         let mut want = serde_json::to_vec_pretty(&items).unwrap();
         want.push(b'\n');
         for threads in [1, 3] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = parallel::test_pool(threads);
             let mut got = Vec::new();
             pool.install(|| write_array(&items, &mut got)).unwrap();
             assert!(got == want, "{threads} threads");
@@ -372,10 +366,7 @@ mod tests {
         let readers: usize = r.secrets.iter().map(|s| s.readers.len()).sum();
         assert_eq!(lines.count(), n + readers + 1);
         for threads in 2..=4 {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = parallel::test_pool(threads);
             let mut got = Vec::new();
             pool.install(|| crate::report::ndjson::write_scan(&r, &mut got))
                 .unwrap();

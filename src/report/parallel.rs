@@ -84,6 +84,15 @@ where
     Ok(())
 }
 
+/// A pool of `threads` threads for the tests that render on one.
+#[cfg(test)]
+pub(crate) fn test_pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a test pool")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,10 +118,7 @@ mod tests {
             .collect::<Vec<_>>()
             .join(",");
         for threads in [1, 2, 3, 8] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = test_pool(threads);
             for chunk in [1, 7, 64, 4_999, 5_000, 10_000] {
                 let mut out = Vec::new();
                 pool.install(|| ordered(&items, chunk, &numbers, &mut out))
@@ -137,10 +143,7 @@ mod tests {
                 Ok(())
             }
         };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
+        let pool = test_pool(2);
         let mut out = Vec::new();
         let err = pool
             .install(|| ordered(&items, 10, &fail, &mut out))
