@@ -108,11 +108,21 @@ pub struct Sample<K: Hash + Eq + Clone, P: Ord + Copy, V> {
     cap: usize,
     count_cap: usize,
     kept: Vec<Kept<K, P, V>>,
-    /// Every distinct key counted; `None` while they are exactly the keys of `kept`.
-    distinct: Option<HashSet<K, Hasher>>,
+    /// Every distinct key counted; `None` while they are exactly the keys of `kept`. Boxed, as
+    /// is `index`: few samples ever build either, and there is a sample per distinct secret
+    /// path, so an empty table inline (40 bytes each) cost more than the kept keys.
+    #[allow(
+        clippy::box_collection,
+        reason = "the box keeps the absent table at 8 bytes"
+    )]
+    distinct: Option<Box<HashSet<K, Hasher>>>,
     /// Where each kept key is in `kept`, once it holds more than [`INDEX_AT`] keys: a large cap
     /// (`scan --max-readers 0` lists every reader) must not make each offer a linear search.
-    index: Option<HashMap<K, usize, Hasher>>,
+    #[allow(
+        clippy::box_collection,
+        reason = "the box keeps the absent table at 8 bytes"
+    )]
+    index: Option<Box<HashMap<K, usize, Hasher>>>,
     saturated: bool,
     seq: u64,
 }
@@ -155,7 +165,7 @@ impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
                     .enumerate()
                     .map(|(i, k)| (k.key.clone(), i))
                     .collect();
-                self.index = Some(index);
+                self.index = Some(Box::new(index));
             }
             None => {}
         }
@@ -230,7 +240,7 @@ impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
         let kept = &self.kept;
         let set = self
             .distinct
-            .get_or_insert_with(|| kept.iter().map(|k| k.key.clone()).collect());
+            .get_or_insert_with(|| Box::new(kept.iter().map(|k| k.key.clone()).collect()));
         if !set.contains(key) {
             if set.len() >= self.count_cap {
                 self.saturated = true;
@@ -318,7 +328,7 @@ impl<K: Hash + Eq + Clone, P: Ord + Copy, V> Sample<K, P, V> {
         let distinct: HashSet<K, Hasher> = parts.distinct.into_iter().collect();
         let implicit = distinct.len() == parts.entries.len()
             && parts.entries.iter().all(|(k, _, _)| distinct.contains(k));
-        s.distinct = (!implicit).then_some(distinct);
+        s.distinct = (!implicit).then(|| Box::new(distinct));
         for (k, p, v) in parts.entries {
             let mut v = Some(v);
             s.offer_counted(k, p, || v.take().expect("value is taken once"));

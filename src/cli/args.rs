@@ -198,7 +198,7 @@ pub struct InputArgs {
     /// copytruncate, kills the process with SIGBUS); `never` always reads.
     #[arg(long, value_enum, default_value_t = MmapChoice::Auto)]
     pub mmap: MmapChoice,
-    /// Worker threads (0: one per core).
+    /// Worker threads, for the analysis and for rendering long report lists (0: one per core).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub threads: usize,
     /// Lines longer than this are skipped and reported (suffixes K, M, G).

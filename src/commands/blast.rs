@@ -107,7 +107,8 @@ pub fn run(args: &BlastArgs, mode: Mode, global: Global) -> Result<Exit, Command
         );
     }
     let analysis = analyse(args, global, now)?;
-    write(&analysis.report, args, mode, global)?;
+    let threads = crate::scan::worker_threads(args.input.threads);
+    super::scan::on_pool(threads, || write(&analysis.report, args, mode, global))?;
     let spent = analysis.commit(now)?;
     for u in &spent.report.pivots.unmatched {
         eprintln!("blastradius: warning: {u} matched nothing in the log");

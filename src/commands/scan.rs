@@ -67,7 +67,8 @@ pub fn run(args: &ScanArgs, global: Global) -> Result<Exit, CommandError> {
     )?;
     let file_progress = pass.result.progress.clone();
     let report = build_report(args, &resolved, pass.result, pass.suspects, &session, now);
-    write_report(&report, args, global)?;
+    let threads = resolved.pass.worker_threads();
+    on_pool(threads, || write_report(&report, args, global))?;
     let memory = write_alerts(&report, args, global, session.take_alert_memory())?;
     // Outputs are written: only now may the state move past this run's input.
     session.commit(pass.next, &file_progress, memory, now)?;
@@ -159,7 +160,8 @@ fn run_pass(
             .leases(Leases::Skip),
     };
     let progress = Progress::start(total_bytes(inputs), quiet);
-    let scanned = scan::run(
+    // The ranking needs only the watch's state: it runs beside the building of the result.
+    let scanned = scan::run_then(
         inputs,
         &resolved.pass,
         Analysers {
@@ -169,10 +171,10 @@ fn run_pass(
             progress: Some(&progress.counter),
         },
         incremental,
+        |state| suspects::rank_keeping(state, tenants, &resolved.blast_command),
     )?;
     drop(progress);
-    let (suspects, leftovers) =
-        suspects::rank_keeping(scanned.ext, tenants, &resolved.blast_command);
+    let (suspects, leftovers) = scanned.ext;
     Ok(Pass {
         result: scanned.result,
         suspects,
@@ -209,6 +211,23 @@ fn build_report(
             suspects,
         },
     )
+}
+
+/// Runs `f` on a pool of `threads` threads, where the renderers cut long lists into chunks
+/// rendered side by side (`report::parallel`); with one thread, on this one.
+pub(super) fn on_pool<R: Send>(
+    threads: usize,
+    f: impl FnOnce() -> Result<R, CommandError> + Send,
+) -> Result<R, CommandError> {
+    if threads < 2 {
+        return f();
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("blastradius-report-{i}"))
+        .build()
+        .map_err(scan::ScanError::from)?;
+    pool.install(f)
 }
 
 /// Writes the report to `--output` (standard output by default).

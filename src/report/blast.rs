@@ -245,7 +245,7 @@ pub fn render(
     w: &mut dyn Write,
 ) -> std::io::Result<()> {
     match format {
-        BlastFormat::Json => super::json::write(r, w),
+        BlastFormat::Json => super::json_parallel::write_blast(r, w),
         BlastFormat::Csv => write_csv(&r.rotation_targets, w),
         BlastFormat::Text => write_text(r, color, w),
         BlastFormat::Markdown => {
@@ -341,7 +341,7 @@ pub fn render_list(
 ) -> std::io::Result<()> {
     match format {
         ListFormat::Csv => write_csv(targets, w),
-        ListFormat::Json => super::json::write(&targets, w),
+        ListFormat::Json => super::json_parallel::write_array(targets, w),
         ListFormat::Ndjson => targets
             .iter()
             .try_for_each(|x| record("rotation_target", x, w)),

@@ -82,14 +82,23 @@ const BREAK: &[u8; 2 + 2 * 64] = &{
 /// its indentation as one slice: serde_json writes the indent two bytes per level, a call each,
 /// before every key and array value, which was a tenth of a large report's cost.
 #[derive(Default)]
-struct Pretty {
+pub(super) struct Pretty {
     depth: usize,
     has_value: bool,
 }
 
 impl Pretty {
-    /// A line break (after a `,` unless `first`) and the indentation of the current depth.
-    fn line<W: ?Sized + Write>(&self, w: &mut W, comma: bool) -> io::Result<()> {
+    /// The printer as it stands inside `depth` open objects and arrays: what it writes from
+    /// there is what serde_json's would write at that depth of a larger document.
+    pub(super) fn at(depth: usize) -> Pretty {
+        Pretty {
+            depth,
+            has_value: false,
+        }
+    }
+
+    /// A line break (after a `,` when `comma`) and the indentation of the current depth.
+    pub(super) fn line<W: ?Sized + Write>(&self, w: &mut W, comma: bool) -> io::Result<()> {
         let from = usize::from(!comma);
         let mut spaces = 2 * self.depth;
         let first = (BREAK.len() - 2).min(spaces);

@@ -11,8 +11,10 @@ pub mod devices;
 pub mod html;
 pub mod incident;
 pub mod json;
+pub mod json_parallel;
 pub mod markdown;
 pub mod ndjson;
+pub mod parallel;
 pub mod sanitize;
 pub mod suspects;
 pub mod table;
@@ -271,7 +273,7 @@ pub fn render_scan(
     w: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     match format {
-        Format::Json => json::write(report, w),
+        Format::Json => json_parallel::write_scan(report, w),
         Format::Ndjson => ndjson::write_scan(report, w),
         Format::Text => text::write_scan(report, color, w),
         Format::Markdown => markdown::write(&incident::Incident::from_scan(report), w),

@@ -146,17 +146,13 @@ pub fn write_scan(r: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     for g in &r.gaps {
         out.put("gap", g)?;
     }
-    for s in &r.secrets {
-        out.put("secret", &SecretLine::of(s))?;
-        for (i, actor) in s.readers.iter().enumerate() {
-            let line = ReaderLine {
-                path: &s.path,
-                order: i + 1,
-                actor,
-            };
-            out.put("reader", &line)?;
-        }
-    }
+    // The bulk of a busy log's records: rendered chunk by chunk on the current pool.
+    super::parallel::ordered(
+        &r.secrets,
+        super::parallel::CHUNK_ITEMS,
+        &secret_lines,
+        &mut out.out,
+    )?;
     for t in &r.tenants {
         out.put("tenant", t)?;
     }
@@ -190,6 +186,23 @@ pub fn write_scan(r: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     };
     out.put("summary", &summary)?;
     out.out.finish()
+}
+
+/// The `secret` record of each secret in `chunk`, each followed by its `reader` records.
+fn secret_lines(_start: usize, chunk: &[SecretRecord], buf: &mut Vec<u8>) -> io::Result<()> {
+    let mut scratch = Vec::new();
+    for s in chunk {
+        write_record("secret", &SecretLine::of(s), &mut scratch, buf)?;
+        for (i, actor) in s.readers.iter().enumerate() {
+            let line = ReaderLine {
+                path: &s.path,
+                order: i + 1,
+                actor,
+            };
+            write_record("reader", &line, &mut scratch, buf)?;
+        }
+    }
+    Ok(())
 }
 
 /// Records going out through one buffer, each serialised into the same scratch space.

@@ -39,15 +39,23 @@ pub(super) struct Bounds {
 }
 
 /// Turns the merged worker state (and, incremental, the earlier runs' carry) into the result,
-/// and the carry for the next run when `carry` is given.
-pub(super) fn finish<E: Extension>(
+/// and the carry for the next run when `carry` is given. The extension's state is final once
+/// the in-flight requests are analysed: `then` takes it from there, beside the building of the
+/// result (on the current rayon pool).
+pub(super) fn finish<E, R, F>(
     ctx: &Context<'_, E>,
     inputs: &[Input],
     infos: Vec<Option<InputInfo>>,
     errors: Vec<(u32, SourceError)>,
     mut worker: Worker<'_, E>,
     carry: Option<Carry>,
-) -> Result<super::Scanned<E::State>, ScanError> {
+    then: F,
+) -> Result<super::Scanned<R>, ScanError>
+where
+    E: Extension,
+    F: FnOnce(E::State) -> R + Send,
+    R: Send,
+{
     let stateful = carry.is_some();
     let mut carry = carry.unwrap_or_default();
     let mut log = merge(ctx, inputs, &mut worker, &mut carry)?;
@@ -64,9 +72,15 @@ pub(super) fn finish<E: Extension>(
         errors,
     };
     let gaps = analyse_gaps(ctx, &reads, &mut worker, &log, loose.gap_inputs());
+    let (analysis, ext) = (worker.analysis, worker.ext);
+    let samples = loose.samples;
+    let (result, ext) = rayon::join(
+        || result(ctx, reads, analysis, log, samples, gaps),
+        || then(ext),
+    );
     Ok(super::Scanned {
-        result: result(ctx, reads, worker.analysis, log, loose.samples, gaps),
-        ext: worker.ext,
+        result,
+        ext,
         carry: next,
     })
 }
@@ -352,8 +366,11 @@ fn result<E: Extension>(
         })
         .collect();
     analysis.activity.settle();
-    let findings = ctx.detector.finish(analysis.detect, &resolve);
-    let (secrets, tenants, tenant_layout) = analysis.secrets.finish(ctx.tenants, &resolve);
+    let (detect, table) = (analysis.detect, analysis.secrets);
+    let (findings, (secrets, tenants, tenant_layout)) = rayon::join(
+        || ctx.detector.finish(detect, &resolve),
+        || table.finish(ctx.tenants, &resolve),
+    );
     let progress = progress(inputs, &infos, &log.sums);
     let input_records = input_records(inputs, infos, errors, &log.sums, &log.bounds);
     let first_entry = log.bounds.iter().flatten().map(|b| b.earliest).min();

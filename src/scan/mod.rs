@@ -92,10 +92,15 @@ pub enum SecretTable {
 impl ScanSettings {
     /// The worker threads to run: `threads`, or one per core when it is 0.
     pub fn worker_threads(&self) -> usize {
-        match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        }
+        worker_threads(self.threads)
+    }
+}
+
+/// The threads `--threads n` runs: `n`, or one per core when it is 0.
+pub fn worker_threads(n: usize) -> usize {
+    match n {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
     }
 }
 
@@ -253,6 +258,24 @@ pub fn run<E: Extension>(
     az: Analysers<'_, E>,
     incremental: Option<Incremental>,
 ) -> Result<Scanned<E::State>, ScanError> {
+    run_then(inputs, settings, az, incremental, |state| state)
+}
+
+/// [`run`], handing the extension's merged state to `then` as soon as it is final. `then` runs
+/// on the scan's pool beside the building of the result (the secret table, the findings), so
+/// end-of-run work on the extension's state (ranking suspects) does not wait for it.
+pub fn run_then<E, R, F>(
+    inputs: &[Input],
+    settings: &ScanSettings,
+    az: Analysers<'_, E>,
+    incremental: Option<Incremental>,
+    then: F,
+) -> Result<Scanned<R>, ScanError>
+where
+    E: Extension,
+    F: FnOnce(E::State) -> R + Send,
+    R: Send,
+{
     use std::hash::BuildHasher;
     let seed = incremental.as_ref().map_or_else(
         || foldhash::quality::RandomState::default().hash_one(std::time::SystemTime::now()),
@@ -308,14 +331,18 @@ pub fn run<E: Extension>(
         worker
     });
     let worker = worker.unwrap_or_else(|| Worker::new(&ctx));
-    finish::finish(
-        &ctx,
-        inputs,
-        read_infos,
-        source_errors,
-        worker,
-        incremental.map(|i| i.carry),
-    )
+    // On the pool: the independent parts of the end of the run go side by side.
+    pool.install(|| {
+        finish::finish(
+            &ctx,
+            inputs,
+            read_infos,
+            source_errors,
+            worker,
+            incremental.map(|i| i.carry),
+            then,
+        )
+    })
 }
 
 /// The phases the inputs are read in, one after another; a phase's inputs are read in parallel.

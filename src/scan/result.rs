@@ -109,7 +109,7 @@ pub struct Locator {
 
 impl Locator {
     /// `starts[file][chunk]`: lines before each chunk of each file; `names[file]`: its name.
-    pub(super) fn new(starts: Vec<Vec<u64>>, names: Vec<String>) -> Locator {
+    pub(crate) fn new(starts: Vec<Vec<u64>>, names: Vec<String>) -> Locator {
         Locator { starts, names }
     }
 

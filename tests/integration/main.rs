@@ -44,6 +44,8 @@ mod read_ahead;
 mod read_paths;
 /// `scan --max-readers`: readers capped per secret with their count, every reader in NDJSON.
 mod report_caps;
+/// Reports written on several threads are byte for byte the one-thread reports.
+mod report_threads;
 /// Markdown and HTML incident reports: structure, escaping, chart, a real browser.
 mod reports;
 /// Reports match the published JSON Schema.
