@@ -1219,7 +1219,8 @@ mod tests {
             let mut st = lineage.new_state();
             let mut parser = crate::parse::Parser::new();
             parser.parse_one(line, |ev| {
-                lineage.logical(&mut st, &ev.expect("a valid entry"), Loc::default())
+                let ev = ev.expect("a valid entry");
+                lineage.logical(&mut st, &ev, secret_access(&ev).as_ref(), Loc::default())
             });
             st
         };
