@@ -5,6 +5,7 @@
 //! once per path (not per read), so tenant patterns cost nothing in the hot loop.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::collect::{Sample, SampleParts, Smallest};
 use crate::detect::{Actor, ActorRef};
@@ -30,7 +31,7 @@ struct SecretAgg {
     reads: u64,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
-    readers: Sample<u64, Loc, Actor>,
+    readers: Sample<u64, Loc, Arc<Actor>>,
     evidence: Smallest<Loc>,
 }
 
@@ -43,6 +44,10 @@ pub struct SecretTable {
     key: String,
     /// Readers kept per secret (at most [`READER_COUNT_CAP`]).
     readers_cap: usize,
+    /// Every reader kept by some secret, by its key: one token reads many secrets, and each
+    /// secret's sample holding its own copy of the reader's strings was most of the memory the
+    /// readers took (the earliest readers of one secret are mostly those of the next).
+    actors: HashMap<u64, Arc<Actor>, foldhash::fast::FixedState>,
 }
 
 impl Default for SecretTable {
@@ -163,7 +168,7 @@ pub struct SecretRecord {
     pub last_read: Option<Timestamp>,
     /// The readers first seen earliest, first seen first: at most `--max-readers` (default
     /// [`READERS_PER_SECRET`]).
-    pub readers: Vec<Actor>,
+    pub readers: Vec<Arc<Actor>>,
     /// Distinct readers (a lower bound when `readers_saturated`).
     pub readers_total: usize,
     /// Distinct readers counted but not listed in `readers`.
@@ -218,7 +223,7 @@ pub struct SecretSnapshot {
     /// Last read.
     pub last: Option<Timestamp>,
     /// Readers.
-    pub readers: SampleParts<u64, Loc, Actor>,
+    pub readers: SampleParts<u64, Loc, Arc<Actor>>,
     /// Evidence.
     pub evidence: Vec<Loc>,
 }
@@ -230,6 +235,7 @@ impl SecretTable {
             map: HashMap::default(),
             key: String::new(),
             readers_cap: cap.kept(),
+            actors: HashMap::default(),
         }
     }
 }
@@ -274,6 +280,12 @@ impl Persisted for SecretTable {
         let mut t = SecretTable::with_readers(cap);
         for mut s in snap {
             s.readers.cap = t.readers_cap;
+            // Each saved sample was read back with its own copy of every reader: share them
+            // again, as a scan does.
+            for (key, _, actor) in &mut s.readers.entries {
+                let shared = t.actors.entry(*key).or_insert_with(|| Arc::clone(actor));
+                *actor = Arc::clone(shared);
+            }
             t.map.insert(
                 s.path,
                 Box::new(SecretAgg {
@@ -330,7 +342,15 @@ impl SecretTable {
             agg.last = Some(agg.last.map_or(t, |l| l.max(t)));
         }
         let reader = ActorRef::of(ev);
-        agg.readers.offer(reader.key(), loc, || reader.to_actor());
+        let key = reader.key();
+        let actors = &mut self.actors;
+        agg.readers.offer(key, loc, || {
+            Arc::clone(
+                actors
+                    .entry(key)
+                    .or_insert_with(|| Arc::new(reader.to_actor())),
+            )
+        });
         agg.evidence.insert(loc);
     }
 
@@ -392,7 +412,7 @@ impl SecretTable {
                 let excluded = a.tenant.as_deref().is_some_and(|t| tenants.is_excluded(t));
                 let readers_total = a.readers.distinct();
                 let readers_saturated = a.readers.saturated();
-                let readers: Vec<Actor> = a
+                let readers: Vec<Arc<Actor>> = a
                     .readers
                     .into_sorted()
                     .into_iter()
@@ -417,26 +437,35 @@ impl SecretTable {
             })
             .collect();
         secrets.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut by_tenant: BTreeMap<String, TenantRecord> = BTreeMap::new();
-        for s in &secrets {
-            let Some(t) = &s.tenant else { continue };
-            let r = by_tenant.entry(t.clone()).or_insert_with(|| TenantRecord {
-                tenant: t.clone(),
-                excluded: s.tenant_excluded,
-                secrets: 0,
-                reads: 0,
-                first_read: None,
-                last_read: None,
-                kinds: BTreeSet::new(),
-            });
-            r.secrets += 1;
-            r.reads += s.reads;
-            r.first_read = [r.first_read, s.first_read].into_iter().flatten().min();
-            r.last_read = [r.last_read, s.last_read].into_iter().flatten().max();
-            r.kinds.insert(s.kind);
-        }
-        (secrets, by_tenant.into_values().collect(), layout)
+        let tenants = tenant_records(&secrets);
+        (secrets, tenants, layout)
     }
+}
+
+/// The tenants of `secrets` (sorted by tenant), with their read counts and times. Keyed by the
+/// secrets' own tenant strings: each tenant's name is copied once, into its record.
+fn tenant_records(secrets: &[SecretRecord]) -> Vec<TenantRecord> {
+    let mut by_tenant: BTreeMap<&str, TenantRecord> = BTreeMap::new();
+    for s in secrets {
+        let Some(t) = s.tenant.as_deref() else {
+            continue;
+        };
+        let r = by_tenant.entry(t).or_insert_with(|| TenantRecord {
+            tenant: t.to_string(),
+            excluded: s.tenant_excluded,
+            secrets: 0,
+            reads: 0,
+            first_read: None,
+            last_read: None,
+            kinds: BTreeSet::new(),
+        });
+        r.secrets += 1;
+        r.reads += s.reads;
+        r.first_read = [r.first_read, s.first_read].into_iter().flatten().min();
+        r.last_read = [r.last_read, s.last_read].into_iter().flatten().max();
+        r.kinds.insert(s.kind);
+    }
+    by_tenant.into_values().collect()
 }
 
 fn new_agg(
@@ -472,4 +501,55 @@ pub fn affected_tenants(tenants: &[TenantRecord]) -> Vec<String> {
         .filter(|t| !t.excluded)
         .map(|t| t.tenant.clone())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::secret::secret_access;
+
+    /// A KV v2 read of `path` by the token with accessor `accessor`.
+    fn read(path: &str, accessor: &str) -> String {
+        format!(
+            r#"{{"time":"2026-11-02T10:00:00Z","type":"response","auth":{{"accessor":"{accessor}","client_token":"hmac-sha256:bb","display_name":"approle","policies":["db"]}},"request":{{"id":"r1","operation":"read","mount_point":"kv/","mount_type":"kv","path":"{path}","remote_address":"10.0.0.1"}},"response":{{"data":{{"data":{{"password":"hmac-sha256:cc"}}}}}}}}"#
+        )
+    }
+
+    /// One reader of many secrets is one record shared by their samples, not a copy each: the
+    /// copies were most of what the readers cost. Another reader gets its own. The same holds
+    /// for a table restored from a saved state.
+    #[test]
+    fn a_reader_of_many_secrets_is_kept_once() {
+        let tenants = TenantMap::default();
+        let mut table = SecretTable::default();
+        let mut parser = crate::parse::Parser::new();
+        for (path, accessor) in [
+            ("kv/data/a", "hmac-sha256:aa"),
+            ("kv/data/b", "hmac-sha256:aa"),
+            ("kv/data/c", "hmac-sha256:dd"),
+        ] {
+            parser.parse_one(read(path, accessor).as_bytes(), |ev| {
+                let ev = ev.expect("a valid entry");
+                let access = secret_access(&ev).expect("a secret read");
+                table.record(&ev, &access, Loc::default(), &tenants);
+            });
+        }
+        // A table carried to the next run (read back from JSON) shares its readers again.
+        let saved = table.save(ReaderCap::default(), &|l| l).unwrap();
+        let json = serde_json::to_string(&saved).unwrap();
+        let carried =
+            SecretTable::restore(serde_json::from_str(&json).unwrap(), ReaderCap::default());
+        for table in [table, carried.unwrap()] {
+            let (secrets, _, _) = table.finish(&tenants, &|l| Location {
+                file: String::new(),
+                line: l.line_in_chunk,
+                offset: l.offset,
+            });
+            let readers: Vec<&Arc<Actor>> = secrets.iter().map(|s| &s.readers[0]).collect();
+            assert_eq!(readers[0].accessor.as_deref(), Some("hmac-sha256:aa"));
+            assert!(Arc::ptr_eq(readers[0], readers[1]));
+            assert!(!Arc::ptr_eq(readers[1], readers[2]));
+            assert_eq!(readers[2].accessor.as_deref(), Some("hmac-sha256:dd"));
+        }
+    }
 }

@@ -240,6 +240,7 @@ mod tests {
     use crate::report::{ReportContext, Settings};
     use crate::scan::{Locator, ScanResult};
     use crate::scope::SecretRecord;
+    use std::sync::Arc;
 
     /// A secret with `readers` readers, hostile strings in its path and reader names.
     fn secret(i: usize, readers: usize) -> SecretRecord {
@@ -259,7 +260,7 @@ mod tests {
             reads: i as u64 * 3 + 1,
             first_read: Some(Timestamp(1_700_000_000_000_000_000 + i as i64)),
             last_read: (!i.is_multiple_of(4)).then_some(Timestamp(1_800_000_000_000_000_000)),
-            readers: (0..readers).map(reader).collect(),
+            readers: (0..readers).map(|r| Arc::new(reader(r))).collect(),
             readers_total: readers + i % 3,
             readers_omitted: i % 3,
             readers_saturated: i.is_multiple_of(13),

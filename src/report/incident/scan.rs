@@ -1,5 +1,6 @@
 //! The incident from a `scan` report: a breach assessment.
 
+use std::borrow::Borrow;
 use std::collections::BTreeSet;
 
 use super::containment::{self, ContainmentEvidence, LoginMethod};
@@ -27,13 +28,14 @@ fn actor(a: &Actor) -> Line {
     }
 }
 
-fn actors(list: &[Actor], total: usize) -> Line {
+/// The first readers or actors, owned (a finding's) or shared (a secret's).
+fn actors<A: Borrow<Actor>>(list: &[A], total: usize) -> Line {
     let mut l = Line::default();
     for (i, a) in list.iter().take(3).enumerate() {
         if i > 0 {
             l = l.t(", ");
         }
-        l.0.extend(actor(a).0);
+        l.0.extend(actor(a.borrow()).0);
     }
     if total > list.len().min(3) {
         l = l.t(format!(" (+{} more)", total - list.len().min(3)));
