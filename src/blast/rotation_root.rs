@@ -64,8 +64,8 @@ pub(super) fn config_writes(
             loc: r.loc,
         });
         a.writes += r.reads;
-        a.first = earlier(a.first, r.first);
-        a.last = later(a.last, r.last);
+        a.first = earlier(a.first, r.first());
+        a.last = later(a.last, r.last());
         a.loc = a.loc.min(r.loc);
         a.tokens.insert(if *actor == NO_TOKEN {
             "unauthenticated".to_string()

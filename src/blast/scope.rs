@@ -578,8 +578,8 @@ fn reads(
                 Seen::Unanswered => a.unanswered += r.reads,
             }
             a.wrapped += r.wrapped;
-            a.first = earlier(a.first, r.first);
-            a.last = later(a.last, r.last);
+            a.first = earlier(a.first, r.first());
+            a.last = later(a.last, r.last());
             a.tokens.insert(actor_name(st, actor));
             a.from_ip |= from_ip;
             a.loc = a.loc.min(r.loc);

@@ -1031,17 +1031,10 @@ fn add_read<K>(
     copy: EntryCopy,
     wrapped: bool,
 ) {
-    let r = e.or_insert(ReadAgg {
-        reads: 0,
-        first: None,
-        last: None,
-        loc,
-        wrapped: 0,
-    });
+    let r = e.or_insert(ReadAgg::new(loc));
     r.reads += copy.count();
     r.wrapped += copy.count() * u64::from(wrapped);
-    r.first = earlier(r.first, at);
-    r.last = later(r.last, at);
+    r.times.add(at);
     r.loc = r.loc.min(loc);
 }
 
@@ -1067,17 +1060,10 @@ fn add_failure<K>(
 }
 
 fn merge_read<K>(e: std::collections::hash_map::Entry<'_, K, ReadAgg>, o: ReadAgg) {
-    let r = e.or_insert(ReadAgg {
-        reads: 0,
-        first: None,
-        last: None,
-        loc: o.loc,
-        wrapped: 0,
-    });
+    let r = e.or_insert(ReadAgg::new(o.loc));
     r.reads += o.reads;
     r.wrapped += o.wrapped;
-    r.first = earlier(r.first, o.first);
-    r.last = later(r.last, o.last);
+    r.times.merge(o.times);
     r.loc = r.loc.min(o.loc);
 }
 

@@ -8,7 +8,7 @@ mod time;
 pub mod window;
 
 pub use entry::{CallerInfo, Entry, EntryType, Operation, RequestInfo, ResponseInfo, TokenInfo};
-pub use time::{Span, Timestamp};
+pub use time::{Span, TimeRange, Timestamp};
 pub use window::{Interval, TimeWindow};
 
 /// Where an entry sits while the scan runs: the chunk it came from and its line within it.

@@ -198,6 +198,61 @@ impl Span {
     }
 }
 
+/// The earliest and latest of the times added, in 16 bytes where two `Option<Timestamp>` take
+/// 32: records kept per (actor, path) pair are the largest table of a long scan. Empty while
+/// `first > last`, so every time, `i64::MAX` included, is representable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeRange {
+    first: i64,
+    last: i64,
+}
+
+impl Default for TimeRange {
+    fn default() -> Self {
+        TimeRange::EMPTY
+    }
+}
+
+impl TimeRange {
+    /// No time added yet.
+    pub const EMPTY: TimeRange = TimeRange {
+        first: i64::MAX,
+        last: i64::MIN,
+    };
+
+    /// The range of the times given (`None`s are left out).
+    pub fn of(first: Option<Timestamp>, last: Option<Timestamp>) -> TimeRange {
+        let mut r = TimeRange::EMPTY;
+        r.add(first);
+        r.add(last);
+        r
+    }
+
+    /// Widens the range to `t`, if there is one.
+    pub fn add(&mut self, t: Option<Timestamp>) {
+        if let Some(Timestamp(t)) = t {
+            self.first = self.first.min(t);
+            self.last = self.last.max(t);
+        }
+    }
+
+    /// Widens the range to cover `other`.
+    pub fn merge(&mut self, other: TimeRange) {
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+    }
+
+    /// The earliest time, unless empty.
+    pub fn first(self) -> Option<Timestamp> {
+        (self.first <= self.last).then_some(Timestamp(self.first))
+    }
+
+    /// The latest time, unless empty.
+    pub fn last(self) -> Option<Timestamp> {
+        (self.first <= self.last).then_some(Timestamp(self.last))
+    }
+}
+
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = std::time::Duration::from_nanos(self.0.unsigned_abs());
@@ -314,6 +369,37 @@ fn parse_rfc3339(b: &[u8]) -> Option<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A range is empty until a time is added, then spans exactly what was added, the extreme
+    /// times included; merging an empty range changes nothing.
+    #[test]
+    fn time_ranges_keep_the_earliest_and_latest() {
+        let empty = TimeRange::EMPTY;
+        assert_eq!((empty.first(), empty.last()), (None, None));
+        let mut r = TimeRange::default();
+        r.add(None);
+        assert_eq!(r, TimeRange::EMPTY);
+        for t in [5, -3, 9, 0] {
+            r.add(Some(Timestamp(t)));
+        }
+        assert_eq!(
+            (r.first(), r.last()),
+            (Some(Timestamp(-3)), Some(Timestamp(9)))
+        );
+        let before = r;
+        r.merge(TimeRange::EMPTY);
+        assert_eq!(r, before);
+        let mut e = TimeRange::EMPTY;
+        e.merge(r);
+        assert_eq!(e, r);
+        let max = TimeRange::of(Some(Timestamp(i64::MAX)), None);
+        assert_eq!(
+            (max.first(), max.last()),
+            (Some(Timestamp(i64::MAX)), Some(Timestamp(i64::MAX)))
+        );
+        let min = TimeRange::of(None, Some(Timestamp(i64::MIN)));
+        assert_eq!(min.first(), Some(Timestamp(i64::MIN)));
+    }
 
     fn chrono_nanos(s: &str) -> i64 {
         chrono::DateTime::parse_from_rfc3339(s)
