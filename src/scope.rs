@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::collect::{Sample, SampleParts, Smallest};
 use crate::detect::{Actor, ActorRef};
 use crate::model::secret::{SecretAccess, SecretKind, logical_path};
-use crate::model::{Entry, Loc, Location, Timestamp};
+use crate::model::{Entry, Loc, Location, TimeRange, Timestamp};
 use crate::persist::{PersistError, Persisted};
 use crate::tenant::{Attribution, SegmentSite, TenantLayout, TenantMap};
 
@@ -29,8 +29,8 @@ struct SecretAgg {
     /// Where a default-segment tenant was read, for layout inference.
     site: Option<SegmentSite>,
     reads: u64,
-    first: Option<Timestamp>,
-    last: Option<Timestamp>,
+    /// First and last read.
+    times: TimeRange,
     readers: Sample<u64, Loc, Arc<Actor>>,
     evidence: Smallest<Loc>,
 }
@@ -265,8 +265,8 @@ impl Persisted for SecretTable {
                     tenant: a.tenant.clone(),
                     site: a.site.clone(),
                     reads: a.reads,
-                    first: a.first,
-                    last: a.last,
+                    first: a.times.first(),
+                    last: a.times.last(),
                     readers,
                     evidence: a.evidence.iter().map(|l| absolute(*l)).collect(),
                 }
@@ -283,8 +283,7 @@ impl Persisted for SecretTable {
             // Each saved sample was read back with its own copy of every reader: share them
             // again, as a scan does.
             for (key, _, actor) in &mut s.readers.entries {
-                let shared = t.actors.entry(*key).or_insert_with(|| Arc::clone(actor));
-                *actor = Arc::clone(shared);
+                *actor = share(&mut t.actors, *key, || Arc::clone(actor));
             }
             t.map.insert(
                 s.path,
@@ -295,8 +294,7 @@ impl Persisted for SecretTable {
                     tenant: s.tenant,
                     site: s.site,
                     reads: s.reads,
-                    first: s.first,
-                    last: s.last,
+                    times: TimeRange::of(s.first, s.last),
                     readers: Sample::from_parts(s.readers),
                     evidence: Smallest::from_items(EVIDENCE_PER_SECRET, s.evidence),
                 }),
@@ -337,19 +335,12 @@ impl SecretTable {
             }
         };
         agg.reads += 1;
-        if let Some(t) = ev.time {
-            agg.first = Some(agg.first.map_or(t, |f| f.min(t)));
-            agg.last = Some(agg.last.map_or(t, |l| l.max(t)));
-        }
+        agg.times.add(ev.time);
         let reader = ActorRef::of(ev);
         let key = reader.key();
         let actors = &mut self.actors;
         agg.readers.offer(key, loc, || {
-            Arc::clone(
-                actors
-                    .entry(key)
-                    .or_insert_with(|| Arc::new(reader.to_actor())),
-            )
+            share(actors, key, || Arc::new(reader.to_actor()))
         });
         agg.evidence.insert(loc);
     }
@@ -363,8 +354,7 @@ impl SecretTable {
                 }
                 Some(a) => {
                     a.reads += o.reads;
-                    a.first = [a.first, o.first].into_iter().flatten().min();
-                    a.last = [a.last, o.last].into_iter().flatten().max();
+                    a.times.merge(o.times);
                     a.readers.merge(o.readers);
                     a.evidence.merge(o.evidence);
                 }
@@ -426,8 +416,8 @@ impl SecretTable {
                     tenant: a.tenant,
                     tenant_excluded: excluded,
                     reads: a.reads,
-                    first_read: a.first,
-                    last_read: a.last,
+                    first_read: a.times.first(),
+                    last_read: a.times.last(),
                     readers_omitted: readers_total.saturating_sub(readers.len()),
                     readers,
                     readers_total,
@@ -468,6 +458,15 @@ fn tenant_records(secrets: &[SecretRecord]) -> Vec<TenantRecord> {
     by_tenant.into_values().collect()
 }
 
+/// The table's record of the reader with `key`, made by `make` if it has none yet.
+fn share(
+    actors: &mut HashMap<u64, Arc<Actor>, foldhash::fast::FixedState>,
+    key: u64,
+    make: impl FnOnce() -> Arc<Actor>,
+) -> Arc<Actor> {
+    Arc::clone(actors.entry(key).or_insert_with(make))
+}
+
 fn new_agg(
     ns: Option<&str>,
     path: &str,
@@ -487,8 +486,7 @@ fn new_agg(
         tenant: attribution.tenant,
         site: attribution.site,
         reads: 0,
-        first: None,
-        last: None,
+        times: TimeRange::EMPTY,
         readers: Sample::new(readers_cap, READER_COUNT_CAP),
         evidence: Smallest::new(EVIDENCE_PER_SECRET),
     })

@@ -233,6 +233,8 @@ impl<'a, 'w> ser::Serializer for Fields<'a, 'w> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::detect::Actor;
     use crate::model::secret::SecretKind;
@@ -240,7 +242,6 @@ mod tests {
     use crate::report::{ReportContext, Settings};
     use crate::scan::{Locator, ScanResult};
     use crate::scope::SecretRecord;
-    use std::sync::Arc;
 
     /// A secret with `readers` readers, hostile strings in its path and reader names.
     fn secret(i: usize, readers: usize) -> SecretRecord {
