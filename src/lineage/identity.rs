@@ -259,7 +259,7 @@ fn rank<'s>(st: &'s LineageState, k: &Key) -> (FormKind, bool, u32, &'s str) {
     )
 }
 
-fn rekey(st: LineageState, ids: &Identities, merged: &Merged) -> LineageState {
+fn rekey(mut st: LineageState, ids: &Identities, merged: &Merged) -> LineageState {
     let id = |k: Key| {
         if k == NO_TOKEN {
             k
@@ -267,81 +267,71 @@ fn rekey(st: LineageState, ids: &Identities, merged: &Merged) -> LineageState {
             ids.of(k).unwrap_or(k)
         }
     };
-    let mut out = LineageState {
-        strings: st.strings,
-        paths: st.paths,
-        writes: st.writes,
-        ip_requests: st.ip_requests,
-        role_orphan: st.role_orphan,
-        forms: st.forms,
-        anchors: Map::default(),
-        tokens: with_capacity(st.tokens.len()),
-        reads: with_capacity(st.reads.len()),
-        failures: with_capacity(st.failures.len()),
-        ..LineageState::default()
-    };
-    // A record alone in its identity moves as it is; those of one identity merge in key
-    // order, so that the merge does not depend on the map's order.
-    let mut merging: Vec<(Key, Key, TokenAgg)> = Vec::new();
-    for (k, mut t) in st.tokens {
-        let canon = id(k);
+    // In place: most forms are their own identity, and a second copy of the token and read
+    // tables was the peak of a busy scan's end. Only records whose key changes move.
+    st.anchors = Map::default();
+    for (k, t) in st.tokens.iter_mut() {
         if let Some(c) = t.created.as_mut() {
-            c.parent = c.parent.map(id).filter(|p| *p != canon);
-        }
-        if merged.contains(&canon) {
-            merging.push((k, canon, t));
-        } else {
-            out.tokens.insert(canon, t);
+            c.parent = c.parent.map(id).filter(|p| *p != id(*k));
         }
     }
+    // A record alone in its identity moves as it is; those of one identity merge in key
+    // order, so that the merge does not depend on the map's order.
+    let mut moving: Vec<(Key, TokenAgg)> = st
+        .tokens
+        .extract_if(|k, _| id(*k) != *k || merged.contains(&id(*k)))
+        .collect();
     // Keys are distinct: sorting (key, index) pairs moves each large record once.
-    merging.sort_by_cached_key(|(k, _, _)| *k);
-    for (_, canon, t) in merging {
-        match out.tokens.get_mut(&canon) {
+    moving.sort_by_cached_key(|(k, _)| *k);
+    for (k, t) in moving {
+        match st.tokens.get_mut(&id(k)) {
             Some(m) => merge_token(m, t),
             None => {
-                out.tokens.insert(canon, t);
+                st.tokens.insert(id(k), t);
             }
         }
     }
     // One token HMAC to show per identity: the best-ranked one.
-    for (canon, t) in out.tokens.iter_mut() {
+    for (canon, t) in st.tokens.iter_mut() {
         // State carried from an earlier run may lack form kinds: keep what the record had.
         let had = t.client_token;
         t.client_token = ids.forms.get(canon).and_then(|forms| {
             forms.iter().copied().find(|f| {
-                out.forms
+                st.forms
                     .get(f)
                     .is_some_and(|i| i.kind == FormKind::TokenHmac)
             })
         });
         t.client_token = t.client_token.or(had);
         t.addresses
-            .sort_by(|a, b| out.strings.get(a).cmp(&out.strings.get(b)));
+            .sort_by(|a, b| st.strings.get(a).cmp(&st.strings.get(b)));
     }
-    for ((a, p), r) in st.reads {
-        merge_read(out.reads.entry((id(a), p)), r);
-    }
-    for ((a, p), r) in st.unanswered {
-        merge_read(out.unanswered.entry((id(a), p)), r);
-    }
-    for ((a, p), r) in st.config_writes {
-        merge_read(out.config_writes.entry((id(a), p)), r);
-    }
-    for ((a, p), f) in st.failures {
-        merge_fail(out.failures.entry((id(a), p)), f);
-    }
-    for ((i, a, p), r) in st.ip_reads {
-        merge_read(out.ip_reads.entry((i, id(a), p)), r);
-    }
-    for ((i, a, p), f) in st.ip_failures {
-        merge_fail(out.ip_failures.entry((i, id(a), p)), f);
-    }
-    out.leases = one_per_lease(st.leases, &id);
-    out
+    move_keys(&mut st.reads, |(a, p)| (id(a), p), merge_read);
+    move_keys(&mut st.unanswered, |(a, p)| (id(a), p), merge_read);
+    move_keys(&mut st.config_writes, |(a, p)| (id(a), p), merge_read);
+    move_keys(&mut st.failures, |(a, p)| (id(a), p), merge_fail);
+    move_keys(&mut st.ip_reads, |(i, a, p)| (i, id(a), p), merge_read);
+    move_keys(&mut st.ip_failures, |(i, a, p)| (i, id(a), p), merge_fail);
+    st.leases = one_per_lease(std::mem::take(&mut st.leases), &id);
+    st
 }
 
-/// Each device logs the lease once: keep the earliest copy (its time and place), by lease id.
+/// Moves every record whose key `to` changes to its new key, merged into what is there. The
+/// new keys are fixed points of `to` (an identity's key is its own identity), so a moved record
+/// is never moved twice; merges are order-independent.
+fn move_keys<K, V>(
+    map: &mut Map<K, V>,
+    to: impl Fn(K) -> K,
+    merge: impl Fn(std::collections::hash_map::Entry<'_, K, V>, V),
+) where
+    K: Copy + Eq + std::hash::Hash,
+{
+    let moving: Vec<(K, V)> = map.extract_if(|k, _| to(*k) != *k).collect();
+    for (k, v) in moving {
+        merge(map.entry(to(k)), v);
+    }
+}
+
 fn one_per_lease(mut leases: Vec<IssuedLease>, id: &dyn Fn(Key) -> Key) -> Vec<IssuedLease> {
     // A stable sort keeps each lease's copies in the order they came: the first one is kept
     // and the others folded into it, in lease id order (without a copy of every id).
