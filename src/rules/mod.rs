@@ -25,6 +25,7 @@ mod guard;
 mod lint;
 mod matcher;
 mod modifier;
+mod obs;
 mod program;
 mod regexes;
 mod state;

@@ -13,6 +13,7 @@ use super::RuleSet;
 use super::correlation::{Cmp, Correlation, Counted, MAX_EVENTS_PER_GROUP, MAX_EVIDENCE, Spec};
 use super::field::Field;
 use super::matcher::{RegexCaches, render};
+use super::obs::{Obs, ObsList};
 use crate::model::{Entry, Loc, Span, Timestamp};
 use crate::persist::{PersistError, Persisted};
 
@@ -21,25 +22,17 @@ const SEP: char = '\u{1f}';
 /// [`SEP`] as a byte (it is ASCII).
 const SEP_BYTE: u8 = 0x1f;
 
-/// One matched base event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Obs {
-    ts: i64,
-    loc: Loc,
-    value: u64,
-}
-
 /// The events of one (correlation, group).
 #[derive(Clone, Debug)]
 struct Group {
     /// The group-by values joined by [`SEP`] (which none holds): one allocation per group, and
     /// an event finds its group by comparing one string.
     values: Box<str>,
-    obs: Vec<Obs>,
+    obs: ObsList,
     total: u64,
     /// Once the group has been cut to its earliest events, the latest one kept: anything later
     /// can never be among the earliest and is only counted. Boxed: few groups are ever cut,
-    /// and inline it made every group 40 bytes larger (96 bytes, now 56).
+    /// and inline it made every group 40 bytes larger (104 bytes, now 64).
     cutoff: Option<Box<Obs>>,
 }
 
@@ -50,12 +43,6 @@ impl Group {
         if self.cutoff.as_deref().is_some_and(|c| o > *c) {
             return;
         }
-        if self.obs.len() == self.obs.capacity() {
-            // Most groups (one per token for the mass-read rule) hold a handful of events:
-            // grow by half from one instead of doubling from four, the bulk of a long scan's
-            // memory.
-            self.obs.reserve_exact((self.obs.len() / 2).max(1));
-        }
         self.obs.push(o);
         self.bound();
     }
@@ -63,9 +50,11 @@ impl Group {
     /// Keeps the [`MAX_EVENTS_PER_GROUP`] earliest events once twice that many accumulated.
     fn bound(&mut self) {
         if self.obs.len() >= 2 * MAX_EVENTS_PER_GROUP {
-            self.obs.sort_unstable();
-            self.obs.truncate(MAX_EVENTS_PER_GROUP);
-            self.cutoff = self.obs.last().copied().map(Box::new);
+            let mut obs = self.obs.to_vec();
+            obs.sort_unstable();
+            obs.truncate(MAX_EVENTS_PER_GROUP);
+            self.cutoff = obs.last().copied().map(Box::new);
+            self.obs = obs.into_iter().collect();
         }
     }
 
@@ -144,8 +133,7 @@ impl RuleState {
                             (Some(a), Some(b)) => Some(a.min(b)),
                             (a, b) => a.or(b),
                         };
-                        m.obs.reserve_exact(g.obs.len());
-                        m.obs.extend(g.obs);
+                        m.obs.extend(&g.obs);
                         if let Some(c) = m.cutoff.as_deref().copied() {
                             m.obs.retain(|o| *o <= c);
                         }
@@ -201,7 +189,7 @@ impl RuleState {
                 bucket.reserve_exact(1);
                 bucket.push(Group {
                     values: key.as_str().into(),
-                    obs: Vec::new(),
+                    obs: ObsList::default(),
                     total: 0,
                     cutoff: None,
                 });
@@ -302,20 +290,21 @@ pub(crate) fn finish(correlations: &[Correlation], state: RuleState) -> Vec<Corr
             continue;
         };
         let spec = &corr.spec;
-        for mut g in groups {
+        for g in groups {
             // Most groups (one per user, token or address) hold a few events: when even all of
-            // them cannot meet the threshold, no window can, and sorting is wasted.
+            // them cannot meet the threshold, no window can, and decoding is wasted.
             let most = g.obs.len().min(MAX_EVENTS_PER_GROUP) as u64;
             if out_of_reach(&spec.conds, most) {
                 continue;
             }
-            g.obs.sort_unstable();
-            g.obs.truncate(MAX_EVENTS_PER_GROUP);
-            let (count, start, end) = best_window(&g.obs, spec.timespan, &spec.counted);
+            let mut obs = g.obs.to_vec();
+            obs.sort_unstable();
+            obs.truncate(MAX_EVENTS_PER_GROUP);
+            let (count, start, end) = best_window(&obs, spec.timespan, &spec.counted);
             if count == 0 || !spec.conds.iter().all(|(cmp, n)| cmp.holds(count, *n)) {
                 continue;
             }
-            let window = &g.obs[start..end];
+            let window = &obs[start..end];
             let mut evidence: Vec<Loc> = window.iter().map(|o| o.loc).collect();
             evidence.sort_unstable();
             evidence.truncate(MAX_EVIDENCE);
@@ -434,26 +423,30 @@ mod tests {
     /// There is a group per (correlation, token or address): its record stays small, the
     /// rarely set cutoff out of line.
     #[test]
-    fn a_group_record_is_56_bytes() {
-        assert_eq!(std::mem::size_of::<Group>(), 56);
+    fn a_group_record_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<Group>(), 64);
     }
 
     #[test]
     fn small_groups_hold_little_spare_room() {
         // One group per token is the bulk of a long scan's memory: a group of one event holds
-        // room for one, and a growing group never keeps more than half again its events.
+        // room for one, and a growing group never keeps more than half again its events (or
+        // room for one more event of the largest size).
         let mut g = Group {
             values: "".into(),
-            obs: Vec::new(),
+            obs: ObsList::default(),
             total: 0,
             cutoff: None,
         };
         for t in 0..1000 {
             g.add(obs(t, 0));
-            let (len, cap) = (g.obs.len(), g.obs.capacity());
-            assert!(cap <= len + len / 2 + 1, "{len} events, room for {cap}");
+            let (used, cap) = g.obs.bytes_and_capacity();
+            assert!(
+                cap <= used + (used / 2).max(60),
+                "{used} bytes, room for {cap}"
+            );
             if t == 0 {
-                assert_eq!(cap, 1);
+                assert_eq!(cap, used);
             }
         }
     }
@@ -463,7 +456,7 @@ mod tests {
         let n = 3 * MAX_EVENTS_PER_GROUP as i64;
         let empty = || Group {
             values: "".into(),
-            obs: Vec::new(),
+            obs: ObsList::default(),
             total: 0,
             cutoff: None,
         };
@@ -481,14 +474,14 @@ mod tests {
         let mut other = RuleState::default();
         other.groups.insert((0, 0), vec![a]);
         state.merge(other);
-        let mut a = state.groups.remove(&(0, 0)).unwrap().remove(0);
+        let a = state.groups.remove(&(0, 0)).unwrap().remove(0);
         assert_eq!(a.total, n as u64);
-        a.obs.sort_unstable();
-        a.obs.truncate(MAX_EVENTS_PER_GROUP);
-        assert_eq!(a.obs.len(), MAX_EVENTS_PER_GROUP);
+        let mut kept = a.obs.to_vec();
+        kept.sort_unstable();
+        kept.truncate(MAX_EVENTS_PER_GROUP);
+        assert_eq!(kept.len(), MAX_EVENTS_PER_GROUP);
         assert!(
-            a.obs
-                .iter()
+            kept.iter()
                 .enumerate()
                 .all(|(i, o)| o.ts == i as i64 * 1_000_000_000)
         );
@@ -531,7 +524,7 @@ impl Persisted for RuleState {
                 saved.push(SavedGroup {
                     rule: rules.rule(corr.rule).id.clone(),
                     values: g.values().map(str::to_string).collect(),
-                    obs: g.obs.iter().map(o).collect(),
+                    obs: g.obs.iter().map(|x| o(&x)).collect(),
                     total: g.total,
                     cutoff: g.cutoff.as_deref().map(o),
                 });
