@@ -437,14 +437,8 @@ fn token_records(
         .filter_map(|(acc, (relation, depth))| {
             let t = st.tokens.get(acc)?;
             let c = t.created.as_ref();
-            let forms: Vec<String> = ids
-                .forms
-                .get(acc)
-                .into_iter()
-                .flatten()
-                .map(|f| form_text(st, *f))
-                .collect();
-            let clear_accessor = ids.forms.get(acc).into_iter().flatten().find_map(|f| {
+            let forms: Vec<String> = ids.forms(*acc).iter().map(|f| form_text(st, *f)).collect();
+            let clear_accessor = ids.forms(*acc).iter().find_map(|f| {
                 let text = st.str(*f);
                 let accessor = st
                     .forms

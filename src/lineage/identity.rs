@@ -77,11 +77,30 @@ pub fn merge_anchors(into: &mut Anchors, o: &Anchors) {
 pub struct Identities {
     /// Every form (accessors and token HMACs of every device) to its identity's key.
     pub alias: HashMap<Key, Key>,
-    /// Per identity, its forms, accessors first, then by input and text.
-    pub forms: HashMap<Key, Vec<Key>>,
+    /// Per identity, where its forms are in `bucketed`: one array for every identity's forms,
+    /// not a vector each (a busy log has about one identity per token).
+    spans: HashMap<Key, FormSpan>,
+    /// Every identity's forms, one identity after another.
+    bucketed: Vec<Key>,
+}
+
+/// Where an identity's forms are in [`Identities`]' array.
+#[derive(Clone, Copy)]
+struct FormSpan {
+    start: u32,
+    len: u32,
 }
 
 impl Identities {
+    /// The forms of identity `id`, accessors first, then by input and text (none for a key
+    /// that is no identity's).
+    pub fn forms(&self, id: Key) -> &[Key] {
+        self.spans.get(&id).map_or(&[], |s| {
+            let start = s.start as usize;
+            &self.bucketed[start..start + s.len as usize]
+        })
+    }
+
     /// The identity of a form, if the log shows it.
     pub fn of(&self, form: Key) -> Option<Key> {
         self.alias.get(&form).copied()
@@ -207,7 +226,8 @@ fn identities(st: &LineageState, uf: &mut UnionFind) -> (Identities, Merged) {
     }
     let mut ids = Identities {
         alias: with_capacity(forms.len()),
-        forms: with_capacity(start.len()),
+        spans: with_capacity(start.len()),
+        bucketed: Vec::new(),
     };
     let mut merged = Merged::default();
     for (i, &from) in start.iter().enumerate() {
@@ -229,8 +249,14 @@ fn identities(st: &LineageState, uf: &mut UnionFind) -> (Identities, Merged) {
         for f in forms.iter() {
             ids.alias.insert(*f, canon);
         }
-        ids.forms.insert(canon, forms.to_vec());
+        // Positions in a log's forms: fewer than 2^32 (each form is a distinct string).
+        let span = FormSpan {
+            start: from as u32,
+            len: (to - from) as u32,
+        };
+        ids.spans.insert(canon, span);
     }
+    ids.bucketed = bucketed;
     (ids, merged)
 }
 
@@ -295,12 +321,10 @@ fn rekey(mut st: LineageState, ids: &Identities, merged: &Merged) -> LineageStat
     for (canon, t) in st.tokens.iter_mut() {
         // State carried from an earlier run may lack form kinds: keep what the record had.
         let had = t.client_token;
-        t.client_token = ids.forms.get(canon).and_then(|forms| {
-            forms.iter().copied().find(|f| {
-                st.forms
-                    .get(f)
-                    .is_some_and(|i| i.kind == FormKind::TokenHmac)
-            })
+        t.client_token = ids.forms(*canon).iter().copied().find(|f| {
+            st.forms
+                .get(f)
+                .is_some_and(|i| i.kind == FormKind::TokenHmac)
         });
         t.client_token = t.client_token.or(had);
         t.addresses
