@@ -252,9 +252,9 @@ fn distinct_paths(dir: &Path, pairs: usize) -> PathBuf {
 /// once the lineage's path records were boxed, with boxed strings; scan 1,293 B once secrets
 /// shared their readers' records; 1,260 B and 574 B with 56-byte read records; blast 475 B once
 /// identities were re-keyed in place; the ceilings leave about 15% for allocator-independent
-/// drift): a record that grows a field per path, the path records
-/// back in the hash table's slots, or `blast` keeping the scope table again, goes over it. The
-/// issue's target is 400 bytes; neither command meets it yet.
+/// drift): a record that grows a field per path, the path records back in the hash table's
+/// slots, or `blast` keeping the scope table again, goes over it. The target is 400
+/// bytes; neither command meets it yet.
 #[test]
 fn state_per_distinct_secret_path_stays_under_its_ceiling() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());

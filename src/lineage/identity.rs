@@ -356,6 +356,7 @@ fn move_keys<K, V>(
     }
 }
 
+/// Each device logs the lease once: keep the earliest copy (its time and place), by lease id.
 fn one_per_lease(mut leases: Vec<IssuedLease>, id: &dyn Fn(Key) -> Key) -> Vec<IssuedLease> {
     // A stable sort keeps each lease's copies in the order they came: the first one is kept
     // and the others folded into it, in lease id order (without a copy of every id).
