@@ -702,7 +702,7 @@ fn leases(
         .map(|l| {
             let info = st.paths.get(&l.path);
             LeaseRecord {
-                lease_id: l.lease_id.clone(),
+                lease_id: l.lease_id.to_string(),
                 path: info.map_or(String::new(), |i| redact::path(&i.path).into_owned()),
                 namespace: info
                     .and_then(|i| i.namespace.as_deref())

@@ -413,6 +413,7 @@ impl Extension for Lineage<'_> {
                 .or_default()
                 .add(r.count, r.first, r.last);
         }
+        into.leases.reserve_exact(o.leases.len());
         into.leases.extend(o.leases);
         for (k, r) in o.unanswered {
             merge_read(into.unanswered.entry(k), r);
@@ -550,9 +551,13 @@ impl Lineage<'_> {
             .filter(|_| ev.is_response() && self.leases == Leases::Keep)
         {
             let path = self.path_key(st, ev, access.map(|a| a.kind));
+            if st.leases.len() == st.leases.capacity() {
+                // Half a million leases in 10 GB of a busy cluster: grow by half, not double.
+                st.leases.reserve_exact((st.leases.len() / 2).max(16));
+            }
             st.leases.push(IssuedLease {
                 actor,
-                lease_id: lease.to_string(),
+                lease_id: lease.into(),
                 path,
                 at: ev.time,
                 loc,
@@ -1213,7 +1218,7 @@ mod tests {
         let kept = observe(Leases::Keep);
         let skipped = observe(Leases::Skip);
         assert_eq!(kept.leases.len(), 1);
-        assert_eq!(kept.leases[0].lease_id, "database/creds/app/XyZ");
+        assert_eq!(&*kept.leases[0].lease_id, "database/creds/app/XyZ");
         assert!(skipped.leases.is_empty());
         let reads = |st: &LineageState| st.reads.values().map(|r| r.reads).sum::<u64>();
         assert_eq!((reads(&kept), reads(&skipped)), (1, 1));

@@ -282,7 +282,7 @@ pub struct IssuedLease {
     /// Who.
     pub actor: Key,
     /// `response.secret.lease_id` (clear text in the log).
-    pub lease_id: String,
+    pub lease_id: Box<str>,
     /// The path that issued it.
     pub path: Key,
     /// When.
