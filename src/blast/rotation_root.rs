@@ -63,7 +63,7 @@ pub(super) fn config_writes(
             tokens: BTreeSet::new(),
             loc: r.loc,
         });
-        a.writes += r.reads;
+        a.writes += r.reads();
         a.first = earlier(a.first, r.first());
         a.last = later(a.last, r.last());
         a.loc = a.loc.min(r.loc);

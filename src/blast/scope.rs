@@ -568,10 +568,10 @@ fn reads(
                 loc: r.loc,
             });
             match seen {
-                Seen::Read => a.reads += r.reads,
-                Seen::Unanswered => a.unanswered += r.reads,
+                Seen::Read => a.reads += r.reads(),
+                Seen::Unanswered => a.unanswered += r.reads(),
             }
-            a.wrapped += r.wrapped;
+            a.wrapped += r.wrapped();
             a.first = earlier(a.first, r.first());
             a.last = later(a.last, r.last());
             a.tokens.insert(actor_name(st, actor));

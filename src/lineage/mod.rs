@@ -863,9 +863,10 @@ impl LineageSnapshot {
                 c.loc = abs(c.loc);
             }
         }
-        let read = |r: &ReadAgg| ReadAgg {
-            loc: abs(r.loc),
-            ..*r
+        let read = |r: &ReadAgg| {
+            let mut out = *r;
+            out.loc = abs(r.loc);
+            out
         };
         let fail = |f: &FailAgg| FailAgg {
             loc: abs(f.loc),
@@ -1037,8 +1038,7 @@ fn add_read<K>(
     wrapped: bool,
 ) {
     let r = e.or_insert(ReadAgg::new(loc));
-    r.reads += copy.count();
-    r.wrapped += copy.count() * u64::from(wrapped);
+    r.count(copy.count(), copy.count() * u64::from(wrapped));
     r.times.add(at);
     r.loc = r.loc.min(loc);
 }
@@ -1066,8 +1066,7 @@ fn add_failure<K>(
 
 fn merge_read<K>(e: std::collections::hash_map::Entry<'_, K, ReadAgg>, o: ReadAgg) {
     let r = e.or_insert(ReadAgg::new(o.loc));
-    r.reads += o.reads;
-    r.wrapped += o.wrapped;
+    r.count(o.reads(), o.wrapped());
     r.times.merge(o.times);
     r.loc = r.loc.min(o.loc);
 }
@@ -1220,7 +1219,7 @@ mod tests {
         assert_eq!(kept.leases.len(), 1);
         assert_eq!(&*kept.leases[0].lease_id, "database/creds/app/XyZ");
         assert!(skipped.leases.is_empty());
-        let reads = |st: &LineageState| st.reads.values().map(|r| r.reads).sum::<u64>();
+        let reads = |st: &LineageState| st.reads.values().map(|r| r.reads()).sum::<u64>();
         assert_eq!((reads(&kept), reads(&skipped)), (1, 1));
     }
 }

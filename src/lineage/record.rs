@@ -144,19 +144,20 @@ impl IpRequests {
     }
 }
 
-/// Reads of one path by one actor: 56 bytes, the records of the largest table a scan keeps.
+/// Reads of one path by one actor: 48 bytes, the records of the largest table a scan keeps.
 /// Saved as [`SavedRead`], the layout it had with two optional times.
 #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 #[serde(from = "SavedRead", into = "SavedRead")]
 pub struct ReadAgg {
-    /// Successful reads.
-    pub reads: u64,
+    /// Successful reads (saturating: 4 billion reads of one path by one token are beyond any
+    /// log, and the table is the largest a scan keeps).
+    reads: u32,
+    /// Of the reads, those answered with a wrapping token (response wrapping); saturating.
+    wrapped: u32,
     /// First and last read (the timed ones).
     pub times: TimeRange,
     /// The earliest evidence.
     pub loc: Loc,
-    /// Of the reads, those answered with a wrapping token (response wrapping).
-    pub wrapped: u64,
 }
 
 impl ReadAgg {
@@ -168,6 +169,23 @@ impl ReadAgg {
             loc,
             wrapped: 0,
         }
+    }
+
+    /// Successful reads.
+    pub fn reads(&self) -> u64 {
+        u64::from(self.reads)
+    }
+
+    /// Of the reads, those answered with a wrapping token.
+    pub fn wrapped(&self) -> u64 {
+        u64::from(self.wrapped)
+    }
+
+    /// Counts `reads` more reads, `wrapped` of them answered with a wrapping token.
+    pub fn count(&mut self, reads: u64, wrapped: u64) {
+        let sat = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        self.reads = self.reads.saturating_add(sat(reads));
+        self.wrapped = self.wrapped.saturating_add(sat(wrapped));
     }
 
     /// First timed read.
@@ -199,23 +217,25 @@ pub struct SavedRead {
 
 impl From<SavedRead> for ReadAgg {
     fn from(s: SavedRead) -> ReadAgg {
-        ReadAgg {
-            reads: s.reads,
+        let mut r = ReadAgg {
+            reads: 0,
+            wrapped: 0,
             times: TimeRange::of(s.first, s.last),
             loc: s.loc,
-            wrapped: s.wrapped,
-        }
+        };
+        r.count(s.reads, s.wrapped);
+        r
     }
 }
 
 impl From<ReadAgg> for SavedRead {
     fn from(r: ReadAgg) -> SavedRead {
         SavedRead {
-            reads: r.reads,
+            reads: r.reads(),
             first: r.first(),
             last: r.last(),
             loc: r.loc,
-            wrapped: r.wrapped,
+            wrapped: r.wrapped(),
         }
     }
 }
@@ -313,12 +333,13 @@ pub fn later(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 mod tests {
     use super::*;
 
-    /// The pair records are the largest table: the two times take 16 bytes, not 32.
+    /// The pair records are the largest table: the two times take 16 bytes, not 32, and the
+    /// counters 4 bytes each.
     #[test]
-    fn a_read_record_is_56_bytes_and_saves_as_before() {
-        assert_eq!(std::mem::size_of::<ReadAgg>(), 56);
+    fn a_read_record_is_48_bytes_and_saves_as_before() {
+        assert_eq!(std::mem::size_of::<ReadAgg>(), 48);
         let mut timed = ReadAgg::new(Loc::default());
-        timed.reads = 2;
+        timed.count(2, 1);
         timed.times.add(Some(Timestamp(7)));
         timed.times.add(Some(Timestamp(3)));
         let untimed = ReadAgg::new(Loc::default());
@@ -327,8 +348,31 @@ mod tests {
         for (r, first, last) in [(timed, at(3), at(7)), (untimed, none.clone(), none)] {
             let json = serde_json::to_value(r).unwrap();
             assert_eq!((&json["first"], &json["last"]), (&first, &last), "{json}");
+            assert_eq!(json["reads"], r.reads(), "{json}");
+            assert_eq!(json["wrapped"], r.wrapped(), "{json}");
             let back: ReadAgg = serde_json::from_value(json).unwrap();
-            assert_eq!((back.reads, back.times), (r.reads, r.times));
+            assert_eq!(
+                (back.reads(), back.wrapped(), back.times),
+                (r.reads(), r.wrapped(), r.times)
+            );
         }
+    }
+
+    /// A count beyond 32 bits stays at the largest one instead of wrapping to a small one.
+    #[test]
+    fn read_counts_saturate() {
+        let mut r = ReadAgg::new(Loc::default());
+        r.count(u64::from(u32::MAX) - 1, 0);
+        r.count(5, u64::MAX);
+        assert_eq!(
+            (r.reads(), r.wrapped()),
+            (u64::from(u32::MAX), u64::from(u32::MAX))
+        );
+        let saved: SavedRead = r.into();
+        let big = SavedRead {
+            reads: u64::MAX,
+            ..saved
+        };
+        assert_eq!(ReadAgg::from(big).reads(), u64::from(u32::MAX));
     }
 }

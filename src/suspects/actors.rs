@@ -266,7 +266,7 @@ pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<
             .map(|t| names.entry(t).or_insert_with(|| Arc::from(t)).clone());
         let listing = info.and_then(|p| p.kind).is_some_and(|k| k.is_listing());
         a.push_read(path, Read { tenant, listing });
-        a.read_count += r.reads;
+        a.read_count += r.reads();
     }
     out.iter_mut().for_each(RootActor::seal_reads);
     for (&(actor, _), f) in &st.failures {
