@@ -362,6 +362,15 @@ impl SecretTable {
         }
     }
 
+    /// Merges `other` in, walking the smaller of the two tables (the result is the same
+    /// either way): taking over the table the workers share copies nothing.
+    pub fn absorb(&mut self, mut other: SecretTable) {
+        if other.len() > self.len() {
+            std::mem::swap(self, &mut other);
+        }
+        self.merge(other);
+    }
+
     /// Number of distinct paths.
     pub fn len(&self) -> usize {
         self.map.len()

@@ -10,7 +10,7 @@ use crate::blast::{
 };
 use crate::cli::BlastArgs;
 use crate::detect::{Caps, Detector};
-use crate::lineage::{Devices, IpPivot, Lineage, LineageState, canonicalize};
+use crate::lineage::{Devices, IpPivot, Lineage, LineageState, Sharing, canonicalize};
 use crate::model::Timestamp;
 use crate::report::blast::{
     BlastContext, BlastFormat, BlastReport, BlastSettings, ListFormat, render, render_list,
@@ -271,6 +271,7 @@ fn lineage<'a>(resolved: &'a Resolved, devices: &DeviceMap, session: &Session) -
     } else {
         Devices::One
     })
+    .sharing(Sharing::Workers)
 }
 
 /// The pass with token lineage.

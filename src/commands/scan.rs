@@ -9,7 +9,7 @@ use super::resolve::{self, AnalysisSettings, DefaultFormat, OutputPlan};
 use super::{CommandError, Exit, Global};
 use crate::cli::ScanArgs;
 use crate::detect::Detector;
-use crate::lineage::{Devices, Leases, Lineage};
+use crate::lineage::{Devices, Leases, Lineage, Sharing};
 use crate::model::Timestamp;
 use crate::report::alerts;
 use crate::report::{self, Format, ReportContext, ScanReport, Settings};
@@ -157,7 +157,8 @@ fn run_pass(
             } else {
                 Devices::One
             })
-            .leases(Leases::Skip),
+            .leases(Leases::Skip)
+            .sharing(Sharing::Workers),
     };
     let progress = Progress::start(total_bytes(inputs), quiet);
     // The ranking needs only the watch's state: it runs beside the building of the result.

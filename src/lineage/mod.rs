@@ -10,6 +10,7 @@
 
 pub mod identity;
 pub mod record;
+mod shared;
 mod strings;
 mod written;
 
@@ -27,6 +28,7 @@ use crate::scan::Extension;
 use crate::tenant::TenantMap;
 pub use identity::{FormInfo, FormKind, Identities, canonicalize};
 pub use record::*;
+pub use shared::Sharing;
 pub use strings::Strings;
 
 use identity::{Anchors, Part, add_anchor, merge_anchors};
@@ -64,6 +66,9 @@ pub struct Lineage<'a> {
     tenants: &'a TenantMap,
     across: Devices,
     leases: Leases,
+    sharing: Sharing,
+    /// The workers' state under [`Sharing::Workers`].
+    shared: shared::SharedState,
 }
 
 /// Whether the pass keeps the leases issued (`response.secret.lease_id`).
@@ -112,6 +117,22 @@ impl<'a> Lineage<'a> {
             tenants,
             across: Devices::One,
             leases: Leases::Keep,
+            sharing: Sharing::None,
+            shared: shared::SharedState::default(),
+        }
+    }
+
+    /// Gives the scan's workers one state (see [`Sharing`]); a state per worker by default.
+    pub fn sharing(mut self, sharing: Sharing) -> Self {
+        self.sharing = sharing;
+        self
+    }
+
+    /// Runs `f` on the state `st` stands for: itself, or the one the workers share.
+    fn target<R>(&self, st: &mut LineageState, f: impl FnOnce(&mut LineageState) -> R) -> R {
+        match st.target {
+            shared::Target::Own => f(st),
+            shared::Target::Shared => self.shared.with(f),
         }
     }
 
@@ -183,6 +204,9 @@ pub struct LineageState {
     /// Reused to build a string to look up (a qualified path, joined policies), so that an
     /// entry whose values are already known allocates nothing.
     scratch: String,
+    /// Where observations go: a worker's state under [`Sharing::Workers`] writes to the
+    /// shared one.
+    target: shared::Target,
     /// Successful writes of database connection configurations (`<mount>/config/<name>`) by
     /// (actor, path): the writer may know the engine's root credential. Kept apart from
     /// `reads`: a write returns no secret, so read counts stay what they were.
@@ -325,7 +349,13 @@ impl Extension for Lineage<'_> {
     type State = LineageState;
 
     fn new_state(&self) -> LineageState {
-        LineageState::default()
+        LineageState {
+            target: match self.sharing {
+                Sharing::None => shared::Target::Own,
+                Sharing::Workers => shared::Target::Shared,
+            },
+            ..LineageState::default()
+        }
     }
 
     fn logical(
@@ -335,26 +365,19 @@ impl Extension for Lineage<'_> {
         access: Option<&SecretAccess<'_>>,
         loc: Loc,
     ) {
-        self.observe(st, ev, access.copied(), loc, EntryCopy::Counted);
+        self.target(st, |st| {
+            self.observe(st, ev, access.copied(), loc, EntryCopy::Counted)
+        });
     }
 
     fn duplicate(&self, st: &mut LineageState, ev: &Entry<'_>, loc: Loc) {
-        self.observe(st, ev, secret_access(ev), loc, EntryCopy::Duplicate);
+        self.target(st, |st| {
+            self.observe(st, ev, secret_access(ev), loc, EntryCopy::Duplicate)
+        });
     }
 
     fn unanswered(&self, st: &mut LineageState, ev: &Entry<'_>, loc: Loc) {
-        let Some(target) = secret_target(ev) else {
-            return;
-        };
-        let actor = self.actor(st, ev, loc);
-        let pk = self.path_key(st, ev, Some(target.kind));
-        add_read(
-            st.unanswered.entry((actor, pk)),
-            ev.time,
-            loc,
-            EntryCopy::Counted,
-            false,
-        );
+        self.target(st, |st| self.unanswered_read(st, ev, loc));
     }
 
     fn save(
@@ -373,6 +396,50 @@ impl Extension for Lineage<'_> {
     }
 
     fn merge(&self, into: &mut LineageState, o: LineageState) {
+        // Merges come after the workers of a phase have stopped: what they wrote to the shared
+        // state joins the merged one, which from now on is written to directly (requests left
+        // unanswered at the end of the scan).
+        into.target = shared::Target::Own;
+        self.absorb(into, self.shared.take());
+        self.absorb(into, o);
+    }
+}
+
+impl LineageState {
+    /// Records of every kind: what merging walks.
+    fn records(&self) -> usize {
+        self.strings.len() + self.tokens.len() + self.forms.len() + self.reads.len()
+    }
+}
+
+impl Lineage<'_> {
+    /// Merges `o` into `into`, walking the smaller of the two (the result is the same either
+    /// way): taking over the shared state copies nothing.
+    fn absorb(&self, into: &mut LineageState, mut o: LineageState) {
+        if o.records() > into.records() {
+            std::mem::swap(into, &mut o);
+            into.target = o.target;
+        }
+        self.merge_states(into, o);
+    }
+
+    /// A request whose response is in no input: worst case the read succeeded.
+    fn unanswered_read(&self, st: &mut LineageState, ev: &Entry<'_>, loc: Loc) {
+        let Some(target) = secret_target(ev) else {
+            return;
+        };
+        let actor = self.actor(st, ev, loc);
+        let pk = self.path_key(st, ev, Some(target.kind));
+        add_read(
+            st.unanswered.entry((actor, pk)),
+            ev.time,
+            loc,
+            EntryCopy::Counted,
+            false,
+        );
+    }
+
+    fn merge_states(&self, into: &mut LineageState, o: LineageState) {
         into.strings.merge(o.strings);
         for (k, v) in o.paths {
             // Whichever thread saw the path with a kind describes it, whatever the merge order.
@@ -1139,6 +1206,81 @@ mod tests {
         format!(
             r#"{{"time":"2024-05-01T10:00:00Z","type":"response","auth":{{"accessor":"hmac-sha256:acc"{auth}}},"request":{{"id":"r","operation":"read","path":"kv/data/a","remote_address":"{addr}"}}}}"#
         )
+    }
+
+    /// Reads of `path` by the token of accessor `acc`, from `addr`.
+    fn read_by(acc: &str, path: &str, addr: &str) -> String {
+        format!(
+            r#"{{"time":"2024-05-01T10:00:00Z","type":"response","auth":{{"accessor":"hmac-sha256:{acc}","display_name":"d-{acc}"}},"request":{{"id":"r","operation":"read","path":"kv/data/{path}","remote_address":"{addr}"}},"response":{{"data":{{}}}}}}"#
+        )
+    }
+
+    /// What a state holds, for comparing two.
+    #[derive(Debug, PartialEq)]
+    struct Summary {
+        tokens: usize,
+        strings: usize,
+        /// (actor, path), read count and earliest place, by key.
+        reads: Vec<((Key, Key), u64, Loc)>,
+    }
+
+    fn summary(st: &LineageState) -> Summary {
+        let mut reads: Vec<_> = st
+            .reads
+            .iter()
+            .map(|(k, r)| (*k, r.reads(), r.loc))
+            .collect();
+        reads.sort_by_key(|r| r.0);
+        Summary {
+            tokens: st.tokens.len(),
+            strings: st.strings.len(),
+            reads,
+        }
+    }
+
+    #[test]
+    fn workers_sharing_one_state_end_with_what_a_state_per_worker_holds() {
+        let tenants = TenantMap::default();
+        let lines: Vec<String> = (0..60)
+            .map(|i| read_by(&format!("a{}", i % 7), &format!("p{}", i % 11), "10.0.0.1"))
+            .collect();
+        let own = observe_all(&Lineage::new(Vec::new(), &tenants, 1), &lines);
+        let lineage = Lineage::new(Vec::new(), &tenants, 1).sharing(Sharing::Workers);
+        let mut workers = [lineage.new_state(), lineage.new_state()];
+        let mut p = Parser::new();
+        for (i, line) in lines.iter().enumerate() {
+            let loc = Loc {
+                offset: i as u64,
+                ..Loc::default()
+            };
+            p.parse_one(line.as_bytes(), |r| {
+                let ev = r.unwrap();
+                let st = &mut workers[i % 2];
+                lineage.logical(st, &ev, secret_access(&ev).as_ref(), loc);
+            });
+        }
+        assert!(
+            workers.iter().all(|w| w.records() == 0),
+            "workers write to the shared state"
+        );
+        let [mut merged, other] = workers;
+        lineage.merge(&mut merged, other);
+        // The scan's last merge, of the restored carry: nothing more to take over.
+        lineage.merge(&mut merged, LineageState::default());
+        assert_eq!(summary(&merged), summary(&own));
+        // 7 and 11 are coprime: each of the 60 lines reads another (token, path) pair.
+        assert_eq!((own.tokens.len(), summary(&own).reads.len()), (7, 60));
+        // After the merge, the state is written to directly.
+        p.parse_one(read_by("late", "p0", "10.0.0.2").as_bytes(), |r| {
+            let ev = r.unwrap();
+            lineage.logical(
+                &mut merged,
+                &ev,
+                secret_access(&ev).as_ref(),
+                Loc::default(),
+            );
+        });
+        assert_eq!(merged.tokens.len(), own.tokens.len() + 1);
     }
 
     #[test]

@@ -400,9 +400,11 @@ fn restore<E: Extension>(
     worker: &mut Worker<'_, E>,
     carry: &Carry,
 ) -> Result<(), ScanError> {
+    // The last merge: every worker has stopped.
+    worker.take_shared();
     worker.analysis.stats.merge(&carry.stats);
     worker.analysis.activity.merge(&carry.activity);
-    worker.analysis.secrets.merge(SecretTable::restore(
+    worker.analysis.secrets.absorb(SecretTable::restore(
         carry.secrets.clone(),
         ctx.settings.readers,
     )?);

@@ -196,9 +196,18 @@ pub(crate) struct Context<'a, E: Extension> {
     pub id_hasher: foldhash::quality::FixedState,
     pub progress: Option<&'a AtomicU64>,
     pool: Mutex<Vec<Vec<u8>>>,
+    /// The secrets table the workers share (see [`analysis::SecretsTo`]).
+    secrets: Mutex<crate::scope::SecretTable>,
 }
 
 impl<E: Extension> Context<'_, E> {
+    /// The secrets table the workers share, locked.
+    pub(crate) fn secrets(&self) -> std::sync::MutexGuard<'_, crate::scope::SecretTable> {
+        self.secrets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Returns a chunk buffer for reuse by the producers.
     pub fn recycle(&self, buf: Vec<u8>) {
         if let Ok(mut p) = self.pool.lock()
@@ -295,6 +304,7 @@ where
         id_hasher: foldhash::quality::FixedState::with_seed(seed),
         progress: az.progress,
         pool: Mutex::new(Vec::new()),
+        secrets: Mutex::new(crate::scope::SecretTable::with_readers(settings.readers)),
     };
     // Inputs are opened lazily, one per producer at a time, and closed when read: opening all
     // of them up front ran out of file descriptors on years of rotated files (`ulimit -n`).

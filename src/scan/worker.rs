@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
-use super::analysis::{Analysis, Stats};
+use super::analysis::{Analysis, SecretsTo, Stats};
 use super::plausible::{BadTime, TimeFault, TimeRead};
 use super::{Context, Extension};
 use crate::gaps::{MalformedRun, Marker, OrphanResponse, Point, Timeline, marker_of};
@@ -102,6 +102,7 @@ impl<'c, E: Extension> Worker<'c, E> {
             analysis: Analysis {
                 stats: Stats::default(),
                 secrets: SecretTable::with_readers(ctx.settings.readers),
+                secrets_to: SecretsTo::Shared,
                 detect: ctx.detector.new_state(),
                 markers: Vec::new(),
                 activity: Default::default(),
@@ -115,9 +116,19 @@ impl<'c, E: Extension> Worker<'c, E> {
 
     /// Merges another worker's results into this one.
     pub fn merge(&mut self, other: Worker<'c, E>) {
+        self.take_shared();
         self.analysis.merge(other.analysis);
         self.ctx.ext.merge(&mut self.ext, other.ext);
         self.summaries.extend(other.summaries);
+    }
+
+    /// Takes over the secrets the workers recorded in the shared table. Merges come after the
+    /// workers of a phase have stopped; from now on this worker's own table is written to.
+    pub fn take_shared(&mut self) {
+        self.analysis.secrets_to = SecretsTo::Own;
+        let empty = SecretTable::with_readers(self.ctx.settings.readers);
+        let shared = std::mem::replace(&mut *self.ctx.secrets(), empty);
+        self.analysis.secrets.absorb(shared);
     }
 
     /// Processes one chunk.
@@ -598,7 +609,10 @@ pub(crate) fn analyse<E: Extension>(
     if let Some(access) = &access {
         an.stats.secret_reads += 1;
         if ctx.settings.secret_table == super::SecretTable::Keep {
-            an.secrets.record(ev, access, loc, ctx.tenants);
+            match an.secrets_to {
+                SecretsTo::Own => an.secrets.record(ev, access, loc, ctx.tenants),
+                SecretsTo::Shared => ctx.secrets().record(ev, access, loc, ctx.tenants),
+            }
         }
     }
     let suspicious = ctx.detector.observe(ev, loc, &mut an.detect);

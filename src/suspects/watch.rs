@@ -252,7 +252,10 @@ impl Extension for Watch<'_> {
     type State = WatchState;
 
     fn new_state(&self) -> WatchState {
-        WatchState::default()
+        WatchState {
+            lineage: self.lineage.new_state(),
+            signals: Signals::default(),
+        }
     }
 
     fn logical(
