@@ -9,7 +9,7 @@ pub mod actor;
 use crate::collect::{Sample, SampleParts, Smallest};
 use crate::model::{Entry, Loc, Location, Severity, Timestamp};
 use crate::persist::{PersistError, Persisted};
-use crate::rules::{RuleId, RuleKind, RuleSet, RuleState};
+use crate::rules::{RuleId, RuleKind, RuleSet, RuleState, SharedGroups};
 pub use actor::{Actor, ActorRef};
 
 /// Caps on what a finding keeps.
@@ -110,6 +110,18 @@ pub struct DetectState {
 }
 
 impl DetectState {
+    /// Records correlation events in the groups every worker of `detector` shares, until
+    /// [`DetectState::take_shared_groups`].
+    pub fn share_groups(&mut self, detector: &Detector<'_>) {
+        self.rules.share(detector.groups.clone());
+    }
+
+    /// Takes over the correlation groups the workers recorded; from now on this state's own
+    /// are written to. Called after the workers of a phase have stopped.
+    pub fn take_shared_groups(&mut self, detector: &Detector<'_>) {
+        self.rules.take_shared(&detector.groups);
+    }
+
     /// Merges another thread's state into this one.
     pub fn merge(&mut self, other: DetectState) {
         self.rules.merge(other.rules);
@@ -164,12 +176,18 @@ pub struct Finding {
 pub struct Detector<'r> {
     rules: &'r RuleSet,
     caps: Caps,
+    /// The correlation groups of the scan's workers (see [`DetectState::share_groups`]).
+    groups: SharedGroups,
 }
 
 impl<'r> Detector<'r> {
     /// A detector for `rules`.
     pub fn new(rules: &'r RuleSet, caps: Caps) -> Self {
-        Detector { rules, caps }
+        Detector {
+            rules,
+            caps,
+            groups: SharedGroups::default(),
+        }
     }
 
     /// The rules.

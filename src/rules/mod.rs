@@ -37,6 +37,7 @@ use std::path::{Path, PathBuf};
 pub use correlation::{MAX_EVENTS_PER_GROUP, MAX_EVIDENCE};
 pub use error::{Diagnostic, DiagnosticLevel, Pos, RuleError};
 pub use lint::lint;
+pub(crate) use state::SharedGroups;
 pub use state::{CorrelationHit, RuleState, SavedGroup};
 
 use cache::{FieldCache, FieldIds};

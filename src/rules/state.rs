@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry as MapEntry;
 use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use foldhash::fast::FixedState;
 
@@ -24,7 +25,7 @@ const SEP_BYTE: u8 = 0x1f;
 
 /// The events of one (correlation, group).
 #[derive(Clone, Debug)]
-struct Group {
+pub(crate) struct Group {
     /// The group-by values joined by [`SEP`] (which none holds): one allocation per group, and
     /// an event finds its group by comparing one string.
     values: Box<str>,
@@ -69,11 +70,22 @@ impl Group {
     }
 }
 
+/// Correlation groups keyed by (correlation, hash of the group values); SipHash here cost 2.6%
+/// of a scan.
+pub(crate) type Groups = HashMap<(u32, u64), Vec<Group>, foldhash::fast::RandomState>;
+
+/// The correlation groups the workers of a scan share: every worker sees nearly every group
+/// (one per token, user or address), and a table per worker held the group records twice with
+/// two workers. Events go in under the lock in any order: a group keeps its earliest events
+/// whatever the order.
+pub(crate) type SharedGroups = Arc<Mutex<Groups>>;
+
 /// Correlation state of one scan thread; see [`super::RuleSet::new_state`].
 #[derive(Debug, Default)]
 pub struct RuleState {
-    /// Keyed by (correlation, hash of the group values); SipHash here cost 2.6% of a scan.
-    groups: HashMap<(u32, u64), Vec<Group>, foldhash::fast::RandomState>,
+    groups: Groups,
+    /// When set, events are recorded in the workers' shared groups instead of `groups`.
+    shared: Option<SharedGroups>,
     /// Per correlation: the last event (by `epoch`) it recorded, so an event matched by several
     /// base rules of one correlation counts once.
     stamp: Vec<u64>,
@@ -113,40 +125,22 @@ impl RuleState {
         fresh
     }
 
+    /// Records events in `shared` from now on (a scan worker's state).
+    pub(crate) fn share(&mut self, shared: SharedGroups) {
+        self.shared = Some(shared);
+    }
+
+    /// Takes over the groups the workers recorded in `shared` and records in this state's own
+    /// from now on. Called once the workers have stopped.
+    pub(crate) fn take_shared(&mut self, shared: &SharedGroups) {
+        self.shared = None;
+        let taken = std::mem::take(&mut *shared.lock().unwrap_or_else(PoisonError::into_inner));
+        merge_groups(&mut self.groups, taken);
+    }
+
     /// Merges another thread's state; the result does not depend on the order of merges.
     pub fn merge(&mut self, other: RuleState) {
-        for (k, groups) in other.groups {
-            let mine = match self.groups.entry(k) {
-                // Moved as they are: no copy, no spare room.
-                MapEntry::Vacant(v) => {
-                    v.insert(groups);
-                    continue;
-                }
-                MapEntry::Occupied(o) => o.into_mut(),
-            };
-            for g in groups {
-                match mine.iter_mut().find(|m| m.values == g.values) {
-                    Some(m) => {
-                        // Each side kept its earliest events; an event later than either
-                        // side's cutoff has enough earlier events on that side to be dropped.
-                        m.cutoff = match (m.cutoff.take(), g.cutoff) {
-                            (Some(a), Some(b)) => Some(a.min(b)),
-                            (a, b) => a.or(b),
-                        };
-                        m.obs.extend(&g.obs);
-                        if let Some(c) = m.cutoff.as_deref().copied() {
-                            m.obs.retain(|o| *o <= c);
-                        }
-                        m.total += g.total;
-                        m.bound();
-                    }
-                    None => {
-                        mine.reserve_exact(1);
-                        mine.push(g);
-                    }
-                }
-            }
-        }
+        merge_groups(&mut self.groups, other.groups);
     }
 
     /// Records `ev` for correlation number `c`.
@@ -175,29 +169,80 @@ impl RuleState {
         };
         let hash = FixedState::default().hash_one(self.key.as_bytes());
         let c32 = u32::try_from(c).unwrap_or(u32::MAX);
-        let bucket = self.groups.entry((c32, hash)).or_default();
         let obs = Obs {
             ts: ts.0,
             loc,
             value,
         };
-        let key = &self.key;
-        let group = match bucket.iter().position(|g| g.same_values(key)) {
-            Some(i) => &mut bucket[i],
-            None => {
-                // Almost every bucket holds one group; `push` alone would make room for four.
-                bucket.reserve_exact(1);
-                bucket.push(Group {
-                    values: key.as_str().into(),
-                    obs: ObsList::default(),
-                    total: 0,
-                    cutoff: None,
-                });
-                let last = bucket.len() - 1;
-                &mut bucket[last]
+        match &self.shared {
+            None => add_event(&mut self.groups, (c32, hash), &self.key, obs),
+            Some(shared) => {
+                let mut groups = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                add_event(&mut groups, (c32, hash), &self.key, obs);
             }
+        }
+    }
+}
+
+/// Adds event `obs` to the group of `key` (the group-by values joined by [`SEP`]) in bucket
+/// `at` of `groups`.
+fn add_event(groups: &mut Groups, at: (u32, u64), key: &str, obs: Obs) {
+    let bucket = groups.entry(at).or_default();
+    let group = match bucket.iter().position(|g| g.same_values(key)) {
+        Some(i) => &mut bucket[i],
+        None => {
+            // Almost every bucket holds one group; `push` alone would make room for four.
+            bucket.reserve_exact(1);
+            bucket.push(Group {
+                values: key.into(),
+                obs: ObsList::default(),
+                total: 0,
+                cutoff: None,
+            });
+            let last = bucket.len() - 1;
+            &mut bucket[last]
+        }
+    };
+    group.add(obs);
+}
+
+/// Merges `other` into `into`, walking the smaller table (the result is the same either way:
+/// taking over the workers' shared groups copies nothing).
+fn merge_groups(into: &mut Groups, mut other: Groups) {
+    if other.len() > into.len() {
+        std::mem::swap(into, &mut other);
+    }
+    for (k, groups) in other {
+        let mine = match into.entry(k) {
+            // Moved as they are: no copy, no spare room.
+            MapEntry::Vacant(v) => {
+                v.insert(groups);
+                continue;
+            }
+            MapEntry::Occupied(o) => o.into_mut(),
         };
-        group.add(obs);
+        for g in groups {
+            match mine.iter_mut().find(|m| m.values == g.values) {
+                Some(m) => {
+                    // Each side kept its earliest events; an event later than either
+                    // side's cutoff has enough earlier events on that side to be dropped.
+                    m.cutoff = match (m.cutoff.take(), g.cutoff) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    m.obs.extend(&g.obs);
+                    if let Some(c) = m.cutoff.as_deref().copied() {
+                        m.obs.retain(|o| *o <= c);
+                    }
+                    m.total += g.total;
+                    m.bound();
+                }
+                None => {
+                    mine.reserve_exact(1);
+                    mine.push(g);
+                }
+            }
+        }
     }
 }
 

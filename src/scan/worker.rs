@@ -103,7 +103,11 @@ impl<'c, E: Extension> Worker<'c, E> {
                 stats: Stats::default(),
                 secrets: SecretTable::with_readers(ctx.settings.readers),
                 secrets_to: SecretsTo::Shared,
-                detect: ctx.detector.new_state(),
+                detect: {
+                    let mut d = ctx.detector.new_state();
+                    d.share_groups(ctx.detector);
+                    d
+                },
                 markers: Vec::new(),
                 activity: Default::default(),
             },
@@ -122,9 +126,11 @@ impl<'c, E: Extension> Worker<'c, E> {
         self.summaries.extend(other.summaries);
     }
 
-    /// Takes over the secrets the workers recorded in the shared table. Merges come after the
-    /// workers of a phase have stopped; from now on this worker's own table is written to.
+    /// Takes over the secrets and correlation groups the workers recorded in the shared
+    /// tables. Merges come after the workers of a phase have stopped; from now on this
+    /// worker's own tables are written to.
     pub fn take_shared(&mut self) {
+        self.analysis.detect.take_shared_groups(self.ctx.detector);
         self.analysis.secrets_to = SecretsTo::Own;
         let empty = SecretTable::with_readers(self.ctx.settings.readers);
         let shared = std::mem::replace(&mut *self.ctx.secrets(), empty);

@@ -293,6 +293,43 @@ fn event_count_finds_the_densest_window_per_group_whatever_the_order() {
     assert_eq!(run(&set, &events, 5, true), hits);
 }
 
+/// Two workers recording into the groups they share find what two merged states find, and
+/// keep nothing of their own: the one that takes the shared groups over holds them all.
+#[test]
+fn workers_sharing_correlation_groups_find_what_merged_states_find() {
+    let set = load(&base_rule(false));
+    let events = [
+        (0, "10.0.0.1", "a"),
+        (200, "10.0.0.1", "a"),
+        (201, "10.0.0.1", "a"),
+        (202, "10.0.0.1", "a"),
+        (203, "10.0.0.1", "a"),
+        (5, "10.0.0.2", "a"),
+        (6, "10.0.0.2", "a"),
+        (7, "10.0.0.2", "b"),
+    ];
+    let shared = crate::rules::SharedGroups::default();
+    let mut workers = [set.new_state(), set.new_state()];
+    for w in &mut workers {
+        w.share(shared.clone());
+    }
+    for (i, &(t, addr, path)) in events.iter().enumerate() {
+        // The second worker sees the whole burst: on its own it would report it.
+        let w = &mut workers[usize::from(i < 5)];
+        observe(&set, &denied_at(t, addr, path), i as u64, w);
+    }
+    let [mut a, b] = workers;
+    assert!(
+        set.finish(b).is_empty(),
+        "a worker keeps no groups of its own"
+    );
+    a.take_shared(&shared);
+    assert!(shared.lock().unwrap().is_empty(), "taken over");
+    let hits = set.finish(a);
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert_eq!(hits, run(&set, &events, 4, false));
+}
+
 #[test]
 fn base_rules_of_correlations_report_only_with_generate() {
     let set = load(&base_rule(false));
