@@ -117,7 +117,7 @@ impl<'a> Lineage<'a> {
             tenants,
             across: Devices::One,
             leases: Leases::Keep,
-            sharing: Sharing::None,
+            sharing: Sharing::PerWorker,
             shared: shared::SharedState::default(),
         }
     }
@@ -351,7 +351,7 @@ impl Extension for Lineage<'_> {
     fn new_state(&self) -> LineageState {
         LineageState {
             target: match self.sharing {
-                Sharing::None => shared::Target::Own,
+                Sharing::PerWorker => shared::Target::Own,
                 Sharing::Workers => shared::Target::Shared,
             },
             ..LineageState::default()

@@ -34,7 +34,7 @@ pub enum Target {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sharing {
     /// A state per worker, merged at the end (the library's default).
-    None,
+    PerWorker,
     /// One state for every worker of a scan.
     Workers,
 }
