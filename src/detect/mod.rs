@@ -102,7 +102,8 @@ pub struct DetectSnapshot {
     pub rules: serde_json::Value,
 }
 
-/// Per-thread detection state.
+/// Per-thread detection state; a scan worker's records correlation inputs in the groups the
+/// workers share ([`DetectState::share_groups`]).
 pub struct DetectState {
     rules: RuleState,
     findings: Vec<Option<FindingAgg>>,

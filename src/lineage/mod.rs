@@ -169,7 +169,8 @@ impl<'a> Lineage<'a> {
     }
 }
 
-/// Everything the pass learned (per thread, then merged).
+/// Everything the pass learned: per thread, then merged, or one state all workers write to
+/// ([`Sharing::Workers`]).
 #[derive(Default)]
 pub struct LineageState {
     /// Strings by key.

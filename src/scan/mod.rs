@@ -11,7 +11,10 @@
 //!
 //! Per-thread state is merged in any order; everything that depends on order (line numbers,
 //! timelines, pairing across chunk boundaries) travels in small per-chunk summaries sorted at the
-//! end. A single large file is split into chunks, so it uses every core.
+//! end. A single large file is split into chunks, so it uses every core. What every worker would
+//! hold a copy of (the secrets table, the correlation groups, an extension's shared state such as
+//! the lineage's) is one state written under a lock, which the first merge takes over
+//! (`Worker::take_shared`).
 
 pub mod activity;
 mod ahead;
@@ -131,7 +134,7 @@ impl Default for ScanSettings {
 /// chunk in file order, across chunks and threads in any order. `logical` sees each logical
 /// request once: the response entry, other entry types, and requests that have no response.
 pub trait Extension: Sync {
-    /// Per-thread state.
+    /// Per-thread state (which may stand for a state the workers share, as the lineage's does).
     type State: Send;
     /// Fresh state for a thread.
     fn new_state(&self) -> Self::State;
