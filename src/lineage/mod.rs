@@ -1188,19 +1188,26 @@ mod tests {
 
     /// Runs `lines` through the lineage pass, in order, one thread.
     fn observe_all(lineage: &Lineage<'_>, lines: &[String]) -> LineageState {
-        let mut st = lineage.new_state();
+        let mut st = [lineage.new_state()];
+        observe_dealt(lineage, lines, &mut st);
+        let [st] = st;
+        st
+    }
+
+    /// Runs `lines` through the lineage pass in order, line `i` into `states[i % n]`.
+    fn observe_dealt(lineage: &Lineage<'_>, lines: &[String], states: &mut [LineageState]) {
         let mut p = Parser::new();
         for (i, line) in lines.iter().enumerate() {
             let loc = Loc {
                 offset: i as u64,
                 ..Loc::default()
             };
+            let st = &mut states[i % states.len()];
             p.parse_one(line.as_bytes(), |r| {
                 let ev = r.unwrap();
-                lineage.logical(&mut st, &ev, secret_access(&ev).as_ref(), loc);
+                lineage.logical(st, &ev, secret_access(&ev).as_ref(), loc);
             });
         }
-        st
     }
 
     fn read(auth: &str, addr: &str) -> String {
@@ -1248,18 +1255,7 @@ mod tests {
         let own = observe_all(&Lineage::new(Vec::new(), &tenants, 1), &lines);
         let lineage = Lineage::new(Vec::new(), &tenants, 1).sharing(Sharing::Workers);
         let mut workers = [lineage.new_state(), lineage.new_state()];
-        let mut p = Parser::new();
-        for (i, line) in lines.iter().enumerate() {
-            let loc = Loc {
-                offset: i as u64,
-                ..Loc::default()
-            };
-            p.parse_one(line.as_bytes(), |r| {
-                let ev = r.unwrap();
-                let st = &mut workers[i % 2];
-                lineage.logical(st, &ev, secret_access(&ev).as_ref(), loc);
-            });
-        }
+        observe_dealt(&lineage, &lines, &mut workers);
         assert!(
             workers.iter().all(|w| w.records() == 0),
             "workers write to the shared state"
@@ -1272,15 +1268,8 @@ mod tests {
         // 7 and 11 are coprime: each of the 60 lines reads another (token, path) pair.
         assert_eq!((own.tokens.len(), summary(&own).reads.len()), (7, 60));
         // After the merge, the state is written to directly.
-        p.parse_one(read_by("late", "p0", "10.0.0.2").as_bytes(), |r| {
-            let ev = r.unwrap();
-            lineage.logical(
-                &mut merged,
-                &ev,
-                secret_access(&ev).as_ref(),
-                Loc::default(),
-            );
-        });
+        let late = [read_by("late", "p0", "10.0.0.2")];
+        observe_dealt(&lineage, &late, std::slice::from_mut(&mut merged));
         assert_eq!(merged.tokens.len(), own.tokens.len() + 1);
     }
 
