@@ -1,8 +1,9 @@
 //! Sigma v2 correlation rules: `event_count` and `value_count` over a sliding time window.
 //!
 //! During the scan every event matched by a base rule is recorded per (correlation, group) as
-//! its timestamp, its `Loc` and, for `value_count`, a hash of the counted field's value.
-//! Threads keep their own `RuleState`; merging concatenates. `finish` sorts each group by
+//! its timestamp, its `Loc` and, for `value_count`, a hash of the counted field's value (kept as
+//! a dense id, see `obs.rs`). A scan's workers record into one shared set of groups; states
+//! kept apart are merged by concatenating. `finish` sorts each group by
 //! (time, location) and slides the window.
 //!
 //! The state and the window evaluation live in `state.rs`.

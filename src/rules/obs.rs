@@ -5,6 +5,14 @@
 //! 2.6 million events of 40 bytes, the largest part of a scan's memory. Stored as varints
 //! relative to the group's first event, an event takes about 18 bytes: times and offsets of
 //! one group lie close together, and files, chunks and line numbers are small.
+//!
+//! A `value_count` event's value is kept as a dense id ([`ValueIds`]) rather than its 64-bit
+//! hash: a hash is a ten-byte varint, more than a third of the record, where an id below 16,384
+//! takes two bytes.
+
+use std::collections::HashMap;
+
+use foldhash::fast::FixedState;
 
 use crate::model::Loc;
 
@@ -110,6 +118,46 @@ impl FromIterator<Obs> for ObsList {
         }
         l.bytes.shrink_to_fit();
         l
+    }
+}
+
+/// Dense ids for the counted values (hashes) of `value_count` correlations, one table for all
+/// groups of a state. Value 0 (the value of every `event_count` event) is id 0, so it still takes
+/// one byte. Windows compare values only for equality, so ids count distinct values exactly as
+/// the hashes did; ids differ between tables, so a state translates another's when it merges
+/// it, and the saved state keeps hashes.
+#[derive(Clone, Debug, Default)]
+pub(super) struct ValueIds {
+    ids: HashMap<u64, u64, FixedState>,
+    /// The hash of id `i + 1`.
+    hashes: Vec<u64>,
+}
+
+impl ValueIds {
+    /// The id of `hash`, given on first sight.
+    pub fn id(&mut self, hash: u64) -> u64 {
+        if hash == 0 {
+            return 0;
+        }
+        let next = self.hashes.len() as u64 + 1;
+        let id = *self.ids.entry(hash).or_insert(next);
+        if id == next {
+            self.hashes.push(hash);
+        }
+        id
+    }
+
+    /// The hash of `id` (0 for an id this table did not give).
+    pub fn hash(&self, id: u64) -> u64 {
+        id.checked_sub(1)
+            .and_then(|i| self.hashes.get(usize::try_from(i).ok()?))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// True when no value has an id yet (no `value_count` event was recorded).
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
     }
 }
 
@@ -236,6 +284,34 @@ mod tests {
             .filter(|o| o.value == 0)
             .collect();
         assert_eq!(doubled.to_vec(), zeros);
+    }
+
+    #[test]
+    fn value_ids_are_dense_stable_and_give_back_their_hashes() {
+        let mut ids = ValueIds::default();
+        assert!(ids.is_empty());
+        assert_eq!(ids.id(0), 0);
+        assert!(ids.is_empty(), "value 0 needs no id");
+        let hashes = [u64::MAX, 7, 0x9e37_79b9_7f4a_7c15, 1];
+        let given: Vec<u64> = hashes.iter().map(|&h| ids.id(h)).collect();
+        assert_eq!(given, [1, 2, 3, 4]);
+        assert_eq!(ids.id(7), 2, "a value seen again keeps its id");
+        for (&h, &id) in hashes.iter().zip(&given) {
+            assert_eq!(ids.hash(id), h);
+        }
+        assert_eq!(ids.hash(0), 0);
+        assert_eq!(ids.hash(99), 0);
+        // What the ids are for: a value_count record takes far less than with its hash.
+        let record = |value| {
+            let mut l = ObsList::default();
+            l.push(Obs {
+                ts: 1,
+                loc: loc(0, 1, 0, 1),
+                value,
+            });
+            l.bytes.len()
+        };
+        assert!(record(ids.id(0xdead_beef_dead_beef)) + 8 <= record(0xdead_beef_dead_beef));
     }
 
     /// The point of the encoding: a token's events a few seconds apart in one chunk.

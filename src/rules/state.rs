@@ -14,7 +14,7 @@ use super::RuleSet;
 use super::correlation::{Cmp, Correlation, Counted, MAX_EVENTS_PER_GROUP, MAX_EVIDENCE, Spec};
 use super::field::Field;
 use super::matcher::{RegexCaches, render};
-use super::obs::{Obs, ObsList};
+use super::obs::{Obs, ObsList, ValueIds};
 use crate::model::{Entry, Loc, Span, Timestamp};
 use crate::persist::{PersistError, Persisted};
 
@@ -68,11 +68,36 @@ impl Group {
     fn values(&self) -> impl Iterator<Item = &str> {
         self.values.split(SEP)
     }
+
+    /// Gives every kept event a new value (another table's ids translated into this one's).
+    fn renumber(&mut self, mut to: impl FnMut(u64) -> u64) {
+        let mut moved = |o: Obs| Obs {
+            value: to(o.value),
+            ..o
+        };
+        self.obs = self.obs.iter().map(&mut moved).collect();
+        if let Some(c) = self.cutoff.as_deref_mut() {
+            *c = moved(*c);
+        }
+    }
 }
 
-/// Correlation groups keyed by (correlation, hash of the group values); SipHash here cost 2.6%
-/// of a scan.
-pub(crate) type Groups = HashMap<(u32, u64), Vec<Group>, foldhash::fast::RandomState>;
+/// Correlation groups and the ids of their counted values.
+#[derive(Debug, Default)]
+pub(crate) struct Groups {
+    /// Keyed by (correlation, hash of the group values); SipHash here cost 2.6% of a scan.
+    table: HashMap<(u32, u64), Vec<Group>, foldhash::fast::RandomState>,
+    /// The ids the events' values are kept as.
+    values: ValueIds,
+}
+
+impl Groups {
+    /// True when no group is held (the workers' shared groups once taken over).
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+}
 
 /// The correlation groups the workers of a scan share: every worker sees nearly every group
 /// (one per token, user or address), and a table per worker held the group records twice with
@@ -187,7 +212,11 @@ impl RuleState {
 /// Adds event `obs` to the group of `key` (the group-by values joined by [`SEP`]) in bucket
 /// `at` of `groups`.
 fn add_event(groups: &mut Groups, at: (u32, u64), key: &str, obs: Obs) {
-    let bucket = groups.entry(at).or_default();
+    let obs = Obs {
+        value: groups.values.id(obs.value),
+        ..obs
+    };
+    let bucket = groups.table.entry(at).or_default();
     let group = match bucket.iter().position(|g| g.same_values(key)) {
         Some(i) => &mut bucket[i],
         None => {
@@ -209,11 +238,17 @@ fn add_event(groups: &mut Groups, at: (u32, u64), key: &str, obs: Obs) {
 /// Merges `other` into `into`, walking the smaller table (the result is the same either way:
 /// taking over the workers' shared groups copies nothing).
 fn merge_groups(into: &mut Groups, mut other: Groups) {
-    if other.len() > into.len() {
+    if other.table.len() > into.table.len() {
         std::mem::swap(into, &mut other);
     }
-    for (k, groups) in other {
-        let mine = match into.entry(k) {
+    let Groups { table, values } = other;
+    for (k, mut groups) in table {
+        if !values.is_empty() {
+            for g in &mut groups {
+                g.renumber(|id| into.values.id(values.hash(id)));
+            }
+        }
+        let mine = match into.table.entry(k) {
             // Moved as they are: no copy, no spare room.
             MapEntry::Vacant(v) => {
                 v.insert(groups);
@@ -330,7 +365,7 @@ fn best_window(obs: &[Obs], span: Span, counted: &Counted) -> (u64, usize, usize
 /// Evaluates every correlation over the merged state.
 pub(crate) fn finish(correlations: &[Correlation], state: RuleState) -> Vec<CorrelationHit> {
     let mut hits = Vec::new();
-    for ((c, _), groups) in state.groups {
+    for ((c, _), groups) in state.groups.table {
         let Some(corr) = correlations.get(c as usize) else {
             continue;
         };
@@ -515,11 +550,11 @@ mod tests {
             }
         }
         let mut state = RuleState::default();
-        state.groups.insert((0, 0), vec![b]);
+        state.groups.table.insert((0, 0), vec![b]);
         let mut other = RuleState::default();
-        other.groups.insert((0, 0), vec![a]);
+        other.groups.table.insert((0, 0), vec![a]);
         state.merge(other);
-        let a = state.groups.remove(&(0, 0)).unwrap().remove(0);
+        let a = state.groups.table.remove(&(0, 0)).unwrap().remove(0);
         assert_eq!(a.total, n as u64);
         let mut kept = a.obs.to_vec();
         kept.sort_unstable();
@@ -560,12 +595,13 @@ impl Persisted for RuleState {
         absolute: &dyn Fn(Loc) -> Loc,
     ) -> Result<Vec<SavedGroup>, PersistError> {
         let mut saved: Vec<SavedGroup> = Vec::new();
-        for ((c, _), groups) in &self.groups {
+        let values = &self.groups.values;
+        for ((c, _), groups) in &self.groups.table {
             let Some(corr) = rules.correlations.get(*c as usize) else {
                 continue;
             };
             for g in groups {
-                let o = |x: &Obs| (x.ts, absolute(x.loc), x.value);
+                let o = |x: &Obs| (x.ts, absolute(x.loc), values.hash(x.value));
                 saved.push(SavedGroup {
                     rule: rules.rule(corr.rule).id.clone(),
                     values: g.values().map(str::to_string).collect(),
@@ -591,13 +627,19 @@ impl Persisted for RuleState {
             };
             let key = g.values.join(&SEP.to_string());
             let hash = FixedState::default().hash_one(key.as_bytes());
-            let obs = |(ts, loc, value): (i64, Loc, u64)| Obs { ts, loc, value };
-            st.groups.entry((c as u32, hash)).or_default().push(Group {
+            let ids = &mut st.groups.values;
+            let mut obs = |(ts, loc, value): (i64, Loc, u64)| Obs {
+                ts,
+                loc,
+                value: ids.id(value),
+            };
+            let group = Group {
                 values: key.into_boxed_str(),
-                obs: g.obs.into_iter().map(obs).collect(),
+                obs: g.obs.into_iter().map(&mut obs).collect(),
                 total: g.total,
                 cutoff: g.cutoff.map(|c| Box::new(obs(c))),
-            });
+            };
+            st.groups.table.entry((c as u32, hash)).or_default().push(group);
         }
         Ok(st)
     }

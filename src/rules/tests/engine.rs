@@ -361,6 +361,40 @@ fn value_count_counts_distinct_values() {
     assert_eq!(hits[0].count, 3);
 }
 
+/// Counted values are kept as ids given in order of first sight, so two states give one path
+/// different ids: merging, and saving for the next run, must still count distinct paths.
+#[test]
+fn value_count_counts_distinct_values_across_merged_and_saved_states() {
+    use crate::persist::Persisted;
+    let yaml = base_rule(false)
+        .replace("event_count", "value_count")
+        .replace("    gte: 3\n", "    gte: 3\n    field: request.path\n");
+    let set = load(&yaml);
+    // The first state sees c then d, the second d then e: ids 1, 2 on both sides.
+    let events = [
+        (0, "10.0.0.1", "c"),
+        (1, "10.0.0.1", "d"),
+        (2, "10.0.0.1", "d"),
+        (3, "10.0.0.1", "e"),
+    ];
+    let whole = run(&set, &events, events.len(), false);
+    assert_eq!(whole.len(), 1, "{whole:?}");
+    assert_eq!(whole[0].count, 3);
+    assert_eq!(run(&set, &events, 2, false), whole);
+    assert_eq!(run(&set, &events, 2, true), whole);
+    let mut first = set.new_state();
+    for (i, &(t, addr, path)) in events[..2].iter().enumerate() {
+        observe(&set, &denied_at(t, addr, path), i as u64, &mut first);
+    }
+    let saved = first.save(&set, &|l| l).unwrap();
+    let mut next = RuleState::restore(saved, &set).unwrap();
+    // The restored state gives ids anew: e first, then d.
+    for (i, &(t, addr, path)) in events[2..].iter().enumerate().rev() {
+        observe(&set, &denied_at(t, addr, path), 2 + i as u64, &mut next);
+    }
+    assert_eq!(set.finish(next), whole);
+}
+
 #[test]
 fn correlation_errors_are_reported() {
     let bad_type = base_rule(false).replace("event_count", "temporal");
