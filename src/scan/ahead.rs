@@ -9,7 +9,7 @@
 //! the difference.
 //!
 //! ```text
-//! phase k   (analysed)  producer --queue (threads*2 or more)--> workers
+//! phase k   (analysed)  producer --queue (threads, threads*2 if compressed)--> workers
 //! phase k+1 (ahead)     producer --queue (bounded)--> waits
 //! ...       at most `threads` phases in flight, so at most that many producers and open files
 //! ```
@@ -121,7 +121,8 @@ impl<'s, 'm> ReadAhead<'s, 'm> {
             self.window.push_back(None);
         }
         if self.window[0].is_none() {
-            self.window[0] = Some(self.start(k, self.src.threads * 2));
+            let capacity = self.analysed_capacity(k);
+            self.window[0] = Some(self.start(k, capacity));
         }
         let ahead = self.ahead_capacity(depth);
         for j in 1..self.window.len() {
@@ -144,6 +145,14 @@ impl<'s, 'm> ReadAhead<'s, 'm> {
     fn depth(&self) -> usize {
         let worth = self.src.ahead_bytes / self.chunk_bytes() / MIN_QUEUED_CHUNKS;
         1 + (self.src.threads.max(1) - 1).min(worth.max(1))
+    }
+
+    /// Chunks the analysed phase may queue: one per worker for plain files, which are read far
+    /// faster than they are analysed (each queued chunk is a 4 MiB buffer held through the
+    /// scan), and two per worker for compressed ones, whose decoding runs unevenly.
+    fn analysed_capacity(&mut self, phase: usize) -> usize {
+        let per_worker = if self.may_read_ahead(phase) { 2 } else { 1 };
+        self.src.threads.max(1) * per_worker
     }
 
     /// Chunks a phase read ahead may queue: its share of the read-ahead bytes (one at least).
