@@ -639,7 +639,11 @@ impl Persisted for RuleState {
                 total: g.total,
                 cutoff: g.cutoff.map(|c| Box::new(obs(c))),
             };
-            st.groups.table.entry((c as u32, hash)).or_default().push(group);
+            st.groups
+                .table
+                .entry((c as u32, hash))
+                .or_default()
+                .push(group);
         }
         Ok(st)
     }
