@@ -161,7 +161,8 @@ fn run_pass(
             .sharing(Sharing::Workers),
     };
     let progress = Progress::start(total_bytes(inputs), quiet);
-    // The ranking needs only the watch's state: it runs beside the building of the result.
+    // The ranking needs only the watch's state: it runs once the result is built, on the
+    // scan's pool.
     let scanned = scan::run_then(
         inputs,
         &resolved.pass,

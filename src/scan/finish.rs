@@ -40,8 +40,8 @@ pub(super) struct Bounds {
 
 /// Turns the merged worker state (and, incremental, the earlier runs' carry) into the result,
 /// and the carry for the next run when `carry` is given. The extension's state is final once
-/// the in-flight requests are analysed: `then` takes it from there, beside the building of the
-/// result (on the current rayon pool).
+/// the in-flight requests are analysed: `then` takes it from there once the result is built
+/// (on the current rayon pool).
 pub(super) fn finish<E, R, F>(
     ctx: &Context<'_, E>,
     inputs: &[Input],
@@ -74,10 +74,13 @@ where
     let gaps = analyse_gaps(ctx, &reads, &mut worker, &log, loose.gap_inputs());
     let (analysis, ext) = (worker.analysis, worker.ext);
     let samples = loose.samples;
-    let (result, ext) = rayon::join(
-        || result(ctx, reads, analysis, log, samples, gaps),
-        || then(ext),
-    );
+    // One after the other, not side by side: building the result frees the detection state,
+    // and `then` (a scan's ranking) allocates tables of its own. Side by side, and without the
+    // trim, the process held both: on a 10 GB busy log, scan's peak on two threads was 30 MiB
+    // higher, for 0.15 s of a 15 s run.
+    let result = result(ctx, reads, analysis, log, samples, gaps);
+    super::trim::return_free_pages();
+    let ext = then(ext);
     Ok(super::Scanned {
         result,
         ext,

@@ -26,6 +26,7 @@ mod finish;
 mod pairing;
 mod plausible;
 pub mod result;
+mod trim;
 mod truncation;
 mod worker;
 
@@ -213,7 +214,7 @@ impl<E: Extension> Context<'_, E> {
 
     /// Frees the chunk buffers kept for reuse, once no more chunks will be read: the end of a
     /// scan (merging, the report) is where its memory peaks, and the buffers were up to a tenth
-    /// of it (4 MiB each, `threads * 2 + threads + 1` of them on a plain file).
+    /// of it (4 MiB each; on a plain file, one per worker and one per producer).
     fn release_buffers(&self) {
         let kept = std::mem::take(&mut *self.pool.lock().unwrap_or_else(PoisonError::into_inner));
         drop(kept);
@@ -281,9 +282,10 @@ pub fn run<E: Extension>(
     run_then(inputs, settings, az, incremental, |state| state)
 }
 
-/// [`run`], handing the extension's merged state to `then` as soon as it is final. `then` runs
-/// on the scan's pool beside the building of the result (the secret table, the findings), so
-/// end-of-run work on the extension's state (ranking suspects) does not wait for it.
+/// [`run`], handing the extension's merged state to `then` once the result is built. `then`
+/// runs on the scan's pool after the detection state is freed and its memory handed back
+/// ([`trim`]), so the tables of end-of-run work on the extension's state (ranking suspects) do
+/// not come on top of it.
 pub fn run_then<E, R, F>(
     inputs: &[Input],
     settings: &ScanSettings,
@@ -353,7 +355,7 @@ where
     });
     let worker = worker.unwrap_or_else(|| Worker::new(&ctx));
     ctx.release_buffers();
-    // On the pool: the independent parts of the end of the run go side by side.
+    // On the pool: the independent parts of the building of the result go side by side.
     pool.install(|| {
         finish::finish(
             &ctx,
