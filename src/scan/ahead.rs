@@ -9,7 +9,7 @@
 //! the difference.
 //!
 //! ```text
-//! phase k   (analysed)  producer --queue (threads, threads*2 if compressed)--> workers
+//! phase k   (analysed)  producer --hand-over (a queue of threads*2 if compressed)--> workers
 //! phase k+1 (ahead)     producer --queue (bounded)--> waits
 //! ...       at most `threads` phases in flight, so at most that many producers and open files
 //! ```
@@ -147,12 +147,16 @@ impl<'s, 'm> ReadAhead<'s, 'm> {
         1 + (self.src.threads.max(1) - 1).min(worth.max(1))
     }
 
-    /// Chunks the analysed phase may queue: one per worker for plain files, which are read far
-    /// faster than they are analysed (each queued chunk is a 4 MiB buffer held through the
-    /// scan), and two per worker for compressed ones, whose decoding runs unevenly.
+    /// Chunks the analysed phase may queue: none for plain files, which are read far faster
+    /// than they are analysed (a producer hands each chunk over when a worker asks for it, and
+    /// fills the next meanwhile; every queued chunk would be a 4 MiB buffer held through the
+    /// scan); two per worker for compressed ones, whose decoding runs unevenly.
     fn analysed_capacity(&mut self, phase: usize) -> usize {
-        let per_worker = if self.may_read_ahead(phase) { 2 } else { 1 };
-        self.src.threads.max(1) * per_worker
+        if self.may_read_ahead(phase) {
+            self.src.threads.max(1) * 2
+        } else {
+            0
+        }
     }
 
     /// Chunks a phase read ahead may queue: its share of the read-ahead bytes (one at least).
@@ -170,11 +174,11 @@ impl<'s, 'm> ReadAhead<'s, 'm> {
     }
 
     /// Starts the producers of `phase` (one per input, up to the thread count), sending into a
-    /// queue of `capacity` chunks.
+    /// queue of `capacity` chunks (none: each send waits for a worker to take the chunk).
     fn start(&self, phase: usize, capacity: usize) -> Feed<'s, 'm> {
         let src = self.src;
         let phase: &'m [usize] = &self.phases[phase];
-        let (tx, rx) = mpsc::sync_channel(capacity.max(1));
+        let (tx, rx) = mpsc::sync_channel(capacity);
         let next = Arc::new(AtomicUsize::new(0));
         let producers = src.threads.min(phase.len()).max(1);
         let producers = (0..producers)
