@@ -3,7 +3,7 @@
 //! One boxed string per distinct value cost a heap block each: the allocator's header and
 //! rounding were a third of a 76-byte accessor, and a log of distinct tokens holds several such
 //! strings per line. Here the bytes live in large chunks that never move, and the index holds
-//! 12 bytes per string.
+//! 8 bytes per string besides its key.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -12,15 +12,34 @@ use super::Key;
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// Bytes per chunk; a longer string gets a chunk of its own.
-const CHUNK: usize = 64 * 1024;
+/// Bytes per chunk (at most: offsets in a chunk are 16-bit); a longer string gets a chunk of
+/// its own.
+const CHUNK: usize = u16::MAX as usize;
 
-/// Where a string's bytes are: chunk, offset and length.
+/// Where a string's bytes are, in 8 bytes (a busy log has hundreds of thousands of strings, and
+/// the index rounded 12 bytes up to 16): chunk, offset and length. A string of [`LONG`] bytes or
+/// more has a chunk of its own, which nothing follows into: its span says "the whole chunk".
 #[derive(Clone, Copy, Debug)]
 struct Span {
     chunk: u32,
-    start: u32,
-    len: u32,
+    start: u16,
+    len: u16,
+}
+
+/// Length from which a string gets a chunk of its own; also the length field of such a span
+/// (no other string is that long).
+const LONG: usize = CHUNK;
+
+impl Span {
+    /// The bytes of this span in `chunks`.
+    fn get(self, chunks: &[String]) -> Option<&str> {
+        let c = chunks.get(self.chunk as usize)?;
+        if usize::from(self.len) == LONG {
+            return Some(c);
+        }
+        let start = usize::from(self.start);
+        c.get(start..start + usize::from(self.len))
+    }
 }
 
 /// Interned strings by key.
@@ -41,11 +60,7 @@ impl Strings {
 
     /// The string of `k`.
     pub fn get(&self, k: &Key) -> Option<&str> {
-        let sp = self.index.get(k)?;
-        let start = sp.start as usize;
-        self.chunks
-            .get(sp.chunk as usize)
-            .and_then(|c| c.get(start..start + sp.len as usize))
+        self.index.get(k)?.get(&self.chunks)
     }
 
     /// Every key and its string, in no particular order.
@@ -80,22 +95,36 @@ impl<'a> Extend<(Key, &'a str)> for Strings {
     }
 }
 
-/// Appends `s` to the last chunk, or to a new one when it does not fit.
+/// Appends `s` to the last chunk, or to a new one when it does not fit; a [`LONG`] string
+/// goes into a chunk of its own, closed by an empty one so that no later string joins it.
 fn push(chunks: &mut Vec<String>, s: &str) -> Span {
+    let chunk = |chunks: &Vec<String>| u32::try_from(chunks.len() - 1).unwrap_or(u32::MAX);
+    if s.len() >= LONG {
+        chunks.push(s.to_string());
+        let span = Span {
+            chunk: chunk(chunks),
+            start: 0,
+            len: u16::MAX,
+        };
+        chunks.push(String::new());
+        return span;
+    }
+    // A long string's chunk, and the empty one closing it, have room for nothing.
     let fits = chunks
         .last()
-        .is_some_and(|c| c.capacity() - c.len() >= s.len());
+        .is_some_and(|c| c.capacity() >= CHUNK && c.len() + s.len() <= CHUNK);
     if !fits {
-        chunks.push(String::with_capacity(s.len().max(CHUNK)));
+        chunks.push(String::with_capacity(CHUNK));
     }
     let last = chunks.len() - 1;
     let c = &mut chunks[last];
-    let start = c.len();
+    // Both below 2^16: the chunk holds at most CHUNK bytes, the string fewer than LONG.
+    let (start, len) = (c.len() as u16, s.len() as u16);
     c.push_str(s);
     Span {
-        chunk: u32::try_from(last).unwrap_or(u32::MAX),
-        start: u32::try_from(start).unwrap_or(u32::MAX),
-        len: u32::try_from(s.len()).unwrap_or(u32::MAX),
+        chunk: chunk(chunks),
+        start,
+        len,
     }
 }
 
@@ -131,5 +160,44 @@ mod tests {
         assert_eq!(a.get(&0), None);
         assert_eq!(a.len(), 20_001);
         assert_eq!(a.iter().count(), 20_001);
+    }
+
+    /// Lengths around the 16-bit limits: the longest string that shares a chunk, the shortest
+    /// with a chunk of its own, a chunk filled to the last byte, and strings after each.
+    #[test]
+    fn strings_at_the_length_limits_come_back_whole() {
+        let mut a = Strings::default();
+        let mut want = Vec::new();
+        let lengths = [
+            LONG - 1,
+            0,
+            LONG,
+            0,
+            3,
+            LONG + 1,
+            1,
+            CHUNK - 3,
+            3,
+            0,
+            2,
+            LONG * 2,
+            5,
+        ];
+        for (i, n) in lengths.into_iter().enumerate() {
+            let s: String = (0..n)
+                .map(|j| char::from(b'a' + ((i + j) % 26) as u8))
+                .collect();
+            a.insert(i as Key + 1, &s);
+            want.push((i as Key + 1, s));
+        }
+        for (k, s) in &want {
+            assert_eq!(a.get(k).map(str::len), Some(s.len()), "key {k}");
+            assert_eq!(a.get(k), Some(s.as_str()), "key {k}");
+        }
+        assert_eq!(
+            std::mem::size_of::<Span>(),
+            8,
+            "the point of the 16-bit fields"
+        );
     }
 }
