@@ -76,8 +76,8 @@ where
     let samples = loose.samples;
     // One after the other, not side by side: building the result frees the detection state,
     // and `then` (a scan's ranking) allocates tables of its own. Side by side, and without the
-    // trim, the process held both: on a 10 GB busy log, scan's peak on two threads was 30 MiB
-    // higher, for 0.15 s of a 15 s run.
+    // trim, the process held both. On a 10 GB busy log, the order and the trim together took
+    // 31 MiB off the two-thread peak of `scan` (docs/performance.md), for 0.16 s of a 15 s run.
     let result = result(ctx, reads, analysis, log, samples, gaps);
     super::trim::return_free_pages();
     let ext = then(ext);

@@ -284,8 +284,8 @@ pub fn run<E: Extension>(
 
 /// [`run`], handing the extension's merged state to `then` once the result is built. `then`
 /// runs on the scan's pool after the detection state is freed and its memory handed back
-/// ([`trim`]), so the tables of end-of-run work on the extension's state (ranking suspects) do
-/// not come on top of it.
+/// (`scan::trim`), so the tables of end-of-run work on the extension's state (ranking suspects)
+/// do not come on top of it.
 pub fn run_then<E, R, F>(
     inputs: &[Input],
     settings: &ScanSettings,
