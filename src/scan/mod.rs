@@ -213,8 +213,8 @@ impl<E: Extension> Context<'_, E> {
     }
 
     /// Frees the chunk buffers kept for reuse, once no more chunks will be read: the end of a
-    /// scan (merging, the report) is where its memory peaks, and the buffers were up to a tenth
-    /// of it (4 MiB each; on a plain file, one per worker and one per producer).
+    /// scan (merging, ranking, the report) would otherwise hold them on top of its own tables
+    /// (4 MiB each; on a plain file, one per worker and one per producer).
     fn release_buffers(&self) {
         let kept = std::mem::take(&mut *self.pool.lock().unwrap_or_else(PoisonError::into_inner));
         drop(kept);
