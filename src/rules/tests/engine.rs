@@ -339,12 +339,16 @@ fn base_rules_of_correlations_report_only_with_generate() {
     assert_eq!(hits(&set, DENIED), ["T"]);
 }
 
+/// The base rule as a `value_count` of distinct request paths, three at least.
+fn distinct_paths_rule() -> String {
+    base_rule(false)
+        .replace("event_count", "value_count")
+        .replace("    gte: 3\n", "    gte: 3\n    field: request.path\n")
+}
+
 #[test]
 fn value_count_counts_distinct_values() {
-    let yaml = base_rule(false)
-        .replace("event_count", "value_count")
-        .replace("    gte: 3\n", "    gte: 3\n    field: request.path\n");
-    let set = load(&yaml);
+    let set = load(&distinct_paths_rule());
     let same = [
         (0, "10.0.0.1", "a"),
         (1, "10.0.0.1", "a"),
@@ -366,10 +370,7 @@ fn value_count_counts_distinct_values() {
 #[test]
 fn value_count_counts_distinct_values_across_merged_and_saved_states() {
     use crate::persist::Persisted;
-    let yaml = base_rule(false)
-        .replace("event_count", "value_count")
-        .replace("    gte: 3\n", "    gte: 3\n    field: request.path\n");
-    let set = load(&yaml);
+    let set = load(&distinct_paths_rule());
     // The first state sees c then d, the second d then e: ids 1, 2 on both sides.
     let events = [
         (0, "10.0.0.1", "c"),
