@@ -163,7 +163,8 @@ mod tests {
     }
 
     /// Lengths around the 16-bit limits: the longest string that shares a chunk, the shortest
-    /// with a chunk of its own, a chunk filled to the last byte, and strings after each.
+    /// with a chunk of its own, a chunk filled to the last byte (1 + CHUNK - 1) with an empty
+    /// string at its very end, and strings after each.
     #[test]
     fn strings_at_the_length_limits_come_back_whole() {
         let mut a = Strings::default();
@@ -176,9 +177,9 @@ mod tests {
             3,
             LONG + 1,
             1,
-            CHUNK - 3,
-            3,
+            CHUNK - 1,
             0,
+            3,
             2,
             LONG * 2,
             5,
