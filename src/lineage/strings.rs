@@ -18,7 +18,7 @@ const CHUNK: usize = u16::MAX as usize;
 
 /// Where a string's bytes are, in 8 bytes (a busy log has hundreds of thousands of strings, and
 /// the index rounded 12 bytes up to 16): chunk, offset and length. A string of [`LONG`] bytes or
-/// more has a chunk of its own, which nothing follows into: its span says "the whole chunk".
+/// more has a chunk of its own: its span says "the whole chunk".
 #[derive(Clone, Copy, Debug)]
 struct Span {
     chunk: u32,
@@ -96,23 +96,18 @@ impl<'a> Extend<(Key, &'a str)> for Strings {
 }
 
 /// Appends `s` to the last chunk, or to a new one when it does not fit; a [`LONG`] string
-/// goes into a chunk of its own, closed by an empty one so that no later string joins it.
+/// goes into a chunk of its own, which only empty strings can join: it holds CHUNK bytes or more.
 fn push(chunks: &mut Vec<String>, s: &str) -> Span {
     let chunk = |chunks: &Vec<String>| u32::try_from(chunks.len() - 1).unwrap_or(u32::MAX);
     if s.len() >= LONG {
         chunks.push(s.to_string());
-        let span = Span {
+        return Span {
             chunk: chunk(chunks),
             start: 0,
             len: u16::MAX,
         };
-        chunks.push(String::new());
-        return span;
     }
-    // A long string's chunk, and the empty one closing it, have room for nothing.
-    let fits = chunks
-        .last()
-        .is_some_and(|c| c.capacity() >= CHUNK && c.len() + s.len() <= CHUNK);
+    let fits = chunks.last().is_some_and(|c| c.len() + s.len() <= CHUNK);
     if !fits {
         chunks.push(String::with_capacity(CHUNK));
     }
