@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::{Descendants, Pivots};
 use crate::lineage::{
-    CreatedVia, Failure, Identities, Key, Lineage, LineageState, NO_TOKEN, OrphanCause, earlier,
-    later,
+    CreatedVia, Failure, Identities, Key, Lineage, LineageState, NO_TOKEN, OrphanCause, StringKey,
+    earlier, later,
 };
 use crate::model::secret::{MountSource, SecretKind};
 use crate::model::{Interval, Loc, Location, Timestamp};
@@ -360,8 +360,8 @@ fn seed(
                     .tokens
                     .iter()
                     .filter(|(_, t)| match field {
-                        2 => t.entity_id == Some(k),
-                        _ => t.display_name == Some(k),
+                        2 => t.entity_id.map(StringKey::get) == Some(k),
+                        _ => t.display_name.map(StringKey::get) == Some(k),
                     })
                     .map(|(acc, _)| *acc)
                     .collect(),
@@ -459,7 +459,8 @@ fn token_records(
                 .map(|p| st.str(p).to_string());
             Some(TokenRecord {
                 accessor: st.str(*acc).to_string(),
-                token_hmac: opt(st, t.client_token).map(|s| redact::token(&s).into_owned()),
+                token_hmac: opt(st, t.client_token.map(StringKey::get))
+                    .map(|s| redact::token(&s).into_owned()),
                 relation: *relation,
                 depth: *depth,
                 parent: c.and_then(|c| c.parent).map(|p| st.str(p).to_string()),
@@ -471,17 +472,17 @@ fn token_records(
                 user: c.and_then(|c| opt(st, c.user)),
                 auth_mount: c.and_then(|c| opt(st, c.mount)),
                 namespace: c.and_then(|c| opt(st, c.namespace)),
-                entity_id: opt(st, t.entity_id),
-                display_name: opt(st, t.display_name),
-                token_type: opt(st, t.token_type),
-                policies: opt(st, t.policies)
+                entity_id: opt(st, t.entity_id.map(StringKey::get)),
+                display_name: opt(st, t.display_name.map(StringKey::get)),
+                token_type: opt(st, t.token_type.map(StringKey::get)),
+                policies: opt(st, t.policies.map(StringKey::get))
                     .map(|p| p.split(',').map(str::to_string).collect())
                     .unwrap_or_default(),
                 token_policies: split_policies(st, c.and_then(|c| c.token_policies)),
                 identity_policies: split_policies(st, c.and_then(|c| c.identity_policies)),
-                client_addresses: t.addresses.iter().map(|a| st.str(*a).to_string()).collect(),
-                first_use: t.first_use,
-                last_use: t.last_use,
+                client_addresses: t.addresses.iter().map(|a| st.str(a).to_string()).collect(),
+                first_use: t.first_use(),
+                last_use: t.last_use(),
                 requests: t.requests,
                 failed_requests: t.failed,
                 evidence: c.map(|c| loc(c.loc)),
@@ -727,8 +728,8 @@ fn window(st: &LineageState, scope: &BlastRadius, selected: &HashSet<Key>) -> Op
         if let Some(t) = st.tokens.get(k) {
             // Exposure begins when the token was issued, not when it was first used.
             let created = t.created.as_ref().and_then(|c| c.at);
-            first = earlier(first, earlier(t.first_use, created));
-            last = later(last, later(t.last_use, created));
+            first = earlier(first, earlier(t.first_use(), created));
+            last = later(last, later(t.last_use(), created));
         }
     }
     for r in st.ip_requests.values() {

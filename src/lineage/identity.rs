@@ -13,8 +13,8 @@
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use super::{
-    Creation, IssuedLease, Key, LineageState, Map, NO_TOKEN, TokenAgg, merge_fail, merge_read,
-    merge_token,
+    Creation, IssuedLease, Key, LineageState, Map, NO_TOKEN, StringKey, TokenAgg, merge_fail,
+    merge_read, merge_token, string_key,
 };
 
 /// Request-id samples kept per form.
@@ -155,12 +155,16 @@ pub fn canonicalize(st: LineageState) -> (LineageState, Identities) {
     // same `auth.client_token` HMAC in every login response, so a shared one names no token.
     let mut holders: HashMap<Key, u32> = with_capacity(st.tokens.len());
     for t in st.tokens.values() {
-        if let Some(tok) = t.client_token {
+        if let Some(tok) = t.client_token.map(StringKey::get) {
             *holders.entry(tok).or_default() += 1;
         }
     }
     for (k, t) in &st.tokens {
-        if let Some(tok) = t.client_token.filter(|tok| holders.get(tok) == Some(&1)) {
+        if let Some(tok) = t
+            .client_token
+            .map(StringKey::get)
+            .filter(|tok| holders.get(tok) == Some(&1))
+        {
             uf.union(*k, tok);
         }
     }
@@ -321,14 +325,14 @@ fn rekey(mut st: LineageState, ids: &Identities, merged: &Merged) -> LineageStat
     for (canon, t) in st.tokens.iter_mut() {
         // State carried from an earlier run may lack form kinds: keep what the record had.
         let had = t.client_token;
-        t.client_token = ids.forms(*canon).iter().copied().find(|f| {
+        let best = ids.forms(*canon).iter().copied().find(|f| {
             st.forms
                 .get(f)
                 .is_some_and(|i| i.kind == FormKind::TokenHmac)
         });
-        t.client_token = t.client_token.or(had);
+        t.client_token = best.and_then(string_key).or(had);
         t.addresses
-            .sort_by(|a, b| st.strings.get(a).cmp(&st.strings.get(b)));
+            .sort_by(|a, b| st.strings.get(&a).cmp(&st.strings.get(&b)));
     }
     move_keys(&mut st.reads, |(a, p)| (id(a), p), merge_read);
     move_keys(&mut st.unanswered, |(a, p)| (id(a), p), merge_read);

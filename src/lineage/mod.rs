@@ -12,6 +12,7 @@ pub mod identity;
 pub mod record;
 mod shared;
 mod strings;
+pub mod token;
 mod written;
 
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ pub use identity::{FormInfo, FormKind, Identities, canonicalize};
 pub use record::*;
 pub use shared::Sharing;
 pub use strings::Strings;
+pub use token::*;
 
 use identity::{Anchors, Part, add_anchor, merge_anchors};
 
@@ -740,22 +742,15 @@ impl Lineage<'_> {
         let t = st.tokens.entry(actor).or_default();
         t.requests += copy.count();
         t.failed += u64::from(failed) * copy.count();
-        t.first_use = earlier(t.first_use, ev.time);
-        t.last_use = later(t.last_use, ev.time);
+        t.uses.add(ev.time);
         t.from_pivot_ip |= ip_bits;
-        t.client_token = t.client_token.or(client_token);
-        t.display_name = t.display_name.or(display);
-        t.entity_id = t.entity_id.or(entity);
-        t.token_type = t.token_type.or(ttype);
-        t.policies = t.policies.or(policies);
-        if let Some(a) = addr
-            && !t.addresses.contains(&a)
-        {
-            if t.addresses.len() < ADDRESSES_PER_TOKEN {
-                t.addresses.push(a);
-            } else {
-                t.more_addresses = true;
-            }
+        t.client_token = t.client_token.or(client_token.and_then(string_key));
+        t.display_name = t.display_name.or(display.and_then(string_key));
+        t.entity_id = t.entity_id.or(entity.and_then(string_key));
+        t.token_type = t.token_type.or(ttype.and_then(string_key));
+        t.policies = t.policies.or(policies.and_then(string_key));
+        if let Some(a) = addr {
+            t.addresses.add(a);
         }
     }
 
@@ -805,11 +800,11 @@ impl Lineage<'_> {
         let policies =
             (!new.policies.is_empty()).then(|| st.intern_joined(self, new.policies.strs(), ","));
         let t = st.tokens.entry(child).or_default();
-        t.client_token = client_token.or(t.client_token);
-        t.display_name = display.or(t.display_name);
-        t.entity_id = entity.or(t.entity_id);
-        t.token_type = ttype.or(t.token_type);
-        t.policies = policies.or(t.policies);
+        t.client_token = client_token.and_then(string_key).or(t.client_token);
+        t.display_name = display.and_then(string_key).or(t.display_name);
+        t.entity_id = entity.and_then(string_key).or(t.entity_id);
+        t.token_type = ttype.and_then(string_key).or(t.token_type);
+        t.policies = policies.and_then(string_key).or(t.policies);
         let earlier_creation = t
             .created
             .as_ref()
@@ -1093,7 +1088,7 @@ impl Known {
             entity_id: t.entity_id.is_some(),
             token_type: t.token_type.is_some(),
             policies: t.policies.is_some(),
-            addresses_closed: t.more_addresses && t.addresses.len() >= ADDRESSES_PER_TOKEN,
+            addresses_closed: t.addresses.more() && t.addresses.len() >= ADDRESSES_PER_TOKEN,
         }
     }
 }
@@ -1164,21 +1159,11 @@ fn merge_token(m: &mut TokenAgg, t: TokenAgg) {
         (Some(a), Some(b)) => Some(if (b.at, b.loc) < (a.at, a.loc) { b } else { a }),
         (a, b) => a.or(b),
     };
-    m.first_use = earlier(m.first_use, t.first_use);
-    m.last_use = later(m.last_use, t.last_use);
+    m.uses.merge(t.uses);
     m.requests += t.requests;
     m.failed += t.failed;
     m.from_pivot_ip |= t.from_pivot_ip;
-    m.more_addresses |= t.more_addresses;
-    for a in t.addresses {
-        if !m.addresses.contains(&a) {
-            if m.addresses.len() < ADDRESSES_PER_TOKEN {
-                m.addresses.push(a);
-            } else {
-                m.more_addresses = true;
-            }
-        }
-    }
+    m.addresses.merge(&t.addresses);
 }
 
 #[cfg(test)]
@@ -1296,18 +1281,18 @@ mod tests {
         lines.push(read("", "10.0.0.99"));
         let st = observe_all(&lineage, &lines);
         let t = &st.tokens[&lineage.key("hmac-sha256:acc")];
-        let text = |k: Option<Key>| k.map(|k| st.str(k).to_string());
+        let text = |k: Option<StringKey>| k.map(|k| st.str(k.get()).to_string());
         assert_eq!(text(t.display_name).as_deref(), Some("first"));
         assert_eq!(text(t.entity_id).as_deref(), Some("e"));
         assert_eq!(text(t.token_type).as_deref(), Some("service"));
         assert_eq!(text(t.policies).as_deref(), Some("a,b"));
         assert_eq!(t.requests, lines.len() as u64);
-        let addrs: Vec<&str> = t.addresses.iter().map(|k| st.str(*k)).collect();
+        let addrs: Vec<&str> = t.addresses.iter().map(|k| st.str(k)).collect();
         let want: Vec<String> = (1..=ADDRESSES_PER_TOKEN)
             .map(|i| format!("10.0.0.{i}"))
             .collect();
         assert_eq!(addrs, want);
-        assert!(t.more_addresses);
+        assert!(t.addresses.more());
     }
 
     #[test]

@@ -89,41 +89,6 @@ pub struct Creation {
     pub identity_policies: Option<Key>,
 }
 
-/// Most client addresses remembered per token.
-pub const ADDRESSES_PER_TOKEN: usize = 8;
-
-/// One token.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
-pub struct TokenAgg {
-    /// The token's HMAC (`client_token`).
-    pub client_token: Option<Key>,
-    /// `display_name`.
-    pub display_name: Option<Key>,
-    /// `entity_id`.
-    pub entity_id: Option<Key>,
-    /// `token_type`.
-    pub token_type: Option<Key>,
-    /// Policies, comma-joined.
-    pub policies: Option<Key>,
-    /// Where it came from, if the log shows it. Boxed: most records of a log that starts
-    /// mid-life have none, and inline it was half of every record.
-    pub created: Option<Box<Creation>>,
-    /// First request made with it.
-    pub first_use: Option<Timestamp>,
-    /// Last request made with it.
-    pub last_use: Option<Timestamp>,
-    /// Requests made with it.
-    pub requests: u64,
-    /// Failed requests made with it.
-    pub failed: u64,
-    /// Client addresses it was used from (up to [`ADDRESSES_PER_TOKEN`]).
-    pub addresses: Vec<Key>,
-    /// True when it was used from more addresses than were kept.
-    pub more_addresses: bool,
-    /// Bit `i` set when it was used from pivot address `i`.
-    pub from_pivot_ip: u64,
-}
-
 /// Requests from one pivot address.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct IpRequests {

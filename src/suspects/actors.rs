@@ -6,7 +6,9 @@ use std::sync::Arc;
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use super::watch::{ActorSignals, Signals, TOUCHED, Touched};
-use crate::lineage::{CreatedVia, Failure, Key, LineageState, NO_TOKEN, TokenAgg, earlier, later};
+use crate::lineage::{
+    CreatedVia, Failure, Key, LineageState, NO_TOKEN, StringKey, TokenAgg, earlier, later,
+};
 use crate::model::Timestamp;
 use crate::tenant::TenantMap;
 
@@ -177,7 +179,7 @@ pub fn addresses_by_text(st: &LineageState, roots: &[Key]) -> Vec<Vec<Key>> {
     let mut sets: Vec<BTreeSet<Key>> = vec![BTreeSet::new(); roots.len()];
     for (&k, t) in &st.tokens {
         if let Some(&i) = index.get(&root_of(st, k, t)) {
-            sets[i].extend(t.addresses.iter().copied());
+            sets[i].extend(t.addresses.iter());
         }
     }
     sets.into_iter()
@@ -228,9 +230,9 @@ pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<
             below.push((i, t));
             a.descendants += 1;
         }
-        a.first_seen = earlier(a.first_seen, t.first_use);
-        a.last_seen = later(a.last_seen, t.last_use);
-        if let Some(p) = t.policies {
+        a.first_seen = earlier(a.first_seen, t.first_use());
+        a.last_seen = later(a.last_seen, t.last_use());
+        if let Some(p) = t.policies.map(StringKey::get) {
             a.root_policy |= *root_policy
                 .entry(p)
                 .or_insert_with(|| st.str(p).split(',').any(|x| x == "root"));
@@ -240,15 +242,12 @@ pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<
     let home: Vec<Option<Key>> = out
         .iter()
         .map(|a| {
-            a.login_address.or_else(|| {
-                st.tokens
-                    .get(&a.root)
-                    .and_then(|t| t.addresses.first().copied())
-            })
+            a.login_address
+                .or_else(|| st.tokens.get(&a.root).and_then(|t| t.addresses.first()))
         })
         .collect();
     for (i, t) in below {
-        if t.addresses.iter().any(|x| Some(*x) != home[i]) {
+        if t.addresses.iter().any(|x| Some(x) != home[i]) {
             out[i].descendants_elsewhere += 1;
         }
     }
@@ -310,10 +309,10 @@ pub fn identity<'s>(st: &'s LineageState, a: &RootActor) -> Identity<'s> {
         };
     }
     if let Some(e) = t.entity_id {
-        return Identity::Entity(st.str(e));
+        return Identity::Entity(st.str(e.get()));
     }
     match t.display_name {
-        Some(d) => Identity::DisplayName(st.str(d)),
+        Some(d) => Identity::DisplayName(st.str(d.get())),
         None => Identity::Unknown,
     }
 }

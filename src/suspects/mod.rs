@@ -22,7 +22,7 @@ pub use actors::Identity;
 pub use score::touched_name;
 pub use watch::{Touched, Watch, WatchState};
 
-use crate::lineage::{Identities, Key, LineageState, canonicalize};
+use crate::lineage::{Identities, Key, LineageState, StringKey, canonicalize};
 use crate::model::Timestamp;
 use crate::tenant::TenantMap;
 use watch::Signals;
@@ -388,16 +388,16 @@ fn suspect(
         score,
         blast_command: command.for_accessor(&accessor),
         accessor,
-        display_name: s(t.and_then(|t| t.display_name)),
+        display_name: s(t.and_then(|t| t.display_name).map(StringKey::get)),
         auth_mount: s(t.and_then(|t| t.created.as_ref()).and_then(|c| c.mount)),
         role,
         user,
-        entity_id: s(t.and_then(|t| t.entity_id)),
+        entity_id: s(t.and_then(|t| t.entity_id).map(StringKey::get)),
         root_policy: a.root_policy,
         login_address: s(a.login_address),
         // The root token's own addresses first: they say where the credential was used.
         addresses: t
-            .map(|t| t.addresses.clone())
+            .map(|t| t.addresses.iter().collect::<Vec<_>>())
             .unwrap_or_default()
             .into_iter()
             .chain(lineage_addresses)
