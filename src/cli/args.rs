@@ -216,9 +216,9 @@ pub struct InputArgs {
     /// checked after the first 64 MiB; real audit logs compress 10 to 25 times).
     #[arg(long, value_name = "RATIO", default_value_t = crate::source::DEFAULT_MAX_RATIO)]
     pub max_gzip_ratio: u64,
-    /// Parse every entry in full with simd-json, request entries included, instead of the
-    /// fast path that validates request entries without building a tape (slower; the same
-    /// report, see docs/performance.md).
+    /// Parse every entry in full with simd-json, instead of the skimming reader (the fast path
+    /// that validates request entries without building a tape, and the tapes of compact
+    /// entries built from its structural pass): slower, the same report (docs/performance.md).
     #[arg(long)]
     pub strict: bool,
     /// Target chunk size for parallel parsing.

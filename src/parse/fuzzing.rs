@@ -3,7 +3,8 @@
 
 use super::fast::request_header;
 use super::framing::{Framed, frame_line};
-use super::{ParseErrorKind, Parser};
+use super::skim::{Structurals, tape};
+use super::{ParseErrorKind, Parser, Validation};
 
 /// The fields of an entry that the request fast path also reads, as the full parser reads them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,14 +40,31 @@ pub fn full_header(parser: &mut Parser, json: &[u8]) -> Result<FullHeader, Parse
 }
 
 /// Frames and parses one line of arbitrary bytes and checks the parser's invariants:
-/// nothing panics; the request fast path never disagrees with the full parser; simd-json and
-/// serde_json accept the same objects and read the same fields from them.
+/// nothing panics; the request fast path never disagrees with the full parser; a tape the
+/// skimming reader builds is simd-json's tape, node for node, and the default parser reads what
+/// `--strict` reads; simd-json and serde_json accept the same objects and read the same fields
+/// from them.
 pub fn check_line(data: &[u8]) {
     let Framed::Json { start, end, .. } = frame_line(data) else {
         return;
     };
     let json = &data[start..end];
-    let ours = full_header(&mut Parser::new(), json);
+    let ours = full_header(&mut Parser::with_validation(Validation::Full), json);
+    let mut nodes = Vec::new();
+    if tape::build(&mut Structurals::default(), json, &mut nodes) {
+        let mut copy = json.to_vec();
+        let theirs = simd_json::to_tape(&mut copy)
+            .expect("the skimming reader built a tape for an entry simd-json rejects");
+        assert_eq!(
+            nodes, theirs.0,
+            "the skimming tape differs from simd-json's"
+        );
+    }
+    assert_eq!(
+        full_header(&mut Parser::new(), json),
+        ours,
+        "the default parser and --strict read the entry differently"
+    );
     if let Some(h) = request_header(json) {
         let FullHeader { ty, time, id, .. } = ours
             .as_ref()

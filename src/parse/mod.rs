@@ -1,14 +1,20 @@
-//! Parsing audit entries with simd-json into borrowed [`Entry`]s.
+//! Parsing audit entries into borrowed [`Entry`]s, over simd-json's tape.
 //!
 //! ```text
-//! entry bytes --copy--> padded per-thread buffer --fill_tape_padded--> tape --walk--> Entry
+//! entry bytes --structural pass--> token starts --skim::tape--> tape --walk--> Entry
+//!      \--(any other shape) copy--> padded buffer --fill_tape_padded--/
 //! ```
 //!
+//! With [`Validation::Fast`] (the default) an entry in the compact, escape-free shape Vault and
+//! OpenBao write gets its tape from the skimming reader's structural pass ([`skim::tape`]),
+//! with strings borrowed from the entry; every other entry, and every entry under
+//! [`Validation::Full`], is parsed by simd-json.
+//!
 //! simd-json parses in place (it unescapes strings into the input), so it needs `&mut [u8]`;
-//! the source may be a read-only memory map. Each entry that needs a full parse is copied into
-//! a small per-thread buffer just before it is parsed, so the copy is still in the first-level
-//! cache when simd-json reads it, and request entries read by the fast path ([`fast`]) are never
-//! copied. The buffer, simd-json's `Buffers` and the tape are reused across entries, and grow only
+//! the source may be a read-only memory map. Each entry simd-json parses is copied into a small
+//! per-thread buffer just before it is parsed, so the copy is still in the first-level cache
+//! when simd-json reads it; request entries read by the fast path ([`fast`]) and entries whose
+//! tape the structural pass builds are never copied. The buffer, simd-json's `Buffers` and the tape are reused across entries, and grow only
 //! for an entry larger than any before (nothing tests that other steps never allocate).
 
 mod extract;
@@ -32,7 +38,8 @@ pub const MAX_DEPTH: usize = 256;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Validation {
     /// Request entries in Vault's layouts are read by the fast path ([`fast`]), which validates
-    /// them without building a tape; every other entry is parsed in full.
+    /// them without building a tape; other entries in the shape Vault writes get their tape from
+    /// the structural pass ([`skim::tape`]); the rest are parsed by simd-json.
     #[default]
     Fast,
     /// Every entry is parsed in full by simd-json (`--strict`).
@@ -96,6 +103,8 @@ pub struct Parser {
     buffers: Buffers,
     tape: Option<Tape<'static>>,
     scrub: scrub::Scrub,
+    /// The structural index of the skimming reader; `None` under [`Validation::Full`].
+    skim: Option<skim::Structurals>,
 }
 
 impl Default for Parser {
@@ -105,13 +114,20 @@ impl Default for Parser {
 }
 
 impl Parser {
-    /// A parser with empty buffers; they grow to the largest entry seen.
+    /// A parser with empty buffers (they grow to the largest entry seen), validating as
+    /// [`Validation::Fast`] does.
     pub fn new() -> Parser {
+        Parser::with_validation(Validation::Fast)
+    }
+
+    /// A parser that validates as `validation` says.
+    pub fn with_validation(validation: Validation) -> Parser {
         Parser {
             buf: Vec::new(),
             buffers: Buffers::with_max_depth(4096, MAX_DEPTH),
             tape: None,
             scrub: scrub::Scrub::default(),
+            skim: (validation == Validation::Fast).then(skim::Structurals::default),
         }
     }
 
@@ -124,6 +140,15 @@ impl Parser {
         entry: &[u8],
         f: impl for<'e> FnOnce(Result<Entry<'e>, ParseErrorKind>) -> R,
     ) -> R {
+        if let Some(index) = self.skim.as_mut() {
+            let mut tape: Tape<'_> = self.tape.take().unwrap_or_else(Tape::null).reset();
+            if skim::tape::build(index, entry, &mut tape.0) {
+                let (out, tape) = read_entry(entry, tape, &mut self.scrub, f);
+                self.tape = Some(tape);
+                return out;
+            }
+            self.tape = Some(tape.reset());
+        }
         self.buf.clear();
         self.buf.reserve(entry.len() + INPUT_PADDING);
         self.buf.extend_from_slice(entry);

@@ -97,8 +97,8 @@ impl<'c, E: Extension> Worker<'c, E> {
     pub fn new(ctx: &'c Context<'c, E>) -> Self {
         Worker {
             ctx,
-            parser: Parser::new(),
-            reparser: Parser::new(),
+            parser: Parser::with_validation(ctx.settings.read.validation),
+            reparser: Parser::with_validation(ctx.settings.read.validation),
             analysis: Analysis {
                 stats: Stats::default(),
                 secrets: SecretTable::with_readers(ctx.settings.readers),

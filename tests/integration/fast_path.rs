@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::util::{bin, fixture, json_diff, root};
 
 /// The corpus directory beside the checkout, if there is one.
-fn corpus() -> Option<PathBuf> {
+pub(crate) fn corpus() -> Option<PathBuf> {
     let mut dir = Some(root());
     while let Some(d) = dir {
         let c = d.join("shared/corpus");
@@ -32,7 +32,7 @@ fn corpus() -> Option<PathBuf> {
     None
 }
 
-fn lines_of(path: &Path) -> Vec<Vec<u8>> {
+pub(crate) fn lines_of(path: &Path) -> Vec<Vec<u8>> {
     let Ok(bytes) = std::fs::read(path) else {
         return Vec::new();
     };
@@ -43,7 +43,7 @@ fn lines_of(path: &Path) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn generated(shape: blastradius::synth::Shape) -> Vec<Vec<u8>> {
+pub(crate) fn generated(shape: blastradius::synth::Shape) -> Vec<Vec<u8>> {
     let options = blastradius::synth::Options {
         shape,
         ..blastradius::synth::Options::new(200_000, 7)
@@ -115,7 +115,7 @@ fn agree(parser: &mut Parser, line: &[u8]) -> bool {
 }
 
 /// Bytes that change JSON's structure when put anywhere in a line.
-const STRUCTURAL: &[u8] = b"{}[]:,\"\\ 0-.etfnu\x01\x7f\xff";
+pub(crate) const STRUCTURAL: &[u8] = b"{}[]:,\"\\ 0-.etfnu\x01\x7f\xff";
 
 #[test]
 fn there_are_seeds_from_every_source() {
@@ -163,7 +163,7 @@ fn every_one_byte_edit_of_some_seeds_is_agreed_on() {
 
 /// One mutation of a seed line.
 #[derive(Clone, Debug)]
-enum Mutation {
+pub(crate) enum Mutation {
     Replace(usize, u8),
     Insert(usize, u8),
     Delete(usize),
@@ -180,7 +180,7 @@ fn byte() -> impl Strategy<Value = u8> {
     prop_oneof![3 => proptest::sample::select(STRUCTURAL), 1 => any::<u8>()]
 }
 
-fn mutation() -> impl Strategy<Value = Mutation> {
+pub(crate) fn mutation() -> impl Strategy<Value = Mutation> {
     let at = any::<prop::sample::Index>();
     prop_oneof![
         (at.clone(), byte()).prop_map(|(i, b)| Mutation::Replace(i.index(usize::MAX), b)),
@@ -197,7 +197,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
 }
 
 /// Applies `m` to `line`; positions are taken modulo the line's length.
-fn apply(line: &mut Vec<u8>, m: &Mutation) {
+pub(crate) fn apply(line: &mut Vec<u8>, m: &Mutation) {
     if line.is_empty() {
         return;
     }

@@ -50,6 +50,8 @@ mod report_threads;
 mod reports;
 /// Reports match the published JSON Schema.
 mod schema;
+/// The skimming reader's tapes agree with simd-json's on real and mutated lines.
+mod skim_tape;
 /// Apache Spark (local mode) runs the hunts and the PySpark blast job.
 mod spark;
 /// SQL hunts on DuckDB, sqlglot and the embedded engine.

@@ -24,6 +24,7 @@
 
 mod classify;
 pub(crate) mod grammar;
+pub mod tape;
 #[cfg(test)]
 mod tests;
 
@@ -115,7 +116,16 @@ pub struct Structurals {
     implementation: Implementation,
     positions: Vec<u32>,
     faults: Faults,
+    traits: Traits,
+}
+
+/// What the pass saw besides faults: what keeps an entry from the simplest walks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Traits {
+    /// A backslash anywhere.
     backslash: bool,
+    /// Whitespace outside strings: without it, every token ends where the next one starts.
+    spaced: bool,
 }
 
 impl Default for Structurals {
@@ -137,7 +147,7 @@ impl Structurals {
             implementation,
             positions: Vec::new(),
             faults: Faults::default(),
-            backslash: false,
+            traits: Traits::default(),
         }
     }
 
@@ -149,7 +159,7 @@ impl Structurals {
     /// Indexes `json`, replacing what was indexed before.
     pub fn index(&mut self, json: &[u8]) -> Faults {
         self.positions.clear();
-        self.backslash = false;
+        self.traits = Traits::default();
         if u32::try_from(json.len()).is_err() {
             self.faults = Faults {
                 too_long: true,
@@ -158,7 +168,7 @@ impl Structurals {
             return self.faults;
         }
         let out = &mut self.positions;
-        let (faults, backslash) = match self.implementation {
+        let (faults, traits) = match self.implementation {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `new` keeps an implementation only when `supported()` found AVX2, BMI1
             // and PCLMULQDQ on this CPU.
@@ -173,7 +183,7 @@ impl Structurals {
             _ => unsafe { pass::<ScalarBytes, ShiftXor>(json, out) },
         };
         self.faults = faults;
-        self.backslash = backslash;
+        self.traits = traits;
         faults
     }
 
@@ -190,19 +200,26 @@ impl Structurals {
     /// True when the last entry holds a backslash anywhere: only then do its strings need their
     /// escapes checked.
     pub fn has_backslash(&self) -> bool {
-        self.backslash
+        self.traits.backslash
+    }
+
+    /// True when the last entry has no whitespace outside its strings: then each token ends
+    /// exactly where the next one starts (the last where the entry ends), and a string token's
+    /// last byte is its closing quote, unless a fault says the string never closed.
+    pub fn is_compact(&self) -> bool {
+        !self.traits.spaced
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::classify::{Avx2, Clmul, Sse2};
-    use super::{Faults, pass};
+    use super::{Faults, Traits, pass};
 
     /// # Safety
     /// The CPU supports AVX2, BMI1 and PCLMULQDQ.
     #[target_feature(enable = "avx2,bmi1,pclmulqdq")]
-    pub(super) unsafe fn pass_avx2(json: &[u8], out: &mut Vec<u32>) -> (Faults, bool) {
+    pub(super) unsafe fn pass_avx2(json: &[u8], out: &mut Vec<u32>) -> (Faults, Traits) {
         // SAFETY: this function's own contract: AVX2, BMI1 and PCLMULQDQ are present.
         unsafe { pass::<Avx2, Clmul>(json, out) }
     }
@@ -210,7 +227,7 @@ mod x86 {
     /// # Safety
     /// The CPU supports PCLMULQDQ.
     #[target_feature(enable = "pclmulqdq")]
-    pub(super) unsafe fn pass_sse2_clmul(json: &[u8], out: &mut Vec<u32>) -> (Faults, bool) {
+    pub(super) unsafe fn pass_sse2_clmul(json: &[u8], out: &mut Vec<u32>) -> (Faults, Traits) {
         // SAFETY: this function's own contract: PCLMULQDQ is present, SSE2 is baseline.
         unsafe { pass::<Sse2, Clmul>(json, out) }
     }
@@ -227,16 +244,17 @@ struct Carry {
     scalar: u64,
 }
 
-/// The pass over `json`, pushing token starts to `out`; the faults and whether any backslash
-/// was seen.
+/// The pass over `json`, pushing token starts to `out`; the faults, and whether any backslash
+/// and any whitespace outside strings were seen.
 ///
 /// # Safety
 /// The CPU supports what `C` and `P` use.
 #[inline(always)]
-unsafe fn pass<C: Classify, P: PrefixXor>(json: &[u8], out: &mut Vec<u32>) -> (Faults, bool) {
+unsafe fn pass<C: Classify, P: PrefixXor>(json: &[u8], out: &mut Vec<u32>) -> (Faults, Traits) {
     let mut carry = Carry::default();
     let mut faults = Faults::default();
     let mut backslash = 0u64;
+    let mut spaced = 0u64;
     let mut blocks = json.chunks_exact(64);
     let mut base = 0u32;
     for block in blocks.by_ref() {
@@ -244,7 +262,7 @@ unsafe fn pass<C: Classify, P: PrefixXor>(json: &[u8], out: &mut Vec<u32>) -> (F
         // SAFETY: the caller's contract.
         let m = unsafe { C::classify(block) };
         // SAFETY: the caller's contract.
-        unsafe { step::<P>(&m, &mut carry, &mut faults, base, out) };
+        spaced |= unsafe { step::<P>(&m, &mut carry, &mut faults, base, out) };
         backslash |= m.backslash;
         base = base.wrapping_add(64);
     }
@@ -255,15 +273,20 @@ unsafe fn pass<C: Classify, P: PrefixXor>(json: &[u8], out: &mut Vec<u32>) -> (F
         last[..rest.len()].copy_from_slice(rest);
         // SAFETY: the caller's contract.
         let m = unsafe { C::classify(&last) };
-        // SAFETY: the caller's contract.
-        unsafe { step::<P>(&m, &mut carry, &mut faults, base, out) };
+        // SAFETY: the caller's contract. The padding is not the entry's whitespace.
+        spaced |= unsafe { step::<P>(&m, &mut carry, &mut faults, base, out) }
+            & ((1u64 << rest.len()) - 1);
         backslash |= m.backslash;
     }
     faults.unclosed_string = carry.in_string != 0;
-    (faults, backslash != 0)
+    let traits = Traits {
+        backslash: backslash != 0,
+        spaced: spaced != 0,
+    };
+    (faults, traits)
 }
 
-/// One block: masks to token starts.
+/// One block: masks to token starts; answers the block's whitespace outside strings.
 ///
 /// # Safety
 /// The CPU supports what `P` uses.
@@ -274,7 +297,7 @@ unsafe fn step<P: PrefixXor>(
     faults: &mut Faults,
     base: u32,
     out: &mut Vec<u32>,
-) {
+) -> u64 {
     let escaped = escaped_bytes(m.backslash, &mut carry.escaped);
     let quote = m.quote & !escaped;
     // SAFETY: the caller's contract.
@@ -292,6 +315,7 @@ unsafe fn step<P: PrefixXor>(
         faults.control_in_string = Some(base + controls.trailing_zeros());
     }
     push_bits(out, base, starts);
+    m.whitespace & !in_string
 }
 
 /// Bytes escaped by a backslash: the byte after each odd-length run of backslashes. `carry` is 1

@@ -1,0 +1,282 @@
+//! simd-json's tape of an entry, built from the structural pass's token starts instead of by
+//! simd-json: the response path of the skimming reader.
+//!
+//! Response entries are read by every analysis, through the tape (`model::tape`, and
+//! `Entry::lookup` for the rules' fields), so they need a whole tape. simd-json builds one by
+//! running its own structural pass, then copying every string out of a padded copy of the entry.
+//! Here the pass that the request fast path already runs gives the token starts, and the tape's
+//! strings borrow the entry itself: no copy of the entry and none of its strings.
+//!
+//! [`build`] takes only entries in the shape Vault and OpenBao write, and answers `false` for any
+//! other, so that the caller parses it with simd-json, which decides (and names) what is wrong:
+//!
+//! - compact JSON: tokens adjacent, no whitespace anywhere outside strings;
+//! - no backslash anywhere in the entry (a string with an escape needs decoding, which is
+//!   simd-json's job);
+//! - valid UTF-8, no control byte inside a string, every string closed (the pass and simdutf8);
+//! - an object at the root, containers nested at most 64 deep (`grammar::SKIP_DEPTH`);
+//! - literals `true`, `false`, `null`, and integers `-?(0|[1-9][0-9]*)` of at most 17 digits
+//!   (simd-json reads those as `U64`, or `I64` when negative; fractions, exponents and longer
+//!   integers follow its own rules for range and precision).
+//!
+//! Within that shape the tape is node for node the one simd-json builds (strings, keys,
+//! `Object { len, count }` and `Array { len, count }` as it counts them, static values): the
+//! differential tests in `tests/integration/skim_tape.rs` compare the two on real and mutated
+//! lines. Duplicate keys stay on the tape as simd-json leaves them; `parse::extract` rejects
+//! them where the analyses read.
+
+use simd_json::{Node, StaticNode};
+
+use super::Structurals;
+use super::grammar::SKIP_DEPTH;
+
+/// Digits of the longest integer taken: simd-json reads up to 17 digits on its plain path.
+const INTEGER_DIGITS: usize = 17;
+
+/// Indexes `entry` with `index` and fills `nodes` with its tape, when the entry has the shape
+/// above; `false` (with `nodes` in any state) otherwise.
+pub fn build<'a>(index: &mut Structurals, entry: &'a [u8], nodes: &mut Vec<Node<'a>>) -> bool {
+    nodes.clear();
+    // The cheapest refusals first: a backslash is found far quicker than the pass runs.
+    if entry.first() != Some(&b'{') || memchr::memchr(b'\\', entry).is_some() {
+        return false;
+    }
+    let Ok(text) = simdutf8::basic::from_utf8(entry) else {
+        return false;
+    };
+    if !index.index(entry).is_clean() || !index.is_compact() {
+        return false;
+    }
+    walk(text, index.positions(), nodes).is_some()
+}
+
+/// The containers open around the current token.
+struct Open {
+    /// Where each container's node is on the tape.
+    start: [usize; SKIP_DEPTH as usize],
+    /// Values read so far in each.
+    len: [usize; SKIP_DEPTH as usize],
+    /// Bit `d` set when the container at depth `d` is an object.
+    objects: u64,
+    depth: usize,
+}
+
+/// Reads every token of `text` (token starts `at`, adjacent: the entry is compact) onto the
+/// tape: one loop, each value and then the separators after it, with the walk's state in locals.
+fn walk<'a>(text: &'a str, at: &[u32], nodes: &mut Vec<Node<'a>>) -> Option<()> {
+    let json = text.as_bytes();
+    if at.first() != Some(&0) {
+        return None;
+    }
+    // Every node starts at a token of its own, so the tape never outgrows this.
+    nodes.reserve(at.len());
+    let mut open = Open {
+        start: [0; SKIP_DEPTH as usize],
+        len: [0; SKIP_DEPTH as usize],
+        objects: 0,
+        depth: 0,
+    };
+    let mut i = 0;
+    'value: loop {
+        let p = *at.get(i)? as usize;
+        match json[p] {
+            c @ (b'{' | b'[') => {
+                if open.depth >= SKIP_DEPTH as usize {
+                    return None;
+                }
+                let object = c == b'{';
+                nodes.push(if object {
+                    Node::Object { len: 0, count: 0 }
+                } else {
+                    Node::Array { len: 0, count: 0 }
+                });
+                i += 1;
+                let q = *at.get(i)? as usize;
+                // `{` + 2 is `}`, `[` + 2 is `]`: an empty container is a whole value.
+                if json[q] != c + 2 {
+                    let d = open.depth;
+                    open.start[d] = nodes.len() - 1;
+                    open.len[d] = 0;
+                    open.objects = open.objects & !(1 << d) | u64::from(object) << d;
+                    open.depth += 1;
+                    if object {
+                        i = key(text, at, i, nodes)?;
+                    }
+                    continue 'value;
+                }
+            }
+            b'"' => nodes.push(Node::String(string(text, at, i, p)?)),
+            _ => nodes.push(Node::Static(scalar(&json[p..end_of(json, at, i)])?)),
+        }
+        i += 1;
+        // A value was read: count it, then go on in its container or close it.
+        loop {
+            if open.depth == 0 {
+                // The root was an object (the first byte), and nothing may follow it.
+                return (i == at.len()).then_some(());
+            }
+            let d = open.depth - 1;
+            open.len[d] += 1;
+            let p = *at.get(i)? as usize;
+            let object = open.objects >> d & 1 == 1;
+            match (json[p], object) {
+                (b',', true) => {
+                    i = key(text, at, i + 1, nodes)?;
+                    continue 'value;
+                }
+                (b',', false) => {
+                    i += 1;
+                    continue 'value;
+                }
+                (b'}', true) | (b']', false) => {
+                    let start = open.start[d];
+                    let (len, count) = (open.len[d], nodes.len() - start - 1);
+                    nodes[start] = if object {
+                        Node::Object { len, count }
+                    } else {
+                        Node::Array { len, count }
+                    };
+                    open.depth -= 1;
+                    i += 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Where token `i` ends: where the next one starts, or the end of the entry.
+#[inline(always)]
+fn end_of(json: &[u8], at: &[u32], i: usize) -> usize {
+    at.get(i + 1).map_or(json.len(), |&q| q as usize)
+}
+
+/// The content of the string token `i`, at `p`.
+#[inline(always)]
+fn string<'a>(text: &'a str, at: &[u32], i: usize, p: usize) -> Option<&'a str> {
+    let end = end_of(text.as_bytes(), at, i);
+    // In a compact entry without faults the token ends with its closing quote; checked anyway,
+    // for one compare.
+    if end - 1 == p || text.as_bytes()[end - 1] != b'"' {
+        return None;
+    }
+    let content = text.as_bytes().get(p + 1..end - 1)?;
+    // SAFETY: `text` is valid UTF-8 and the content lies between two ASCII quotes of it: it
+    // starts and ends on character boundaries, so it is valid UTF-8 too. (`str::get` would
+    // check both boundaries again, on every string of every entry.)
+    Some(unsafe { std::str::from_utf8_unchecked(content) })
+}
+
+/// Token `i` must be a key and token `i + 1` its `:`; puts the key on the tape and answers the
+/// index of the value.
+#[inline(always)]
+fn key<'a>(text: &'a str, at: &[u32], i: usize, nodes: &mut Vec<Node<'a>>) -> Option<usize> {
+    let json = text.as_bytes();
+    let p = *at.get(i)? as usize;
+    let colon = *at.get(i + 1)? as usize;
+    if json[p] != b'"' || json[colon] != b':' {
+        return None;
+    }
+    nodes.push(Node::String(string(text, at, i, p)?));
+    Some(i + 2)
+}
+
+/// A literal or an integer in simd-json's plain form, or `None`.
+fn scalar(token: &[u8]) -> Option<StaticNode> {
+    match token {
+        b"true" => return Some(StaticNode::Bool(true)),
+        b"false" => return Some(StaticNode::Bool(false)),
+        b"null" => return Some(StaticNode::Null),
+        _ => {}
+    }
+    let (negative, digits) = match token.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, token),
+    };
+    let valid = !digits.is_empty()
+        && digits.len() <= INTEGER_DIGITS
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits[0] != b'0' || digits.len() == 1);
+    if !valid {
+        return None;
+    }
+    let n = digits
+        .iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    Some(if negative {
+        // At most 17 digits: the value fits in i64.
+        StaticNode::I64(-(n as i64))
+    } else {
+        StaticNode::U64(n)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn simd(line: &str) -> Vec<Node<'static>> {
+        let mut bytes = line.as_bytes().to_vec();
+        let tape = simd_json::to_tape(&mut bytes).expect("valid JSON");
+        // Owned copies of the strings, to compare past the buffer's life.
+        tape.0
+            .into_iter()
+            .map(|n| match n {
+                Node::String(s) => Node::String(Box::leak(s.to_string().into_boxed_str())),
+                Node::Object { len, count } => Node::Object { len, count },
+                Node::Array { len, count } => Node::Array { len, count },
+                Node::Static(s) => Node::Static(s),
+            })
+            .collect()
+    }
+
+    fn ours(line: &str) -> Option<Vec<Node<'_>>> {
+        let mut nodes = Vec::new();
+        build(&mut Structurals::default(), line.as_bytes(), &mut nodes).then_some(nodes)
+    }
+
+    #[test]
+    fn builds_the_tape_simd_json_builds() {
+        for line in [
+            r#"{}"#,
+            r#"{"a":{}}"#,
+            r#"{"a":[],"b":[[]],"c":[{}]}"#,
+            r#"{"time":"2026-11-22T08:09:14Z","type":"response","auth":{"policies":["a","b"],"metadata":null,"ttl":0,"n":-12,"ok":true,"no":false},"request":{"id":"x","data":{"k":{"n":[1,2,{"m":"v"}]}}},"response":{"data":{}}}"#,
+            r#"{"a":"","b":"é ü 中","c":12345678901234567,"d":-0}"#,
+        ] {
+            assert_eq!(ours(line).as_deref(), Some(&simd(line)[..]), "{line}");
+        }
+    }
+
+    #[test]
+    fn leaves_other_shapes_to_simd_json() {
+        for line in [
+            r#"{"a": 1}"#,
+            r#" {"a":1}"#,
+            r#"{"a":1} "#,
+            r#"{"a":"b\"c"}"#,
+            r#"{"a":1.5}"#,
+            r#"{"a":1e5}"#,
+            r#"{"a":123456789012345678}"#,
+            r#"{"a":01}"#,
+            r#"{"a":-}"#,
+            r#"{"a":tru}"#,
+            r#"["a"]"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1}{"#,
+            r#"{"a":[1,]}"#,
+            r#"{"a":{"b":1]}"#,
+            r#"{"a":[1}"#,
+            r#"{"a"}"#,
+            r#"{"a":1"b":2}"#,
+            r#"{1:2}"#,
+            "{\"a\":\"\u{1}\"}",
+        ] {
+            assert_eq!(ours(line), None, "{line}");
+        }
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(64), "]".repeat(64));
+        assert_eq!(ours(&deep), None, "64 arrays inside the root");
+        let ok = format!("{{\"a\":{}1{}}}", "[".repeat(63), "]".repeat(63));
+        assert_eq!(ours(&ok).as_deref(), Some(&simd(&ok)[..]));
+    }
+}
