@@ -61,6 +61,50 @@ struct Open {
     depth: usize,
 }
 
+impl Open {
+    /// Nothing open.
+    fn new() -> Open {
+        Open {
+            start: [0; SKIP_DEPTH as usize],
+            len: [0; SKIP_DEPTH as usize],
+            objects: 0,
+            depth: 0,
+        }
+    }
+
+    /// Opens the container whose node is at `start`; `None` past [`SKIP_DEPTH`].
+    fn open(&mut self, start: usize, object: bool) -> Option<()> {
+        let d = self.depth;
+        if d >= SKIP_DEPTH as usize {
+            return None;
+        }
+        self.start[d] = start;
+        self.len[d] = 0;
+        self.objects = self.objects & !(1 << d) | u64::from(object) << d;
+        self.depth += 1;
+        Some(())
+    }
+
+    /// True when the innermost open container is an object.
+    fn in_object(&self) -> bool {
+        self.objects >> (self.depth - 1) & 1 == 1
+    }
+
+    /// Closes the innermost container, writing its node as simd-json counts it: its values
+    /// (keys for an object) and every node after its own.
+    fn close(&mut self, nodes: &mut [Node<'_>]) {
+        let d = self.depth - 1;
+        let start = self.start[d];
+        let (len, count) = (self.len[d], nodes.len() - start - 1);
+        nodes[start] = if self.in_object() {
+            Node::Object { len, count }
+        } else {
+            Node::Array { len, count }
+        };
+        self.depth -= 1;
+    }
+}
+
 /// Reads every token of `text` (token starts `at`, adjacent: the entry is compact) onto the
 /// tape: one loop, each value and then the separators after it, with the walk's state in locals.
 fn walk<'a>(text: &'a str, at: &[u32], nodes: &mut Vec<Node<'a>>) -> Option<()> {
@@ -70,20 +114,12 @@ fn walk<'a>(text: &'a str, at: &[u32], nodes: &mut Vec<Node<'a>>) -> Option<()> 
     }
     // Every node starts at a token of its own, so the tape never outgrows this.
     nodes.reserve(at.len());
-    let mut open = Open {
-        start: [0; SKIP_DEPTH as usize],
-        len: [0; SKIP_DEPTH as usize],
-        objects: 0,
-        depth: 0,
-    };
+    let mut open = Open::new();
     let mut i = 0;
     'value: loop {
         let p = *at.get(i)? as usize;
         match json[p] {
             c @ (b'{' | b'[') => {
-                if open.depth >= SKIP_DEPTH as usize {
-                    return None;
-                }
                 let object = c == b'{';
                 nodes.push(if object {
                     Node::Object { len: 0, count: 0 }
@@ -94,11 +130,7 @@ fn walk<'a>(text: &'a str, at: &[u32], nodes: &mut Vec<Node<'a>>) -> Option<()> 
                 let q = *at.get(i)? as usize;
                 // `{` + 2 is `}`, `[` + 2 is `]`: an empty container is a whole value.
                 if json[q] != c + 2 {
-                    let d = open.depth;
-                    open.start[d] = nodes.len() - 1;
-                    open.len[d] = 0;
-                    open.objects = open.objects & !(1 << d) | u64::from(object) << d;
-                    open.depth += 1;
+                    open.open(nodes.len() - 1, object)?;
                     if object {
                         i = key(text, at, i, nodes)?;
                     }
@@ -115,11 +147,9 @@ fn walk<'a>(text: &'a str, at: &[u32], nodes: &mut Vec<Node<'a>>) -> Option<()> 
                 // The root was an object (the first byte), and nothing may follow it.
                 return (i == at.len()).then_some(());
             }
-            let d = open.depth - 1;
-            open.len[d] += 1;
+            open.len[open.depth - 1] += 1;
             let p = *at.get(i)? as usize;
-            let object = open.objects >> d & 1 == 1;
-            match (json[p], object) {
+            match (json[p], open.in_object()) {
                 (b',', true) => {
                     i = key(text, at, i + 1, nodes)?;
                     continue 'value;
@@ -129,14 +159,7 @@ fn walk<'a>(text: &'a str, at: &[u32], nodes: &mut Vec<Node<'a>>) -> Option<()> 
                     continue 'value;
                 }
                 (b'}', true) | (b']', false) => {
-                    let start = open.start[d];
-                    let (len, count) = (open.len[d], nodes.len() - start - 1);
-                    nodes[start] = if object {
-                        Node::Object { len, count }
-                    } else {
-                        Node::Array { len, count }
-                    };
-                    open.depth -= 1;
+                    open.close(nodes);
                     i += 1;
                 }
                 _ => return None,
