@@ -249,7 +249,9 @@ fn object<'a>(
                         let s = t.plain_string()?;
                         // Inside `text`, which is UTF-8, between two ASCII quotes.
                         let start = s.as_ptr() as usize - text.as_ptr() as usize;
-                        *id = Some(text.get(start..start + s.len())?);
+                        let s = text.get(start..start + s.len())?;
+                        // An empty id is no id, as the full parser reads it.
+                        *id = (!s.is_empty()).then_some(s);
                     }
                     _ => t.skip_value()?,
                 }
@@ -305,6 +307,12 @@ mod tests {
         }
         let no_id = br#"{"time":"2026-11-22T08:09:14Z","type":"request","auth":{},"request":{"operation":"help","path":"x"}}"#;
         assert_eq!(request_header(no_id).unwrap().id, None);
+        // Found by the mutation test: an empty id is none, for the full parser too.
+        let empty_id = br#"{"time":"2026-11-22T08:09:14Z","type":"request","auth":{},"request":{"id":"","path":"x","operation":"read"}}"#;
+        assert_eq!(request_header(empty_id).unwrap().id, None);
+        let full =
+            crate::parse::Parser::new().parse_one(empty_id, |r| r.unwrap().request.id.is_some());
+        assert!(!full);
     }
 }
 

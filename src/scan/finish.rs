@@ -280,7 +280,7 @@ fn analyse_in_flight<E: Extension>(
     worker: &mut Worker<'_, E>,
     loose: &mut Loose,
 ) {
-    let mut parser = Parser::new();
+    let mut parser = Parser::with_validation(ctx.settings.read.validation);
     for r in std::mem::take(&mut loose.in_flight) {
         worker.analysis.stats.unanswered_requests += 1;
         worker.analysis.stats.in_flight_requests += 1;

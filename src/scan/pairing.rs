@@ -52,7 +52,7 @@ pub(super) fn pair_across_chunks<E: Extension>(
     }
     let mut rest: Vec<OpenRequest> = open.into_values().flatten().collect();
     rest.sort_by_key(|r| r.loc);
-    let mut parser = Parser::new();
+    let mut parser = Parser::with_validation(ctx.settings.read.validation);
     let mut out = Pairing::default();
     for r in rest {
         let last = bounds
