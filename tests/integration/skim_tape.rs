@@ -122,15 +122,16 @@ fn real_lines_get_simd_jsons_tape_and_most_responses_are_skimmed() {
 }
 
 /// Every single-byte deletion and every replacement by a structural byte, at every position of
-/// a few seeds: deterministic and exhaustive where proptest samples.
+/// six seeds: deterministic and exhaustive where proptest samples (six keep the debug build's
+/// run near half a minute).
 #[test]
 fn every_one_byte_edit_of_some_seeds_is_agreed_on() {
     let seeds: Vec<&Vec<u8>> = seeds_cached()
         .iter()
-        .filter(|l| agree(l) && l.len() < 4000)
+        .filter(|l| agree(l) && l.len() < 2500)
         .collect();
     let (mut tried, mut taken) = (0usize, 0usize);
-    let step = (seeds.len() / 10).max(1);
+    let step = (seeds.len() / 6).max(1);
     for seed in seeds.iter().step_by(step) {
         for pos in 0..seed.len() {
             let mut deleted = seed.to_vec();
@@ -150,7 +151,7 @@ fn every_one_byte_edit_of_some_seeds_is_agreed_on() {
     }
     // Edits inside string values keep the line valid: the pass still builds those, so the
     // comparison was not vacuous.
-    assert!(tried > 50_000 && taken > tried / 10, "{taken} of {tried}");
+    assert!(tried > 30_000 && taken > tried / 10, "{taken} of {tried}");
 }
 
 proptest! {
