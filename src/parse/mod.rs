@@ -14,8 +14,9 @@
 //! the source may be a read-only memory map. Each entry simd-json parses is copied into a small
 //! per-thread buffer just before it is parsed, so the copy is still in the first-level cache
 //! when simd-json reads it; request entries read by the fast path ([`fast`]) and entries whose
-//! tape the structural pass builds are never copied. The buffer, simd-json's `Buffers` and the tape are reused across entries, and grow only
-//! for an entry larger than any before (nothing tests that other steps never allocate).
+//! tape the structural pass builds are never copied. The buffer, simd-json's `Buffers` and the
+//! tape are reused across entries, and grow only for an entry larger than any before (nothing
+//! tests that other steps never allocate).
 
 mod extract;
 pub mod fast;
