@@ -422,8 +422,9 @@ fn follow(st: &LineageState, rel: &mut HashMap<Key, (Relation, u32)>) {
     }
 }
 
-fn opt(st: &LineageState, k: Option<Key>) -> Option<String> {
-    k.map(|k| st.str(k).to_string())
+/// The string of an optional key (a `Key`, or a record's `StringKey`).
+fn opt(st: &LineageState, k: Option<impl Into<Key>>) -> Option<String> {
+    k.map(|k| st.str(k.into()).to_string())
 }
 
 fn token_records(
@@ -459,8 +460,7 @@ fn token_records(
                 .map(|p| st.str(p).to_string());
             Some(TokenRecord {
                 accessor: st.str(*acc).to_string(),
-                token_hmac: opt(st, t.client_token.map(StringKey::get))
-                    .map(|s| redact::token(&s).into_owned()),
+                token_hmac: opt(st, t.client_token).map(|s| redact::token(&s).into_owned()),
                 relation: *relation,
                 depth: *depth,
                 parent: c.and_then(|c| c.parent).map(|p| st.str(p).to_string()),
@@ -472,10 +472,10 @@ fn token_records(
                 user: c.and_then(|c| opt(st, c.user)),
                 auth_mount: c.and_then(|c| opt(st, c.mount)),
                 namespace: c.and_then(|c| opt(st, c.namespace)),
-                entity_id: opt(st, t.entity_id.map(StringKey::get)),
-                display_name: opt(st, t.display_name.map(StringKey::get)),
-                token_type: opt(st, t.token_type.map(StringKey::get)),
-                policies: opt(st, t.policies.map(StringKey::get))
+                entity_id: opt(st, t.entity_id),
+                display_name: opt(st, t.display_name),
+                token_type: opt(st, t.token_type),
+                policies: opt(st, t.policies)
                     .map(|p| p.split(',').map(str::to_string).collect())
                     .unwrap_or_default(),
                 token_policies: split_policies(st, c.and_then(|c| c.token_policies)),

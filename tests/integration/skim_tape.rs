@@ -21,17 +21,15 @@ use crate::fast_path::{
 };
 use crate::util::root;
 
-/// Every line of the corpus, the fixture logs and both generated shapes that holds an object.
+/// Every line of the corpus, the fixture logs (`fixtures/**/*.log`) and both generated shapes
+/// that holds an object.
 fn seeds() -> Vec<Vec<u8>> {
     let mut files: Vec<PathBuf> = corpus()
         .and_then(|c| std::fs::read_dir(c).ok())
         .map(|d| d.filter_map(|e| Some(e.ok()?.path())).collect())
         .unwrap_or_default();
-    let fixtures = walkdir(&root().join("fixtures"));
-    files.extend(fixtures.into_iter().filter(|f| {
-        f.extension()
-            .is_some_and(|e| e == "log" || e == "jsonl" || e == "json")
-    }));
+    let logs = root().join("fixtures/**/*.log");
+    files.extend(glob::glob(logs.to_str().unwrap()).unwrap().flatten());
     files.sort();
     let mut all: Vec<Vec<u8>> = files.iter().flat_map(|f| lines_of(f)).collect();
     all.extend(generated(Default::default()));
@@ -40,19 +38,6 @@ fn seeds() -> Vec<Vec<u8>> {
     all.sort();
     all.dedup();
     all
-}
-
-fn walkdir(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walkdir(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// True for a response entry, in either key order Vault writes.
