@@ -20,6 +20,7 @@ pub mod gaps;
 pub mod lineage;
 pub mod model;
 pub mod notify;
+pub mod packed;
 pub mod parse;
 pub mod persist;
 pub mod policy;

@@ -4,15 +4,16 @@
 //! counts and times, a sample of readers and the tenant the path maps to. Tenants are computed
 //! once per path (not per read), so tenant patterns cost nothing in the hot loop.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::collect::{Sample, SampleParts, Smallest};
 use crate::detect::{Actor, ActorRef};
-use crate::model::secret::{SecretAccess, SecretKind, logical_path};
+use crate::model::secret::{KindSet, SecretAccess, SecretKind, logical_path};
 use crate::model::{Entry, Loc, Location, TimeRange, Timestamp};
+use crate::packed::Packed;
 use crate::persist::{PersistError, Persisted};
-use crate::tenant::{Attribution, SegmentSite, TenantLayout, TenantMap};
+use crate::tenant::{SegmentSite, SiteRef, TenantLayout, TenantMap};
 
 /// Readers listed per secret by default (`scan --max-readers`).
 pub const READERS_PER_SECRET: usize = 10;
@@ -23,16 +24,57 @@ pub const EVIDENCE_PER_SECRET: usize = 5;
 
 struct SecretAgg {
     kind: SecretKind,
-    logical: String,
-    namespace: Option<String>,
-    tenant: Option<String>,
-    /// Where a default-segment tenant was read, for layout inference.
-    site: Option<SegmentSite>,
+    /// The logical name, namespace and tenant, then where a default-segment tenant was read
+    /// (for layout inference), in one block: the table keeps one record per distinct path.
+    names: Packed<6>,
+    /// The site's action words, when there is a site.
+    site_actions: Option<u8>,
     reads: u64,
     /// First and last read.
     times: TimeRange,
     readers: Sample<u64, Loc, Arc<Actor>>,
     evidence: Smallest<Loc>,
+}
+
+const LOGICAL: usize = 0;
+const NAMESPACE: usize = 1;
+const TENANT: usize = 2;
+/// The site's three names start here.
+const SITE: usize = 3;
+
+impl SecretAgg {
+    fn names(
+        logical: &str,
+        namespace: Option<&str>,
+        tenant: Option<&str>,
+        site: Option<SiteRef<'_>>,
+    ) -> Packed<6> {
+        let [site_mount, site_first, site_child] = SiteRef::names(site);
+        Packed::new([
+            Some(logical),
+            namespace,
+            tenant,
+            site_mount,
+            site_first,
+            site_child,
+        ])
+    }
+
+    fn logical(&self) -> &str {
+        self.names.str(LOGICAL)
+    }
+
+    fn namespace(&self) -> Option<&str> {
+        self.names.get(NAMESPACE)
+    }
+
+    fn tenant(&self) -> Option<&str> {
+        self.names.get(TENANT)
+    }
+
+    fn site(&self) -> Option<SiteRef<'_>> {
+        SiteRef::unpack(&self.names, SITE, self.site_actions)
+    }
 }
 
 /// Secrets read, keyed by namespace-qualified request path.
@@ -197,7 +239,7 @@ pub struct TenantRecord {
     /// Last read.
     pub last_read: Option<Timestamp>,
     /// Kinds of secrets read.
-    pub kinds: BTreeSet<SecretKind>,
+    pub kinds: KindSet,
 }
 
 /// One secret's aggregate as plain data, for saving between runs.
@@ -260,10 +302,10 @@ impl Persisted for SecretTable {
                 SecretSnapshot {
                     path: path.clone(),
                     kind: a.kind,
-                    logical: a.logical.clone(),
-                    namespace: a.namespace.clone(),
-                    tenant: a.tenant.clone(),
-                    site: a.site.clone(),
+                    logical: a.logical().to_string(),
+                    namespace: a.namespace().map(str::to_string),
+                    tenant: a.tenant().map(str::to_string),
+                    site: a.site().map(SegmentSite::from),
                     reads: a.reads,
                     first: a.times.first(),
                     last: a.times.last(),
@@ -289,10 +331,13 @@ impl Persisted for SecretTable {
                 s.path,
                 Box::new(SecretAgg {
                     kind: s.kind,
-                    logical: s.logical,
-                    namespace: s.namespace,
-                    tenant: s.tenant,
-                    site: s.site,
+                    names: SecretAgg::names(
+                        &s.logical,
+                        s.namespace.as_deref(),
+                        s.tenant.as_deref(),
+                        s.site.as_ref().map(SegmentSite::as_ref),
+                    ),
+                    site_actions: s.site.as_ref().map(SegmentSite::actions),
                     reads: s.reads,
                     times: TimeRange::of(s.first, s.last),
                     readers: Sample::from_parts(s.readers),
@@ -387,7 +432,7 @@ impl SecretTable {
         if !tenants.infers_layout() {
             return TenantLayout::default();
         }
-        TenantLayout::infer(self.map.values().filter_map(|a| a.site.as_ref()))
+        TenantLayout::infer(self.map.values().filter_map(|a| a.site()))
     }
 
     /// The report's secrets (sorted by path), tenants (sorted by name) and the tenant layout
@@ -402,13 +447,11 @@ impl SecretTable {
             .map
             .into_iter()
             .map(|(path, a)| {
-                let mut a = *a;
-                let own = Attribution {
-                    tenant: a.tenant.take(),
-                    site: a.site.take(),
-                };
-                a.tenant = tenants.resolve(own, &layout);
-                let excluded = a.tenant.as_deref().is_some_and(|t| tenants.is_excluded(t));
+                let a = *a;
+                let tenant = tenants.resolve(a.tenant(), a.site(), &layout);
+                let excluded = tenant.as_deref().is_some_and(|t| tenants.is_excluded(t));
+                let secret = a.logical().to_string();
+                let namespace = a.namespace().map(str::to_string);
                 let readers_total = a.readers.distinct();
                 let readers_saturated = a.readers.saturated();
                 let readers: Vec<Arc<Actor>> = a
@@ -419,10 +462,10 @@ impl SecretTable {
                     .collect();
                 SecretRecord {
                     path,
-                    secret: a.logical,
+                    secret,
                     kind: a.kind,
-                    namespace: a.namespace,
-                    tenant: a.tenant,
+                    namespace,
+                    tenant,
                     tenant_excluded: excluded,
                     reads: a.reads,
                     first_read: a.times.first(),
@@ -441,30 +484,37 @@ impl SecretTable {
     }
 }
 
-/// The tenants of `secrets` (sorted by tenant), with their read counts and times. Keyed by the
-/// secrets' own tenant strings: each tenant's name is copied once, into its record.
+/// The tenants of `secrets` (sorted by tenant), with their read counts and times. The secrets
+/// are grouped by sorting their indices, not in a map of records: a log can have as many
+/// tenants as secrets, and a map's nodes and the records' vector were both live at the end.
 fn tenant_records(secrets: &[SecretRecord]) -> Vec<TenantRecord> {
-    let mut by_tenant: BTreeMap<&str, TenantRecord> = BTreeMap::new();
-    for s in secrets {
-        let Some(t) = s.tenant.as_deref() else {
-            continue;
-        };
-        let r = by_tenant.entry(t).or_insert_with(|| TenantRecord {
-            tenant: t.to_string(),
-            excluded: s.tenant_excluded,
-            secrets: 0,
+    let tenant = |i: &u32| secrets[*i as usize].tenant.as_deref();
+    let mut order: Vec<u32> = (0..secrets.len() as u32)
+        .filter(|i| tenant(i).is_some())
+        .collect();
+    order.sort_unstable_by(|a, b| (tenant(a), a).cmp(&(tenant(b), b)));
+    let same = |a: &u32, b: &u32| tenant(a) == tenant(b);
+    let mut out = Vec::with_capacity(order.chunk_by(same).count());
+    for group in order.chunk_by(same) {
+        let first = &secrets[group[0] as usize];
+        let mut r = TenantRecord {
+            tenant: first.tenant.clone().unwrap_or_default(),
+            excluded: first.tenant_excluded,
+            secrets: group.len(),
             reads: 0,
             first_read: None,
             last_read: None,
-            kinds: BTreeSet::new(),
-        });
-        r.secrets += 1;
-        r.reads += s.reads;
-        r.first_read = [r.first_read, s.first_read].into_iter().flatten().min();
-        r.last_read = [r.last_read, s.last_read].into_iter().flatten().max();
-        r.kinds.insert(s.kind);
+            kinds: KindSet::default(),
+        };
+        for s in group.iter().map(|i| &secrets[*i as usize]) {
+            r.reads += s.reads;
+            r.first_read = [r.first_read, s.first_read].into_iter().flatten().min();
+            r.last_read = [r.last_read, s.last_read].into_iter().flatten().max();
+            r.kinds.insert(s.kind);
+        }
+        out.push(r);
     }
-    by_tenant.into_values().collect()
+    out
 }
 
 /// The table's record of the reader with `key`, made by `make` if it has none yet.
@@ -485,15 +535,15 @@ fn new_agg(
 ) -> Box<SecretAgg> {
     let logical = logical_path(&access.mount, access.kind);
     let attribution = tenants.attribute(ns, path, &access.mount, access.kind);
+    let logical = match ns {
+        Some(ns) => format!("{ns}/{logical}"),
+        None => logical,
+    };
+    let site = attribution.site.as_ref().map(SegmentSite::as_ref);
     Box::new(SecretAgg {
         kind: access.kind,
-        logical: match ns {
-            Some(ns) => format!("{ns}/{logical}"),
-            None => logical,
-        },
-        namespace: ns.map(str::to_string),
-        tenant: attribution.tenant,
-        site: attribution.site,
+        names: SecretAgg::names(&logical, ns, attribution.tenant.as_deref(), site),
+        site_actions: site.map(|s| s.actions),
         reads: 0,
         times: TimeRange::EMPTY,
         readers: Sample::new(readers_cap, READER_COUNT_CAP),
@@ -548,7 +598,7 @@ mod tests {
             SecretTable::restore(serde_json::from_str(&json).unwrap(), ReaderCap::default());
         for table in [table, carried.unwrap()] {
             let (secrets, _, _) = table.finish(&tenants, &|l| Location {
-                file: String::new(),
+                file: "".into(),
                 line: l.line_in_chunk,
                 offset: l.offset,
             });

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::lineage::{LineageState, PathInfo};
 use crate::model::secret::{Engine, MountRef, MountSource, SecretKind};
-use crate::tenant::{Attribution, TenantLayout, TenantMap};
+use crate::tenant::{TenantLayout, TenantMap};
 
 /// Where a catalogue path came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -104,15 +104,12 @@ impl Mounts {
         let mut m = Mounts::default();
         // Written paths teach mounts and namespaces too (a KV v2 mount only ever written).
         for p in st.paths.values().map(|p| &**p).chain(st.writes.values()) {
-            if let Some(ns) = &p.namespace {
+            if let Some(ns) = p.namespace() {
                 m.namespaces.insert(ns.to_string());
             }
             if let Some(k) = p.kind {
                 m.kinds
-                    .entry((
-                        p.namespace.as_deref().map(String::from),
-                        p.mount.to_string(),
-                    ))
+                    .entry((p.namespace().map(String::from), p.mount().to_string()))
                     .or_default()
                     .insert(k);
             }
@@ -179,19 +176,17 @@ pub fn build(
     for p in st.paths.values() {
         let secret = match p.kind {
             Some(k) => !k.is_listing(),
-            None => {
-                mounts.is_secret_mount(p.namespace.as_deref(), &p.mount) && !p.path.ends_with('/')
-            }
+            None => mounts.is_secret_mount(p.namespace(), p.mount()) && !p.path().ends_with('/'),
         };
         if secret {
-            out.insert(p.path.to_string(), from_log(p, tenants, layout));
+            out.insert(p.path().to_string(), from_log(p, tenants, layout));
         }
     }
     // A secret only written (say by an administrator) and never read is still one a leaked
     // token could read; a path also read keeps the description its read gave it.
     for p in st.writes.values() {
-        if !out.contains_key(&*p.path) {
-            out.insert(p.path.to_string(), from_log(p, tenants, layout));
+        if !out.contains_key(p.path()) {
+            out.insert(p.path().to_string(), from_log(p, tenants, layout));
         }
     }
     for line in inventory {
@@ -213,18 +208,12 @@ pub fn build(
 fn from_log(p: &PathInfo, tenants: &TenantMap, layout: &TenantLayout) -> CatalogueEntry {
     CatalogueEntry {
         place: SecretPlace {
-            path: p.path.to_string(),
-            secret: p.secret.to_string(),
-            namespace: p.namespace.as_deref().map(String::from),
-            mount: p.mount.to_string(),
+            path: p.path().to_string(),
+            secret: p.secret().to_string(),
+            namespace: p.namespace().map(String::from),
+            mount: p.mount().to_string(),
             kind: p.kind,
-            tenant: tenants.resolve(
-                Attribution {
-                    tenant: p.tenant.as_deref().map(String::from),
-                    site: p.site.clone(),
-                },
-                layout,
-            ),
+            tenant: tenants.resolve(p.tenant(), p.site(), layout),
         },
         source: CatalogueSource::Log,
     }
@@ -291,19 +280,17 @@ fn from_inventory(line: &str, mounts: &Mounts, tenants: &TenantMap) -> Catalogue
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lineage::PathInfo;
+    use crate::lineage::{PathInfo, PathNames};
 
     fn info(path: &str, ns: Option<&str>, mount: &str, kind: Option<SecretKind>) -> PathInfo {
-        PathInfo {
-            path: path.into(),
-            secret: path.into(),
-            mount: mount.into(),
-            namespace: ns.map(Box::from),
-            mount_source: MountSource::Log,
-            kind,
+        let names = PathNames {
+            path,
+            secret: path,
+            mount,
+            namespace: ns,
             tenant: None,
-            site: None,
-        }
+        };
+        PathInfo::new(names, MountSource::Log, kind, None)
     }
 
     #[test]

@@ -528,7 +528,7 @@ fn as_read_record(s: &ReachableSecret) -> SecretReadRecord {
         from_pivot_ip: false,
         wrapped_reads: 0,
         evidence: crate::model::Location {
-            file: String::new(),
+            file: "".into(),
             line: 0,
             offset: 0,
         },

@@ -77,17 +77,17 @@ pub(super) fn config_writes(
         .into_iter()
         .filter_map(|(pk, a)| {
             let info = st.paths.get(&pk)?;
-            let relative = match info.namespace.as_deref() {
-                Some(ns) => info.path.strip_prefix(ns)?.strip_prefix('/')?,
-                None => &*info.path,
+            let relative = match info.namespace() {
+                Some(ns) => info.path().strip_prefix(ns)?.strip_prefix('/')?,
+                None => info.path(),
             };
             let connection = relative
-                .strip_prefix(&*info.mount)?
+                .strip_prefix(info.mount())?
                 .strip_prefix("config/")?;
             Some(ConfigWriteRecord {
-                path: redact::path(&info.path).into_owned(),
-                namespace: info.namespace.as_deref().map(String::from),
-                mount: info.mount.to_string(),
+                path: redact::path(info.path()).into_owned(),
+                namespace: info.namespace().map(String::from),
+                mount: info.mount().to_string(),
                 connection: connection.to_string(),
                 writes: a.writes,
                 first_write: a.first,
@@ -138,7 +138,7 @@ mod tests {
             first_write: None,
             tokens: Vec::new(),
             evidence: Location {
-                file: String::new(),
+                file: "".into(),
                 line: 1,
                 offset: 0,
             },

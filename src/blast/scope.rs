@@ -10,7 +10,7 @@ use crate::lineage::{
 use crate::model::secret::{MountSource, SecretKind};
 use crate::model::{Interval, Loc, Location, Timestamp};
 use crate::redact;
-use crate::tenant::{Attribution, TenantLayout, TenantMap};
+use crate::tenant::{TenantLayout, TenantMap};
 
 /// How a token entered the blast radius. Its name in reports and JSON is [`Relation::as_str`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -545,7 +545,7 @@ fn tenant_layout(st: &LineageState, tenants: &TenantMap) -> TenantLayout {
     if !tenants.infers_layout() {
         return TenantLayout::default();
     }
-    TenantLayout::infer(st.paths.values().filter_map(|p| p.site.as_ref()))
+    TenantLayout::infer(st.paths.values().filter_map(|p| p.site()))
 }
 
 fn reads(
@@ -601,24 +601,15 @@ fn reads(
         .into_iter()
         .filter_map(|(pk, a)| {
             let info = st.paths.get(&pk)?;
-            let tenant = tenants.resolve(
-                Attribution {
-                    tenant: info.tenant.as_deref().map(String::from),
-                    site: info.site.clone(),
-                },
-                layout,
-            );
+            let tenant = tenants.resolve(info.tenant(), info.site(), layout);
             // As in the scan report's `secrets[]`: the secret stays listed (and in the rotation
             // plan), its tenant out of `affected_tenants`.
             let tenant_excluded = tenant.as_deref().is_some_and(|t| tenants.is_excluded(t));
             Some(SecretReadRecord {
-                path: redact::path(&info.path).into_owned(),
-                secret: redact::path(&info.secret).into_owned(),
-                namespace: info
-                    .namespace
-                    .as_deref()
-                    .map(|n| redact::path(n).into_owned()),
-                mount: redact::path(&info.mount).into_owned(),
+                path: redact::path(info.path()).into_owned(),
+                secret: redact::path(info.secret()).into_owned(),
+                namespace: info.namespace().map(|n| redact::path(n).into_owned()),
+                mount: redact::path(info.mount()).into_owned(),
                 mount_source: info.mount_source,
                 kind: info.kind,
                 tenant,
@@ -650,7 +641,7 @@ fn failures(
 ) -> Vec<DeniedRecord> {
     let mut by: BTreeMap<(Key, Failure), DeniedRecord> = BTreeMap::new();
     let mut add = |path: Key, actor: Key, f: &crate::lineage::FailAgg| {
-        let info_path = st.paths.get(&path).map_or("", |p| &*p.path);
+        let info_path = st.paths.get(&path).map_or("", |p| p.path());
         let d = by.entry((path, f.reason)).or_insert_with(|| DeniedRecord {
             path: redact::path(info_path).into_owned(),
             reason: f.reason,
@@ -704,12 +695,12 @@ fn leases(
             let info = st.paths.get(&l.path);
             LeaseRecord {
                 lease_id: l.lease_id.to_string(),
-                path: info.map_or(String::new(), |i| redact::path(&i.path).into_owned()),
+                path: info.map_or(String::new(), |i| redact::path(i.path()).into_owned()),
                 namespace: info
-                    .and_then(|i| i.namespace.as_deref())
+                    .and_then(|i| i.namespace())
                     .map(|n| redact::path(n).into_owned()),
                 kind: info.and_then(|i| i.kind),
-                tenant: info.and_then(|i| i.tenant.as_deref().map(String::from)),
+                tenant: info.and_then(|i| i.tenant().map(String::from)),
                 issued_at: l.at,
                 token: actor_name(st, l.actor),
                 evidence: loc(l.loc),

@@ -875,16 +875,21 @@ impl Lineage<'_> {
         };
         st.paths.insert(
             k,
-            Box::new(PathInfo {
-                path: qualified.into(),
-                secret: secret.into(),
-                mount: m.mount.into(),
-                namespace: ns.map(Box::from),
-                mount_source: m.source,
+            Box::new(PathInfo::new(
+                PathNames {
+                    path: &qualified,
+                    secret: &secret,
+                    mount: m.mount,
+                    namespace: ns,
+                    tenant: attribution.tenant.as_deref(),
+                },
+                m.source,
                 kind,
-                tenant: attribution.tenant.map(String::into_boxed_str),
-                site: attribution.site,
-            }),
+                attribution
+                    .site
+                    .as_ref()
+                    .map(crate::tenant::SegmentSite::as_ref),
+            )),
         );
         k
     }

@@ -2,6 +2,8 @@
 
 use crate::model::secret::{MountSource, SecretKind};
 use crate::model::{Loc, TimeRange, Timestamp};
+use crate::packed::Packed;
+use crate::tenant::{SegmentSite, SiteRef};
 
 /// A 64-bit key for a string (accessor, path, address ...), from the pass's seeded hasher.
 pub type Key = u64;
@@ -237,28 +239,152 @@ pub struct FailAgg {
 }
 
 /// A secret path, once.
+///
+/// A log of distinct paths keeps one per path, so its names (five, and three more where a
+/// default-segment tenant was read) share one heap block ([`Packed`]); state files hold it with
+/// a field per name, as before it was packed.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(from = "SavedPath", into = "SavedPath")]
 pub struct PathInfo {
-    /// The request path, namespace-qualified.
-    pub path: Box<str>,
-    /// The logical secret name.
-    pub secret: Box<str>,
-    /// The mount (without namespace).
-    pub mount: Box<str>,
-    /// The namespace (`request.namespace.path` without its slash), none for root.
-    #[serde(default)]
-    pub namespace: Option<Box<str>>,
+    /// Path, secret, mount, namespace, tenant, then the site's mount, first segment and child.
+    names: Packed<8>,
     /// How the mount was found: from `request.mount_point`, or guessed from the path's shape
     /// (logs of Vault before 1.6).
-    #[serde(default)]
     pub mount_source: MountSource,
     /// The kind of access (for failures: the kind a success would have been, if any).
     pub kind: Option<SecretKind>,
+    /// The site's action words, when there is a site.
+    site_actions: Option<u8>,
+}
+
+/// The names of a secret path.
+#[derive(Clone, Copy, Debug)]
+pub struct PathNames<'a> {
+    /// The request path, namespace-qualified.
+    pub path: &'a str,
+    /// The logical secret name.
+    pub secret: &'a str,
+    /// The mount (without namespace).
+    pub mount: &'a str,
+    /// The namespace (`request.namespace.path` without its slash), none for root.
+    pub namespace: Option<&'a str>,
     /// The tenant (before layout inference).
-    pub tenant: Option<Box<str>>,
+    pub tenant: Option<&'a str>,
+}
+
+const PATH: usize = 0;
+const SECRET: usize = 1;
+const MOUNT: usize = 2;
+const NAMESPACE: usize = 3;
+const TENANT: usize = 4;
+/// The site's three names start here.
+const SITE: usize = 5;
+
+impl PathInfo {
+    /// A path record from its names and what the access said of it; `site` is where a
+    /// default-segment tenant was read, for layout inference.
+    pub fn new(
+        names: PathNames<'_>,
+        mount_source: MountSource,
+        kind: Option<SecretKind>,
+        site: Option<SiteRef<'_>>,
+    ) -> PathInfo {
+        let [site_mount, site_first, site_child] = SiteRef::names(site);
+        PathInfo {
+            names: Packed::new([
+                Some(names.path),
+                Some(names.secret),
+                Some(names.mount),
+                names.namespace,
+                names.tenant,
+                site_mount,
+                site_first,
+                site_child,
+            ]),
+            mount_source,
+            kind,
+            site_actions: site.map(|s| s.actions),
+        }
+    }
+
     /// Where a default-segment tenant was read, for layout inference.
+    pub fn site(&self) -> Option<SiteRef<'_>> {
+        SiteRef::unpack(&self.names, SITE, self.site_actions)
+    }
+
+    /// The request path, namespace-qualified.
+    pub fn path(&self) -> &str {
+        self.names.str(PATH)
+    }
+
+    /// The logical secret name.
+    pub fn secret(&self) -> &str {
+        self.names.str(SECRET)
+    }
+
+    /// The mount (without namespace).
+    pub fn mount(&self) -> &str {
+        self.names.str(MOUNT)
+    }
+
+    /// The namespace (`request.namespace.path` without its slash), none for root.
+    pub fn namespace(&self) -> Option<&str> {
+        self.names.get(NAMESPACE)
+    }
+
+    /// The tenant (before layout inference).
+    pub fn tenant(&self) -> Option<&str> {
+        self.names.get(TENANT)
+    }
+}
+
+/// A [`PathInfo`] as state files hold it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedPath {
+    path: String,
+    secret: String,
+    mount: String,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    mount_source: MountSource,
+    kind: Option<SecretKind>,
+    tenant: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub site: Option<crate::tenant::SegmentSite>,
+    site: Option<SegmentSite>,
+}
+
+impl From<SavedPath> for PathInfo {
+    fn from(s: SavedPath) -> PathInfo {
+        let names = PathNames {
+            path: &s.path,
+            secret: &s.secret,
+            mount: &s.mount,
+            namespace: s.namespace.as_deref(),
+            tenant: s.tenant.as_deref(),
+        };
+        PathInfo::new(
+            names,
+            s.mount_source,
+            s.kind,
+            s.site.as_ref().map(SegmentSite::as_ref),
+        )
+    }
+}
+
+impl From<PathInfo> for SavedPath {
+    fn from(p: PathInfo) -> SavedPath {
+        SavedPath {
+            path: p.path().to_string(),
+            secret: p.secret().to_string(),
+            mount: p.mount().to_string(),
+            namespace: p.namespace().map(str::to_string),
+            mount_source: p.mount_source,
+            kind: p.kind,
+            tenant: p.tenant().map(str::to_string),
+            site: p.site().map(SegmentSite::from),
+        }
+    }
 }
 
 /// A lease issued to an actor.
@@ -339,5 +465,51 @@ mod tests {
             ..saved
         };
         assert_eq!(ReadAgg::from(big).reads(), u64::from(u32::MAX));
+    }
+
+    /// A path record keeps its eight names in one block and is saved in the layout of the
+    /// records that had a field per name: a state file written before reads back the same.
+    #[test]
+    fn a_path_record_is_56_bytes_and_saves_as_before() {
+        assert_eq!(std::mem::size_of::<PathInfo>(), 56);
+        let saved_before = serde_json::json!({
+            "path": "blue/kv/data/tenants/acme/db",
+            "secret": "blue/kv/tenants/acme/db",
+            "mount": "kv/",
+            "namespace": "blue",
+            "mount_source": "log",
+            "kind": "kv-v2-read",
+            "tenant": "tenants",
+            "site": {"mount": "blue/kv/", "actions": 1, "first": "tenants", "child": "acme"}
+        });
+        let p: PathInfo = serde_json::from_value(saved_before.clone()).unwrap();
+        assert_eq!(
+            (p.path(), p.secret(), p.mount(), p.namespace(), p.tenant()),
+            (
+                "blue/kv/data/tenants/acme/db",
+                "blue/kv/tenants/acme/db",
+                "kv/",
+                Some("blue"),
+                Some("tenants")
+            )
+        );
+        let site = p.site().expect("a site");
+        assert_eq!(
+            (site.mount, site.actions, site.first, site.child),
+            ("blue/kv/", 1, "tenants", Some("acme"))
+        );
+        assert_eq!(serde_json::to_value(&p).unwrap(), saved_before);
+
+        let oldest = serde_json::json!({
+            "path": "sys/mounts", "secret": "sys/mounts", "mount": "sys/", "kind": null,
+            "tenant": null
+        });
+        let p: PathInfo = serde_json::from_value(oldest).unwrap();
+        assert_eq!((p.namespace(), p.tenant(), p.kind), (None, None, None));
+        assert!(p.site().is_none());
+        assert_eq!(p.mount_source, MountSource::Log);
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json.get("site"), None, "{json}");
+        assert_eq!(json["namespace"], serde_json::Value::Null, "{json}");
     }
 }

@@ -6,7 +6,7 @@
 //! This runs on every successful response (hot path): a path already known costs one hash of
 //! the qualified path, built in the state's reused buffer, and one map look-up.
 
-use super::{Lineage, LineageState, PathInfo};
+use super::{Lineage, LineageState, PathInfo, PathNames};
 use crate::model::secret::{Engine, MountRef, SecretKind, logical_path, mount_of, succeeded};
 use crate::model::{Entry, Operation};
 
@@ -83,19 +83,22 @@ impl Lineage<'_> {
         let relative = format!("{}{rest}", m.mount);
         let attribution = self.tenants.attribute(ns, &relative, &m, t.kind);
         let logical = logical_path(&m, t.kind);
-        PathInfo {
-            path: qualified.into(),
-            secret: match ns {
-                Some(ns) => format!("{ns}/{logical}").into(),
-                None => logical.into(),
-            },
-            mount: m.mount.into(),
-            namespace: ns.map(Box::from),
-            mount_source: m.source,
-            kind: Some(t.kind),
-            tenant: attribution.tenant.map(String::into_boxed_str),
-            site: attribution.site,
-        }
+        let secret = match ns {
+            Some(ns) => format!("{ns}/{logical}"),
+            None => logical,
+        };
+        let names = PathNames {
+            path: qualified,
+            secret: &secret,
+            mount: m.mount,
+            namespace: ns,
+            tenant: attribution.tenant.as_deref(),
+        };
+        let site = attribution
+            .site
+            .as_ref()
+            .map(crate::tenant::SegmentSite::as_ref);
+        PathInfo::new(names, m.source, Some(t.kind), site)
     }
 }
 

@@ -90,12 +90,80 @@ impl SecretKind {
         }
     }
 
+    /// Every kind, in declaration (and so `Ord`) order.
+    pub const ALL: [SecretKind; 23] = [
+        SecretKind::KvV1Read,
+        SecretKind::KvV1List,
+        SecretKind::KvV2Read,
+        SecretKind::KvV2List,
+        SecretKind::KvV2Subkeys,
+        SecretKind::DatabaseCreds,
+        SecretKind::DatabaseStaticCreds,
+        SecretKind::AwsCreds,
+        SecretKind::AwsSts,
+        SecretKind::GcpCreds,
+        SecretKind::AzureCreds,
+        SecretKind::SshCreds,
+        SecretKind::SshSign,
+        SecretKind::PkiIssue,
+        SecretKind::PkiSign,
+        SecretKind::TransitDecrypt,
+        SecretKind::TransitDatakey,
+        SecretKind::TransitExport,
+        SecretKind::TotpCode,
+        SecretKind::Cubbyhole,
+        SecretKind::Unwrap,
+        SecretKind::RawStorage,
+        SecretKind::DynamicCreds,
+    ];
+
     /// True for key-name listings, which reveal names but no values.
     pub fn is_listing(self) -> bool {
         matches!(
             self,
             SecretKind::KvV1List | SecretKind::KvV2List | SecretKind::KvV2Subkeys
         )
+    }
+}
+
+// A kind added after the last one must be added to `ALL` too.
+const _: () = assert!(SecretKind::DynamicCreds as usize + 1 == SecretKind::ALL.len());
+
+/// A set of kinds in 4 bytes (a report keeps one per tenant, and a busy log has thousands of
+/// tenants); it iterates and serializes in `Ord` order, as a `BTreeSet` would.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KindSet(u32);
+
+impl KindSet {
+    /// Adds `kind`.
+    pub fn insert(&mut self, kind: SecretKind) {
+        self.0 |= 1 << kind as u32;
+    }
+
+    /// True when `kind` is in the set.
+    pub fn contains(self, kind: SecretKind) -> bool {
+        self.0 & (1 << kind as u32) != 0
+    }
+
+    /// The kinds, in `Ord` order.
+    pub fn iter(self) -> impl Iterator<Item = SecretKind> {
+        SecretKind::ALL
+            .into_iter()
+            .filter(move |k| self.contains(*k))
+    }
+}
+
+impl FromIterator<SecretKind> for KindSet {
+    fn from_iter<I: IntoIterator<Item = SecretKind>>(kinds: I) -> KindSet {
+        let mut set = KindSet::default();
+        kinds.into_iter().for_each(|k| set.insert(k));
+        set
+    }
+}
+
+impl serde::Serialize for KindSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
     }
 }
 
@@ -497,5 +565,36 @@ mod tests {
             classify_line(&response("update", "db/rotate-root/pg", "database", None)).0,
             None
         );
+    }
+
+    #[test]
+    fn every_kind_is_in_all_at_its_own_index() {
+        for (i, k) in SecretKind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i, "{k:?}");
+        }
+        assert!(SecretKind::ALL.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn a_kind_set_iterates_and_serializes_like_a_btree_set() {
+        let kinds = [
+            SecretKind::TotpCode,
+            SecretKind::KvV2Read,
+            SecretKind::DynamicCreds,
+            SecretKind::KvV2Read,
+            SecretKind::KvV1Read,
+        ];
+        let set: KindSet = kinds.into_iter().collect();
+        let tree: std::collections::BTreeSet<SecretKind> = kinds.into_iter().collect();
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            tree.iter().copied().collect::<Vec<_>>()
+        );
+        assert_eq!(
+            serde_json::to_string(&set).unwrap(),
+            serde_json::to_string(&tree).unwrap()
+        );
+        assert!(set.contains(SecretKind::TotpCode) && !set.contains(SecretKind::Unwrap));
+        assert_eq!(serde_json::to_string(&KindSet::default()).unwrap(), "[]");
     }
 }

@@ -104,12 +104,13 @@ impl ScanResult {
 #[derive(Clone, Debug)]
 pub struct Locator {
     starts: Vec<Vec<u64>>,
-    names: Vec<String>,
+    names: Vec<std::sync::Arc<str>>,
 }
 
 impl Locator {
     /// `starts[file][chunk]`: lines before each chunk of each file; `names[file]`: its name.
     pub(crate) fn new(starts: Vec<Vec<u64>>, names: Vec<String>) -> Locator {
+        let names = names.into_iter().map(std::sync::Arc::from).collect();
         Locator { starts, names }
     }
 
@@ -139,7 +140,7 @@ impl Locator {
                 .names
                 .get(loc.file as usize)
                 .cloned()
-                .unwrap_or_default(),
+                .unwrap_or_else(|| "".into()),
             line: self.line0(loc) + 1,
             offset: loc.offset,
         }

@@ -260,7 +260,7 @@ pub fn gather(st: &LineageState, signals: &Signals, tenants: &TenantMap) -> Vec<
         let a = &mut out[i];
         let info = st.paths.get(&path);
         let tenant = info
-            .and_then(|p| p.tenant.as_deref())
+            .and_then(|p| p.tenant())
             .filter(|t| !tenants.is_excluded(t))
             .map(|t| names.entry(t).or_insert_with(|| Arc::from(t)).clone());
         let listing = info.and_then(|p| p.kind).is_some_and(|k| k.is_listing());

@@ -18,22 +18,149 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::packed::Packed;
+
 /// Distinct tenant directories below a constant before it counts as a tenant container.
 pub const MIN_INFERRED_TENANTS: usize = 5;
 
 /// Where a secret's default-segment tenant was read, kept for layout inference.
-#[derive(
-    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+///
+/// Kept once per distinct secret path, so its three names share one heap block ([`Packed`]);
+/// state files hold it with a field per name, as before it was packed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "SavedSite", into = "SavedSite")]
 pub struct SegmentSite {
+    /// The namespace-qualified mount, the first segment and the child, in that order.
+    names: Packed<3>,
+    actions: u8,
+}
+
+const MOUNT: usize = 0;
+const FIRST: usize = 1;
+const CHILD: usize = 2;
+
+impl SegmentSite {
+    /// A site below `mount` (namespace-qualified), after `actions` action words.
+    pub fn new(mount: &str, actions: u8, first: &str, child: Option<&str>) -> SegmentSite {
+        SegmentSite {
+            names: Packed::new([Some(mount), Some(first), child]),
+            actions,
+        }
+    }
+
     /// The namespace-qualified mount: `secret/`, `acme/secret/`.
-    pub mount: Box<str>,
+    pub fn mount(&self) -> &str {
+        self.names.str(MOUNT)
+    }
+
+    /// Action words between the mount and the first segment (`data/` for KV v2: 1).
+    pub fn actions(&self) -> u8 {
+        self.actions
+    }
+
+    /// The first segment below the mount and the actions: the default tenant.
+    pub fn first(&self) -> &str {
+        self.names.str(FIRST)
+    }
+
+    /// The second segment when a path continues below it (`acme` in `tenants/acme/db`).
+    pub fn child(&self) -> Option<&str> {
+        self.names.get(CHILD)
+    }
+
+    /// The site's names, borrowed.
+    pub fn as_ref(&self) -> SiteRef<'_> {
+        SiteRef {
+            mount: self.mount(),
+            actions: self.actions,
+            first: self.first(),
+            child: self.child(),
+        }
+    }
+}
+
+impl Ord for SegmentSite {
+    /// As [`SiteRef`]: by mount, actions, first segment, then child.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_ref().cmp(&other.as_ref())
+    }
+}
+
+impl PartialOrd for SegmentSite {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl From<SiteRef<'_>> for SegmentSite {
+    fn from(s: SiteRef<'_>) -> SegmentSite {
+        SegmentSite::new(s.mount, s.actions, s.first, s.child)
+    }
+}
+
+/// A [`SegmentSite`]'s names, borrowed from wherever a record keeps them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SiteRef<'a> {
+    /// The namespace-qualified mount: `secret/`, `acme/secret/`.
+    pub mount: &'a str,
     /// Action words between the mount and the first segment (`data/` for KV v2: 1).
     pub actions: u8,
     /// The first segment below the mount and the actions: the default tenant.
-    pub first: Box<str>,
+    pub first: &'a str,
     /// The second segment when a path continues below it (`acme` in `tenants/acme/db`).
-    pub child: Option<Box<str>>,
+    pub child: Option<&'a str>,
+}
+
+impl<'a> SiteRef<'a> {
+    /// The three names of `site` for a [`Packed`] record: mount, first segment, child.
+    pub fn names(site: Option<SiteRef<'a>>) -> [Option<&'a str>; 3] {
+        [
+            site.map(|s| s.mount),
+            site.map(|s| s.first),
+            site.and_then(|s| s.child),
+        ]
+    }
+
+    /// The site a record packed with [`SiteRef::names`] from index `at` on; `actions` is
+    /// `None` when the record has no site.
+    pub fn unpack<const N: usize>(
+        names: &'a Packed<N>,
+        at: usize,
+        actions: Option<u8>,
+    ) -> Option<SiteRef<'a>> {
+        Some(SiteRef {
+            actions: actions?,
+            mount: names.str(at),
+            first: names.str(at + 1),
+            child: names.get(at + 2),
+        })
+    }
+}
+
+/// A [`SegmentSite`] as state files hold it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedSite {
+    mount: String,
+    actions: u8,
+    first: String,
+    child: Option<String>,
+}
+
+impl From<SavedSite> for SegmentSite {
+    fn from(s: SavedSite) -> SegmentSite {
+        SegmentSite::new(&s.mount, s.actions, &s.first, s.child.as_deref())
+    }
+}
+
+impl From<SegmentSite> for SavedSite {
+    fn from(s: SegmentSite) -> SavedSite {
+        SavedSite {
+            mount: s.mount().to_string(),
+            actions: s.actions,
+            first: s.first().to_string(),
+            child: s.child().map(str::to_string),
+        }
+    }
 }
 
 /// One inferred rule: below `constant` in `mount`, the next segment is the tenant.
@@ -65,19 +192,19 @@ struct MountKey<'a> {
 
 impl TenantLayout {
     /// Infers rules from every site of the log (any order; duplicates are harmless).
-    pub fn infer<'a>(sites: impl IntoIterator<Item = &'a SegmentSite>) -> TenantLayout {
+    pub fn infer<'a>(sites: impl IntoIterator<Item = SiteRef<'a>>) -> TenantLayout {
         // mount -> first segment -> distinct child directories
         let mut tree: BTreeMap<MountKey<'a>, BTreeMap<&'a str, BTreeSet<&'a str>>> =
             BTreeMap::new();
         for s in sites {
             let firsts = tree
                 .entry(MountKey {
-                    mount: &s.mount,
+                    mount: s.mount,
                     actions: s.actions,
                 })
                 .or_default();
-            let children = firsts.entry(&s.first).or_default();
-            if let Some(c) = &s.child {
+            let children = firsts.entry(s.first).or_default();
+            if let Some(c) = s.child {
                 children.insert(c);
             }
         }
@@ -99,13 +226,11 @@ impl TenantLayout {
     }
 
     /// The tenant a rule gives the secret at `site`, if one applies.
-    pub fn tenant_for<'s>(&self, site: &'s SegmentSite) -> Option<&'s str> {
-        let child = site.child.as_deref()?;
+    pub fn tenant_for<'s>(&self, site: SiteRef<'s>) -> Option<&'s str> {
+        let child = site.child?;
         self.rules
             .iter()
-            .any(|r| {
-                *r.mount == *site.mount && r.actions == site.actions && *r.constant == *site.first
-            })
+            .any(|r| r.mount == site.mount && r.actions == site.actions && r.constant == site.first)
             .then_some(child)
     }
 

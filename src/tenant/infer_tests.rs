@@ -43,10 +43,23 @@ fn tenants(map: &TenantMap, reads: &[Read]) -> (TenantLayout, BTreeMap<String, O
             (format!("{}{path}", r.ns.unwrap_or("")), a)
         })
         .collect();
-    let layout = TenantLayout::infer(attributed.iter().filter_map(|(_, a)| a.site.as_ref()));
+    let layout = TenantLayout::infer(
+        attributed
+            .iter()
+            .filter_map(|(_, a)| a.site.as_ref().map(SegmentSite::as_ref)),
+    );
     let by_path = attributed
         .into_iter()
-        .map(|(p, a)| (p, map.resolve(a, &layout)))
+        .map(|(p, a)| {
+            (
+                p,
+                map.resolve(
+                    a.tenant.as_deref(),
+                    a.site.as_ref().map(SegmentSite::as_ref),
+                    &layout,
+                ),
+            )
+        })
         .collect();
     (layout, by_path)
 }
@@ -244,9 +257,10 @@ fn inference_does_not_depend_on_order_or_duplicates() {
                 .site
         })
         .collect();
-    let forward = TenantLayout::infer(&sites);
-    let backward = TenantLayout::infer(sites.iter().rev());
-    let doubled = TenantLayout::infer(sites.iter().chain(sites.iter().step_by(3)));
+    let refs: Vec<SiteRef<'_>> = sites.iter().map(SegmentSite::as_ref).collect();
+    let forward = TenantLayout::infer(refs.iter().copied());
+    let backward = TenantLayout::infer(refs.iter().rev().copied());
+    let doubled = TenantLayout::infer(refs.iter().chain(refs.iter().step_by(3)).copied());
     assert_eq!(forward, backward);
     assert_eq!(forward, doubled);
     assert!(!forward.is_empty());

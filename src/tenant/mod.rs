@@ -16,7 +16,7 @@ use crate::model::secret::{MountRef, SecretKind};
 
 mod infer;
 
-pub use infer::{InferredTenantRule, MIN_INFERRED_TENANTS, SegmentSite, TenantLayout};
+pub use infer::{InferredTenantRule, MIN_INFERRED_TENANTS, SegmentSite, SiteRef, TenantLayout};
 
 /// Largest compiled size accepted for a user regex (the regex crate's `size_limit`).
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -133,12 +133,16 @@ impl TenantMap {
         self.inference == TenantInference::Infer && self.patterns.is_empty()
     }
 
-    /// The tenant a layout rule gives `a`, else its own.
-    pub fn resolve(&self, a: Attribution, layout: &TenantLayout) -> Option<String> {
-        match a.site.as_ref().and_then(|s| layout.tenant_for(s)) {
-            Some(t) => Some(t.to_string()),
-            None => a.tenant,
-        }
+    /// The tenant a layout rule gives the secret at `site`, else its own `tenant`.
+    pub fn resolve(
+        &self,
+        tenant: Option<&str>,
+        site: Option<SiteRef<'_>>,
+        layout: &TenantLayout,
+    ) -> Option<String> {
+        site.and_then(|s| layout.tenant_for(s))
+            .or(tenant)
+            .map(str::to_string)
     }
 
     /// True when `tenant` was excluded (test tenants and the like).
@@ -195,16 +199,16 @@ impl TenantMap {
                     site: seg
                         .layout
                         .filter(|_| self.infers_layout())
-                        .map(|l| SegmentSite {
-                            mount: match ns {
-                                Some(ns) => {
-                                    format!("{}/{}", ns.trim_end_matches('/'), mount.mount).into()
-                                }
-                                None => mount.mount.into(),
-                            },
-                            actions: l.actions,
-                            first: seg.first.into(),
-                            child: l.child_dir.map(Box::from),
+                        .map(|l| match ns {
+                            Some(ns) => SegmentSite::new(
+                                &format!("{}/{}", ns.trim_end_matches('/'), mount.mount),
+                                l.actions,
+                                seg.first,
+                                l.child_dir,
+                            ),
+                            None => {
+                                SegmentSite::new(mount.mount, l.actions, seg.first, l.child_dir)
+                            }
                         }),
                 },
             },
