@@ -489,6 +489,7 @@ impl SecretTable {
 /// tenants as secrets, and a map's nodes and the records' vector were both live at the end.
 fn tenant_records(secrets: &[SecretRecord]) -> Vec<TenantRecord> {
     let tenant = |i: &u32| secrets[*i as usize].tenant.as_deref();
+    // 4-byte indices: four billion secrets would take a terabyte of records before this.
     let mut order: Vec<u32> = (0..secrets.len() as u32)
         .filter(|i| tenant(i).is_some())
         .collect();
@@ -539,7 +540,7 @@ fn new_agg(
         Some(ns) => format!("{ns}/{logical}"),
         None => logical,
     };
-    let site = attribution.site.as_ref().map(SegmentSite::as_ref);
+    let site = attribution.site_ref();
     Box::new(SecretAgg {
         kind: access.kind,
         names: SecretAgg::names(&logical, ns, attribution.tenant.as_deref(), site),

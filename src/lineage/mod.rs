@@ -885,10 +885,7 @@ impl Lineage<'_> {
                 },
                 m.source,
                 kind,
-                attribution
-                    .site
-                    .as_ref()
-                    .map(crate::tenant::SegmentSite::as_ref),
+                attribution.site_ref(),
             )),
         );
         k

@@ -94,10 +94,7 @@ impl Lineage<'_> {
             namespace: ns,
             tenant: attribution.tenant.as_deref(),
         };
-        let site = attribution
-            .site
-            .as_ref()
-            .map(crate::tenant::SegmentSite::as_ref);
+        let site = attribution.site_ref();
         PathInfo::new(names, m.source, Some(t.kind), site)
     }
 }

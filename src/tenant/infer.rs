@@ -79,19 +79,6 @@ impl SegmentSite {
     }
 }
 
-impl Ord for SegmentSite {
-    /// As [`SiteRef`]: by mount, actions, first segment, then child.
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_ref().cmp(&other.as_ref())
-    }
-}
-
-impl PartialOrd for SegmentSite {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
 impl From<SiteRef<'_>> for SegmentSite {
     fn from(s: SiteRef<'_>) -> SegmentSite {
         SegmentSite::new(s.mount, s.actions, s.first, s.child)

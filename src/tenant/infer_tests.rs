@@ -43,23 +43,10 @@ fn tenants(map: &TenantMap, reads: &[Read]) -> (TenantLayout, BTreeMap<String, O
             (format!("{}{path}", r.ns.unwrap_or("")), a)
         })
         .collect();
-    let layout = TenantLayout::infer(
-        attributed
-            .iter()
-            .filter_map(|(_, a)| a.site.as_ref().map(SegmentSite::as_ref)),
-    );
+    let layout = TenantLayout::infer(attributed.iter().filter_map(|(_, a)| a.site_ref()));
     let by_path = attributed
         .into_iter()
-        .map(|(p, a)| {
-            (
-                p,
-                map.resolve(
-                    a.tenant.as_deref(),
-                    a.site.as_ref().map(SegmentSite::as_ref),
-                    &layout,
-                ),
-            )
-        })
+        .map(|(p, a)| (p, map.resolve(a.tenant.as_deref(), a.site_ref(), &layout)))
         .collect();
     (layout, by_path)
 }

@@ -80,6 +80,13 @@ pub struct Attribution {
     pub site: Option<SegmentSite>,
 }
 
+impl Attribution {
+    /// The site, borrowed, for a record that packs its names.
+    pub fn site_ref(&self) -> Option<SiteRef<'_>> {
+        self.site.as_ref().map(SegmentSite::as_ref)
+    }
+}
+
 /// Maps secret paths to tenants and drops excluded tenants.
 #[derive(Clone, Debug, Default)]
 pub struct TenantMap {
