@@ -252,8 +252,8 @@ fn distinct_paths(dir: &Path, pairs: usize) -> PathBuf {
 /// once the lineage's path records were boxed, with boxed strings; scan 1,293 B once secrets
 /// shared their readers' records; 1,260 B and 574 B with 56-byte read records; blast 475 B once
 /// identities were re-keyed in place; 957 B and 371 B once each record's names shared one block
-/// and evidence locations shared their file's name; the scan's ceiling leaves about 15% for
-/// drift): a record that grows a field per path, the path records back in the hash table's
+/// and evidence locations shared their file's name; scan 931 B with boxed report records; the
+/// scan's ceiling leaves about 15% for drift): a record that grows a field per path, the path records back in the hash table's
 /// slots, or `blast` keeping the scope table again, goes over it. The target is 400
 /// bytes: `blast` meets it, and its ceiling is the target; `scan` does not yet.
 #[test]
@@ -266,7 +266,7 @@ fn state_per_distinct_secret_path_stays_under_its_ceiling() {
         distinct_paths(dir.path(), 4000),
     );
     let blast = ["blast", "--ip", "203.0.113.66"];
-    for (command, ceiling) in [(&["scan"][..], 1_100), (&blast[..], 400)] {
+    for (command, ceiling) in [(&["scan"][..], 1_070), (&blast[..], 400)] {
         let a = run_counted(command, &small, &out);
         let b = run_counted(command, &large, &out);
         assert!(

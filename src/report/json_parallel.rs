@@ -252,11 +252,11 @@ mod tests {
             login_user: None,
         };
         SecretRecord {
-            path: format!("kv/data/t{:03}/app-{i:05}\u{2028}", i % 97),
-            secret: format!("kv/t{:03}/app-{i:05}", i % 97),
+            path: format!("kv/data/t{:03}/app-{i:05}\u{2028}", i % 97).into(),
+            secret: format!("kv/t{:03}/app-{i:05}", i % 97).into(),
             kind: SecretKind::KvV2Read,
-            namespace: i.is_multiple_of(5).then(|| "blue/".to_string()),
-            tenant: (!i.is_multiple_of(7)).then(|| format!("t{:03}", i % 97)),
+            namespace: i.is_multiple_of(5).then(|| "blue/".into()),
+            tenant: (!i.is_multiple_of(7)).then(|| format!("t{:03}", i % 97).into()),
             tenant_excluded: i.is_multiple_of(11),
             reads: i as u64 * 3 + 1,
             first_read: Some(Timestamp(1_700_000_000_000_000_000 + i as i64)),

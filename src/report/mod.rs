@@ -216,7 +216,7 @@ impl ScanReport {
             .secrets
             .iter()
             .filter(|s| s.tenant.is_none() && !s.kind.is_listing())
-            .map(|s| s.secret.clone())
+            .map(|s| s.secret.to_string())
             .collect();
         let severity = r.findings.iter().map(|f| f.severity).min();
         let complete = !r.input_incomplete() && r.stats.malformed_lines <= ctx.max_malformed;

@@ -255,7 +255,7 @@ impl Incident {
                     let e = TimelineItem {
                         time: t,
                         kind: TimelineKind::SecretRead,
-                        what: Line::text(label).c(&s.path),
+                        what: Line::text(label).c(&*s.path),
                     };
                     marks.push(e.clone());
                     timeline.push(e);
@@ -340,7 +340,7 @@ impl Incident {
                 .iter()
                 .map(|s| {
                     vec![
-                        Line::default().c(&s.path),
+                        Line::default().c(&*s.path),
                         Line::text(s.kind.as_str()),
                         code_or_dash(s.tenant.as_deref()),
                         num(s.reads),
@@ -366,7 +366,7 @@ impl Incident {
             for l in s.evidence.iter().take(1) {
                 evidence.push(Evidence {
                     location: l.clone(),
-                    supports: Line::text("first read of ").c(&s.path),
+                    supports: Line::text("first read of ").c(&*s.path),
                 });
             }
         }
