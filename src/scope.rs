@@ -328,17 +328,19 @@ impl Persisted for SecretTable {
             for (key, _, actor) in &mut s.readers.entries {
                 *actor = share(&mut t.actors, *key, || Arc::clone(actor));
             }
+            let site = s.site.as_ref().map(SegmentSite::as_ref);
+            let names = SecretAgg::names(
+                &s.logical,
+                s.namespace.as_deref(),
+                s.tenant.as_deref(),
+                site,
+            );
             t.map.insert(
                 s.path,
                 Box::new(SecretAgg {
                     kind: s.kind,
-                    names: SecretAgg::names(
-                        &s.logical,
-                        s.namespace.as_deref(),
-                        s.tenant.as_deref(),
-                        s.site.as_ref().map(SegmentSite::as_ref),
-                    ),
-                    site_actions: s.site.as_ref().map(SegmentSite::actions),
+                    names,
+                    site_actions: site.map(|s| s.actions),
                     reads: s.reads,
                     times: TimeRange::of(s.first, s.last),
                     readers: Sample::from_parts(s.readers),

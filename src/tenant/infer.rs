@@ -35,47 +35,24 @@ pub struct SegmentSite {
     actions: u8,
 }
 
-const MOUNT: usize = 0;
-const FIRST: usize = 1;
-const CHILD: usize = 2;
-
 impl SegmentSite {
     /// A site below `mount` (namespace-qualified), after `actions` action words.
     pub fn new(mount: &str, actions: u8, first: &str, child: Option<&str>) -> SegmentSite {
+        let site = SiteRef {
+            mount,
+            actions,
+            first,
+            child,
+        };
         SegmentSite {
-            names: Packed::new([Some(mount), Some(first), child]),
+            names: Packed::new(SiteRef::names(Some(site))),
             actions,
         }
     }
 
-    /// The namespace-qualified mount: `secret/`, `acme/secret/`.
-    pub fn mount(&self) -> &str {
-        self.names.str(MOUNT)
-    }
-
-    /// Action words between the mount and the first segment (`data/` for KV v2: 1).
-    pub fn actions(&self) -> u8 {
-        self.actions
-    }
-
-    /// The first segment below the mount and the actions: the default tenant.
-    pub fn first(&self) -> &str {
-        self.names.str(FIRST)
-    }
-
-    /// The second segment when a path continues below it (`acme` in `tenants/acme/db`).
-    pub fn child(&self) -> Option<&str> {
-        self.names.get(CHILD)
-    }
-
     /// The site's names, borrowed.
     pub fn as_ref(&self) -> SiteRef<'_> {
-        SiteRef {
-            mount: self.mount(),
-            actions: self.actions,
-            first: self.first(),
-            child: self.child(),
-        }
+        SiteRef::unpack(&self.names, 0, Some(self.actions)).expect("a site's actions are set")
     }
 }
 
@@ -140,12 +117,13 @@ impl From<SavedSite> for SegmentSite {
 }
 
 impl From<SegmentSite> for SavedSite {
-    fn from(s: SegmentSite) -> SavedSite {
+    fn from(site: SegmentSite) -> SavedSite {
+        let s = site.as_ref();
         SavedSite {
-            mount: s.mount().to_string(),
+            mount: s.mount.to_string(),
             actions: s.actions,
-            first: s.first().to_string(),
-            child: s.child().map(str::to_string),
+            first: s.first.to_string(),
+            child: s.child.map(str::to_string),
         }
     }
 }
