@@ -32,7 +32,7 @@ impl Seen {
     }
 
     /// Marks key number `bit` (named `key`) seen; a second time is a duplicate.
-    #[inline]
+    #[inline(always)]
     fn once(&mut self, bit: u32, key: &'static str) -> Res<()> {
         let b = 1u32 << bit;
         if self.bits & b != 0 {
@@ -42,6 +42,7 @@ impl Seen {
         Ok(())
     }
 
+    #[cold]
     fn wrong(&self, key: &'static str, expected: &'static str) -> ParseErrorKind {
         ParseErrorKind::WrongType {
             field: field(self.level, key),
@@ -50,6 +51,7 @@ impl Seen {
     }
 
     /// An optional string: a string, `null` or absent; empty strings count as absent.
+    #[inline(always)]
     fn opt_str<'a>(&mut self, bit: u32, key: &'static str, v: Value<'a>) -> Res<Option<&'a str>> {
         self.once(bit, key)?;
         match v {
@@ -60,12 +62,14 @@ impl Seen {
     }
 
     /// A string that must be one when present.
+    #[inline(always)]
     fn str<'a>(&mut self, bit: u32, key: &'static str, v: Value<'a>) -> Res<&'a str> {
         self.once(bit, key)?;
         v.as_str().ok_or_else(|| self.wrong(key, "a string"))
     }
 
     /// An optional object.
+    #[inline(always)]
     fn opt_obj<'a>(&mut self, bit: u32, key: &'static str, v: Value<'a>) -> Res<Option<Obj<'a>>> {
         self.once(bit, key)?;
         match v {
@@ -76,6 +80,7 @@ impl Seen {
     }
 
     /// An optional list.
+    #[inline(always)]
     fn opt_list<'a>(&mut self, bit: u32, key: &'static str, v: Value<'a>) -> Res<Option<List<'a>>> {
         self.once(bit, key)?;
         match v {
@@ -86,6 +91,7 @@ impl Seen {
     }
 }
 
+#[cold]
 fn field(level: &str, key: &str) -> String {
     if level.is_empty() {
         key.to_string()
@@ -149,6 +155,7 @@ pub(crate) fn event<'a>(nodes: &'a [Node<'a>]) -> Result<Entry<'a>, ParseErrorKi
 }
 
 /// Reads a member of a token identity; `Ok(false)` when `key` is not one.
+#[inline(always)]
 fn token_field<'a>(t: &mut TokenInfo<'a>, seen: &mut Seen, key: &str, raw: Raw<'a>) -> Res<bool> {
     let v = raw.value();
     match key {

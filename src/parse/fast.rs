@@ -115,10 +115,8 @@ impl FastPath {
             return None;
         };
         let text = simdutf8::basic::from_utf8(json).ok()?;
-        if !self.index.index(json).is_clean() {
-            return None;
-        }
-        let mut tokens = Tokens::new(json, self.index.positions(), self.index.has_backslash())?;
+        self.index.index(json);
+        let mut tokens = Tokens::new(json, &self.index)?;
         let mut id = None;
         // Duplicate keys and wrong types make the entry malformed: the full parser says so.
         object(&mut tokens, text, Level::Root, &mut id)?;
@@ -253,10 +251,10 @@ fn object<'a>(
                         // An empty id is no id, as the full parser reads it.
                         *id = (!s.is_empty()).then_some(s);
                     }
-                    _ => t.skip_value()?,
+                    _ => t.skip()?,
                 }
             }
-            None => t.skip_value()?,
+            None => t.skip()?,
         }
         match t.peek()? {
             b',' => t.op(b',')?,

@@ -39,7 +39,43 @@ pub(crate) struct Re {
     /// A byte every match contains (for unanchored patterns): a value without it cannot match,
     /// which one `memchr` tells faster than the prefilter on short values.
     required: Option<u8>,
+    /// The lengths a value can have and still match.
+    lengths: Lengths,
     re: regex::Regex,
+}
+
+/// The lengths, in bytes, of the values a regex can match, from its syntax: a value outside
+/// them cannot match, which a compare tells before any search. Rule values are often of one
+/// fixed shape (a token's HMAC is 77 bytes), and a pattern anchored at both ends for some
+/// other shape (`^s\.<redacted>$`) then fails on the length alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Lengths {
+    /// Every match is at least this long, so the value is too.
+    min: usize,
+    /// When every match spans the whole value (`^` and `$` on every branch, not in multi-line
+    /// mode): the longest one, if bounded.
+    max: Option<usize>,
+}
+
+impl Lengths {
+    /// No bound: what a pattern that did not parse here gets.
+    const ANY: Lengths = Lengths { min: 0, max: None };
+
+    fn of(hir: &Hir) -> Lengths {
+        let p = hir.properties();
+        let whole =
+            p.look_set_prefix().contains(Look::Start) && p.look_set_suffix().contains(Look::End);
+        Lengths {
+            // `None` is a pattern that matches nothing: left to the search, which says so.
+            min: p.minimum_len().unwrap_or(0),
+            max: if whole { p.maximum_len() } else { None },
+        }
+    }
+
+    #[inline(always)]
+    fn admits(self, len: usize) -> bool {
+        len >= self.min && self.max.is_none_or(|max| len <= max)
+    }
 }
 
 /// Where the DFA starts its search.
@@ -101,6 +137,7 @@ impl Re {
             dfa,
             start,
             required,
+            lengths: hir.as_ref().map_or(Lengths::ANY, Lengths::of),
             re,
         })
     }
@@ -108,6 +145,9 @@ impl Re {
     /// True when `s` matches; `caches` are the calling thread's.
     #[inline]
     pub(crate) fn is_match(&self, s: &str, caches: &mut RegexCaches) -> bool {
+        if !self.lengths.admits(s.len()) {
+            return false;
+        }
         if let Some(b) = self.required
             && memchr::memchr(b, s.as_bytes()).is_none()
         {
@@ -316,6 +356,8 @@ mod tests {
         r"^a*",
         r"^\bé",
         r"^x\b",
+        r"^(hv[sbr]\.|[sbr]\.)<redacted>$|^<redacted-token>$",
+        r"^(s\.x|é)$",
     ];
 
     #[test]
@@ -340,6 +382,44 @@ mod tests {
             Re::new("^x", multi, key(0)).unwrap().start,
             Start::Unanchored
         ));
+    }
+
+    #[test]
+    fn a_value_of_a_length_no_match_has_is_refused_before_the_search() {
+        let lengths = |p: &str, f: ReFlags| Re::new(p, f, key(0)).unwrap().lengths;
+        let token = r"^(hv[sbr]\.|[sbr]\.)<redacted>$|^<redacted-token>$";
+        let plain = ReFlags::default();
+        assert_eq!(
+            lengths(token, plain),
+            Lengths {
+                min: 12,
+                max: Some(16)
+            }
+        );
+        // Bytes, not characters; no upper bound without `$`, or with `$` in multi-line mode.
+        assert_eq!(
+            lengths("^é$", plain),
+            Lengths {
+                min: 2,
+                max: Some(2)
+            }
+        );
+        assert_eq!(
+            lengths("/keys/[^/]+$", plain),
+            Lengths { min: 7, max: None }
+        );
+        let multi_line = ReFlags {
+            multi_line: true,
+            ..ReFlags::default()
+        };
+        assert_eq!(lengths("^ab$", multi_line), Lengths { min: 2, max: None });
+        // An HMAC is too long for the token pattern: refused with no cache touched.
+        let re = Re::new(token, plain, key(0)).unwrap();
+        let mut caches = RegexCaches::default();
+        let hmac = format!("hmac-sha256:{}", "a".repeat(64));
+        assert!(!re.is_match(&hmac, &mut caches));
+        assert!(caches.caches.is_empty());
+        assert!(re.is_match("hvs.<redacted>", &mut caches));
     }
 
     #[test]

@@ -2,11 +2,14 @@
 //! a tape and without reading the bytes between tokens (except inside the strings and scalars
 //! it is asked to read, and the escapes of entries that hold a backslash).
 //!
-//! Tokens must be adjacent: each starts where the one before ends, the first at 0 and the last
-//! ending the entry. So any whitespace or other byte between tokens makes the walk answer
-//! `None` ("not sure": the caller parses in full). A string token runs from its opening quote to
-//! the byte before the next token, which must be its closing quote; a scalar token runs to the
-//! next token and must spell `true`, `false`, `null` or a JSON number.
+//! Only entries the pass found clean (no fault) and compact (no whitespace outside strings) are
+//! walked; any other makes [`Tokens::new`] answer `None` ("not sure": the caller parses in
+//! full). In such an entry the tokens are adjacent by construction: every byte outside a string
+//! is an operator, an opening quote or part of a run of other bytes, and each of those starts a
+//! token or continues one. So an operator token is its one byte, a string token runs from its
+//! opening quote to its closing quote (the byte before the next token), and a scalar token runs
+//! to the next token; the walk checks none of that again, only what the tokens spell: the
+//! grammar, and that a scalar is `true`, `false`, `null` or a JSON number.
 
 /// A cursor over the tokens of one indexed entry.
 pub(crate) struct Tokens<'a, 'p> {
@@ -17,6 +20,8 @@ pub(crate) struct Tokens<'a, 'p> {
     escapes: bool,
 }
 
+use super::Structurals;
+
 /// Containers nested deeper than this inside a skipped value are left to the full parser
 /// (which accepts up to [`crate::parse::MAX_DEPTH`]); Vault's own nesting is about 6.
 pub(crate) const SKIP_DEPTH: u32 = 64;
@@ -26,14 +31,16 @@ pub(crate) const SKIP_DEPTH: u32 = 64;
 const NUMBER_DIGITS: usize = 18;
 
 impl<'a, 'p> Tokens<'a, 'p> {
-    /// The tokens `at` of `json`, as indexed by [`super::Structurals`] without faults. `None`
-    /// when the first token does not start the entry.
-    pub(crate) fn new(json: &'a [u8], at: &'p [u32], escapes: bool) -> Option<Tokens<'a, 'p>> {
-        (at.first() == Some(&0)).then_some(Tokens {
+    /// The tokens of `json` as `index` found them. `None` when the pass found a fault or
+    /// whitespace outside strings, or when the first token does not start the entry.
+    pub(crate) fn new(json: &'a [u8], index: &'p Structurals) -> Option<Tokens<'a, 'p>> {
+        let at = index.positions();
+        let walkable = index.faults().is_clean() && index.is_compact() && at.first() == Some(&0);
+        walkable.then_some(Tokens {
             json,
             at,
             next: 0,
-            escapes,
+            escapes: index.has_backslash(),
         })
     }
 
@@ -60,8 +67,7 @@ impl<'a, 'p> Tokens<'a, 'p> {
     /// Reads the operator `op`, which must be the next token.
     #[inline(always)]
     pub(crate) fn op(&mut self, op: u8) -> Option<()> {
-        let p = *self.at.get(self.next)? as usize;
-        if self.json[p] != op || self.following() != p + 1 {
+        if self.peek()? != op {
             return None;
         }
         self.next += 1;
@@ -72,12 +78,11 @@ impl<'a, 'p> Tokens<'a, 'p> {
     #[inline(always)]
     pub(crate) fn string(&mut self) -> Option<&'a [u8]> {
         let p = *self.at.get(self.next)? as usize;
-        let end = self.following();
-        // The pass ended the string before `end` and left only whitespace after it.
-        if self.json[p] != b'"' || self.json[end - 1] != b'"' || end - 1 == p {
+        if self.json[p] != b'"' {
             return None;
         }
-        let content = &self.json[p + 1..end - 1];
+        // The token ends with its closing quote: the entry is clean and compact.
+        let content = &self.json[p + 1..self.following() - 1];
         if self.escapes && !escapes_valid(content) {
             return None;
         }
@@ -95,9 +100,20 @@ impl<'a, 'p> Tokens<'a, 'p> {
         Some(s)
     }
 
+    /// Reads one value of any kind, as [`Tokens::skip_value`] does; a string, the most common
+    /// value by far, without a call.
+    #[inline(always)]
+    pub(crate) fn skip(&mut self) -> Option<()> {
+        if self.peek()? == b'"' {
+            return self.string().map(drop);
+        }
+        self.skip_value()
+    }
+
     /// Reads one value of any kind, checking its grammar; `None` when it is not valid compact
     /// JSON or nests deeper than [`SKIP_DEPTH`]. One tight loop over the positions: this is
     /// where most tokens of a request entry are read.
+    #[inline(never)]
     pub(crate) fn skip_value(&mut self) -> Option<()> {
         let (json, at) = (self.json, self.at);
         // Where token `i` ends if it is adjacent to the next: the next one's start.
@@ -108,10 +124,9 @@ impl<'a, 'p> Tokens<'a, 'p> {
         let mut depth = 0u32;
         'value: loop {
             let p = *at.get(i)? as usize;
-            let end = end_of(i);
             match json[p] {
                 open @ (b'{' | b'[') => {
-                    if end != p + 1 || depth >= SKIP_DEPTH {
+                    if depth >= SKIP_DEPTH {
                         return None;
                     }
                     i += 1;
@@ -125,20 +140,14 @@ impl<'a, 'p> Tokens<'a, 'p> {
                         }
                         continue 'value;
                     }
-                    if end_of(i) != q + 1 {
-                        return None;
-                    }
                 }
                 b'"' => {
-                    if json[end - 1] != b'"' || end - 1 == p {
-                        return None;
-                    }
-                    if self.escapes && !escapes_valid(&json[p + 1..end - 1]) {
+                    if self.escapes && !escapes_valid(&json[p + 1..end_of(i) - 1]) {
                         return None;
                     }
                 }
                 _ => {
-                    let token = &json[p..end];
+                    let token = &json[p..end_of(i)];
                     if !matches!(token, b"true" | b"false" | b"null")
                         && number_len(token) != Some(token.len())
                     {
@@ -154,9 +163,6 @@ impl<'a, 'p> Tokens<'a, 'p> {
                     return Some(());
                 }
                 let p = *at.get(i)? as usize;
-                if end_of(i) != p + 1 {
-                    return None;
-                }
                 let object = stack & 1 == 1;
                 match (json[p], object) {
                     (b',', true) => {
@@ -184,11 +190,7 @@ impl<'a, 'p> Tokens<'a, 'p> {
         let (json, at) = (self.json, self.at);
         let p = *at.get(i)? as usize;
         let colon = *at.get(i + 1)? as usize;
-        let after = at.get(i + 2).map_or(json.len(), |&q| q as usize);
-        if json[p] != b'"' || json[colon - 1] != b'"' || colon - 1 == p {
-            return None;
-        }
-        if json[colon] != b':' || after != colon + 1 {
+        if json[p] != b'"' || json[colon] != b':' {
             return None;
         }
         if self.escapes && !escapes_valid(&json[p + 1..colon - 1]) {

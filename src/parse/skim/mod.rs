@@ -311,11 +311,20 @@ unsafe fn step<P: PrefixXor>(
     carry.scalar = unquoted_scalar >> 63;
     let starts = (m.op | (scalar & !follows_scalar)) & !string_tail;
     let controls = m.control & in_string;
-    if controls != 0 && faults.control_in_string.is_none() {
-        faults.control_in_string = Some(base + controls.trailing_zeros());
+    if controls != 0 {
+        control_in_string(faults, base, controls);
     }
     push_bits(out, base, starts);
     m.whitespace & !in_string
+}
+
+/// Notes the first control byte inside a string: rare, so kept out of the loop's way.
+#[cold]
+#[inline(never)]
+fn control_in_string(faults: &mut Faults, base: u32, controls: u64) {
+    if faults.control_in_string.is_none() {
+        faults.control_in_string = Some(base + controls.trailing_zeros());
+    }
 }
 
 /// Bytes escaped by a backslash: the byte after each odd-length run of backslashes. `carry` is 1

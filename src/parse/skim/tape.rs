@@ -50,12 +50,13 @@ pub fn build<'a>(index: &mut Structurals, entry: &'a [u8], nodes: &mut Vec<Node<
     walk(text, index.positions(), nodes).is_some()
 }
 
-/// The containers open around the current token.
+/// The containers open around the current token, except what the walk keeps of the innermost
+/// in locals (whether it is an object, and its values so far).
 struct Open {
     /// Where each container's node is on the tape.
-    start: [usize; SKIP_DEPTH as usize],
-    /// Values read so far in each.
-    len: [usize; SKIP_DEPTH as usize],
+    start: [u32; SKIP_DEPTH as usize],
+    /// Values read so far in the container around each, when it was opened.
+    outer_len: [u32; SKIP_DEPTH as usize],
     /// Bit `d` set when the container at depth `d` is an object.
     objects: u64,
     depth: usize,
@@ -66,42 +67,49 @@ impl Open {
     fn new() -> Open {
         Open {
             start: [0; SKIP_DEPTH as usize],
-            len: [0; SKIP_DEPTH as usize],
+            outer_len: [0; SKIP_DEPTH as usize],
             objects: 0,
             depth: 0,
         }
     }
 
-    /// Opens the container whose node is at `start`; `None` past [`SKIP_DEPTH`].
-    fn open(&mut self, start: usize, object: bool) -> Option<()> {
+    /// Opens the container whose node is at `start`, inside one that has read `outer_len`
+    /// values; `None` past [`SKIP_DEPTH`].
+    #[inline(always)]
+    fn open(&mut self, start: usize, object: bool, outer_len: u32) -> Option<()> {
         let d = self.depth;
         if d >= SKIP_DEPTH as usize {
             return None;
         }
-        self.start[d] = start;
-        self.len[d] = 0;
+        // Tape positions fit: an entry is indexed only below 4 GiB, one node per token.
+        self.start[d] = start as u32;
+        self.outer_len[d] = outer_len;
         self.objects = self.objects & !(1 << d) | u64::from(object) << d;
         self.depth += 1;
         Some(())
     }
 
-    /// True when the innermost open container is an object.
+    /// True when the innermost open container is an object (`false` with none open).
+    #[inline(always)]
     fn in_object(&self) -> bool {
-        self.objects >> (self.depth - 1) & 1 == 1
+        self.depth > 0 && self.objects >> (self.depth - 1) & 1 == 1
     }
 
-    /// Closes the innermost container, writing its node as simd-json counts it: its values
-    /// (keys for an object) and every node after its own.
-    fn close(&mut self, nodes: &mut [Node<'_>]) {
+    /// Closes the innermost container, which read `len` values, given the tape's length: the
+    /// place of its node, the node as simd-json counts it (its values, keys for an object, and
+    /// every node after its own), and the values read in the container around it.
+    #[inline(always)]
+    fn close(&mut self, len: u32, tape_len: usize) -> (usize, Node<'static>, u32) {
         let d = self.depth - 1;
-        let start = self.start[d];
-        let (len, count) = (self.len[d], nodes.len() - start - 1);
-        nodes[start] = if self.in_object() {
+        let start = self.start[d] as usize;
+        let (len, count) = (len as usize, tape_len - start - 1);
+        let node = if self.objects >> d & 1 == 1 {
             Node::Object { len, count }
         } else {
             Node::Array { len, count }
         };
         self.depth -= 1;
+        (start, node, self.outer_len[d])
     }
 }
 
@@ -115,13 +123,17 @@ fn walk<'a>(text: &'a str, at: &[u32], nodes: &mut Vec<Node<'a>>) -> Option<()> 
     // Every node starts at a token of its own, so the tape never outgrows this.
     nodes.reserve(at.len());
     let mut open = Open::new();
+    // Of the innermost open container, kept in locals because they change or are asked after
+    // every value: whether it is an object, and the values it has read.
+    let mut object = false;
+    let mut len = 0u32;
     let mut i = 0;
     'value: loop {
         let p = *at.get(i)? as usize;
         match json[p] {
             c @ (b'{' | b'[') => {
-                let object = c == b'{';
-                nodes.push(if object {
+                let is_object = c == b'{';
+                nodes.push(if is_object {
                     Node::Object { len: 0, count: 0 }
                 } else {
                     Node::Array { len: 0, count: 0 }
@@ -130,14 +142,16 @@ fn walk<'a>(text: &'a str, at: &[u32], nodes: &mut Vec<Node<'a>>) -> Option<()> 
                 let q = *at.get(i)? as usize;
                 // `{` + 2 is `}`, `[` + 2 is `]`: an empty container is a whole value.
                 if json[q] != c + 2 {
-                    open.open(nodes.len() - 1, object)?;
+                    open.open(nodes.len() - 1, is_object, len)?;
+                    object = is_object;
+                    len = 0;
                     if object {
                         i = key(text, at, i, nodes)?;
                     }
                     continue 'value;
                 }
             }
-            b'"' => nodes.push(Node::String(string(text, at, i, p)?)),
+            b'"' => nodes.push(Node::String(string(text, at, i, p))),
             _ => nodes.push(Node::Static(scalar(&json[p..end_of(json, at, i)])?)),
         }
         i += 1;
@@ -147,9 +161,9 @@ fn walk<'a>(text: &'a str, at: &[u32], nodes: &mut Vec<Node<'a>>) -> Option<()> 
                 // The root was an object (the first byte), and nothing may follow it.
                 return (i == at.len()).then_some(());
             }
-            open.len[open.depth - 1] += 1;
+            len += 1;
             let p = *at.get(i)? as usize;
-            match (json[p], open.in_object()) {
+            match (json[p], object) {
                 (b',', true) => {
                     i = key(text, at, i + 1, nodes)?;
                     continue 'value;
@@ -159,7 +173,10 @@ fn walk<'a>(text: &'a str, at: &[u32], nodes: &mut Vec<Node<'a>>) -> Option<()> 
                     continue 'value;
                 }
                 (b'}', true) | (b']', false) => {
-                    open.close(nodes);
+                    let (start, node, outer_len) = open.close(len, nodes.len());
+                    nodes[start] = node;
+                    object = open.in_object();
+                    len = outer_len;
                     i += 1;
                 }
                 _ => return None,
@@ -176,18 +193,14 @@ fn end_of(json: &[u8], at: &[u32], i: usize) -> usize {
 
 /// The content of the string token `i`, at `p`.
 #[inline(always)]
-fn string<'a>(text: &'a str, at: &[u32], i: usize, p: usize) -> Option<&'a str> {
-    let end = end_of(text.as_bytes(), at, i);
-    // In a compact entry without faults the token ends with its closing quote; checked anyway,
-    // for one compare.
-    if end - 1 == p || text.as_bytes()[end - 1] != b'"' {
-        return None;
-    }
-    let content = text.as_bytes().get(p + 1..end - 1)?;
+fn string<'a>(text: &'a str, at: &[u32], i: usize, p: usize) -> &'a str {
+    // The entry is clean and compact (see `build`): the token is the whole string and ends
+    // with its closing quote, at least one byte after the opening one.
+    let content = &text.as_bytes()[p + 1..end_of(text.as_bytes(), at, i) - 1];
     // SAFETY: `text` is valid UTF-8 and the content lies between two ASCII quotes of it: it
     // starts and ends on character boundaries, so it is valid UTF-8 too. (`str::get` would
     // check both boundaries again, on every string of every entry.)
-    Some(unsafe { std::str::from_utf8_unchecked(content) })
+    unsafe { std::str::from_utf8_unchecked(content) }
 }
 
 /// Token `i` must be a key and token `i + 1` its `:`; puts the key on the tape and answers the
@@ -200,7 +213,7 @@ fn key<'a>(text: &'a str, at: &[u32], i: usize, nodes: &mut Vec<Node<'a>>) -> Op
     if json[p] != b'"' || json[colon] != b':' {
         return None;
     }
-    nodes.push(Node::String(string(text, at, i, p)?));
+    nodes.push(Node::String(string(text, at, i, p)));
     Some(i + 2)
 }
 
