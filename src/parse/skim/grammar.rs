@@ -11,6 +11,8 @@
 //! to the next token; the walk checks none of that again, only what the tokens spell: the
 //! grammar, and that a scalar is `true`, `false`, `null` or a JSON number.
 
+use super::Structurals;
+
 /// A cursor over the tokens of one indexed entry.
 pub(crate) struct Tokens<'a, 'p> {
     json: &'a [u8],
@@ -19,8 +21,6 @@ pub(crate) struct Tokens<'a, 'p> {
     /// The entry holds a backslash: strings must have their escapes checked.
     escapes: bool,
 }
-
-use super::Structurals;
 
 /// Containers nested deeper than this inside a skipped value are left to the full parser
 /// (which accepts up to [`crate::parse::MAX_DEPTH`]); Vault's own nesting is about 6.
