@@ -95,11 +95,9 @@ impl Open {
         self.depth > 0 && self.objects >> (self.depth - 1) & 1 == 1
     }
 
-    /// Closes the innermost container, which read `len` values, given the tape's length: the
-    /// place of its node, the node as simd-json counts it (its values, keys for an object, and
-    /// every node after its own), and the values read in the container around it.
+    /// Closes the innermost container, which read `len` values, given the tape's length.
     #[inline(always)]
-    fn close(&mut self, len: u32, tape_len: usize) -> (usize, Node<'static>, u32) {
+    fn close(&mut self, len: u32, tape_len: usize) -> Closed {
         let d = self.depth - 1;
         let start = self.start[d] as usize;
         let (len, count) = (len as usize, tape_len - start - 1);
@@ -109,8 +107,24 @@ impl Open {
             Node::Array { len, count }
         };
         self.depth -= 1;
-        (start, node, self.outer_len[d])
+        Closed {
+            start,
+            node,
+            outer_len: self.outer_len[d],
+        }
     }
+}
+
+/// A container just closed. The caller writes the node: writing it inside
+/// [`Open::close`], through the tape's slice, cost 2% more instructions on the busy gate log.
+struct Closed {
+    /// Where its node is on the tape.
+    start: usize,
+    /// Its node as simd-json counts it: its values (keys for an object) and every node after
+    /// its own.
+    node: Node<'static>,
+    /// The values read so far in the container around it.
+    outer_len: u32,
 }
 
 /// Reads every token of `text` (token starts `at`, adjacent: the entry is compact) onto the
@@ -173,10 +187,10 @@ fn walk<'a>(text: &'a str, at: &[u32], nodes: &mut Vec<Node<'a>>) -> Option<()> 
                     continue 'value;
                 }
                 (b'}', true) | (b']', false) => {
-                    let (start, node, outer_len) = open.close(len, nodes.len());
-                    nodes[start] = node;
+                    let closed = open.close(len, nodes.len());
+                    nodes[closed.start] = closed.node;
                     object = open.in_object();
-                    len = outer_len;
+                    len = closed.outer_len;
                     i += 1;
                 }
                 _ => return None,
