@@ -246,16 +246,17 @@ fn distinct_paths(dir: &Path, pairs: usize) -> PathBuf {
     path
 }
 
-/// Issue 18: state grows with distinct values, and by how much is a figure to hold. The heap's
-/// peak for 4,000 distinct secret paths less its peak for 2,000, per added path, must stay under
-/// a ceiling measured on this log (scan 1,869 B and blast 906 B at 7c29ed2; 1,579 B and 640 B
-/// once the lineage's path records were boxed, with boxed strings; scan 1,293 B once secrets
-/// shared their readers' records; 1,260 B and 574 B with 56-byte read records; blast 475 B once
-/// identities were re-keyed in place; 957 B and 371 B once each record's names shared one block
-/// and evidence locations shared their file's name; scan 931 B with boxed report records; the
-/// scan's ceiling leaves about 15% for drift): a record that grows a field per path, the path records back in the hash table's
-/// slots, or `blast` keeping the scope table again, goes over it. The issue's target is 400
-/// bytes: `blast` meets it, and its ceiling is the target; `scan` does not yet.
+/// Issue 18: state grows with distinct values, and by how much is a figure to hold. The heap's peak
+/// for 4,000 distinct secret paths less its peak for 2,000, per added path, must stay under a
+/// ceiling measured on this log (scan 1,869 B and blast 906 B at 7c29ed2; 1,579 B and 640 B once
+/// the lineage's path records were boxed, with boxed strings; scan 1,293 B once secrets shared
+/// their readers' records; 1,260 B and 574 B with 56-byte read records; blast 475 B once identities
+/// were re-keyed in place; 957 B and 371 B once each record's names shared one block and evidence
+/// locations shared their file's name; scan 931 B with boxed report records; 862 B once the secrets
+/// were sorted as (path, record) pairs before their report records were built; the scan's ceiling
+/// leaves about 15% for drift): a record that grows a field per path, the path records back in the
+/// hash table's slots, or `blast` keeping the scope table again, goes over it. The issue's target
+/// is 400 bytes: `blast` meets it, and its ceiling is the target; `scan` does not yet.
 #[test]
 fn state_per_distinct_secret_path_stays_under_its_ceiling() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
@@ -266,7 +267,7 @@ fn state_per_distinct_secret_path_stays_under_its_ceiling() {
         distinct_paths(dir.path(), 4000),
     );
     let blast = ["blast", "--ip", "203.0.113.66"];
-    for (command, ceiling) in [(&["scan"][..], 1_070), (&blast[..], 400)] {
+    for (command, ceiling) in [(&["scan"][..], 1_000), (&blast[..], 400)] {
         let a = run_counted(command, &small, &out);
         let b = run_counted(command, &large, &out);
         assert!(

@@ -37,11 +37,8 @@ impl<T: Serialize + Sync> Array for Items<'_, T> {
         out.write_all(b"[")?;
         let render = |start: usize, chunk: &[T], buf: &mut Vec<u8>| -> io::Result<()> {
             for (i, item) in chunk.iter().enumerate() {
-                let inside = Pretty::at(depth);
-                inside.line(buf, start + i > 0)?;
-                item.serialize(&mut serde_json::Serializer::with_formatter(
-                    &mut *buf, inside,
-                ))?;
+                Pretty::at(depth).line(buf, start + i > 0)?;
+                super::pretty::write(item, depth, buf)?;
             }
             Ok(())
         };

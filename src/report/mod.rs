@@ -15,6 +15,7 @@ pub mod json_parallel;
 pub mod markdown;
 pub mod ndjson;
 pub mod parallel;
+mod pretty;
 pub mod sanitize;
 pub mod suspects;
 pub mod table;

@@ -1,0 +1,712 @@
+//! A serde serializer that writes serde_json's pretty layout into a buffer, byte for byte, with
+//! strings escaped eight bytes at a time.
+//!
+//! serde_json looks at every byte of every string on its own (a table lookup and a branch per
+//! byte), and a large report is mostly strings: accessors, paths, addresses, file names and
+//! times. On the busy gate log that loop was the single largest cost of writing the report
+//! (docs/performance.md, issue 18's fourteenth round). Here a string is searched a word at a time
+//! for the bytes JSON escapes (`"`, `\` and those below 0x20) and copied in runs between them.
+//!
+//! Everything else is serde_json's: scalars other than strings are written by serde_json itself
+//! (compact and pretty printing agree on them), escapes are its escapes (`\"`, `\\`, `\b`,
+//! `\f`, `\n`, `\r`, `\t`, `\u00XX` in lower case), and the layout is its `PrettyFormatter`'s:
+//! two spaces per level, `": "` after a key, `[]` and `{}` for empty containers. The tests
+//! compare the two on generated values.
+
+use serde::Serialize;
+use serde::ser::{self, Impossible};
+
+use super::json::Pretty;
+
+type Error = serde_json::Error;
+
+/// Writes `value` as serde_json's pretty printer would at `depth` open containers (what it
+/// writes there inside a larger document).
+pub(super) fn write<T: ?Sized + Serialize>(
+    value: &T,
+    depth: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    value.serialize(&mut Writer { out, depth })
+}
+
+/// The output and the number of containers open around what is written next.
+struct Writer<'b> {
+    out: &'b mut Vec<u8>,
+    depth: usize,
+}
+
+impl Writer<'_> {
+    fn open(&mut self, bracket: u8) {
+        self.depth += 1;
+        self.out.push(bracket);
+    }
+
+    /// Closes a container; a line break first when it held anything.
+    fn close(&mut self, bracket: u8, had_values: bool) {
+        self.depth -= 1;
+        if had_values {
+            self.line(false);
+        }
+        self.out.push(bracket);
+    }
+
+    /// A line break, after a comma when `comma`, and the current indentation.
+    fn line(&mut self, comma: bool) {
+        // Writing into a Vec cannot fail.
+        let _ = Pretty::at(self.depth).line(self.out, comma);
+    }
+
+    fn string(&mut self, s: &str) {
+        self.out.push(b'"');
+        escape(self.out, s.as_bytes());
+        self.out.push(b'"');
+    }
+
+    /// A scalar as serde_json writes it.
+    fn scalar<T: Serialize>(&mut self, v: T) -> Result<(), Error> {
+        serde_json::to_writer(&mut *self.out, &v)
+    }
+}
+
+/// Appends `bytes` (UTF-8) to `out` with JSON's escapes.
+fn escape(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match first_special(&bytes[i..]) {
+            None => break,
+            Some(at) => {
+                let p = i + at;
+                out.extend_from_slice(&bytes[run..p]);
+                push_escape(out, bytes[p]);
+                i = p + 1;
+                run = i;
+            }
+        }
+    }
+    out.extend_from_slice(&bytes[run..]);
+}
+
+/// Where the first byte that JSON escapes is, searched eight bytes at a time (the last few
+/// padded with a byte that needs no escape, so a short string is one word and no loop).
+#[inline]
+fn first_special(bytes: &[u8]) -> Option<usize> {
+    let mut words = bytes.chunks_exact(8);
+    let mut base = 0;
+    for w in words.by_ref() {
+        if let Some(at) = special_in(u64::from_le_bytes(w.try_into().expect("chunks of 8"))) {
+            return Some(base + at);
+        }
+        base += 8;
+    }
+    let tail = words.remainder();
+    if tail.is_empty() {
+        return None;
+    }
+    let mut last = [b'a'; 8];
+    last[..tail.len()].copy_from_slice(tail);
+    special_in(u64::from_le_bytes(last)).map(|at| base + at)
+}
+
+/// The first of the eight bytes of `x` (little-endian) that JSON escapes.
+#[inline(always)]
+fn special_in(x: u64) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The classic "has a zero byte" and "has a byte below n" tests: each flags its lowest
+    // matching byte exactly (a borrow can flag bytes above it, never below).
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v;
+    let control = x.wrapping_sub(ONES * 0x20) & !x;
+    let quote = zero(x ^ (ONES * u64::from(b'"')));
+    let backslash = zero(x ^ (ONES * u64::from(b'\\')));
+    let found = (control | quote | backslash) & HIGH;
+    (found != 0).then(|| (found.trailing_zeros() / 8) as usize)
+}
+
+/// serde_json's escape of one byte that needs one.
+fn push_escape(out: &mut Vec<u8>, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match b {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        0x08 => b'b',
+        0x0c => b'f',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        _ => {
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]);
+            return;
+        }
+    };
+    out.extend_from_slice(&[b'\\', short]);
+}
+
+/// An open array or object (or a variant's wrapping object around one).
+pub(super) struct Compound<'a, 'b> {
+    w: &'a mut Writer<'b>,
+    state: State,
+    /// A variant: the object around the container, to close after it.
+    variant: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Written whole already (`[]`, `{}`: a length of zero was announced).
+    Empty,
+    First,
+    Rest,
+}
+
+impl<'a, 'b> Compound<'a, 'b> {
+    fn open(w: &'a mut Writer<'b>, bracket: u8, len: Option<usize>, variant: bool) -> Self {
+        w.open(bracket);
+        let state = if len == Some(0) {
+            w.close(bracket + 2, false);
+            State::Empty
+        } else {
+            State::First
+        };
+        Compound { w, state, variant }
+    }
+
+    /// Before an element or key: the line break, after a comma but for the first.
+    fn next(&mut self) {
+        let comma = self.state == State::Rest;
+        self.state = State::Rest;
+        self.w.line(comma);
+    }
+
+    fn close(self, bracket: u8) -> Result<(), Error> {
+        if self.state != State::Empty {
+            self.w.close(bracket, self.state == State::Rest);
+        }
+        if self.variant {
+            self.w.close(b'}', true);
+        }
+        Ok(())
+    }
+
+    fn element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
+        self.next();
+        v.serialize(&mut *self.w)
+    }
+
+    fn field<T: ?Sized + Serialize>(&mut self, key: &str, v: &T) -> Result<(), Error> {
+        self.next();
+        self.w.string(key);
+        self.w.out.extend_from_slice(b": ");
+        v.serialize(&mut *self.w)
+    }
+}
+
+impl<'a, 'b> ser::Serializer for &'a mut Writer<'b> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Compound<'a, 'b>;
+    type SerializeTuple = Compound<'a, 'b>;
+    type SerializeTupleStruct = Compound<'a, 'b>;
+    type SerializeTupleVariant = Compound<'a, 'b>;
+    type SerializeMap = Compound<'a, 'b>;
+    type SerializeStruct = Compound<'a, 'b>;
+    type SerializeStructVariant = Compound<'a, 'b>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.out
+            .extend_from_slice(if v { b"true" } else { b"false" });
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.scalar(v)
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.scalar(v)
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.scalar(v)
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        Ok(())
+    }
+    fn serialize_i128(self, v: i128) -> Result<(), Error> {
+        self.scalar(v)
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.scalar(v)
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.scalar(v)
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.scalar(v)
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        Ok(())
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), Error> {
+        self.scalar(v)
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        self.scalar(v)
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        self.scalar(v)
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        self.string(v.encode_utf8(&mut [0; 4]));
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.string(v);
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        use ser::SerializeSeq;
+        let mut seq = self.serialize_seq(Some(v.len()))?;
+        for b in v {
+            seq.serialize_element(b)?;
+        }
+        seq.end()
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, v: &T) -> Result<(), Error> {
+        v.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.out.extend_from_slice(b"null");
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<(), Error> {
+        v.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        v: &T,
+    ) -> Result<(), Error> {
+        let mut object = Compound::open(self, b'{', None, false);
+        object.field(variant, v)?;
+        object.close(b'}')
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a, 'b>, Error> {
+        Ok(Compound::open(self, b'[', len, false))
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'a, 'b>, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        len: usize,
+    ) -> Result<Compound<'a, 'b>, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Compound<'a, 'b>, Error> {
+        variant_key(self, variant);
+        Ok(Compound::open(self, b'[', Some(len), true))
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a, 'b>, Error> {
+        Ok(Compound::open(self, b'{', len, false))
+    }
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Compound<'a, 'b>, Error> {
+        self.serialize_map(Some(len))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Compound<'a, 'b>, Error> {
+        variant_key(self, variant);
+        Ok(Compound::open(self, b'{', Some(len), true))
+    }
+}
+
+/// The start of a variant's wrapping object, up to its value: `{`, a line break, the key.
+fn variant_key(w: &mut Writer<'_>, variant: &str) {
+    w.open(b'{');
+    w.line(false);
+    w.string(variant);
+    w.out.extend_from_slice(b": ");
+}
+
+impl ser::SerializeSeq for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
+        self.element(v)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.close(b']')
+    }
+}
+
+impl ser::SerializeTuple for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
+        self.element(v)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.close(b']')
+    }
+}
+
+impl ser::SerializeTupleStruct for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
+        self.element(v)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.close(b']')
+    }
+}
+
+impl ser::SerializeTupleVariant for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
+        self.element(v)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.close(b']')
+    }
+}
+
+impl ser::SerializeMap for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Error> {
+        self.next();
+        key.serialize(KeyWriter(&mut *self.w))
+    }
+    fn serialize_value<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
+        self.w.out.extend_from_slice(b": ");
+        v.serialize(&mut *self.w)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.close(b'}')
+    }
+}
+
+impl ser::SerializeStruct for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        v: &T,
+    ) -> Result<(), Error> {
+        self.field(key, v)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.close(b'}')
+    }
+}
+
+impl ser::SerializeStructVariant for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        v: &T,
+    ) -> Result<(), Error> {
+        self.field(key, v)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.close(b'}')
+    }
+}
+
+/// A map key: serde_json takes strings, and writes numbers and booleans as strings.
+struct KeyWriter<'a, 'b>(&'a mut Writer<'b>);
+
+impl KeyWriter<'_, '_> {
+    fn quoted(self, text: &str) -> Result<(), Error> {
+        self.0.string(text);
+        Ok(())
+    }
+}
+
+fn key_must_be_a_string() -> Error {
+    ser::Error::custom("key must be a string")
+}
+
+/// `fn $name(self, ...)` answering [`key_must_be_a_string`], for keys serde_json refuses.
+macro_rules! refuse_key {
+    ($($name:ident($($arg:ty),*) -> $ok:ty;)*) => {
+        $(fn $name(self, $(_: $arg),*) -> Result<$ok, Error> {
+            Err(key_must_be_a_string())
+        })*
+    };
+}
+
+/// `fn $name(self, v)` writing `v` as a quoted number.
+macro_rules! number_key {
+    ($($name:ident($t:ty);)*) => {
+        $(fn $name(self, v: $t) -> Result<(), Error> {
+            self.quoted(itoa::Buffer::new().format(v))
+        })*
+    };
+}
+
+impl ser::Serializer for KeyWriter<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Impossible<(), Error>;
+    type SerializeTuple = Impossible<(), Error>;
+    type SerializeTupleStruct = Impossible<(), Error>;
+    type SerializeTupleVariant = Impossible<(), Error>;
+    type SerializeMap = Impossible<(), Error>;
+    type SerializeStruct = Impossible<(), Error>;
+    type SerializeStructVariant = Impossible<(), Error>;
+
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.quoted(v)
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        self.quoted(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.quoted(if v { "true" } else { "false" })
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        self.quoted(variant)
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<(), Error> {
+        v.serialize(self)
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        self.serialize_f64(f64::from(v))
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        if !v.is_finite() {
+            return Err(ser::Error::custom("float key must be finite"));
+        }
+        self.quoted(&serde_json::to_string(&v)?)
+    }
+    number_key! {
+        serialize_i8(i8);
+        serialize_i16(i16);
+        serialize_i32(i32);
+        serialize_i64(i64);
+        serialize_i128(i128);
+        serialize_u8(u8);
+        serialize_u16(u16);
+        serialize_u32(u32);
+        serialize_u64(u64);
+        serialize_u128(u128);
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<(), Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), Error> {
+        Err(key_must_be_a_string())
+    }
+    refuse_key! {
+        serialize_bytes(&[u8]) -> ();
+        serialize_none() -> ();
+        serialize_unit() -> ();
+        serialize_unit_struct(&'static str) -> ();
+        serialize_seq(Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+        serialize_map(Option<usize>) -> Self::SerializeMap;
+        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// serde_json's pretty printing of `v` at `depth`, through our `Pretty` formatter (which
+    /// its own tests hold to `to_vec_pretty`).
+    fn theirs<T: Serialize>(v: &T, depth: usize) -> String {
+        let mut out = Vec::new();
+        v.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut out,
+            Pretty::at(depth),
+        ))
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn ours<T: Serialize>(v: &T, depth: usize) -> String {
+        let mut out = Vec::new();
+        write(v, depth, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Strings around every byte JSON escapes, at every position of an 8-byte word.
+    #[test]
+    fn escapes_every_byte_as_serde_json_does() {
+        for b in (0u8..0x80).chain([b'"', b'\\']) {
+            for pad in 0..17 {
+                let s = format!("{}{}{}é", "a".repeat(pad), b as char, "z".repeat(pad % 5));
+                assert_eq!(ours(&s, 0), theirs(&s, 0), "byte {b:#x}, pad {pad}");
+            }
+        }
+        let hostile = "\u{7f}\u{2028}\"\\\n\t\r\u{8}\u{c}\u{1b}[31m\u{0}";
+        assert_eq!(ours(&hostile, 3), theirs(&hostile, 3));
+    }
+
+    #[derive(Serialize)]
+    enum Shape {
+        Unit,
+        Newtype(u8),
+        Tuple(i32, Vec<u8>),
+        Struct { a: Option<String>, b: Vec<Shape> },
+    }
+
+    #[derive(Serialize)]
+    struct Record {
+        name: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        skipped: Option<u8>,
+        empty: Vec<u8>,
+        shapes: Vec<Shape>,
+        keys: std::collections::BTreeMap<u64, bool>,
+        bools: std::collections::BTreeMap<bool, ()>,
+        floats: [f64; 3],
+        bytes: serde_bytes_like::Bytes,
+        unit: (),
+        big: (i128, u128),
+        ch: char,
+    }
+
+    /// A type serialising through `serialize_bytes`.
+    mod serde_bytes_like {
+        pub struct Bytes(pub Vec<u8>);
+        impl serde::Serialize for Bytes {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_bytes(&self.0)
+            }
+        }
+    }
+
+    /// Every kind of value serde has, nested, at several starting depths.
+    #[test]
+    fn writes_every_kind_of_value_as_serde_json_does() {
+        let r = Record {
+            name: "n",
+            skipped: None,
+            empty: vec![],
+            shapes: vec![
+                Shape::Unit,
+                Shape::Newtype(7),
+                Shape::Tuple(-3, vec![]),
+                Shape::Tuple(0, vec![1, 2]),
+                Shape::Struct { a: None, b: vec![] },
+                Shape::Struct {
+                    a: Some("x".into()),
+                    b: vec![
+                        Shape::Unit,
+                        Shape::Struct {
+                            a: None,
+                            b: vec![Shape::Newtype(1)],
+                        },
+                    ],
+                },
+            ],
+            keys: [(1, true), (u64::MAX, false)].into(),
+            bools: [(true, ()), (false, ())].into(),
+            floats: [0.1, -2.5e300, f64::NAN],
+            bytes: serde_bytes_like::Bytes(vec![0, 255]),
+            unit: (),
+            big: (i128::MIN, u128::MAX),
+            ch: '"',
+        };
+        for depth in [0, 1, 2, 40] {
+            assert_eq!(ours(&r, depth), theirs(&r, depth), "depth {depth}");
+        }
+        let empty: Vec<Record> = Vec::new();
+        assert_eq!(ours(&empty, 1), theirs(&empty, 1));
+    }
+
+    fn values() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+            "[\"\\\\\\x00-\\x1f a-z]{0,20}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((any::<String>(), inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Any JSON value, at any depth: the same bytes as serde_json.
+        #[test]
+        fn any_value_is_written_as_serde_json_writes_it(v in values(), depth in 0usize..70) {
+            prop_assert_eq!(ours(&v, depth), theirs(&v, depth));
+        }
+    }
+}
