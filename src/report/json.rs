@@ -32,6 +32,11 @@ impl<'w> Chunked<'w> {
         self.drain()
     }
 
+    /// The buffer and the destination behind it, for a writer that fills the buffer itself.
+    pub(super) fn parts(&mut self) -> (&mut Vec<u8>, &mut dyn Write) {
+        (&mut self.buf, &mut *self.out)
+    }
+
     fn drain(&mut self) -> io::Result<()> {
         self.out.write_all(&self.buf)?;
         self.buf.clear();
@@ -64,8 +69,8 @@ impl Write for Chunked<'_> {
 /// Writes `report` as pretty JSON followed by a newline.
 pub fn write<T: Serialize>(report: &T, w: &mut dyn Write) -> io::Result<()> {
     let mut out = Chunked::new(w);
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, Pretty::default());
-    report.serialize(&mut ser)?;
+    let (buf, sink) = out.parts();
+    super::pretty::write_streaming(report, 0, buf, sink)?;
     out.write_all(b"\n")?;
     out.finish()
 }

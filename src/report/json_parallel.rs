@@ -123,10 +123,8 @@ impl ser::SerializeStruct for FieldWriter<'_, '_> {
         if let Some((_, array)) = self.parallel.iter().find(|(k, _)| *k == key) {
             array.write(2, self.out).map_err(serde_json::Error::io)
         } else {
-            value.serialize(&mut serde_json::Serializer::with_formatter(
-                &mut *self.out,
-                top,
-            ))
+            let (buf, sink) = self.out.parts();
+            super::pretty::write_streaming(value, 1, buf, sink)
         }
     }
 

@@ -13,6 +13,8 @@
 //! two spaces per level, `": "` after a key, `[]` and `{}` for empty containers. The tests
 //! compare the two on generated values.
 
+use std::io;
+
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
@@ -27,16 +29,52 @@ pub(super) fn write<T: ?Sized + Serialize>(
     depth: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
-    value.serialize(&mut Writer { out, depth })
+    value.serialize(&mut Writer {
+        out,
+        depth,
+        sink: None,
+    })
 }
+
+/// [`write`] into `buf`, handing it to `sink` whenever it holds [`DRAIN_AT`] bytes or more
+/// between two elements: a long list streams instead of filling the buffer (what is left in
+/// `buf` at the end is the caller's to write).
+pub(super) fn write_streaming<T: ?Sized + Serialize>(
+    value: &T,
+    depth: usize,
+    buf: &mut Vec<u8>,
+    sink: &mut dyn io::Write,
+) -> Result<(), Error> {
+    value.serialize(&mut Writer {
+        out: buf,
+        depth,
+        sink: Some(sink),
+    })
+}
+
+/// Bytes a streaming [`Writer`] collects before it hands them on.
+const DRAIN_AT: usize = 1 << 16;
 
 /// The output and the number of containers open around what is written next.
 struct Writer<'b> {
     out: &'b mut Vec<u8>,
     depth: usize,
+    /// Where a full buffer goes, when streaming.
+    sink: Option<&'b mut dyn io::Write>,
 }
 
 impl Writer<'_> {
+    /// Hands the buffer on when it is full enough (streaming only).
+    fn drain(&mut self) -> Result<(), Error> {
+        if let Some(sink) = self.sink.as_mut()
+            && self.out.len() >= DRAIN_AT
+        {
+            sink.write_all(self.out).map_err(Error::io)?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+
     fn open(&mut self, bracket: u8) {
         self.depth += 1;
         self.out.push(bracket);
@@ -72,41 +110,49 @@ impl Writer<'_> {
 /// Appends `bytes` (UTF-8) to `out` with JSON's escapes.
 fn escape(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut run = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        match first_special(&bytes[i..]) {
-            None => break,
-            Some(at) => {
-                let p = i + at;
-                out.extend_from_slice(&bytes[run..p]);
-                push_escape(out, bytes[p]);
-                i = p + 1;
-                run = i;
-            }
-        }
+    while let Some(at) = first_special(&bytes[run..]) {
+        out.extend_from_slice(&bytes[run..run + at]);
+        push_escape(out, bytes[run + at]);
+        run += at + 1;
     }
     out.extend_from_slice(&bytes[run..]);
 }
 
-/// Where the first byte that JSON escapes is, searched eight bytes at a time (the last few
-/// padded with a byte that needs no escape, so a short string is one word and no loop).
+/// Where the first byte that JSON escapes is, searched eight bytes at a time. The last word
+/// overlaps the one before it (or, in a string shorter than a word, two halves overlap), so a
+/// string is read in whole words with no byte loop and no copy.
 #[inline]
 fn first_special(bytes: &[u8]) -> Option<usize> {
-    let mut words = bytes.chunks_exact(8);
-    let mut base = 0;
-    for w in words.by_ref() {
-        if let Some(at) = special_in(u64::from_le_bytes(w.try_into().expect("chunks of 8"))) {
-            return Some(base + at);
+    let n = bytes.len();
+    if n < 8 {
+        return first_special_short(bytes);
+    }
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    let mut at = 0;
+    while at + 8 < n {
+        if let Some(k) = special_in(word(at)) {
+            return Some(at + k);
         }
-        base += 8;
+        at += 8;
     }
-    let tail = words.remainder();
-    if tail.is_empty() {
-        return None;
+    // The bytes before `at` hold none, so the first found in the last word is the first.
+    special_in(word(n - 8)).map(|k| n - 8 + k)
+}
+
+/// [`first_special`] for fewer than eight bytes: two overlapping halves of four (the first
+/// searched first), or the bytes one by one below four.
+#[inline]
+fn first_special_short(bytes: &[u8]) -> Option<usize> {
+    let n = bytes.len();
+    if n < 4 {
+        return bytes
+            .iter()
+            .position(|&b| b < 0x20 || b == b'"' || b == b'\\');
     }
-    let mut last = [b'a'; 8];
-    last[..tail.len()].copy_from_slice(tail);
-    special_in(u64::from_le_bytes(last)).map(|at| base + at)
+    let half = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+    // The halves side by side in one word: `k` below 4 is in the first, from 4 in the second.
+    let x = u64::from(half(0)) | u64::from(half(n - 4)) << 32;
+    special_in(x).map(|k| if k < 4 { k } else { n + k - 8 })
 }
 
 /// The first of the eight bytes of `x` (little-endian) that JSON escapes.
@@ -179,10 +225,12 @@ impl<'a, 'b> Compound<'a, 'b> {
     }
 
     /// Before an element or key: the line break, after a comma but for the first.
-    fn next(&mut self) {
+    fn next(&mut self) -> Result<(), Error> {
+        self.w.drain()?;
         let comma = self.state == State::Rest;
         self.state = State::Rest;
         self.w.line(comma);
+        Ok(())
     }
 
     fn close(self, bracket: u8) -> Result<(), Error> {
@@ -196,12 +244,12 @@ impl<'a, 'b> Compound<'a, 'b> {
     }
 
     fn element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
-        self.next();
+        self.next()?;
         v.serialize(&mut *self.w)
     }
 
     fn field<T: ?Sized + Serialize>(&mut self, key: &str, v: &T) -> Result<(), Error> {
-        self.next();
+        self.next()?;
         self.w.string(key);
         self.w.out.extend_from_slice(b": ");
         v.serialize(&mut *self.w)
@@ -416,7 +464,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Error> {
-        self.next();
+        self.next()?;
         key.serialize(KeyWriter(&mut *self.w))
     }
     fn serialize_value<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
