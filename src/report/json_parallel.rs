@@ -143,15 +143,6 @@ fn not_a_struct() -> serde_json::Error {
     ser::Error::custom("a report serialises as a struct")
 }
 
-/// `fn $name(self, ...) -> Err(not_a_struct())` for the serializer methods a struct never calls.
-macro_rules! refuse {
-    ($($name:ident($($arg:ty),*) -> $ok:ty;)*) => {
-        $(fn $name(self, $(_: $arg),*) -> Result<$ok, serde_json::Error> {
-            Err(not_a_struct())
-        })*
-    };
-}
-
 impl<'a, 'w> ser::Serializer for Fields<'a, 'w> {
     type Ok = ();
     type Error = serde_json::Error;
@@ -176,7 +167,8 @@ impl<'a, 'w> ser::Serializer for Fields<'a, 'w> {
         })
     }
 
-    refuse! {
+    super::refuse! {
+        not_a_struct;
         serialize_bool(bool) -> ();
         serialize_i8(i8) -> ();
         serialize_i16(i16) -> ();

@@ -5,6 +5,17 @@
 //! NDJSON streams the same records one per line with a `type` tag, and text is the one-screen
 //! summary for a terminal.
 
+/// `fn $name(self, ...) -> Err($error())`, for the methods of a serde serializer that takes
+/// only some kinds of value (`json_parallel`'s report writer, `pretty`'s map keys).
+macro_rules! refuse {
+    ($error:ident; $($name:ident($($arg:ty),*) -> $ok:ty;)*) => {
+        $(fn $name(self, $(_: $arg),*) -> Result<$ok, serde_json::Error> {
+            Err($error())
+        })*
+    };
+}
+pub(crate) use refuse;
+
 pub mod alerts;
 pub mod blast;
 pub mod devices;

@@ -19,15 +19,6 @@ fn key_must_be_a_string() -> Error {
     ser::Error::custom("key must be a string")
 }
 
-/// `fn $name(self, ...)` answering [`key_must_be_a_string`], for keys serde_json refuses.
-macro_rules! refuse_key {
-    ($($name:ident($($arg:ty),*) -> $ok:ty;)*) => {
-        $(fn $name(self, $(_: $arg),*) -> Result<$ok, Error> {
-            Err(key_must_be_a_string())
-        })*
-    };
-}
-
 /// `fn $name(self, v)` writing `v` as a quoted number.
 macro_rules! number_key {
     ($($name:ident($t:ty);)*) => {
@@ -105,7 +96,8 @@ impl ser::Serializer for KeyWriter<'_, '_> {
     ) -> Result<(), Error> {
         Err(key_must_be_a_string())
     }
-    refuse_key! {
+    crate::report::refuse! {
+        key_must_be_a_string;
         serialize_bytes(&[u8]) -> ();
         serialize_none() -> ();
         serialize_unit() -> ();
