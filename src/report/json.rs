@@ -1,4 +1,6 @@
-//! The JSON renderer: the report as one pretty-printed document, written as it is serialised.
+//! The JSON renderer: the report as one pretty-printed document, written as it is serialised
+//! (by `super::pretty`, in serde_json's layout). `Pretty` is that layout as a serde_json
+//! formatter: `pretty` writes its line breaks, and the tests hold the two to each other.
 
 use std::io::{self, Write};
 
@@ -7,9 +9,10 @@ use serde::Serialize;
 /// Bytes collected before they go to the destination.
 const CHUNK: usize = 1 << 16;
 
-/// Collects serde_json's output and hands it to the destination a chunk at a time.
+/// Collects a serializer's output and hands it to the destination a chunk at a time (`pretty`
+/// fills the buffer itself, through `Chunked::parts`, and hands it on every 64 KiB).
 ///
-/// serde_json writes a document a few bytes at a time (a key, a colon, an indent). Through
+/// A serializer writes a document a few bytes at a time (a key, a colon, an indent). Through
 /// `&mut dyn Write` each of those is a virtual call into the destination's `BufWriter`; into a
 /// concrete buffer they are inlined copies. The report still streams: memory is one chunk, never
 /// the whole document. [`Chunked::finish`] writes the rest (dropping it unfinished loses it).
