@@ -105,7 +105,7 @@ impl Writer<'_> {
     }
 
     /// A float as serde_json writes it (compact and pretty printing agree on it).
-    fn scalar<T: Serialize>(&mut self, v: T) -> Result<(), Error> {
+    fn float<T: Serialize>(&mut self, v: T) -> Result<(), Error> {
         serde_json::to_writer(&mut *self.out, &v)
     }
 }
@@ -298,10 +298,10 @@ impl<'a, 'b> ser::Serializer for &'a mut Writer<'b> {
         serialize_u128(u128);
     }
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        self.scalar(v)
+        self.float(v)
     }
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        self.scalar(v)
+        self.float(v)
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
         self.string(v.encode_utf8(&mut [0; 4]));
@@ -378,8 +378,7 @@ impl<'a, 'b> ser::Serializer for &'a mut Writer<'b> {
         variant: &'static str,
         len: usize,
     ) -> Result<Compound<'a, 'b>, Error> {
-        variant_key(self, variant);
-        Ok(Compound::open(self, b'[', Some(len), true))
+        Ok(open_variant(self, variant, b'[', len))
     }
     fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a, 'b>, Error> {
         Ok(Compound::open(self, b'{', len, false))
@@ -394,17 +393,23 @@ impl<'a, 'b> ser::Serializer for &'a mut Writer<'b> {
         variant: &'static str,
         len: usize,
     ) -> Result<Compound<'a, 'b>, Error> {
-        variant_key(self, variant);
-        Ok(Compound::open(self, b'{', Some(len), true))
+        Ok(open_variant(self, variant, b'{', len))
     }
 }
 
-/// The start of a variant's wrapping object, up to its value: `{`, a line break, the key.
-fn variant_key(w: &mut Writer<'_>, variant: &str) {
+/// A variant's wrapping object (`{`, a line break, the key) and the container inside it, whose
+/// end closes both.
+fn open_variant<'a, 'b>(
+    w: &'a mut Writer<'b>,
+    variant: &str,
+    bracket: u8,
+    len: usize,
+) -> Compound<'a, 'b> {
     w.open(b'{');
     w.line(false);
     w.string(variant);
     w.out.extend_from_slice(b": ");
+    Compound::open(w, bracket, Some(len), true)
 }
 
 /// The traits of the array-like compounds: each element on a line, `]` at the end.
