@@ -6,7 +6,10 @@ use super::error::Diagnostic;
 /// file, line and column. An empty result means the rules load cleanly.
 pub fn lint(srcs: &[(String, String)]) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    let _ = super::compile(&[srcs.to_vec()], &mut diags);
+    let _ = super::compile(
+        &[srcs.iter().map(super::RuleFile::yaml).collect()],
+        &mut diags,
+    );
     diags.sort();
     diags.dedup();
     diags

@@ -26,6 +26,7 @@ mod lint;
 mod matcher;
 mod modifier;
 mod obs;
+mod prebuilt;
 mod program;
 mod regexes;
 mod state;
@@ -119,8 +120,8 @@ struct EventRule {
 /// A loaded, compiled set of rules.
 #[derive(Clone, Debug)]
 pub struct RuleSet {
-    /// The sources of each layer; later layers replace earlier rules with the same id.
-    layers: Vec<Vec<(String, String)>>,
+    /// The files of each layer; later layers replace earlier rules with the same id.
+    layers: Vec<Vec<RuleFile>>,
     metas: Vec<RuleMeta>,
     events: Vec<EventRule>,
     /// Which event rules an event's operation and path can admit.
@@ -132,19 +133,19 @@ pub struct RuleSet {
 impl RuleSet {
     /// The built-in pack (`queries/rules/*.yml`, embedded at build time).
     pub fn builtin() -> Result<RuleSet, RuleError> {
-        RuleSet::from_sources(&builtin::sources())
+        RuleSet::build(vec![builtin::files()])
     }
 
     /// Rules from `(file name, YAML)` pairs; a file may hold several `---` documents.
     pub fn from_sources(srcs: &[(String, String)]) -> Result<RuleSet, RuleError> {
-        RuleSet::build(vec![srcs.to_vec()])
+        RuleSet::build(vec![srcs.iter().map(RuleFile::yaml).collect()])
     }
 
     /// Adds every `*.yml`/`*.yaml` under `dir` (recursively, in path order). A rule whose id is
     /// already loaded replaces it; correlation references resolve across the whole set.
     pub fn with_dir(self, dir: &Path) -> Result<RuleSet, RuleError> {
         let mut layers = self.layers;
-        layers.push(read_dir(dir)?);
+        layers.push(read_dir(dir)?.iter().map(RuleFile::yaml).collect());
         RuleSet::build(layers)
     }
 
@@ -286,7 +287,7 @@ impl RuleSet {
         state::finish(&self.correlations, state)
     }
 
-    fn build(layers: Vec<Vec<(String, String)>>) -> Result<RuleSet, RuleError> {
+    fn build(layers: Vec<Vec<RuleFile>>) -> Result<RuleSet, RuleError> {
         let mut diags = Vec::new();
         let compiled = compile(&layers, &mut diags);
         let (errors, warnings): (Vec<_>, Vec<_>) = diags
@@ -306,6 +307,44 @@ impl RuleSet {
     }
 }
 
+/// One rules file of a layer: its name, and its documents as YAML or as parsed when the
+/// binary was built (the built-in pack, see [`prebuilt`]).
+#[derive(Clone, Debug)]
+struct RuleFile {
+    name: String,
+    body: RuleBody,
+}
+
+#[derive(Clone, Debug)]
+enum RuleBody {
+    Yaml(String),
+    Prebuilt(&'static [u8]),
+}
+
+impl RuleFile {
+    /// A file of YAML, from its `(name, text)`.
+    fn yaml((name, text): &(String, String)) -> RuleFile {
+        RuleFile {
+            name: name.clone(),
+            body: RuleBody::Yaml(text.clone()),
+        }
+    }
+
+    /// The file's documents; `None` when an error was reported to `sink`.
+    fn documents(&self, sink: &mut Sink<'_>) -> Option<Vec<yaml::Node>> {
+        match &self.body {
+            RuleBody::Yaml(text) => yaml::load(text, sink),
+            RuleBody::Prebuilt(bytes) => {
+                let docs = prebuilt::decode(bytes);
+                if docs.is_none() {
+                    sink.error(Pos::default(), "the binary's built-in rules are corrupt");
+                }
+                docs
+            }
+        }
+    }
+}
+
 /// The compiled parts of a rule set.
 struct Compiled {
     metas: Vec<RuleMeta>,
@@ -315,14 +354,15 @@ struct Compiled {
 
 /// Parses every layer, applies id replacement, resolves correlation references.
 /// Returns `None` when any error was recorded.
-fn compile(layers: &[Vec<(String, String)>], diags: &mut Vec<Diagnostic>) -> Option<Compiled> {
+fn compile(layers: &[Vec<RuleFile>], diags: &mut Vec<Diagnostic>) -> Option<Compiled> {
     // (layer, file, rule) in load order.
     let mut parsed: Vec<(usize, &str, Parsed)> = Vec::new();
     let mut regexes = Regexes::default();
-    for (layer, srcs) in layers.iter().enumerate() {
-        for (file, src) in srcs {
+    for (layer, files) in layers.iter().enumerate() {
+        for f in files {
+            let file = f.name.as_str();
             let mut sink = Sink::new(file, diags);
-            let Some(docs) = yaml::load(src, &mut sink) else {
+            let Some(docs) = f.documents(&mut sink) else {
                 continue;
             };
             if docs.is_empty() {

@@ -3,15 +3,18 @@
 //! A lazy DFA costs nothing to build beyond its NFA: a search adds the states it needs to a
 //! per-thread [`RegexCaches`] entry, and after a few events every search runs on cached
 //! transitions (a dense DFA built up front cost about half of loading the built-in pack).
-//! The regex crate validates each pattern, with the size limit and error messages users see,
-//! and answers when the DFA gives up.
+//! A pattern is checked by parsing it and compiling the DFA's NFA under the size limit users
+//! are told of; the regex crate is built up front only when either fails (its errors are the
+//! messages users see), and otherwise on the first value the DFA gives up on, which few rule
+//! sets ever meet: building it for every pattern was a quarter of loading the built-in pack.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use regex::RegexBuilder;
 use regex_automata::hybrid;
+use regex_automata::nfa::thompson;
 use regex_automata::util::prefilter::Prefilter;
 use regex_automata::util::{start, syntax};
 use regex_automata::{Anchored, MatchKind};
@@ -41,7 +44,59 @@ pub(crate) struct Re {
     required: Option<u8>,
     /// The lengths a value can have and still match.
     lengths: Lengths,
-    re: regex::Regex,
+    /// The regex crate, which answers where there is no DFA or the DFA gives up.
+    fallback: Fallback,
+}
+
+/// The regex crate's form of a pattern, built when first asked for (or up front, when the
+/// pattern has no DFA).
+#[derive(Clone, Debug)]
+struct Fallback {
+    pattern: Box<str>,
+    flags: ReFlags,
+    re: OnceLock<regex::Regex>,
+}
+
+impl Fallback {
+    /// The regex crate's regex under the rule size limit, or the error users see.
+    fn build(pattern: &str, f: ReFlags, limit: usize) -> Result<regex::Regex, regex::Error> {
+        RegexBuilder::new(pattern)
+            .case_insensitive(f.insensitive)
+            .multi_line(f.multi_line)
+            .dot_matches_new_line(f.dot_all)
+            .size_limit(limit)
+            .dfa_size_limit(limit)
+            .build()
+    }
+
+    /// Built now: the pattern has no DFA.
+    fn now(pattern: &str, f: ReFlags) -> Result<Fallback, regex::Error> {
+        let re = Fallback::build(pattern, f, REGEX_SIZE_LIMIT)?;
+        Ok(Fallback {
+            pattern: pattern.into(),
+            flags: f,
+            re: OnceLock::from(re),
+        })
+    }
+
+    /// Built on first use.
+    fn later(pattern: &str, f: ReFlags) -> Fallback {
+        Fallback {
+            pattern: pattern.into(),
+            flags: f,
+            re: OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> &regex::Regex {
+        self.re.get_or_init(|| {
+            // The pattern parsed, and its NFA fit the size limit when the DFA was built; the
+            // regex crate's own NFAs (with captures, and reversed) may be a little larger, so
+            // no limit applies here: a pattern that parsed always builds without one.
+            Fallback::build(&self.pattern, self.flags, usize::MAX)
+                .expect("a pattern that parsed builds without a size limit")
+        })
+    }
 }
 
 /// The lengths, in bytes, of the values a regex can match, from its syntax: a value outside
@@ -89,20 +144,11 @@ enum Start {
 
 impl Re {
     fn new(pattern: &str, f: ReFlags, key: CacheKey) -> Result<Re, regex::Error> {
-        // The regex crate validates the pattern, enforces the size limit and gives the errors.
-        let re = RegexBuilder::new(pattern)
-            .case_insensitive(f.insensitive)
-            .multi_line(f.multi_line)
-            .dot_matches_new_line(f.dot_all)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .build()?;
         let syntax = syntax::Config::new()
             .case_insensitive(f.insensitive)
             .multi_line(f.multi_line)
             .dot_matches_new_line(f.dot_all);
-        // The pattern parsed as the regex crate just did; the DFA is optional, so a failure
-        // here only means the regex crate answers every search.
+        // The same parse the regex crate runs; when it fails, the regex crate says why.
         let hir = syntax::parse_with(pattern, &syntax).ok();
         let starts_anchored = hir
             .as_ref()
@@ -116,18 +162,12 @@ impl Re {
                 .and_then(|h| Prefilter::from_hir_prefix(MatchKind::LeftmostFirst, h));
             (Start::Unanchored, pre)
         };
-        let dfa = hybrid::dfa::Builder::new()
-            .configure(
-                hybrid::dfa::Config::new()
-                    // `\b` works on ASCII text; the search gives up on other bytes and the
-                    // regex crate answers instead.
-                    .unicode_word_boundary(true)
-                    .prefilter(prefilter)
-                    .cache_capacity(REGEX_SIZE_LIMIT),
-            )
-            .syntax(syntax)
-            .build(pattern)
-            .ok();
+        let dfa = hir.as_ref().and_then(|h| dfa_of(h, prefilter));
+        let fallback = if dfa.is_some() {
+            Fallback::later(pattern, f)
+        } else {
+            Fallback::now(pattern, f)?
+        };
         let required = match (start, &hir) {
             (Start::Unanchored, Some(h)) => required_byte(h),
             _ => None,
@@ -138,7 +178,7 @@ impl Re {
             start,
             required,
             lengths: hir.as_ref().map_or(Lengths::ANY, Lengths::of),
-            re,
+            fallback,
         })
     }
 
@@ -168,8 +208,32 @@ impl Re {
                 return m;
             }
         }
-        self.re.is_match(s)
+        self.fallback.get().is_match(s)
     }
+}
+
+/// The lazy DFA of a parsed pattern, its NFA under the rule size limit (without captures, as a
+/// DFA needs none); `None` when it cannot be built.
+fn dfa_of(hir: &Hir, prefilter: Option<Prefilter>) -> Option<hybrid::dfa::DFA> {
+    let nfa = thompson::Compiler::new()
+        .configure(
+            thompson::Config::new()
+                .which_captures(thompson::WhichCaptures::None)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT)),
+        )
+        .build_from_hir(hir)
+        .ok()?;
+    hybrid::dfa::Builder::new()
+        .configure(
+            hybrid::dfa::Config::new()
+                // `\b` works on ASCII text; the search gives up on other bytes and the regex
+                // crate answers instead.
+                .unicode_word_boundary(true)
+                .prefilter(prefilter)
+                .cache_capacity(REGEX_SIZE_LIMIT),
+        )
+        .build_from_nfa(nfa)
+        .ok()
 }
 
 /// A byte that occurs in every match of `hir`: one common to all the literals a match can start
@@ -337,7 +401,7 @@ mod tests {
             for h in hays {
                 assert_eq!(
                     re.is_match(h, &mut caches),
-                    re.re.is_match(h),
+                    re.fallback.get().is_match(h),
                     "{pat} on {h:?}"
                 );
             }
@@ -478,7 +542,7 @@ mod tests {
             let f = ReFlags { insensitive, ..ReFlags::default() };
             let re = Re::new(PATTERNS[which], f, key(0)).unwrap();
             let hay = format!("{prefix}{body}{suffix}");
-            proptest::prop_assert_eq!(re.is_match(&hay, &mut RegexCaches::default()), re.re.is_match(&hay), "{} on {:?}", PATTERNS[which], hay);
+            proptest::prop_assert_eq!(re.is_match(&hay, &mut RegexCaches::default()), re.fallback.get().is_match(&hay), "{} on {:?}", PATTERNS[which], hay);
         }
     }
 }

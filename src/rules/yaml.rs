@@ -22,7 +22,7 @@ pub(crate) enum Style {
 }
 
 /// A YAML value.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Yaml {
     /// `null`, `~` or nothing.
     Null,
@@ -35,14 +35,14 @@ pub(crate) enum Yaml {
 }
 
 /// A mapping key and where it is.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Key {
     pub(crate) name: String,
     pub(crate) pos: Pos,
 }
 
 /// A value and where it starts.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Node {
     pub(crate) pos: Pos,
     pub(crate) value: Yaml,
