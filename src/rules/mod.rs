@@ -1,7 +1,8 @@
 //! Detection rules: a Sigma-compatible engine and the built-in Vault/OpenBao rule pack.
 //!
 //! ```text
-//! YAML (built-in pack | --rules DIR) --yaml--> nodes with positions --document--> metadata
+//! YAML (--rules DIR) --yaml--> nodes with positions --document--> metadata
+//!   (the built-in pack's nodes were parsed by the same loader when the binary was built: prebuilt)
 //!     --detection--> matcher tree (field accessors, literal matchers, regexes)
 //!     --correlation--> event_count / value_count specs
 //! scan threads: observe(event) -> on_hit(rule) + RuleState; merge; finish -> CorrelationHit
