@@ -9,6 +9,9 @@ use serde::Serialize;
 /// Bytes collected before they go to the destination.
 const CHUNK: usize = 1 << 16;
 
+/// Writes at least this long skip the buffer.
+const DIRECT: usize = 1 << 12;
+
 /// Collects a serializer's output and hands it to the destination a chunk at a time (`pretty`
 /// fills the buffer itself, through `Chunked::parts`, and hands it on every 64 KiB).
 ///
@@ -56,6 +59,12 @@ impl Write for Chunked<'_> {
 
     #[inline]
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.len() >= DIRECT {
+            // Rendered elsewhere (a chunk of a long list, `super::parallel`): to the destination
+            // as it is, after what is buffered, not copied into the buffer first.
+            self.drain()?;
+            return self.out.write_all(bytes);
+        }
         self.buf.extend_from_slice(bytes);
         if self.buf.len() >= CHUNK {
             self.drain()?;
