@@ -8,6 +8,7 @@
 //! first); `segment` takes that segment even in a namespace; `none` leaves the secret without a
 //! tenant. Secrets without a tenant are counted and listed by every report.
 
+use crate::model::secret::is_slash;
 use std::collections::BTreeSet;
 
 use regex::{Regex, RegexBuilder};
@@ -247,12 +248,12 @@ fn default_segment<'a>(m: &MountRef<'a>, kind: SecretKind) -> Option<DefaultSegm
     ) && m.rest.starts_with("issuer/")
     {
         // pki/issuer/<issuer>/issue/<role>: the issuer is infrastructure, the role names the user.
-        return m.rest.rsplit('/').next().map(|first| DefaultSegment {
+        return m.rest.rsplit(is_slash).next().map(|first| DefaultSegment {
             first,
             layout: None,
         });
     }
-    let mut parts = m.rest.split('/').filter(|s| !s.is_empty());
+    let mut parts = m.rest.split(is_slash).filter(|s| !s.is_empty());
     let mut actions = 0u8;
     if !matches!(
         kind,
