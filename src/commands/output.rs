@@ -21,12 +21,17 @@ pub enum Output {
     },
 }
 
+/// The buffer in front of the destination. Writes at least this long bypass it, and the JSON
+/// renderers write their own 64 KiB chunks and a long list's rendered chunks (tens of KB
+/// each): at 64 KiB, those chunks were copied through the buffer.
+const BUFFER: usize = 1 << 15;
+
 impl Output {
     /// Opens `path`, or standard output when `None`.
     pub fn open(path: Option<&Path>) -> Result<Output, CommandError> {
         let Some(path) = path else {
             return Ok(Output::Stdout(BufWriter::with_capacity(
-                1 << 16,
+                BUFFER,
                 io::stdout(),
             )));
         };
@@ -38,7 +43,7 @@ impl Output {
                 }
             })?;
         Ok(Output::File {
-            file: BufWriter::with_capacity(1 << 16, staged.file),
+            file: BufWriter::with_capacity(BUFFER, staged.file),
             commit: staged.commit,
         })
     }
