@@ -360,6 +360,28 @@ mod tests {
         }
     }
 
+    /// Without the regex crate built up front, a pattern is still refused as it was: a syntax
+    /// error or an NFA over the size limit gets the regex crate's own error.
+    #[test]
+    fn invalid_patterns_get_the_regex_crates_errors() {
+        for pattern in [r"(unclosed", r"\w{5000}"] {
+            let ours = Re::new(pattern, ReFlags::default(), key(0))
+                .map(|_| ())
+                .unwrap_err();
+            let theirs = RegexBuilder::new(pattern)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .map(|_| ())
+                .unwrap_err();
+            assert_eq!(ours.to_string(), theirs.to_string(), "{pattern}");
+        }
+        let fine = Re::new(r"^kv/.+$", ReFlags::default(), key(1)).unwrap();
+        assert!(
+            fine.fallback.re.get().is_none(),
+            "built only when first needed"
+        );
+    }
+
     #[test]
     fn dfa_and_regex_crate_agree() {
         let cases = [
