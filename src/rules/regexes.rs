@@ -69,16 +69,6 @@ impl Fallback {
             .build()
     }
 
-    /// Built now: the pattern has no DFA.
-    fn now(pattern: &str, f: ReFlags) -> Result<Fallback, regex::Error> {
-        let re = Fallback::build(pattern, f, REGEX_SIZE_LIMIT)?;
-        Ok(Fallback {
-            pattern: pattern.into(),
-            flags: f,
-            re: OnceLock::from(re),
-        })
-    }
-
     /// Built on first use.
     fn later(pattern: &str, f: ReFlags) -> Fallback {
         Fallback {
@@ -86,6 +76,15 @@ impl Fallback {
             flags: f,
             re: OnceLock::new(),
         }
+    }
+
+    /// Built now: the pattern has no DFA.
+    fn now(pattern: &str, f: ReFlags) -> Result<Fallback, regex::Error> {
+        let fallback = Fallback::later(pattern, f);
+        let _ = fallback
+            .re
+            .set(Fallback::build(pattern, f, REGEX_SIZE_LIMIT)?);
+        Ok(fallback)
     }
 
     fn get(&self) -> &regex::Regex {
